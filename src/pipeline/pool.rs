@@ -1,0 +1,207 @@
+//! A bounded pool of inference threads shared by all calls.
+//!
+//! Whisper inference is CPU-bound; running more of it at once than there are cores only makes
+//! every call slower. Jobs queue here instead: end-of-turn (final) decodes go first, then
+//! partial decodes, each class first-in first-out, so 20 simultaneous calls take turns fairly.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use tokio::sync::oneshot;
+
+/// Scheduling class of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Someone is waiting for this result now (end of turn).
+    High,
+    /// Nice to have soon (partial hypotheses).
+    Low,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct Queues {
+    high: VecDeque<Job>,
+    low: VecDeque<Job>,
+    closed: bool,
+}
+
+struct Shared {
+    q: Mutex<Queues>,
+    cv: Condvar,
+    busy_us: AtomicU64,
+    running: AtomicUsize,
+    done: AtomicU64,
+}
+
+/// Error returned when the pool is shut down or a job panicked.
+#[derive(Debug, thiserror::Error)]
+#[error("inference worker unavailable (pool stopped or job panicked)")]
+pub struct PoolError;
+
+/// A fixed set of worker threads.
+#[derive(Clone)]
+pub struct InferencePool {
+    shared: Arc<Shared>,
+    workers: usize,
+}
+
+/// Counters for benchmarks and health checks.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub workers: usize,
+    pub queued: usize,
+    pub running: usize,
+    pub completed: u64,
+    /// Total worker time spent in jobs, microseconds.
+    pub busy_us: u64,
+}
+
+impl InferencePool {
+    /// Start `workers` threads (at least one).
+    pub fn new(workers: usize) -> Self {
+        let workers = workers.max(1);
+        let shared = Arc::new(Shared {
+            q: Mutex::new(Queues::default()),
+            cv: Condvar::new(),
+            busy_us: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
+            done: AtomicU64::new(0),
+        });
+        for i in 0..workers {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("inference-{i}"))
+                .spawn(move || worker(s))
+                .expect("spawn inference thread");
+        }
+        Self { shared, workers }
+    }
+
+    /// Run `f` on a worker and await its result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        prio: Priority,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        {
+            let mut q = self.shared.q.lock().map_err(|_| PoolError)?;
+            if q.closed {
+                return Err(PoolError);
+            }
+            match prio {
+                Priority::High => q.high.push_back(job),
+                Priority::Low => q.low.push_back(job),
+            }
+        }
+        self.shared.cv.notify_one();
+        rx.await.map_err(|_| PoolError)
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> PoolStats {
+        let queued = self
+            .shared
+            .q
+            .lock()
+            .map(|q| q.high.len() + q.low.len())
+            .unwrap_or(0);
+        PoolStats {
+            workers: self.workers,
+            queued,
+            running: self.shared.running.load(Ordering::Relaxed),
+            completed: self.shared.done.load(Ordering::Relaxed),
+            busy_us: self.shared.busy_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stop accepting jobs; workers exit once the queue is empty.
+    pub fn close(&self) {
+        if let Ok(mut q) = self.shared.q.lock() {
+            q.closed = true;
+        }
+        self.shared.cv.notify_all();
+    }
+}
+
+fn worker(s: Arc<Shared>) {
+    loop {
+        let job = {
+            let Ok(mut q) = s.q.lock() else { return };
+            loop {
+                if let Some(j) = q.high.pop_front().or_else(|| q.low.pop_front()) {
+                    break j;
+                }
+                if q.closed {
+                    return;
+                }
+                q = match s.cv.wait(q) {
+                    Ok(q) => q,
+                    Err(_) => return,
+                };
+            }
+        };
+        s.running.fetch_add(1, Ordering::Relaxed);
+        let t = std::time::Instant::now();
+        // A panicking job drops its result sender; the caller sees PoolError, the worker lives on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        s.busy_us
+            .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+        s.running.fetch_sub(1, Ordering::Relaxed);
+        s.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn high_priority_jobs_overtake_queued_low_ones() {
+        let pool = InferencePool::new(1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        // Occupy the single worker so the rest queue up.
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let p0 = pool.clone();
+        let blocker = tokio::spawn(async move {
+            p0.run(Priority::Low, move || {
+                gate_rx.recv().ok();
+            })
+            .await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut handles = Vec::new();
+        for (name, prio) in [
+            ("low1", Priority::Low),
+            ("low2", Priority::Low),
+            ("high", Priority::High),
+        ] {
+            let p = pool.clone();
+            let o = order.clone();
+            handles.push(tokio::spawn(async move {
+                p.run(prio, move || o.lock().unwrap().push(name)).await
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        gate_tx.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec!["high", "low1", "low2"]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_only_itself() {
+        let pool = InferencePool::new(1);
+        let bad = pool.run(Priority::High, || -> u32 { panic!("boom") }).await;
+        assert!(bad.is_err());
+        assert_eq!(pool.run(Priority::High, || 7).await.unwrap(), 7);
+    }
+}

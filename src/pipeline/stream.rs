@@ -1,0 +1,670 @@
+//! One call's streaming recognition task: frames in, transcript events out.
+//!
+//! The task owns the call's VAD, turn detector, audio buffer and recogniser session. Audio is
+//! resampled to 16 kHz, the VAD marks turns, the growing turn is decoded every
+//! `partial_interval_ms` on the shared inference pool (partials, committed by LocalAgreement-2),
+//! and the end of a turn triggers a high-priority final decode. A failed decode is reported as
+//! an event and the stream goes on.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::asr::commit::LocalAgreement;
+use super::asr::{
+    AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, Word,
+};
+use super::pool::Priority;
+use super::turn::{TurnDetector, TurnEvent};
+use super::vad::{VoiceActivityDetector, CHUNK_MS};
+use super::{Engine, PipelineError};
+use crate::media::resample::StreamResampler;
+use crate::media::{AudioFrame, ASR_SAMPLE_RATE};
+
+const SAMPLES_PER_MS: u64 = ASR_SAMPLE_RATE as u64 / 1000;
+/// Audio after the detected end of speech included in the final decode.
+const FINAL_TAIL_MS: u64 = 300;
+/// Minimum turn audio before a partial decode is worth running.
+const MIN_PARTIAL_MS: u64 = 1000;
+
+/// What a stream reports. Serialised with a `type` tag in snake_case.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TranscriptEvent {
+    /// The caller started speaking.
+    TurnStarted { start_ms: u64 },
+    /// Spoken language of a turn identified.
+    LanguageDetected {
+        language: String,
+        language_prob: f32,
+        start_ms: u64,
+        top: Vec<(String, f32)>,
+    },
+    /// The current hypothesis for the turn: committed words then unstable ones.
+    Partial {
+        text: String,
+        committed: String,
+        start_ms: u64,
+        end_ms: u64,
+        language: String,
+        language_prob: f32,
+    },
+    /// The turn's final text.
+    Final {
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+        language: String,
+        language_prob: f32,
+        /// End of speech (stream time) to emission, in ms.
+        latency_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        translation: Option<String>,
+        #[serde(skip)]
+        words: Vec<Word>,
+    },
+    /// A decode failed; the stream continues.
+    Error { message: String },
+    /// The input ended and everything was flushed.
+    Ended { audio_ms: u64 },
+}
+
+/// Handle to a running stream: push frames in, read events out. Dropping `input` ends the stream.
+pub struct StreamHandle {
+    pub input: mpsc::Sender<AudioFrame>,
+    pub events: mpsc::Receiver<TranscriptEvent>,
+}
+
+impl Engine {
+    /// Start a stream task for one call.
+    pub fn start_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
+        let vad = self.vad.create()?;
+        let session = self.recognizer.session()?;
+        let (in_tx, in_rx) = mpsc::channel(64);
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut s = Stream::new(engine, vad, session, ev_tx);
+            s.run(in_rx).await;
+        });
+        Ok(StreamHandle {
+            input: in_tx,
+            events: ev_rx,
+        })
+    }
+}
+
+struct TurnState {
+    id: u64,
+    start_ms: u64,
+    buffer_start_ms: u64,
+    la: LocalAgreement,
+    language: Option<LanguageGuess>,
+    decoded_upto_ms: u64,
+    trimmed_prompt: String,
+}
+
+struct FinalJob {
+    turn: TurnState,
+    end_ms: u64,
+    detected_ms: u64,
+    detected_at: Instant,
+    audio: Vec<f32>,
+}
+
+enum JobKind {
+    Partial { turn_id: u64, buffer_start_ms: u64 },
+    Final(Box<FinalJob>),
+}
+
+struct JobOutput {
+    session: Box<dyn RecognizerSession>,
+    language: Option<Result<LanguageGuess, AsrError>>,
+    hypothesis: Result<Hypothesis, AsrError>,
+    translation: Option<Result<Hypothesis, AsrError>>,
+}
+
+type Inflight = Pin<Box<dyn Future<Output = (JobKind, Option<JobOutput>)> + Send>>;
+
+struct Stream {
+    engine: Arc<Engine>,
+    vad: Box<dyn VoiceActivityDetector>,
+    session: Option<Box<dyn RecognizerSession>>,
+    events: mpsc::Sender<TranscriptEvent>,
+    resampler: Option<(u32, StreamResampler)>,
+    turns: TurnDetector,
+    /// 16 kHz audio kept for the current turn (or pre-roll while idle).
+    buf: Vec<f32>,
+    buf_start_ms: u64,
+    total_samples: u64,
+    vad_chunks: u64,
+    turn: Option<TurnState>,
+    next_turn_id: u64,
+    finals: VecDeque<FinalJob>,
+    inflight: Option<Inflight>,
+    context: String,
+}
+
+impl Stream {
+    fn new(
+        engine: Arc<Engine>,
+        vad: Box<dyn VoiceActivityDetector>,
+        session: Box<dyn RecognizerSession>,
+        events: mpsc::Sender<TranscriptEvent>,
+    ) -> Self {
+        let turns = TurnDetector::new(engine.config.turn.clone());
+        Self {
+            engine,
+            vad,
+            session: Some(session),
+            events,
+            resampler: None,
+            turns,
+            buf: Vec::new(),
+            buf_start_ms: 0,
+            total_samples: 0,
+            vad_chunks: 0,
+            turn: None,
+            next_turn_id: 0,
+            finals: VecDeque::new(),
+            inflight: None,
+            context: String::new(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.total_samples / SAMPLES_PER_MS
+    }
+
+    /// Send an event; the returned future does not borrow the stream (keeps the task `Send`).
+    fn emit(&self, ev: TranscriptEvent) -> impl Future<Output = ()> + Send + 'static {
+        let tx = self.events.clone();
+        async move {
+            let _ = tx.send(ev).await;
+        }
+    }
+
+    async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>) {
+        let mut input_open = true;
+        loop {
+            self.launch();
+            if !input_open && self.inflight.is_none() && self.finals.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                (kind, out) = async { self.inflight.as_mut().expect("guarded").await }, if self.inflight.is_some() => {
+                    self.inflight = None;
+                    self.complete(kind, out).await;
+                }
+                frame = input.recv(), if input_open => match frame {
+                    Some(frame) => self.ingest(frame).await,
+                    None => {
+                        input_open = false;
+                        self.end_of_input().await;
+                    }
+                },
+            }
+        }
+        let audio_ms = self.now_ms();
+        self.emit(TranscriptEvent::Ended { audio_ms }).await;
+    }
+
+    async fn ingest(&mut self, frame: AudioFrame) {
+        let mono = frame.to_mono();
+        let rate = frame.sample_rate;
+        if self.resampler.as_ref().map(|(r, _)| *r) != Some(rate) {
+            match StreamResampler::new(rate, ASR_SAMPLE_RATE) {
+                Ok(r) => self.resampler = Some((rate, r)),
+                Err(e) => {
+                    self.emit(TranscriptEvent::Error {
+                        message: e.to_string(),
+                    })
+                    .await;
+                    return;
+                }
+            }
+        }
+        let Some((_, resampler)) = self.resampler.as_mut() else {
+            return;
+        };
+        let samples = resampler.push(&mono);
+        self.push_16k(samples).await;
+    }
+
+    async fn push_16k(&mut self, samples: Vec<f32>) {
+        if samples.is_empty() {
+            return;
+        }
+        self.total_samples += samples.len() as u64;
+        self.buf.extend_from_slice(&samples);
+        let probs = match self.vad.push(&samples) {
+            Ok(p) => p,
+            Err(e) => {
+                self.emit(TranscriptEvent::Error {
+                    message: e.to_string(),
+                })
+                .await;
+                vec![0.0; samples.len() / super::vad::CHUNK]
+            }
+        };
+        for p in probs {
+            let start = self.vad_chunks * CHUNK_MS;
+            self.vad_chunks += 1;
+            if let Some(ev) = self.turns.handle_chunk(start, start + CHUNK_MS, p) {
+                self.on_turn_event(ev).await;
+            }
+        }
+        self.trim_buffer();
+    }
+
+    async fn on_turn_event(&mut self, ev: TurnEvent) {
+        match ev {
+            TurnEvent::Started { start_ms } => {
+                let cfg = &self.engine.config;
+                let buffer_start_ms = start_ms
+                    .saturating_sub(cfg.preroll_ms)
+                    .max(self.buf_start_ms);
+                self.turn = Some(TurnState {
+                    id: self.next_turn_id,
+                    start_ms,
+                    buffer_start_ms,
+                    la: LocalAgreement::new(),
+                    language: None,
+                    decoded_upto_ms: buffer_start_ms,
+                    trimmed_prompt: String::new(),
+                });
+                self.next_turn_id += 1;
+                self.emit(TranscriptEvent::TurnStarted { start_ms }).await;
+            }
+            TurnEvent::Ended {
+                end_ms,
+                detected_ms,
+            } => {
+                let Some(turn) = self.turn.take() else { return };
+                let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
+                self.finals.push_back(FinalJob {
+                    turn,
+                    end_ms,
+                    detected_ms,
+                    detected_at: Instant::now(),
+                    audio,
+                });
+            }
+        }
+    }
+
+    async fn end_of_input(&mut self) {
+        if let Some((_, r)) = self.resampler.as_mut() {
+            let tail = r.flush();
+            self.push_16k(tail).await;
+        }
+        // Let the VAD see the last partial chunk as silence-padded audio.
+        let now = self.now_ms();
+        if let Some(ev) = self.turns.finish(now) {
+            self.on_turn_event(ev).await;
+        }
+    }
+
+    /// Audio between two absolute times (clamped to what is buffered).
+    fn slice(&self, from_ms: u64, to_ms: u64) -> Vec<f32> {
+        let base = self.buf_start_ms * SAMPLES_PER_MS;
+        let a = (from_ms * SAMPLES_PER_MS).saturating_sub(base) as usize;
+        let b = ((to_ms * SAMPLES_PER_MS).saturating_sub(base) as usize).min(self.buf.len());
+        if a >= b {
+            return Vec::new();
+        }
+        self.buf[a..b].to_vec()
+    }
+
+    /// Drop audio nobody needs any more: before the turn's buffer start, or all but pre-roll.
+    fn trim_buffer(&mut self) {
+        let keep_from_ms = match &self.turn {
+            Some(t) => t.buffer_start_ms,
+            None => self
+                .now_ms()
+                .saturating_sub(self.engine.config.preroll_ms + CHUNK_MS * 8),
+        };
+        if keep_from_ms > self.buf_start_ms + 1000 {
+            let n = ((keep_from_ms - self.buf_start_ms) * SAMPLES_PER_MS) as usize;
+            let n = n.min(self.buf.len());
+            self.buf.drain(..n);
+            self.buf_start_ms += (n as u64) / SAMPLES_PER_MS;
+        }
+    }
+
+    fn prompt_for(&self, turn: &TurnState) -> String {
+        if !self.engine.config.prompt_context {
+            return turn.trimmed_prompt.clone();
+        }
+        let mut p = format!("{} {}", self.context, turn.trimmed_prompt);
+        let p_trim = p.trim().to_string();
+        p = p_trim;
+        if p.len() > 200 {
+            let cut = p
+                .char_indices()
+                .map(|(i, _)| i)
+                .find(|&i| i >= p.len() - 200)
+                .unwrap_or(0);
+            p = p[cut..].to_string();
+        }
+        p
+    }
+
+    fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
+        let cfg = &self.engine.config;
+        if cfg.language != "auto" {
+            return (LanguageChoice::Fixed(cfg.language.clone()), false);
+        }
+        if !self.engine.recognizer.multilingual() {
+            return (LanguageChoice::Fixed("en".into()), false);
+        }
+        match &turn.language {
+            Some(g) => (LanguageChoice::Fixed(g.language.clone()), false),
+            None => (LanguageChoice::Auto, true),
+        }
+    }
+
+    /// Start the next job if the session is free: finals first, then a due partial.
+    fn launch(&mut self) {
+        if self.inflight.is_some() || self.session.is_none() {
+            return;
+        }
+        let cfg = self.engine.config.clone();
+        if let Some(job) = self.finals.pop_front() {
+            let (lang, detect) = self.language_choice(&job.turn);
+            let req = DecodeRequest {
+                audio: job.audio.clone(),
+                prompt: self.prompt_for(&job.turn),
+                language: lang,
+                translate: false,
+                fit_window: cfg.fit_window,
+                fallback: true,
+            };
+            let translate = cfg.translate && self.engine.recognizer.multilingual();
+            self.spawn(
+                JobKind::Final(Box::new(job)),
+                req,
+                detect,
+                translate,
+                Priority::High,
+            );
+            return;
+        }
+        if cfg.partial_interval_ms == 0 {
+            return;
+        }
+        let now = self.now_ms();
+        let Some(turn) = self.turn.as_mut() else {
+            return;
+        };
+        // Long turns: forget audio whose words are committed, carry their text as prompt.
+        if now.saturating_sub(turn.buffer_start_ms) > cfg.max_buffer_ms
+            && turn.la.committed_end_ms() > turn.buffer_start_ms + 1000
+        {
+            turn.buffer_start_ms = turn.la.committed_end_ms();
+            turn.trimmed_prompt = turn.la.committed_text();
+        }
+        let turn = self.turn.as_ref().expect("checked");
+        let have = now.saturating_sub(turn.buffer_start_ms);
+        if have < MIN_PARTIAL_MS
+            || now.saturating_sub(turn.decoded_upto_ms) < cfg.partial_interval_ms
+        {
+            return;
+        }
+        let (lang, detect) = self.language_choice(turn);
+        let req = DecodeRequest {
+            audio: self.slice(turn.buffer_start_ms, now),
+            prompt: self.prompt_for(turn),
+            language: lang,
+            translate: false,
+            fit_window: cfg.fit_window,
+            fallback: false,
+        };
+        let kind = JobKind::Partial {
+            turn_id: turn.id,
+            buffer_start_ms: turn.buffer_start_ms,
+        };
+        if let Some(t) = self.turn.as_mut() {
+            t.decoded_upto_ms = now;
+        }
+        self.spawn(kind, req, detect, false, Priority::Low);
+    }
+
+    fn spawn(
+        &mut self,
+        kind: JobKind,
+        mut req: DecodeRequest,
+        detect: bool,
+        translate: bool,
+        prio: Priority,
+    ) {
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        let pool = self.engine.pool.clone();
+        self.inflight = Some(Box::pin(async move {
+            let out = pool
+                .run(prio, move || {
+                    let mut language = None;
+                    if detect {
+                        let g = session.detect_language(&req.audio);
+                        if let Ok(g) = &g {
+                            req.language = LanguageChoice::Fixed(g.language.clone());
+                        }
+                        language = Some(g);
+                    }
+                    let hypothesis = session.decode(&req);
+                    let translation = match (&req.language, translate) {
+                        (LanguageChoice::Fixed(l), true) if l != "en" => {
+                            Some(session.decode(&DecodeRequest {
+                                translate: true,
+                                prompt: String::new(),
+                                ..req.clone()
+                            }))
+                        }
+                        _ => None,
+                    };
+                    JobOutput {
+                        session,
+                        language,
+                        hypothesis,
+                        translation,
+                    }
+                })
+                .await
+                .ok();
+            (kind, out)
+        }));
+    }
+
+    async fn complete(&mut self, kind: JobKind, out: Option<JobOutput>) {
+        let Some(out) = out else {
+            // The worker died with the session; make a new one so the call goes on.
+            match self.engine.recognizer.session() {
+                Ok(s) => self.session = Some(s),
+                Err(e) => {
+                    self.emit(TranscriptEvent::Error {
+                        message: e.to_string(),
+                    })
+                    .await
+                }
+            }
+            self.emit(TranscriptEvent::Error {
+                message: "inference worker failed".into(),
+            })
+            .await;
+            return;
+        };
+        self.session = Some(out.session);
+        let lang_result = match out.language {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                self.emit(TranscriptEvent::Error {
+                    message: e.to_string(),
+                })
+                .await;
+                None
+            }
+            None => None,
+        };
+        match kind {
+            JobKind::Partial {
+                turn_id,
+                buffer_start_ms,
+            } => {
+                let Some(turn) = self.turn.as_mut().filter(|t| t.id == turn_id) else {
+                    return;
+                };
+                let mut new_lang = None;
+                if let Some(g) = lang_result {
+                    if turn.language.is_none() {
+                        new_lang = Some(g.clone());
+                        turn.language = Some(g);
+                    }
+                }
+                let hyp = match out.hypothesis {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.emit(TranscriptEvent::Error {
+                            message: e.to_string(),
+                        })
+                        .await;
+                        return;
+                    }
+                };
+                let words = place(hyp.words, buffer_start_ms);
+                let end_ms = words.last().map(|w| w.end_ms).unwrap_or(buffer_start_ms);
+                turn.la.insert(words);
+                let (language, language_prob) = lang_of(turn, &self.engine);
+                let (text, committed, start_ms) =
+                    (turn.la.text(), turn.la.committed_text(), turn.start_ms);
+                if let Some(g) = new_lang {
+                    self.emit(TranscriptEvent::LanguageDetected {
+                        language: g.language,
+                        language_prob: g.prob,
+                        start_ms,
+                        top: g.top,
+                    })
+                    .await;
+                }
+                if !text.is_empty() {
+                    self.emit(TranscriptEvent::Partial {
+                        text,
+                        committed,
+                        start_ms,
+                        end_ms,
+                        language,
+                        language_prob,
+                    })
+                    .await;
+                }
+            }
+            JobKind::Final(job) => {
+                let FinalJob {
+                    mut turn,
+                    end_ms,
+                    detected_ms,
+                    detected_at,
+                    ..
+                } = *job;
+                if let Some(g) = lang_result {
+                    if turn.language.is_none() {
+                        self.emit(TranscriptEvent::LanguageDetected {
+                            language: g.language.clone(),
+                            language_prob: g.prob,
+                            start_ms: turn.start_ms,
+                            top: g.top.clone(),
+                        })
+                        .await;
+                        turn.language = Some(g);
+                    }
+                }
+                let hyp = match out.hypothesis {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.emit(TranscriptEvent::Error {
+                            message: e.to_string(),
+                        })
+                        .await;
+                        return;
+                    }
+                };
+                turn.la.finish(place(hyp.words, turn.buffer_start_ms));
+                let text = turn.la.committed_text();
+                if text.is_empty() {
+                    return; // noise or a cough: nothing was said
+                }
+                let translation = match out.translation {
+                    Some(Ok(h)) if !h.text.is_empty() => Some(h.text),
+                    Some(Err(e)) => {
+                        self.emit(TranscriptEvent::Error {
+                            message: e.to_string(),
+                        })
+                        .await;
+                        None
+                    }
+                    _ => None,
+                };
+                let (language, language_prob) = lang_of(&turn, &self.engine);
+                let latency_ms =
+                    detected_ms.saturating_sub(end_ms) + detected_at.elapsed().as_millis() as u64;
+                self.context.push(' ');
+                self.context.push_str(&text);
+                if self.context.len() > 1000 {
+                    let cut = self
+                        .context
+                        .char_indices()
+                        .map(|(i, _)| i)
+                        .find(|&i| i >= self.context.len() - 500)
+                        .unwrap_or(0);
+                    self.context = self.context[cut..].to_string();
+                }
+                let words = turn.la.committed().to_vec();
+                self.emit(TranscriptEvent::Final {
+                    text,
+                    start_ms: turn.start_ms,
+                    end_ms,
+                    language,
+                    language_prob,
+                    latency_ms,
+                    translation,
+                    words,
+                })
+                .await;
+            }
+        }
+    }
+}
+
+/// Shift words decoded from a buffer starting at `offset_ms` to absolute stream time.
+fn place(words: Vec<Word>, offset_ms: u64) -> Vec<Word> {
+    words
+        .into_iter()
+        .map(|w| Word {
+            start_ms: w.start_ms + offset_ms,
+            end_ms: w.end_ms + offset_ms,
+            ..w
+        })
+        .collect()
+}
+
+fn lang_of(turn: &TurnState, engine: &Engine) -> (String, f32) {
+    match &turn.language {
+        Some(g) => (g.language.clone(), g.prob),
+        None if engine.config.language != "auto" => (engine.config.language.clone(), 1.0),
+        None => (
+            "en".into(),
+            if engine.recognizer.multilingual() {
+                0.0
+            } else {
+                1.0
+            },
+        ),
+    }
+}
