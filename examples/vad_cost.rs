@@ -1,11 +1,9 @@
 use std::time::Instant;
 use switchboard::pipeline::vad::{SileroVadFactory, VadFactory};
 fn main() {
-    let audio =
-        switchboard::media::decode::read_mono_at(std::env::args().nth(1).unwrap(), 16000).unwrap();
+    let audio = switchboard::media::decode::read_mono_at(std::env::args().nth(1).unwrap(), 16000).unwrap();
     for (block, ctx) in [(4, 8), (8, 4), (16, 0), (1, 0)] {
-        let mut f =
-            SileroVadFactory::new(std::path::Path::new("models/ggml-silero-v6.2.0.bin")).unwrap();
+        let mut f = SileroVadFactory::new(std::path::Path::new("models/ggml-silero-v6.2.0.bin")).unwrap();
         f.block_chunks = block;
         f.context_chunks = ctx;
         let mut v = f.create().unwrap();

@@ -2,6 +2,7 @@
 //! assistant and hand-over to human agents), built to run on one ordinary CPU.
 
 pub mod cmd;
+pub mod eval;
 pub mod media;
 pub mod models;
 pub mod pipeline;

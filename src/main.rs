@@ -37,10 +37,62 @@ enum Command {
         #[arg(long)]
         translate: bool,
     },
+    /// Measure recognition accuracy on a labelled dataset folder (labels.tsv).
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
     /// Install, list and convert models.
     Models {
         #[command(subcommand)]
         action: ModelsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// Word error rate: the streaming pipeline vs whole-file decoding.
+    Asr {
+        #[arg(long)]
+        dataset: PathBuf,
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// Only the first N files.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Spoken-language identification accuracy (multilingual model).
+    Language {
+        #[arg(long)]
+        dataset: PathBuf,
+        #[arg(long, default_value = "base")]
+        model: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Simultaneous real-time streams: latency, lag, real-time factor, CPU and memory.
+    Asr {
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// Stream counts to try, comma-separated.
+        #[arg(long, default_value = "1,4,8,16,32", value_delimiter = ',')]
+        streams: Vec<usize>,
+        /// Seconds of audio per stream.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Extra labelled English clips (e.g. ../shared/datasets/english-read-asr).
+        #[arg(long)]
+        dataset: Option<PathBuf>,
+        /// Inference worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
     },
 }
 
@@ -61,8 +113,7 @@ enum ModelsAction {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -77,30 +128,40 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Transcribe {
-            file,
-            model,
-            realtime,
-            json,
-            language,
-            translate,
-        } => {
+        Command::Transcribe { file, model, realtime, json, language, translate } => {
             let manifest = Manifest::load_default()?;
-            let config = PipelineConfig {
-                language,
-                translate,
-                ..PipelineConfig::default()
-            };
+            let config = PipelineConfig { language, translate, ..PipelineConfig::default() };
             let engine = Engine::load(&manifest, &model, config, pipeline::default_workers())?;
             let pace = if realtime { Pace::Realtime } else { Pace::Fast };
             runtime()?.block_on(switchboard::cmd::transcribe::run(engine, &file, pace, json))?;
+        }
+        Command::Eval { what } => {
+            let manifest = Manifest::load_default()?;
+            let rt = runtime()?;
+            match what {
+                EvalWhat::Asr { dataset, model, limit } => {
+                    let engine =
+                        Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+                    rt.block_on(switchboard::cmd::eval::asr(engine, &dataset, limit))?;
+                }
+                EvalWhat::Language { dataset, model } => {
+                    let engine =
+                        Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+                    rt.block_on(switchboard::cmd::eval::language(engine, &dataset))?;
+                }
+            }
+        }
+        Command::Bench { what: BenchWhat::Asr { model, streams, seconds, dataset, workers } } => {
+            let manifest = Manifest::load_default()?;
+            let workers = workers.unwrap_or_else(pipeline::default_workers);
+            let engine = Engine::load(&manifest, &model, PipelineConfig::default(), workers)?;
+            let fixtures = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
+            runtime()?.block_on(switchboard::cmd::bench::asr(engine, &streams, seconds, fixtures, dataset))?;
         }
         Command::Models { action } => match action {
             ModelsAction::Fetch { only } => {
@@ -116,13 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         Ok(md) => ("ok", models::fetch::human_size(md.len())),
                         Err(_) => ("missing", "-".to_string()),
                     };
-                    println!(
-                        "{:<12} {:<8} {:>10}  {}",
-                        spec.name,
-                        status,
-                        size,
-                        path.display()
-                    );
+                    println!("{:<12} {:<8} {:>10}  {}", spec.name, status, size, path.display());
                 }
             }
             ModelsAction::ConvertCt2 { src_dir, out } => {

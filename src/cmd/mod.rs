@@ -1,3 +1,5 @@
 //! Command implementations behind the CLI (kept in the library so tests and benches share them).
 
+pub mod bench;
+pub mod eval;
 pub mod transcribe;

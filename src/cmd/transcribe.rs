@@ -31,21 +31,15 @@ pub struct StreamResult {
 impl StreamResult {
     /// The finals' texts joined.
     pub fn text(&self) -> String {
-        self.finals()
-            .map(|(t, ..)| t.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.finals().map(|(t, ..)| t.to_string()).collect::<Vec<_>>().join(" ")
     }
 
     /// (text, language, latency_ms) of each final.
     pub fn finals(&self) -> impl Iterator<Item = (&str, &str, u64)> {
         self.events.iter().filter_map(|e| match e {
-            TranscriptEvent::Final {
-                text,
-                language,
-                latency_ms,
-                ..
-            } => Some((text.as_str(), language.as_str(), *latency_ms)),
+            TranscriptEvent::Final { text, language, latency_ms, .. } => {
+                Some((text.as_str(), language.as_str(), *latency_ms))
+            }
             _ => None,
         })
     }
@@ -54,21 +48,13 @@ impl StreamResult {
     pub fn language(&self) -> Option<(String, f32)> {
         let mut by: std::collections::BTreeMap<String, (usize, f32)> = Default::default();
         for e in &self.events {
-            if let TranscriptEvent::Final {
-                text,
-                language,
-                language_prob,
-                ..
-            } = e
-            {
+            if let TranscriptEvent::Final { text, language, language_prob, .. } = e {
                 let entry = by.entry(language.clone()).or_insert((0, 0.0));
                 entry.0 += text.split_whitespace().count().max(1);
                 entry.1 = entry.1.max(*language_prob);
             }
         }
-        by.into_iter()
-            .max_by_key(|(_, (n, _))| *n)
-            .map(|(l, (_, p))| (l, p))
+        by.into_iter().max_by_key(|(_, (n, _))| *n).map(|(l, (_, p))| (l, p))
     }
 }
 
@@ -84,11 +70,9 @@ pub async fn stream_file(
     let first = match source.next_frame() {
         Some(f) => f?,
         None => {
-            return Err(MediaError::Corrupt {
-                path: path.display().to_string(),
-                reason: "no audio samples".into(),
-            }
-            .into())
+            return Err(
+                MediaError::Corrupt { path: path.display().to_string(), reason: "no audio samples".into() }.into()
+            )
         }
     };
     let handle = engine.start_stream()?;
@@ -129,21 +113,11 @@ pub async fn stream_file(
 }
 
 fn clock(ms: u64) -> String {
-    format!(
-        "{:02}:{:02}.{:03}",
-        ms / 60_000,
-        (ms / 1000) % 60,
-        ms % 1000
-    )
+    format!("{:02}:{:02}.{:03}", ms / 60_000, (ms / 1000) % 60, ms % 1000)
 }
 
 /// Run `switchboard transcribe`.
-pub async fn run(
-    engine: Arc<Engine>,
-    path: &Path,
-    pace: Pace,
-    as_json: bool,
-) -> anyhow::Result<StreamResult> {
+pub async fn run(engine: Arc<Engine>, path: &Path, pace: Pace, as_json: bool) -> anyhow::Result<StreamResult> {
     let stdout = std::io::stdout();
     let result = stream_file(&engine, path, pace, |ev| {
         let mut out = stdout.lock();
@@ -188,11 +162,7 @@ pub async fn run(
             "-- {} of audio in {} ({}x real time), language {}, model {}",
             clock(result.audio_ms),
             clock(result.processing_ms),
-            if rtf > 0.0 {
-                format!("{:.1}", 1.0 / rtf)
-            } else {
-                "-".into()
-            },
+            if rtf > 0.0 { format!("{:.1}", 1.0 / rtf) } else { "-".into() },
             language.as_deref().unwrap_or("-"),
             engine.recognizer.name()
         );

@@ -33,17 +33,8 @@ pub struct FileSource {
 
 enum Inner {
     Hound(hound::WavReader<BufReader<File>>, hound::SampleFormat, u16),
-    Sym {
-        reader: Box<dyn FormatReader>,
-        track: u32,
-        decoder: Box<dyn Decoder>,
-    },
-    Opus {
-        reader: Box<dyn FormatReader>,
-        track: u32,
-        decoder: opus::Decoder,
-        skip: usize,
-    },
+    Sym { reader: Box<dyn FormatReader>, track: u32, decoder: Box<dyn Decoder> },
+    Opus { reader: Box<dyn FormatReader>, track: u32, decoder: opus::Decoder, skip: usize },
 }
 
 impl FileSource {
@@ -51,18 +42,12 @@ impl FileSource {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, MediaError> {
         let path = path.as_ref().to_path_buf();
         let p = path.display().to_string();
-        let file = File::open(&path).map_err(|source| MediaError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        let file = File::open(&path).map_err(|source| MediaError::Io { path: p.clone(), source })?;
         // hound handles plain PCM/float WAV; anything it refuses goes to symphonia.
         if let Ok(reader) = hound::WavReader::new(BufReader::new(file)) {
             let spec = reader.spec();
             if spec.channels == 0 || spec.sample_rate == 0 {
-                return Err(MediaError::Corrupt {
-                    path: p,
-                    reason: "zero channels or sample rate".into(),
-                });
+                return Err(MediaError::Corrupt { path: p, reason: "zero channels or sample rate".into() });
             }
             return Ok(Self::new(
                 path,
@@ -75,103 +60,44 @@ impl FileSource {
     }
 
     fn new(path: PathBuf, sample_rate: u32, channels: u16, inner: Inner) -> Self {
-        Self {
-            path,
-            sample_rate,
-            channels,
-            inner,
-            pending: Vec::new(),
-            emitted_frames: 0,
-            finished: false,
-        }
+        Self { path, sample_rate, channels, inner, pending: Vec::new(), emitted_frames: 0, finished: false }
     }
 
     fn open_symphonia(path: PathBuf) -> Result<Self, MediaError> {
         let p = path.display().to_string();
-        let file = File::open(&path).map_err(|source| MediaError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        let file = File::open(&path).map_err(|source| MediaError::Io { path: p.clone(), source })?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                mss,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
-            )
-            .map_err(|e| MediaError::Unsupported {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
+            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+            .map_err(|e| MediaError::Unsupported { path: p.clone(), reason: e.to_string() })?;
         let reader = probed.format;
         let track = reader
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| MediaError::Unsupported {
-                path: p.clone(),
-                reason: "no audio track".into(),
-            })?;
+            .ok_or_else(|| MediaError::Unsupported { path: p.clone(), reason: "no audio track".into() })?;
         let params = track.codec_params.clone();
         let track_id = track.id;
         if params.codec == CODEC_TYPE_OPUS {
-            let channels = params
-                .channels
-                .map(|c| c.count() as u16)
-                .unwrap_or(1)
-                .clamp(1, 2);
-            let ch = if channels == 1 {
-                opus::Channels::Mono
-            } else {
-                opus::Channels::Stereo
-            };
-            let decoder = opus::Decoder::new(48_000, ch).map_err(|e| MediaError::Unsupported {
-                path: p.clone(),
-                reason: format!("opus: {e}"),
-            })?;
+            let channels = params.channels.map(|c| c.count() as u16).unwrap_or(1).clamp(1, 2);
+            let ch = if channels == 1 { opus::Channels::Mono } else { opus::Channels::Stereo };
+            let decoder = opus::Decoder::new(48_000, ch)
+                .map_err(|e| MediaError::Unsupported { path: p.clone(), reason: format!("opus: {e}") })?;
             let skip = params.delay.unwrap_or(0) as usize;
-            return Ok(Self::new(
-                path,
-                48_000,
-                channels,
-                Inner::Opus {
-                    reader,
-                    track: track_id,
-                    decoder,
-                    skip,
-                },
-            ));
+            return Ok(Self::new(path, 48_000, channels, Inner::Opus { reader, track: track_id, decoder, skip }));
         }
         let decoder = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions::default())
-            .map_err(|e| MediaError::Unsupported {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
-        let sample_rate = params.sample_rate.ok_or_else(|| MediaError::Corrupt {
-            path: p.clone(),
-            reason: "no sample rate".into(),
-        })?;
-        let channels = params
-            .channels
-            .map(|c| c.count() as u16)
-            .unwrap_or(1)
-            .max(1);
-        Ok(Self::new(
-            path,
-            sample_rate,
-            channels,
-            Inner::Sym {
-                reader,
-                track: track_id,
-                decoder,
-            },
-        ))
+            .map_err(|e| MediaError::Unsupported { path: p.clone(), reason: e.to_string() })?;
+        let sample_rate = params
+            .sample_rate
+            .ok_or_else(|| MediaError::Corrupt { path: p.clone(), reason: "no sample rate".into() })?;
+        let channels = params.channels.map(|c| c.count() as u16).unwrap_or(1).max(1);
+        Ok(Self::new(path, sample_rate, channels, Inner::Sym { reader, track: track_id, decoder }))
     }
 
     /// Sample rate of the decoded audio.
@@ -213,19 +139,11 @@ impl FileSource {
         let samples: Vec<f32> = self.pending.drain(..take).collect();
         let pts = Duration::from_secs_f64(self.emitted_frames as f64 / self.sample_rate as f64);
         self.emitted_frames += (take / self.channels as usize) as u64;
-        Some(Ok(AudioFrame {
-            samples,
-            sample_rate: self.sample_rate,
-            channels: self.channels,
-            pts,
-        }))
+        Some(Ok(AudioFrame { samples, sample_rate: self.sample_rate, channels: self.channels, pts }))
     }
 
     fn corrupt(&self, reason: impl ToString) -> MediaError {
-        MediaError::Corrupt {
-            path: self.path.display().to_string(),
-            reason: reason.to_string(),
-        }
+        MediaError::Corrupt { path: self.path.display().to_string(), reason: reason.to_string() }
     }
 
     /// Decode another packet into `pending`; Ok(false) at end of stream.
@@ -257,16 +175,10 @@ impl FileSource {
                 }
                 Ok(self.pending.len() > before)
             }
-            Inner::Sym {
-                reader,
-                track,
-                decoder,
-            } => loop {
+            Inner::Sym { reader, track, decoder } => loop {
                 let packet = match reader.next_packet() {
                     Ok(p) => p,
-                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        return Ok(false)
-                    }
+                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
                     Err(SymError::ResetRequired) => return Ok(false),
                     Err(e) => {
                         return Err(MediaError::Corrupt {
@@ -298,17 +210,10 @@ impl FileSource {
                     }
                 }
             },
-            Inner::Opus {
-                reader,
-                track,
-                decoder,
-                skip,
-            } => loop {
+            Inner::Opus { reader, track, decoder, skip } => loop {
                 let packet = match reader.next_packet() {
                     Ok(p) => p,
-                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        return Ok(false)
-                    }
+                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
                     Err(e) => {
                         return Err(MediaError::Corrupt {
                             path: self.path.display().to_string(),
@@ -411,10 +316,7 @@ mod tests {
     #[test]
     fn missing_file_is_a_clear_error() {
         let err = FileSource::open("/nonexistent/x.wav").err().unwrap();
-        assert!(
-            err.to_string().contains("cannot read /nonexistent/x.wav"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("cannot read /nonexistent/x.wav"), "{err}");
     }
 
     #[test]
@@ -428,10 +330,7 @@ mod tests {
         let got = FileSource::open(&path).and_then(|s| s.read_all_mono());
         match got {
             Ok((s, _)) => assert!(s.len() > 7000 && s.len() < 8100, "{}", s.len()),
-            Err(e) => assert!(
-                e.to_string().contains("corrupt") || e.to_string().contains("unsupported"),
-                "{e}"
-            ),
+            Err(e) => assert!(e.to_string().contains("corrupt") || e.to_string().contains("unsupported"), "{e}"),
         }
     }
 }

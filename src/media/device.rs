@@ -17,12 +17,10 @@ pub struct Capture {
 /// Open the default input device and send its audio (mono f32) into `tx` as frames.
 pub fn capture_default(tx: mpsc::Sender<AudioFrame>) -> Result<Capture, MediaError> {
     let host = cpal::default_host();
-    let device = host.default_input_device().ok_or_else(|| {
-        MediaError::Device("no microphone found (is an input device connected?)".into())
-    })?;
-    let supported = device
-        .default_input_config()
-        .map_err(|e| MediaError::Device(e.to_string()))?;
+    let device = host
+        .default_input_device()
+        .ok_or_else(|| MediaError::Device("no microphone found (is an input device connected?)".into()))?;
+    let supported = device.default_input_config().map_err(|e| MediaError::Device(e.to_string()))?;
     if supported.sample_format() != cpal::SampleFormat::F32 {
         return Err(MediaError::Device(format!(
             "the microphone delivers {:?}; only f32 capture is supported",
@@ -51,11 +49,6 @@ pub fn capture_default(tx: mpsc::Sender<AudioFrame>) -> Result<Capture, MediaErr
             None,
         )
         .map_err(|e| MediaError::Device(e.to_string()))?;
-    stream
-        .play()
-        .map_err(|e| MediaError::Device(e.to_string()))?;
-    Ok(Capture {
-        _stream: stream,
-        sample_rate: rate,
-    })
+    stream.play().map_err(|e| MediaError::Device(e.to_string()))?;
+    Ok(Capture { _stream: stream, sample_rate: rate })
 }

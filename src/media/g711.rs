@@ -18,11 +18,7 @@ const fn alaw_decode_calc(a: u8) -> i16 {
     let sign = a & 0x80;
     let exponent = ((a >> 4) & 0x07) as i32;
     let mantissa = (a & 0x0F) as i32;
-    let magnitude = if exponent == 0 {
-        (mantissa << 4) + 8
-    } else {
-        ((mantissa << 4) + 0x108) << (exponent - 1)
-    };
+    let magnitude = if exponent == 0 { (mantissa << 4) + 8 } else { ((mantissa << 4) + 0x108) << (exponent - 1) };
     if sign != 0 {
         magnitude as i16
     } else {
@@ -164,10 +160,7 @@ impl Law {
             Law::Ulaw => &ULAW_DECODE,
             Law::Alaw => &ALAW_DECODE,
         };
-        payload
-            .iter()
-            .map(|&b| table[b as usize] as f32 / 32768.0)
-            .collect()
+        payload.iter().map(|&b| table[b as usize] as f32 / 32768.0).collect()
     }
 
     /// Encode f32 samples to a payload.
@@ -235,11 +228,7 @@ mod tests {
         let tone: Vec<f32> = (0..160).map(|i| 0.5 * (i as f32 * 0.3).sin()).collect();
         for law in [Law::Ulaw, Law::Alaw] {
             let back = law.decode(&law.encode(&tone));
-            let err: f32 = tone
-                .iter()
-                .zip(&back)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
+            let err: f32 = tone.iter().zip(&back).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
             assert!(err < 0.02, "{law:?} max error {err}");
         }
     }

@@ -27,12 +27,7 @@ pub struct AudioFrame {
 impl AudioFrame {
     /// A mono frame.
     pub fn mono(samples: Vec<f32>, sample_rate: u32, pts: Duration) -> Self {
-        Self {
-            samples,
-            sample_rate,
-            channels: 1,
-            pts,
-        }
+        Self { samples, sample_rate, channels: 1, pts }
     }
 
     /// Number of sample instants (samples per channel).
@@ -62,10 +57,7 @@ pub fn downmix(samples: &[f32], channels: u16) -> Vec<f32> {
     if ch == 1 {
         return samples.to_vec();
     }
-    samples
-        .chunks_exact(ch)
-        .map(|c| c.iter().sum::<f32>() / ch as f32)
-        .collect()
+    samples.chunks_exact(ch).map(|c| c.iter().sum::<f32>() / ch as f32).collect()
 }
 
 /// Convert i16 PCM to f32 in [-1, 1).
@@ -83,10 +75,7 @@ pub fn f32_to_i16(s: f32) -> i16 {
 pub enum MediaError {
     /// The file could not be opened or read (retry will not help unless the file changes).
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     /// The container or codec is not one we decode.
     #[error("unsupported audio in {path}: {reason}. Supported: WAV (PCM, float, mu-law, A-law), FLAC, MP3, Ogg Vorbis, Ogg Opus")]
     Unsupported { path: String, reason: String },

@@ -24,36 +24,19 @@ impl StreamResampler {
     /// A resampler from `in_rate` to `out_rate` Hz (mono). Equal rates pass samples through.
     pub fn new(in_rate: u32, out_rate: u32) -> Result<Self, MediaError> {
         if in_rate == 0 || out_rate == 0 {
-            return Err(MediaError::Resample(format!(
-                "invalid rates {in_rate} -> {out_rate}"
-            )));
+            return Err(MediaError::Resample(format!("invalid rates {in_rate} -> {out_rate}")));
         }
         let chunk_in = (in_rate as usize / 50).max(1); // 20 ms
         let inner = if in_rate == out_rate {
             None
         } else {
             Some(
-                Fft::<f32>::new(
-                    in_rate as usize,
-                    out_rate as usize,
-                    chunk_in,
-                    1,
-                    FixedSync::Input,
-                )
-                .map_err(|e| MediaError::Resample(e.to_string()))?,
+                Fft::<f32>::new(in_rate as usize, out_rate as usize, chunk_in, 1, FixedSync::Input)
+                    .map_err(|e| MediaError::Resample(e.to_string()))?,
             )
         };
         let to_trim = inner.as_ref().map(|r| r.output_delay()).unwrap_or(0);
-        Ok(Self {
-            inner,
-            pending: Vec::new(),
-            chunk_in,
-            to_trim,
-            in_rate,
-            out_rate,
-            consumed_in: 0,
-            produced_out: 0,
-        })
+        Ok(Self { inner, pending: Vec::new(), chunk_in, to_trim, in_rate, out_rate, consumed_in: 0, produced_out: 0 })
     }
 
     /// Output rate in Hz.
@@ -93,13 +76,10 @@ impl StreamResampler {
             Self::run(r, &chunk, Some(len), &mut out);
         }
         // Push silence through until every real input sample has come out.
-        let expected =
-            (self.consumed_in as f64 * self.out_rate as f64 / self.in_rate as f64).round() as u64;
+        let expected = (self.consumed_in as f64 * self.out_rate as f64 / self.in_rate as f64).round() as u64;
         let zeros = vec![0.0; self.chunk_in];
         let mut guard = 0;
-        while self.produced_out + (out.len() as u64).saturating_sub(self.to_trim as u64) < expected
-            && guard < 64
-        {
+        while self.produced_out + (out.len() as u64).saturating_sub(self.to_trim as u64) < expected && guard < 64 {
             Self::run(r, &zeros, None, &mut out);
             guard += 1;
         }
@@ -157,13 +137,7 @@ mod tests {
 
     #[test]
     fn length_is_preserved_in_time() {
-        for (a, b) in [
-            (8000, 16000),
-            (22050, 16000),
-            (44100, 16000),
-            (48000, 16000),
-            (16000, 16000),
-        ] {
+        for (a, b) in [(8000, 16000), (22050, 16000), (44100, 16000), (48000, 16000), (16000, 16000)] {
             let input = tone(a, 440.0, 1.0);
             // Feed in odd block sizes, as a network would.
             let mut r = StreamResampler::new(a, b).unwrap();
@@ -182,11 +156,8 @@ mod tests {
         let out = resample_all(&input, 8000, 16000).unwrap();
         let expected = tone(16000, 300.0, 1.0);
         // Compare the middle (edges have filter transients).
-        let err: f32 = out[2000..14000]
-            .iter()
-            .zip(&expected[2000..14000])
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let err: f32 =
+            out[2000..14000].iter().zip(&expected[2000..14000]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(err < 0.05, "max error {err}");
     }
 

@@ -12,19 +12,12 @@ pub fn write_mono_i16(path: &Path, rate: u32, samples: &[f32]) -> Result<(), Med
         path: path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     };
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(&tmp, spec).map_err(io)?;
     for &s in samples {
         w.write_sample(f32_to_i16(s)).map_err(io)?;
     }
     w.finalize().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|source| MediaError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::rename(&tmp, path).map_err(|source| MediaError::Io { path: path.display().to_string(), source })
 }

@@ -61,27 +61,12 @@ impl Variable {
     pub fn to_f32(&self) -> Vec<f32> {
         let b = &self.data;
         match self.dtype {
-            DType::F32 => b
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            DType::F16 => b
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            DType::BF16 => b
-                .chunks_exact(2)
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
+            DType::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            DType::F16 => b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            DType::BF16 => b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
             DType::I8 => b.iter().map(|&x| x as i8 as f32).collect(),
-            DType::I16 => b
-                .chunks_exact(2)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
-                .collect(),
-            DType::I32 => b
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
-                .collect(),
+            DType::I16 => b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f32).collect(),
+            DType::I32 => b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
         }
     }
 
@@ -106,15 +91,9 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| {
-                ModelError::Format(format!(
-                    "CT2 file truncated at byte {} (wanted {n} more)",
-                    self.pos
-                ))
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| {
+                ModelError::Format(format!("CT2 file truncated at byte {} (wanted {n} more)", self.pos))
             })?;
         let s = &self.b[self.pos..end];
         self.pos = end;
@@ -135,8 +114,7 @@ impl<'a> Cursor<'a> {
         let n = self.u16()? as usize;
         let s = self.take(n)?;
         let s = s.strip_suffix(&[0]).unwrap_or(s);
-        String::from_utf8(s.to_vec())
-            .map_err(|_| ModelError::Format("CT2 name is not UTF-8".into()))
+        String::from_utf8(s.to_vec()).map_err(|_| ModelError::Format("CT2 name is not UTF-8".into()))
     }
 }
 
@@ -146,17 +124,13 @@ impl Ct2Model {
         let mut c = Cursor { b: bytes, pos: 0 };
         let version = c.u32()?;
         if !(5..=6).contains(&version) {
-            return Err(ModelError::Format(format!(
-                "CT2 binary version {version} (expected 6)"
-            )));
+            return Err(ModelError::Format(format!("CT2 binary version {version} (expected 6)")));
         }
         let spec = c.string()?;
         let revision = c.u32()?;
         let count = c.u32()? as usize;
         if count > 100_000 {
-            return Err(ModelError::Format(format!(
-                "CT2 variable count {count} is implausible"
-            )));
+            return Err(ModelError::Format(format!("CT2 variable count {count} is implausible")));
         }
         let mut variables = BTreeMap::new();
         for _ in 0..count {
@@ -167,9 +141,8 @@ impl Ct2Model {
                 dims.push(c.u32()? as usize);
             }
             let code = c.u8()?;
-            let dtype = DType::from_code(code).ok_or_else(|| {
-                ModelError::Format(format!("CT2 variable {name}: unknown dtype {code}"))
-            })?;
+            let dtype = DType::from_code(code)
+                .ok_or_else(|| ModelError::Format(format!("CT2 variable {name}: unknown dtype {code}")))?;
             let nbytes = c.u32()? as usize;
             let expected = dims.iter().product::<usize>().max(1) * dtype.size();
             if nbytes != expected {
@@ -190,18 +163,12 @@ impl Ct2Model {
                 }
             }
         }
-        Ok(Self {
-            spec,
-            revision,
-            variables,
-        })
+        Ok(Self { spec, revision, variables })
     }
 
     /// A required variable, or a format error naming it.
     pub fn get(&self, name: &str) -> Result<&Variable, ModelError> {
-        self.variables
-            .get(name)
-            .ok_or_else(|| ModelError::Format(format!("CT2 model has no variable {name}")))
+        self.variables.get(name).ok_or_else(|| ModelError::Format(format!("CT2 model has no variable {name}")))
     }
 }
 
@@ -210,10 +177,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Serialise variables in CT2 layout (test helper, also used by the converter's tests).
-    pub fn write_ct2(
-        vars: &[(&str, Vec<usize>, DType, Vec<u8>)],
-        aliases: &[(&str, &str)],
-    ) -> Vec<u8> {
+    pub fn write_ct2(vars: &[(&str, Vec<usize>, DType, Vec<u8>)], aliases: &[(&str, &str)]) -> Vec<u8> {
         fn string(out: &mut Vec<u8>, s: &str) {
             out.extend(((s.len() + 1) as u16).to_le_bytes());
             out.extend(s.as_bytes());
@@ -251,29 +215,19 @@ pub(crate) mod tests {
 
     #[test]
     fn parses_variables_scalars_and_aliases() {
-        let f16s: Vec<u8> = [1.0f32, -2.0, 0.5, 3.0]
-            .iter()
-            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-            .collect();
+        let f16s: Vec<u8> =
+            [1.0f32, -2.0, 0.5, 3.0].iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
         let bytes = write_ct2(
             &[
                 ("decoder/embeddings/weight", vec![2, 2], DType::F16, f16s),
-                (
-                    "encoder/num_heads",
-                    vec![],
-                    DType::I16,
-                    6i16.to_le_bytes().to_vec(),
-                ),
+                ("encoder/num_heads", vec![], DType::I16, 6i16.to_le_bytes().to_vec()),
             ],
             &[("decoder/projection/weight", "decoder/embeddings/weight")],
         );
         let m = Ct2Model::parse(&bytes).unwrap();
         assert_eq!(m.spec, "WhisperSpec");
         assert_eq!(m.revision, 3);
-        assert_eq!(
-            m.get("decoder/embeddings/weight").unwrap().to_f32(),
-            vec![1.0, -2.0, 0.5, 3.0]
-        );
+        assert_eq!(m.get("decoder/embeddings/weight").unwrap().to_f32(), vec![1.0, -2.0, 0.5, 3.0]);
         assert_eq!(m.get("decoder/projection/weight").unwrap().dims, vec![2, 2]);
         assert_eq!(m.get("encoder/num_heads").unwrap().scalar_i64(), Some(6));
     }

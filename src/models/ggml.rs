@@ -29,12 +29,7 @@ pub struct Hparams {
 }
 
 fn count_layers(m: &Ct2Model, prefix: &str) -> i32 {
-    (0..)
-        .take_while(|i| {
-            m.variables
-                .contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight"))
-        })
-        .count() as i32
+    (0..).take_while(|i| m.variables.contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight"))).count() as i32
 }
 
 impl Hparams {
@@ -50,14 +45,8 @@ impl Hparams {
                 .map(|v| v as i32)
                 .ok_or_else(|| ModelError::Format(format!("{name} is not a scalar")))
         };
-        if emb.dims.len() != 2
-            || conv1.dims.len() != 3
-            || enc_pos.dims.len() != 2
-            || dec_pos.dims.len() != 2
-        {
-            return Err(ModelError::Format(
-                "unexpected tensor ranks for a Whisper model".into(),
-            ));
+        if emb.dims.len() != 2 || conv1.dims.len() != 3 || enc_pos.dims.len() != 2 || dec_pos.dims.len() != 2 {
+            return Err(ModelError::Format("unexpected tensor ranks for a Whisper model".into()));
         }
         Ok(Self {
             n_vocab: emb.dims[0] as i32,
@@ -102,16 +91,8 @@ pub fn mel_filters(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f32> {
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(sr / 2.0));
     let n_pts = n_mels + 2;
     let step = (hi - lo) / (n_pts - 1) as f64;
-    let mel_f: Vec<f64> = (0..n_pts)
-        .map(|i| {
-            if i == n_pts - 1 {
-                hi
-            } else {
-                lo + i as f64 * step
-            }
-        })
-        .map(mel_to_hz)
-        .collect();
+    let mel_f: Vec<f64> =
+        (0..n_pts).map(|i| if i == n_pts - 1 { hi } else { lo + i as f64 * step }).map(mel_to_hz).collect();
     let mut w = vec![0f32; n_mels * n_bins];
     for i in 0..n_mels {
         let fdiff_lo = mel_f[i + 1] - mel_f[i];
@@ -129,10 +110,7 @@ pub fn mel_filters(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f32> {
 
 /// GPT-2's byte <-> printable-unicode mapping, as a char -> byte table.
 fn gpt2_byte_decoder() -> HashMap<char, u8> {
-    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
-        .chain(0xA1..=0xAC)
-        .chain(0xAE..=0xFF)
-        .collect();
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
     let mut cs = bs.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -142,10 +120,7 @@ fn gpt2_byte_decoder() -> HashMap<char, u8> {
             n += 1;
         }
     }
-    bs.into_iter()
-        .zip(cs)
-        .map(|(b, c)| (char::from_u32(c).expect("valid code point"), b as u8))
-        .collect()
+    bs.into_iter().zip(cs).map(|(b, c)| (char::from_u32(c).expect("valid code point"), b as u8)).collect()
 }
 
 /// Decode CT2's `vocabulary.txt` into the byte strings whisper.cpp expects: every token
@@ -158,15 +133,11 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
             return Ok(out);
         }
         let bytes: Option<Vec<u8>> = line.chars().map(|c| dec.get(&c).copied()).collect();
-        out.push(bytes.ok_or_else(|| {
-            ModelError::Format(format!(
-                "vocabulary token {line:?} is not GPT-2 byte-encoded"
-            ))
-        })?);
+        out.push(
+            bytes.ok_or_else(|| ModelError::Format(format!("vocabulary token {line:?} is not GPT-2 byte-encoded")))?,
+        );
     }
-    Err(ModelError::Format(
-        "vocabulary has no <|endoftext|> token".into(),
-    ))
+    Err(ModelError::Format("vocabulary has no <|endoftext|> token".into()))
 }
 
 /// Tensor storage in the ggml file.
@@ -187,10 +158,7 @@ struct Tensor {
 fn split_rows(v: &Variable, parts: usize) -> Result<Vec<Vec<f32>>, ModelError> {
     let all = v.to_f32();
     if v.dims.is_empty() || v.dims[0] % parts != 0 {
-        return Err(ModelError::Format(format!(
-            "cannot split shape {:?} into {parts}",
-            v.dims
-        )));
+        return Err(ModelError::Format(format!("cannot split shape {:?} into {parts}", v.dims)));
     }
     let chunk = all.len() / parts;
     Ok(all.chunks(chunk).map(|c| c.to_vec()).collect())
@@ -211,17 +179,9 @@ fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
     };
     let mut push = |name: String, dims: Vec<usize>, values: Vec<f32>| {
         let kind = kind_for(&name, dims.len());
-        out.push(Tensor {
-            name,
-            dims,
-            values,
-            kind,
-        });
+        out.push(Tensor { name, dims, values, kind });
     };
-    let copy = |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>),
-                src: &str,
-                dst: &str|
-     -> Result<(), ModelError> {
+    let copy = |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>), src: &str, dst: &str| -> Result<(), ModelError> {
         let v = m.get(src)?;
         push(dst.to_string(), v.dims.clone(), v.to_f32());
         Ok(())
@@ -238,134 +198,66 @@ fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
         }
         Ok(())
     };
-    let norm = |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>),
-                src: &str,
-                dst: &str|
-     -> Result<(), ModelError> {
+    let norm = |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>), src: &str, dst: &str| -> Result<(), ModelError> {
         copy(push, &format!("{src}/gamma"), &format!("{dst}.weight"))?;
         copy(push, &format!("{src}/beta"), &format!("{dst}.bias"))
     };
     // Fused projections are split into query/key/value; whisper.cpp's key has no bias.
-    let fused = |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>),
-                 src: &str,
-                 names: &[&str]|
-     -> Result<(), ModelError> {
-        let w = m.get(&format!("{src}/weight"))?;
-        let b = m.get(&format!("{src}/bias"))?;
-        let ws = split_rows(w, names.len())?;
-        let bs = split_rows(b, names.len())?;
-        let rows = w.dims[0] / names.len();
-        for ((name, wv), bv) in names.iter().zip(ws).zip(bs) {
-            push(format!("{name}.weight"), vec![rows, w.dims[1]], wv);
-            if !name.ends_with(".key") {
-                push(format!("{name}.bias"), vec![rows], bv);
+    let fused =
+        |push: &mut dyn FnMut(String, Vec<usize>, Vec<f32>), src: &str, names: &[&str]| -> Result<(), ModelError> {
+            let w = m.get(&format!("{src}/weight"))?;
+            let b = m.get(&format!("{src}/bias"))?;
+            let ws = split_rows(w, names.len())?;
+            let bs = split_rows(b, names.len())?;
+            let rows = w.dims[0] / names.len();
+            for ((name, wv), bv) in names.iter().zip(ws).zip(bs) {
+                push(format!("{name}.weight"), vec![rows, w.dims[1]], wv);
+                if !name.ends_with(".key") {
+                    push(format!("{name}.bias"), vec![rows], bv);
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let p = &mut push;
-    copy(
-        p,
-        "encoder/position_encodings/encodings",
-        "encoder.positional_embedding",
-    )?;
+    copy(p, "encoder/position_encodings/encodings", "encoder.positional_embedding")?;
     for conv in ["conv1", "conv2"] {
-        copy(
-            p,
-            &format!("encoder/{conv}/weight"),
-            &format!("encoder.{conv}.weight"),
-        )?;
+        copy(p, &format!("encoder/{conv}/weight"), &format!("encoder.{conv}.weight"))?;
         let b = m.get(&format!("encoder/{conv}/bias"))?;
-        p(
-            format!("encoder.{conv}.bias"),
-            vec![b.dims[0], 1],
-            b.to_f32(),
-        );
+        p(format!("encoder.{conv}.bias"), vec![b.dims[0], 1], b.to_f32());
     }
     for i in 0..hp.n_audio_layer {
         let (s, d) = (format!("encoder/layer_{i}"), format!("encoder.blocks.{i}"));
-        norm(
-            p,
-            &format!("{s}/self_attention/layer_norm"),
-            &format!("{d}.attn_ln"),
-        )?;
+        norm(p, &format!("{s}/self_attention/layer_norm"), &format!("{d}.attn_ln"))?;
         fused(
             p,
             &format!("{s}/self_attention/linear_0"),
-            &[
-                &format!("{d}.attn.query"),
-                &format!("{d}.attn.key"),
-                &format!("{d}.attn.value"),
-            ],
+            &[&format!("{d}.attn.query"), &format!("{d}.attn.key"), &format!("{d}.attn.value")],
         )?;
-        linear(
-            p,
-            &format!("{s}/self_attention/linear_1"),
-            &format!("{d}.attn.out"),
-            true,
-        )?;
+        linear(p, &format!("{s}/self_attention/linear_1"), &format!("{d}.attn.out"), true)?;
         norm(p, &format!("{s}/ffn/layer_norm"), &format!("{d}.mlp_ln"))?;
         linear(p, &format!("{s}/ffn/linear_0"), &format!("{d}.mlp.0"), true)?;
         linear(p, &format!("{s}/ffn/linear_1"), &format!("{d}.mlp.2"), true)?;
     }
     norm(p, "encoder/layer_norm", "encoder.ln_post")?;
-    copy(
-        p,
-        "decoder/position_encodings/encodings",
-        "decoder.positional_embedding",
-    )?;
-    copy(
-        p,
-        "decoder/embeddings/weight",
-        "decoder.token_embedding.weight",
-    )?;
+    copy(p, "decoder/position_encodings/encodings", "decoder.positional_embedding")?;
+    copy(p, "decoder/embeddings/weight", "decoder.token_embedding.weight")?;
     for i in 0..hp.n_text_layer {
         let (s, d) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
-        norm(
-            p,
-            &format!("{s}/self_attention/layer_norm"),
-            &format!("{d}.attn_ln"),
-        )?;
+        norm(p, &format!("{s}/self_attention/layer_norm"), &format!("{d}.attn_ln"))?;
         fused(
             p,
             &format!("{s}/self_attention/linear_0"),
-            &[
-                &format!("{d}.attn.query"),
-                &format!("{d}.attn.key"),
-                &format!("{d}.attn.value"),
-            ],
+            &[&format!("{d}.attn.query"), &format!("{d}.attn.key"), &format!("{d}.attn.value")],
         )?;
-        linear(
-            p,
-            &format!("{s}/self_attention/linear_1"),
-            &format!("{d}.attn.out"),
-            true,
-        )?;
-        norm(
-            p,
-            &format!("{s}/attention/layer_norm"),
-            &format!("{d}.cross_attn_ln"),
-        )?;
-        linear(
-            p,
-            &format!("{s}/attention/linear_0"),
-            &format!("{d}.cross_attn.query"),
-            true,
-        )?;
+        linear(p, &format!("{s}/self_attention/linear_1"), &format!("{d}.attn.out"), true)?;
+        norm(p, &format!("{s}/attention/layer_norm"), &format!("{d}.cross_attn_ln"))?;
+        linear(p, &format!("{s}/attention/linear_0"), &format!("{d}.cross_attn.query"), true)?;
         fused(
             p,
             &format!("{s}/attention/linear_1"),
-            &[
-                &format!("{d}.cross_attn.key"),
-                &format!("{d}.cross_attn.value"),
-            ],
+            &[&format!("{d}.cross_attn.key"), &format!("{d}.cross_attn.value")],
         )?;
-        linear(
-            p,
-            &format!("{s}/attention/linear_2"),
-            &format!("{d}.cross_attn.out"),
-            true,
-        )?;
+        linear(p, &format!("{s}/attention/linear_2"), &format!("{d}.cross_attn.out"), true)?;
         norm(p, &format!("{s}/ffn/layer_norm"), &format!("{d}.mlp_ln"))?;
         linear(p, &format!("{s}/ffn/linear_0"), &format!("{d}.mlp.0"), true)?;
         linear(p, &format!("{s}/ffn/linear_1"), &format!("{d}.mlp.2"), true)?;
@@ -375,16 +267,9 @@ fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
 }
 
 /// Write a ggml model from a parsed CT2 model and its vocabulary.
-pub fn write_ggml(
-    m: &Ct2Model,
-    vocab: &[Vec<u8>],
-    w: &mut impl Write,
-) -> Result<Hparams, ModelError> {
+pub fn write_ggml(m: &Ct2Model, vocab: &[Vec<u8>], w: &mut impl Write) -> Result<Hparams, ModelError> {
     if m.spec != "WhisperSpec" {
-        return Err(ModelError::Format(format!(
-            "CT2 spec {} is not a Whisper model",
-            m.spec
-        )));
+        return Err(ModelError::Format(format!("CT2 spec {} is not a Whisper model", m.spec)));
     }
     let hp = Hparams::from_ct2(m)?;
     let tensors = tensors_for(m, &hp)?;
@@ -408,13 +293,11 @@ pub fn write_ggml(
     let n_fft = 400;
     let filters = mel_filters(16_000.0, n_fft, hp.n_mels as usize);
     w.write_all(&hp.n_mels.to_le_bytes()).map_err(io)?;
-    w.write_all(&((1 + n_fft / 2) as i32).to_le_bytes())
-        .map_err(io)?;
+    w.write_all(&((1 + n_fft / 2) as i32).to_le_bytes()).map_err(io)?;
     for f in &filters {
         w.write_all(&f.to_le_bytes()).map_err(io)?;
     }
-    w.write_all(&(vocab.len() as i32).to_le_bytes())
-        .map_err(io)?;
+    w.write_all(&(vocab.len() as i32).to_le_bytes()).map_err(io)?;
     for tok in vocab {
         w.write_all(&(tok.len() as i32).to_le_bytes()).map_err(io)?;
         w.write_all(tok).map_err(io)?;
@@ -422,18 +305,11 @@ pub fn write_ggml(
     for t in &tensors {
         let expect: usize = t.dims.iter().product();
         if expect != t.values.len() {
-            return Err(ModelError::Format(format!(
-                "{}: {} values for {:?}",
-                t.name,
-                t.values.len(),
-                t.dims
-            )));
+            return Err(ModelError::Format(format!("{}: {} values for {:?}", t.name, t.values.len(), t.dims)));
         }
         let ftype: i32 = if t.kind == Out::F16 { 1 } else { 0 };
-        w.write_all(&(t.dims.len() as i32).to_le_bytes())
-            .map_err(io)?;
-        w.write_all(&(t.name.len() as i32).to_le_bytes())
-            .map_err(io)?;
+        w.write_all(&(t.dims.len() as i32).to_le_bytes()).map_err(io)?;
+        w.write_all(&(t.name.len() as i32).to_le_bytes()).map_err(io)?;
         w.write_all(&ftype.to_le_bytes()).map_err(io)?;
         for d in t.dims.iter().rev() {
             w.write_all(&(*d as i32).to_le_bytes()).map_err(io)?;
@@ -442,10 +318,7 @@ pub fn write_ggml(
         let mut buf = Vec::with_capacity(t.values.len() * 4);
         match t.kind {
             Out::F32 => t.values.iter().for_each(|v| buf.extend(v.to_le_bytes())),
-            Out::F16 => t
-                .values
-                .iter()
-                .for_each(|v| buf.extend(half::f16::from_f32(*v).to_le_bytes())),
+            Out::F16 => t.values.iter().for_each(|v| buf.extend(half::f16::from_f32(*v).to_le_bytes())),
         }
         w.write_all(&buf).map_err(io)?;
     }
@@ -467,10 +340,7 @@ mod tests {
         assert!((f[201 + 2] - 0.029_184_6).abs() < 1e-6, "{}", f[203]);
         // Every filter has some weight; the last ones are the widest and flattest.
         for i in 0..80 {
-            assert!(
-                f[i * 201..(i + 1) * 201].iter().any(|&v| v > 0.0),
-                "filter {i} empty"
-            );
+            assert!(f[i * 201..(i + 1) * 201].iter().any(|&v| v > 0.0), "filter {i} empty");
         }
     }
 
@@ -478,17 +348,12 @@ mod tests {
     fn vocabulary_decodes_gpt2_bytes() {
         let text = "!\n\u{120}the\n\u{10a}\n\n<|endoftext|>\n<|startoftranscript|>\n";
         let v = decode_vocabulary(text).unwrap();
-        assert_eq!(
-            v,
-            vec![b"!".to_vec(), b" the".to_vec(), b"\n".to_vec(), vec![]]
-        );
+        assert_eq!(v, vec![b"!".to_vec(), b" the".to_vec(), b"\n".to_vec(), vec![]]);
         assert!(decode_vocabulary("a\nb\n").is_err());
     }
 
     fn f16(vals: &[f32]) -> Vec<u8> {
-        vals.iter()
-            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-            .collect()
+        vals.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()
     }
 
     /// A miniature Whisper (d=4, 1+1 layers, vocab 3) in CT2 layout.
@@ -510,10 +375,7 @@ mod tests {
                 t(&format!("{pre}/{ln}/gamma"), vec![d]);
                 t(&format!("{pre}/{ln}/beta"), vec![d]);
             }
-            t(
-                &format!("{pre}/self_attention/linear_0/weight"),
-                vec![3 * d, d],
-            );
+            t(&format!("{pre}/self_attention/linear_0/weight"), vec![3 * d, d]);
             t(&format!("{pre}/self_attention/linear_0/bias"), vec![3 * d]);
             t(&format!("{pre}/self_attention/linear_1/weight"), vec![d, d]);
             t(&format!("{pre}/self_attention/linear_1/bias"), vec![d]);
@@ -536,26 +398,11 @@ mod tests {
         }
         t("decoder/embeddings/weight", vec![3, d]);
         t("decoder/position_encodings/encodings", vec![5, d]);
-        vars.push((
-            "encoder/num_heads".into(),
-            vec![],
-            DType::I16,
-            2i16.to_le_bytes().to_vec(),
-        ));
-        vars.push((
-            "decoder/num_heads".into(),
-            vec![],
-            DType::I16,
-            2i16.to_le_bytes().to_vec(),
-        ));
-        let refs: Vec<(&str, Vec<usize>, DType, Vec<u8>)> = vars
-            .iter()
-            .map(|(n, d, t, b)| (n.as_str(), d.clone(), *t, b.clone()))
-            .collect();
-        write_ct2(
-            &refs,
-            &[("decoder/projection/weight", "decoder/embeddings/weight")],
-        )
+        vars.push(("encoder/num_heads".into(), vec![], DType::I16, 2i16.to_le_bytes().to_vec()));
+        vars.push(("decoder/num_heads".into(), vec![], DType::I16, 2i16.to_le_bytes().to_vec()));
+        let refs: Vec<(&str, Vec<usize>, DType, Vec<u8>)> =
+            vars.iter().map(|(n, d, t, b)| (n.as_str(), d.clone(), *t, b.clone())).collect();
+        write_ct2(&refs, &[("decoder/projection/weight", "decoder/embeddings/weight")])
     }
 
     fn read_i32(b: &[u8], at: usize) -> i32 {
@@ -584,17 +431,11 @@ mod tests {
                 ftype: 1,
             }
         );
-        assert_eq!(
-            u32::from_le_bytes(out[0..4].try_into().unwrap()),
-            GGML_MAGIC
-        );
+        assert_eq!(u32::from_le_bytes(out[0..4].try_into().unwrap()), GGML_MAGIC);
         assert_eq!(read_i32(&out, 4), 3);
         // Mel header after 11 hparams.
         let mel_at = 4 + 11 * 4;
-        assert_eq!(
-            (read_i32(&out, mel_at), read_i32(&out, mel_at + 4)),
-            (80, 201)
-        );
+        assert_eq!((read_i32(&out, mel_at), read_i32(&out, mel_at + 4)), (80, 201));
         let vocab_at = mel_at + 8 + 80 * 201 * 4;
         assert_eq!(read_i32(&out, vocab_at), 2);
         // Walk the tensors and check names, types and sizes.
@@ -604,9 +445,7 @@ mod tests {
             let ndim = read_i32(&out, pos) as usize;
             let nlen = read_i32(&out, pos + 4) as usize;
             let ftype = read_i32(&out, pos + 8);
-            let dims: Vec<usize> = (0..ndim)
-                .map(|i| read_i32(&out, pos + 12 + 4 * i) as usize)
-                .collect();
+            let dims: Vec<usize> = (0..ndim).map(|i| read_i32(&out, pos + 12 + 4 * i) as usize).collect();
             let name_at = pos + 12 + 4 * ndim;
             let name = String::from_utf8(out[name_at..name_at + nlen].to_vec()).unwrap();
             let n: usize = dims.iter().product();
@@ -634,9 +473,7 @@ mod tests {
     fn non_whisper_model_is_rejected() {
         let mut m = Ct2Model::parse(&tiny_model()).unwrap();
         m.spec = "TransformerSpec".into();
-        let err = write_ggml(&m, &[], &mut Vec::new())
-            .unwrap_err()
-            .to_string();
+        let err = write_ggml(&m, &[], &mut Vec::new()).unwrap_err().to_string();
         assert!(err.contains("not a Whisper model"), "{err}");
     }
 }

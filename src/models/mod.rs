@@ -18,18 +18,12 @@ pub enum ModelError {
     #[error("unknown model {0:?}; known models: {1}")]
     Unknown(String, String),
     /// The model file is not installed.
-    #[error(
-        "model {name} is not installed at {path}. Run `switchboard models fetch --only {name}`"
-    )]
+    #[error("model {name} is not installed at {path}. Run `switchboard models fetch --only {name}`")]
     Missing { name: String, path: String },
     /// A downloaded or converted file did not match its checksum (the source changed or the
     /// download was damaged; retrying may help).
     #[error("checksum mismatch for {what}: expected sha256 {expected}, got {actual}")]
-    Checksum {
-        what: String,
-        expected: String,
-        actual: String,
-    },
+    Checksum { what: String, expected: String, actual: String },
     /// Every source for the model failed.
     #[error("could not obtain model {name}: {reasons}")]
     Unavailable { name: String, reasons: String },
@@ -115,10 +109,8 @@ pub const BUILTIN_MANIFEST: &str = include_str!("../../models/manifest.toml");
 impl Manifest {
     /// Parse manifest text; `dir` is where model files are installed.
     pub fn parse(text: &str, dir: impl Into<PathBuf>, origin: &str) -> Result<Self, ModelError> {
-        let f: ManifestFile = toml::from_str(text).map_err(|e| ModelError::Manifest {
-            path: origin.to_string(),
-            reason: e.to_string(),
-        })?;
+        let f: ManifestFile = toml::from_str(text)
+            .map_err(|e| ModelError::Manifest { path: origin.to_string(), reason: e.to_string() })?;
         for m in &f.model {
             for p in &m.packages {
                 if p.files.len() != p.sha256.len() {
@@ -135,10 +127,7 @@ impl Manifest {
                 }
             }
         }
-        Ok(Self {
-            dir: dir.into(),
-            models: f.model,
-        })
+        Ok(Self { dir: dir.into(), models: f.model })
     }
 
     /// The manifest for the models folder: `$SWITCHBOARD_MODELS` or `./models`, using the
@@ -157,11 +146,7 @@ impl Manifest {
         self.models.iter().find(|m| m.name == name).ok_or_else(|| {
             ModelError::Unknown(
                 name.to_string(),
-                self.models
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                self.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
             )
         })
     }
@@ -178,10 +163,7 @@ impl Manifest {
         if path.is_file() {
             Ok(path)
         } else {
-            Err(ModelError::Missing {
-                name: name.to_string(),
-                path: path.display().to_string(),
-            })
+            Err(ModelError::Missing { name: name.to_string(), path: path.display().to_string() })
         }
     }
 }
@@ -210,14 +192,11 @@ pub fn default_models_dir() -> PathBuf {
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    let mut f = std::fs::File::open(path)
-        .map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
+    let mut f = std::fs::File::open(path).map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
+        let n = f.read(&mut buf).map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
         if n == 0 {
             break;
         }
@@ -238,11 +217,7 @@ mod tests {
             assert!(!s.packages.is_empty(), "{name} has a registry fallback");
             assert_eq!(s.public_sha256.len(), 64);
         }
-        assert!(m
-            .get("large")
-            .unwrap_err()
-            .to_string()
-            .contains("known models: tiny.en, base, silero-vad"));
+        assert!(m.get("large").unwrap_err().to_string().contains("known models: tiny.en, base, silero-vad"));
     }
 
     #[test]
@@ -270,9 +245,6 @@ sha256 = ["00"]
     fn missing_model_error_says_how_to_fetch() {
         let m = Manifest::parse(BUILTIN_MANIFEST, "/nonexistent-models", "built-in").unwrap();
         let err = m.require("tiny.en").unwrap_err().to_string();
-        assert!(
-            err.contains("switchboard models fetch --only tiny.en"),
-            "{err}"
-        );
+        assert!(err.contains("switchboard models fetch --only tiny.en"), "{err}");
     }
 }

@@ -37,7 +37,8 @@ pub struct PipelineConfig {
     pub translate: bool,
     /// Fit Whisper's encoder window to the audio instead of always encoding 30 s.
     pub fit_window: bool,
-    /// Feed the call's earlier text to the recogniser as context.
+    /// Feed the call's earlier text to the recogniser as context. Off by default: measured on
+    /// english-read-asr it made Whisper repeat earlier sentences (streaming WER 25.5% vs 3.6%).
     pub prompt_context: bool,
 }
 
@@ -51,7 +52,7 @@ impl Default for PipelineConfig {
             language: "auto".into(),
             translate: false,
             fit_window: true,
-            prompt_context: true,
+            prompt_context: false,
         }
     }
 }
@@ -102,12 +103,7 @@ impl Engine {
                 config.language
             )));
         }
-        Ok(Arc::new(Self {
-            recognizer,
-            vad,
-            pool,
-            config,
-        }))
+        Ok(Arc::new(Self { recognizer, vad, pool, config }))
     }
 
     /// Load the named Whisper model and the Silero VAD from the models folder.
@@ -121,18 +117,11 @@ impl Engine {
         let vad_path = manifest.require("silero-vad")?;
         let recognizer = WhisperRecognizer::load(&model_path, model, WhisperOptions::default())?;
         let vad = SileroVadFactory::new(&vad_path)?;
-        Self::new(
-            Arc::new(recognizer),
-            Arc::new(vad),
-            InferencePool::new(workers),
-            config,
-        )
+        Self::new(Arc::new(recognizer), Arc::new(vad), InferencePool::new(workers), config)
     }
 }
 
 /// Default number of inference workers: one per core.
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }

@@ -106,12 +106,7 @@ impl InferencePool {
 
     /// Current counters.
     pub fn stats(&self) -> PoolStats {
-        let queued = self
-            .shared
-            .q
-            .lock()
-            .map(|q| q.high.len() + q.low.len())
-            .unwrap_or(0);
+        let queued = self.shared.q.lock().map(|q| q.high.len() + q.low.len()).unwrap_or(0);
         PoolStats {
             workers: self.workers,
             queued,
@@ -151,8 +146,7 @@ fn worker(s: Arc<Shared>) {
         let t = std::time::Instant::now();
         // A panicking job drops its result sender; the caller sees PoolError, the worker lives on.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        s.busy_us
-            .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+        s.busy_us.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         s.running.fetch_sub(1, Ordering::Relaxed);
         s.done.fetch_add(1, Ordering::Relaxed);
     }
@@ -177,16 +171,10 @@ mod tests {
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let mut handles = Vec::new();
-        for (name, prio) in [
-            ("low1", Priority::Low),
-            ("low2", Priority::Low),
-            ("high", Priority::High),
-        ] {
+        for (name, prio) in [("low1", Priority::Low), ("low2", Priority::Low), ("high", Priority::High)] {
             let p = pool.clone();
             let o = order.clone();
-            handles.push(tokio::spawn(async move {
-                p.run(prio, move || o.lock().unwrap().push(name)).await
-            }));
+            handles.push(tokio::spawn(async move { p.run(prio, move || o.lock().unwrap().push(name)).await }));
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         gate_tx.send(()).unwrap();

@@ -16,9 +16,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::asr::commit::LocalAgreement;
-use super::asr::{
-    AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, Word,
-};
+use super::asr::{AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, Word};
 use super::pool::Priority;
 use super::turn::{TurnDetector, TurnEvent};
 use super::vad::{VoiceActivityDetector, CHUNK_MS};
@@ -31,6 +29,9 @@ const SAMPLES_PER_MS: u64 = ASR_SAMPLE_RATE as u64 / 1000;
 const FINAL_TAIL_MS: u64 = 300;
 /// Minimum turn audio before a partial decode is worth running.
 const MIN_PARTIAL_MS: u64 = 1000;
+/// Minimum turn audio for spoken-language identification from a partial (shorter turns are
+/// identified at their final decode, on all of the turn).
+const MIN_DETECT_MS: u64 = 2000;
 
 /// What a stream reports. Serialised with a `type` tag in snake_case.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -39,21 +40,9 @@ pub enum TranscriptEvent {
     /// The caller started speaking.
     TurnStarted { start_ms: u64 },
     /// Spoken language of a turn identified.
-    LanguageDetected {
-        language: String,
-        language_prob: f32,
-        start_ms: u64,
-        top: Vec<(String, f32)>,
-    },
+    LanguageDetected { language: String, language_prob: f32, start_ms: u64, top: Vec<(String, f32)> },
     /// The current hypothesis for the turn: committed words then unstable ones.
-    Partial {
-        text: String,
-        committed: String,
-        start_ms: u64,
-        end_ms: u64,
-        language: String,
-        language_prob: f32,
-    },
+    Partial { text: String, committed: String, start_ms: u64, end_ms: u64, language: String, language_prob: f32 },
     /// The turn's final text.
     Final {
         text: String,
@@ -92,10 +81,7 @@ impl Engine {
             let mut s = Stream::new(engine, vad, session, ev_tx);
             s.run(in_rx).await;
         });
-        Ok(StreamHandle {
-            input: in_tx,
-            events: ev_rx,
-        })
+        Ok(StreamHandle { input: in_tx, events: ev_rx })
     }
 }
 
@@ -222,10 +208,7 @@ impl Stream {
             match StreamResampler::new(rate, ASR_SAMPLE_RATE) {
                 Ok(r) => self.resampler = Some((rate, r)),
                 Err(e) => {
-                    self.emit(TranscriptEvent::Error {
-                        message: e.to_string(),
-                    })
-                    .await;
+                    self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                     return;
                 }
             }
@@ -246,10 +229,7 @@ impl Stream {
         let probs = match self.vad.push(&samples) {
             Ok(p) => p,
             Err(e) => {
-                self.emit(TranscriptEvent::Error {
-                    message: e.to_string(),
-                })
-                .await;
+                self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                 vec![0.0; samples.len() / super::vad::CHUNK]
             }
         };
@@ -267,9 +247,7 @@ impl Stream {
         match ev {
             TurnEvent::Started { start_ms } => {
                 let cfg = &self.engine.config;
-                let buffer_start_ms = start_ms
-                    .saturating_sub(cfg.preroll_ms)
-                    .max(self.buf_start_ms);
+                let buffer_start_ms = start_ms.saturating_sub(cfg.preroll_ms).max(self.buf_start_ms);
                 self.turn = Some(TurnState {
                     id: self.next_turn_id,
                     start_ms,
@@ -282,19 +260,10 @@ impl Stream {
                 self.next_turn_id += 1;
                 self.emit(TranscriptEvent::TurnStarted { start_ms }).await;
             }
-            TurnEvent::Ended {
-                end_ms,
-                detected_ms,
-            } => {
+            TurnEvent::Ended { end_ms, detected_ms } => {
                 let Some(turn) = self.turn.take() else { return };
                 let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
-                self.finals.push_back(FinalJob {
-                    turn,
-                    end_ms,
-                    detected_ms,
-                    detected_at: Instant::now(),
-                    audio,
-                });
+                self.finals.push_back(FinalJob { turn, end_ms, detected_ms, detected_at: Instant::now(), audio });
             }
         }
     }
@@ -326,9 +295,7 @@ impl Stream {
     fn trim_buffer(&mut self) {
         let keep_from_ms = match &self.turn {
             Some(t) => t.buffer_start_ms,
-            None => self
-                .now_ms()
-                .saturating_sub(self.engine.config.preroll_ms + CHUNK_MS * 8),
+            None => self.now_ms().saturating_sub(self.engine.config.preroll_ms + CHUNK_MS * 8),
         };
         if keep_from_ms > self.buf_start_ms + 1000 {
             let n = ((keep_from_ms - self.buf_start_ms) * SAMPLES_PER_MS) as usize;
@@ -346,11 +313,7 @@ impl Stream {
         let p_trim = p.trim().to_string();
         p = p_trim;
         if p.len() > 200 {
-            let cut = p
-                .char_indices()
-                .map(|(i, _)| i)
-                .find(|&i| i >= p.len() - 200)
-                .unwrap_or(0);
+            let cut = p.char_indices().map(|(i, _)| i).find(|&i| i >= p.len() - 200).unwrap_or(0);
             p = p[cut..].to_string();
         }
         p
@@ -387,13 +350,7 @@ impl Stream {
                 fallback: true,
             };
             let translate = cfg.translate && self.engine.recognizer.multilingual();
-            self.spawn(
-                JobKind::Final(Box::new(job)),
-                req,
-                detect,
-                translate,
-                Priority::High,
-            );
+            self.spawn(JobKind::Final(Box::new(job)), req, detect, translate, Priority::High);
             return;
         }
         if cfg.partial_interval_ms == 0 {
@@ -412,12 +369,13 @@ impl Stream {
         }
         let turn = self.turn.as_ref().expect("checked");
         let have = now.saturating_sub(turn.buffer_start_ms);
-        if have < MIN_PARTIAL_MS
-            || now.saturating_sub(turn.decoded_upto_ms) < cfg.partial_interval_ms
-        {
+        if have < MIN_PARTIAL_MS || now.saturating_sub(turn.decoded_upto_ms) < cfg.partial_interval_ms {
             return;
         }
         let (lang, detect) = self.language_choice(turn);
+        if detect && have < MIN_DETECT_MS {
+            return;
+        }
         let req = DecodeRequest {
             audio: self.slice(turn.buffer_start_ms, now),
             prompt: self.prompt_for(turn),
@@ -426,24 +384,14 @@ impl Stream {
             fit_window: cfg.fit_window,
             fallback: false,
         };
-        let kind = JobKind::Partial {
-            turn_id: turn.id,
-            buffer_start_ms: turn.buffer_start_ms,
-        };
+        let kind = JobKind::Partial { turn_id: turn.id, buffer_start_ms: turn.buffer_start_ms };
         if let Some(t) = self.turn.as_mut() {
             t.decoded_upto_ms = now;
         }
         self.spawn(kind, req, detect, false, Priority::Low);
     }
 
-    fn spawn(
-        &mut self,
-        kind: JobKind,
-        mut req: DecodeRequest,
-        detect: bool,
-        translate: bool,
-        prio: Priority,
-    ) {
+    fn spawn(&mut self, kind: JobKind, mut req: DecodeRequest, detect: bool, translate: bool, prio: Priority) {
         let Some(mut session) = self.session.take() else {
             return;
         };
@@ -461,21 +409,14 @@ impl Stream {
                     }
                     let hypothesis = session.decode(&req);
                     let translation = match (&req.language, translate) {
-                        (LanguageChoice::Fixed(l), true) if l != "en" => {
-                            Some(session.decode(&DecodeRequest {
-                                translate: true,
-                                prompt: String::new(),
-                                ..req.clone()
-                            }))
-                        }
+                        (LanguageChoice::Fixed(l), true) if l != "en" => Some(session.decode(&DecodeRequest {
+                            translate: true,
+                            prompt: String::new(),
+                            ..req.clone()
+                        })),
                         _ => None,
                     };
-                    JobOutput {
-                        session,
-                        language,
-                        hypothesis,
-                        translation,
-                    }
+                    JobOutput { session, language, hypothesis, translation }
                 })
                 .await
                 .ok();
@@ -488,38 +429,29 @@ impl Stream {
             // The worker died with the session; make a new one so the call goes on.
             match self.engine.recognizer.session() {
                 Ok(s) => self.session = Some(s),
-                Err(e) => {
-                    self.emit(TranscriptEvent::Error {
-                        message: e.to_string(),
-                    })
-                    .await
-                }
+                Err(e) => self.emit(TranscriptEvent::Error { message: e.to_string() }).await,
             }
-            self.emit(TranscriptEvent::Error {
-                message: "inference worker failed".into(),
-            })
-            .await;
+            self.emit(TranscriptEvent::Error { message: "inference worker failed".into() }).await;
             return;
         };
         self.session = Some(out.session);
         let lang_result = match out.language {
             Some(Ok(g)) => Some(g),
             Some(Err(e)) => {
-                self.emit(TranscriptEvent::Error {
-                    message: e.to_string(),
-                })
-                .await;
+                self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                 None
             }
             None => None,
         };
         match kind {
-            JobKind::Partial {
-                turn_id,
-                buffer_start_ms,
-            } => {
-                let Some(turn) = self.turn.as_mut().filter(|t| t.id == turn_id) else {
-                    return;
+            JobKind::Partial { turn_id, buffer_start_ms } => {
+                // The turn may have ended while this partial ran: its final is queued, update it there.
+                let turn = match self.turn.as_mut().filter(|t| t.id == turn_id) {
+                    Some(t) => t,
+                    None => match self.finals.iter_mut().find(|f| f.turn.id == turn_id) {
+                        Some(f) => &mut f.turn,
+                        None => return,
+                    },
                 };
                 let mut new_lang = None;
                 if let Some(g) = lang_result {
@@ -531,10 +463,7 @@ impl Stream {
                 let hyp = match out.hypothesis {
                     Ok(h) => h,
                     Err(e) => {
-                        self.emit(TranscriptEvent::Error {
-                            message: e.to_string(),
-                        })
-                        .await;
+                        self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                         return;
                     }
                 };
@@ -542,8 +471,7 @@ impl Stream {
                 let end_ms = words.last().map(|w| w.end_ms).unwrap_or(buffer_start_ms);
                 turn.la.insert(words);
                 let (language, language_prob) = lang_of(turn, &self.engine);
-                let (text, committed, start_ms) =
-                    (turn.la.text(), turn.la.committed_text(), turn.start_ms);
+                let (text, committed, start_ms) = (turn.la.text(), turn.la.committed_text(), turn.start_ms);
                 if let Some(g) = new_lang {
                     self.emit(TranscriptEvent::LanguageDetected {
                         language: g.language,
@@ -554,25 +482,12 @@ impl Stream {
                     .await;
                 }
                 if !text.is_empty() {
-                    self.emit(TranscriptEvent::Partial {
-                        text,
-                        committed,
-                        start_ms,
-                        end_ms,
-                        language,
-                        language_prob,
-                    })
-                    .await;
+                    self.emit(TranscriptEvent::Partial { text, committed, start_ms, end_ms, language, language_prob })
+                        .await;
                 }
             }
             JobKind::Final(job) => {
-                let FinalJob {
-                    mut turn,
-                    end_ms,
-                    detected_ms,
-                    detected_at,
-                    ..
-                } = *job;
+                let FinalJob { mut turn, end_ms, detected_ms, detected_at, .. } = *job;
                 if let Some(g) = lang_result {
                     if turn.language.is_none() {
                         self.emit(TranscriptEvent::LanguageDetected {
@@ -588,10 +503,7 @@ impl Stream {
                 let hyp = match out.hypothesis {
                     Ok(h) => h,
                     Err(e) => {
-                        self.emit(TranscriptEvent::Error {
-                            message: e.to_string(),
-                        })
-                        .await;
+                        self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                         return;
                     }
                 };
@@ -603,17 +515,13 @@ impl Stream {
                 let translation = match out.translation {
                     Some(Ok(h)) if !h.text.is_empty() => Some(h.text),
                     Some(Err(e)) => {
-                        self.emit(TranscriptEvent::Error {
-                            message: e.to_string(),
-                        })
-                        .await;
+                        self.emit(TranscriptEvent::Error { message: e.to_string() }).await;
                         None
                     }
                     _ => None,
                 };
                 let (language, language_prob) = lang_of(&turn, &self.engine);
-                let latency_ms =
-                    detected_ms.saturating_sub(end_ms) + detected_at.elapsed().as_millis() as u64;
+                let latency_ms = detected_ms.saturating_sub(end_ms) + detected_at.elapsed().as_millis() as u64;
                 self.context.push(' ');
                 self.context.push_str(&text);
                 if self.context.len() > 1000 {
@@ -644,27 +552,13 @@ impl Stream {
 
 /// Shift words decoded from a buffer starting at `offset_ms` to absolute stream time.
 fn place(words: Vec<Word>, offset_ms: u64) -> Vec<Word> {
-    words
-        .into_iter()
-        .map(|w| Word {
-            start_ms: w.start_ms + offset_ms,
-            end_ms: w.end_ms + offset_ms,
-            ..w
-        })
-        .collect()
+    words.into_iter().map(|w| Word { start_ms: w.start_ms + offset_ms, end_ms: w.end_ms + offset_ms, ..w }).collect()
 }
 
 fn lang_of(turn: &TurnState, engine: &Engine) -> (String, f32) {
     match &turn.language {
         Some(g) => (g.language.clone(), g.prob),
         None if engine.config.language != "auto" => (engine.config.language.clone(), 1.0),
-        None => (
-            "en".into(),
-            if engine.recognizer.multilingual() {
-                0.0
-            } else {
-                1.0
-            },
-        ),
+        None => ("en".into(), if engine.recognizer.multilingual() { 0.0 } else { 1.0 }),
     }
 }

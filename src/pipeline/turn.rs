@@ -55,10 +55,7 @@ pub struct TurnDetector {
 impl TurnDetector {
     /// A detector in the idle state.
     pub fn new(cfg: TurnConfig) -> Self {
-        Self {
-            cfg,
-            state: State::Idle { run_start: None },
-        }
+        Self { cfg, state: State::Idle { run_start: None } }
     }
 
     /// Whether a turn is in progress.
@@ -73,53 +70,32 @@ impl TurnDetector {
                 if prob >= self.cfg.speech_threshold {
                     let run_start = run_start.unwrap_or(start_ms);
                     if end_ms - run_start >= self.cfg.min_speech_ms {
-                        self.state = State::Speech {
-                            last_speech_end: end_ms,
-                            start_ms: run_start,
-                        };
-                        return Some(TurnEvent::Started {
-                            start_ms: run_start,
-                        });
+                        self.state = State::Speech { last_speech_end: end_ms, start_ms: run_start };
+                        return Some(TurnEvent::Started { start_ms: run_start });
                     }
-                    self.state = State::Idle {
-                        run_start: Some(run_start),
-                    };
+                    self.state = State::Idle { run_start: Some(run_start) };
                 } else if prob < self.cfg.silence_threshold {
                     self.state = State::Idle { run_start: None };
                 }
                 None
             }
-            State::Speech {
-                last_speech_end,
-                start_ms: turn_start,
-            } => {
+            State::Speech { last_speech_end, start_ms: turn_start } => {
                 let is_speech = prob >= self.cfg.silence_threshold;
                 let last = if is_speech { end_ms } else { last_speech_end };
                 if end_ms - turn_start >= self.cfg.max_turn_ms {
                     // Cut here; speech that continues opens a new turn right away.
                     self.state = if is_speech {
-                        State::Idle {
-                            run_start: Some(end_ms),
-                        }
+                        State::Idle { run_start: Some(end_ms) }
                     } else {
                         State::Idle { run_start: None }
                     };
-                    return Some(TurnEvent::Ended {
-                        end_ms: last,
-                        detected_ms: end_ms,
-                    });
+                    return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
                 if !is_speech && end_ms - last >= self.cfg.end_silence_ms {
                     self.state = State::Idle { run_start: None };
-                    return Some(TurnEvent::Ended {
-                        end_ms: last,
-                        detected_ms: end_ms,
-                    });
+                    return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
-                self.state = State::Speech {
-                    last_speech_end: last,
-                    start_ms: turn_start,
-                };
+                self.state = State::Speech { last_speech_end: last, start_ms: turn_start };
                 None
             }
         }
@@ -128,12 +104,9 @@ impl TurnDetector {
     /// The stream ended at `now_ms`: close an open turn.
     pub fn finish(&mut self, now_ms: u64) -> Option<TurnEvent> {
         let ev = match self.state {
-            State::Speech {
-                last_speech_end, ..
-            } => Some(TurnEvent::Ended {
-                end_ms: last_speech_end,
-                detected_ms: now_ms,
-            }),
+            State::Speech { last_speech_end, .. } => {
+                Some(TurnEvent::Ended { end_ms: last_speech_end, detected_ms: now_ms })
+            }
             State::Idle { .. } => None,
         };
         self.state = State::Idle { run_start: None };
@@ -165,13 +138,7 @@ mod tests {
         let ev = run(&p, TurnConfig::default());
         assert_eq!(
             ev,
-            vec![
-                TurnEvent::Started { start_ms: 320 },
-                TurnEvent::Ended {
-                    end_ms: 1600,
-                    detected_ms: 2208
-                }
-            ]
+            vec![TurnEvent::Started { start_ms: 320 }, TurnEvent::Ended { end_ms: 1600, detected_ms: 2208 }]
         );
     }
 
@@ -192,42 +159,21 @@ mod tests {
         p.extend(vec![0.0; 25]);
         let ev = run(&p, TurnConfig::default());
         assert_eq!(ev.len(), 2, "{ev:?}");
-        assert_eq!(
-            ev[1],
-            TurnEvent::Ended {
-                end_ms: 50 * 32,
-                detected_ms: 50 * 32 + 19 * 32
-            }
-        );
+        assert_eq!(ev[1], TurnEvent::Ended { end_ms: 50 * 32, detected_ms: 50 * 32 + 19 * 32 });
     }
 
     #[test]
     fn long_speech_is_cut_at_max_turn_and_continues() {
-        let cfg = TurnConfig {
-            max_turn_ms: 1000,
-            ..TurnConfig::default()
-        };
+        let cfg = TurnConfig { max_turn_ms: 1000, ..TurnConfig::default() };
         let ev = run(&vec![0.9; 100], cfg);
-        let starts = ev
-            .iter()
-            .filter(|e| matches!(e, TurnEvent::Started { .. }))
-            .count();
-        let ends = ev
-            .iter()
-            .filter(|e| matches!(e, TurnEvent::Ended { .. }))
-            .count();
+        let starts = ev.iter().filter(|e| matches!(e, TurnEvent::Started { .. })).count();
+        let ends = ev.iter().filter(|e| matches!(e, TurnEvent::Ended { .. })).count();
         assert!(starts >= 3 && starts == ends, "{ev:?}");
     }
 
     #[test]
     fn stream_end_closes_open_turn() {
         let ev = run(&vec![0.9; 20], TurnConfig::default());
-        assert_eq!(
-            ev.last(),
-            Some(&TurnEvent::Ended {
-                end_ms: 640,
-                detected_ms: 640
-            })
-        );
+        assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 640, detected_ms: 640 }));
     }
 }

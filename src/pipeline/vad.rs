@@ -51,11 +51,7 @@ impl SileroVadFactory {
     /// Check the model loads, then hand out detectors.
     pub fn new(path: &Path) -> Result<Self, VadError> {
         super::asr::whisper::install_log_hook();
-        let f = Self {
-            path: path.display().to_string(),
-            block_chunks: 4,
-            context_chunks: 8,
-        };
+        let f = Self { path: path.display().to_string(), block_chunks: 4, context_chunks: 8 };
         if !path.is_file() {
             return Err(VadError::Load {
                 path: f.path,
@@ -71,10 +67,8 @@ impl VadFactory for SileroVadFactory {
     fn create(&self) -> Result<Box<dyn VoiceActivityDetector>, VadError> {
         let mut params = WhisperVadContextParams::new();
         params.set_n_threads(1);
-        let ctx = WhisperVadContext::new(&self.path, params).map_err(|e| VadError::Load {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let ctx = WhisperVadContext::new(&self.path, params)
+            .map_err(|e| VadError::Load { path: self.path.clone(), reason: e.to_string() })?;
         Ok(Box::new(SileroVad {
             ctx,
             history: Vec::new(),
@@ -102,9 +96,7 @@ impl VoiceActivityDetector for SileroVad {
             let mut input = std::mem::take(&mut self.history);
             let ctx_chunks = input.len() / CHUNK;
             input.extend_from_slice(&block);
-            self.ctx
-                .detect_speech(&input)
-                .map_err(|e| VadError::Detect(e.to_string()))?;
+            self.ctx.detect_speech(&input).map_err(|e| VadError::Detect(e.to_string()))?;
             let p = self.ctx.probabilities();
             probs.extend_from_slice(p.get(ctx_chunks..).unwrap_or(&[]));
             let keep = input.len().saturating_sub(self.context);

@@ -8,10 +8,7 @@ use super::Word;
 
 /// Lower-case alphanumerics only: "Hello," and "hello" agree.
 fn norm(w: &str) -> String {
-    w.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_lowercase())
-        .collect()
+    w.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
 }
 
 /// Per-turn LocalAgreement state. Word times are absolute stream milliseconds.
@@ -46,23 +43,14 @@ impl LocalAgreement {
     /// Keep only words after what is committed, dropping an n-gram that repeats the committed tail.
     fn fresh(&self, words: Vec<Word>) -> Vec<Word> {
         let cut = self.last_committed_end_ms.saturating_sub(100);
-        let mut new: Vec<Word> = if self.committed.is_empty() {
-            words
-        } else {
-            words.into_iter().filter(|w| w.start_ms > cut).collect()
-        };
+        let mut new: Vec<Word> =
+            if self.committed.is_empty() { words } else { words.into_iter().filter(|w| w.start_ms > cut).collect() };
         if let Some(first) = new.first() {
-            if !self.committed.is_empty()
-                && first.start_ms.abs_diff(self.last_committed_end_ms) < 1000
-            {
+            if !self.committed.is_empty() && first.start_ms.abs_diff(self.last_committed_end_ms) < 1000 {
                 let max_n = self.committed.len().min(new.len()).min(5);
                 for n in (1..=max_n).rev() {
                     let tail = &self.committed[self.committed.len() - n..];
-                    if tail
-                        .iter()
-                        .zip(&new[..n])
-                        .all(|(a, b)| norm(&a.text) == norm(&b.text))
-                    {
+                    if tail.iter().zip(&new[..n]).all(|(a, b)| norm(&a.text) == norm(&b.text)) {
                         new.drain(..n);
                         break;
                     }
@@ -76,11 +64,7 @@ impl LocalAgreement {
     /// Returns the newly committed words.
     pub fn insert(&mut self, words: Vec<Word>) -> Vec<Word> {
         let new = self.fresh(words);
-        let agree = new
-            .iter()
-            .zip(&self.unstable)
-            .take_while(|(a, b)| norm(&a.text) == norm(&b.text))
-            .count();
+        let agree = new.iter().zip(&self.unstable).take_while(|(a, b)| norm(&a.text) == norm(&b.text)).count();
         let newly: Vec<Word> = new[..agree].to_vec();
         self.commit(&newly);
         self.unstable = new[agree..].to_vec();
@@ -124,35 +108,17 @@ mod tests {
     use super::*;
 
     fn words(spec: &[(&str, u64)]) -> Vec<Word> {
-        spec.iter()
-            .map(|(t, s)| Word {
-                text: format!(" {t}"),
-                start_ms: *s,
-                end_ms: s + 200,
-                prob: 0.9,
-            })
-            .collect()
+        spec.iter().map(|(t, s)| Word { text: format!(" {t}"), start_ms: *s, end_ms: s + 200, prob: 0.9 }).collect()
     }
 
     #[test]
     fn commits_only_what_two_hypotheses_agree_on() {
         let mut la = LocalAgreement::new();
         assert!(la.insert(words(&[("where", 0), ("is", 250)])).is_empty());
-        let c = la.insert(words(&[
-            ("where", 0),
-            ("is", 250),
-            ("my", 500),
-            ("odor", 700),
-        ]));
+        let c = la.insert(words(&[("where", 0), ("is", 250), ("my", 500), ("odor", 700)]));
         assert_eq!(join(c.iter()), "where is");
         assert_eq!(la.text(), "where is my odor");
-        let c = la.insert(words(&[
-            ("where", 0),
-            ("is", 250),
-            ("my", 500),
-            ("order", 700),
-            ("number", 950),
-        ]));
+        let c = la.insert(words(&[("where", 0), ("is", 250), ("my", 500), ("order", 700), ("number", 950)]));
         assert_eq!(join(c.iter()), "my");
         assert_eq!(la.committed_text(), "where is my");
         let c = la.finish(words(&[

@@ -3,13 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
-};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use super::{
-    AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession,
-    SpeechRecognizer, Word,
+    AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, SpeechRecognizer, Word,
 };
 
 /// Whisper needs at least a second of audio; shorter turns are padded with silence.
@@ -31,10 +28,7 @@ pub struct WhisperOptions {
 
 impl Default for WhisperOptions {
     fn default() -> Self {
-        Self {
-            threads: 1,
-            beam_size: 1,
-        }
+        Self { threads: 1, beam_size: 1 }
     }
 }
 
@@ -47,29 +41,15 @@ pub struct WhisperRecognizer {
 
 impl WhisperRecognizer {
     /// Load a ggml model file.
-    pub fn load(
-        path: &std::path::Path,
-        name: &str,
-        opts: WhisperOptions,
-    ) -> Result<Self, AsrError> {
+    pub fn load(path: &std::path::Path, name: &str, opts: WhisperOptions) -> Result<Self, AsrError> {
         install_log_hook();
         let p = path.display().to_string();
         if !path.is_file() {
-            return Err(AsrError::Load {
-                path: p,
-                reason: "file not found (run `switchboard models fetch`)".into(),
-            });
+            return Err(AsrError::Load { path: p, reason: "file not found (run `switchboard models fetch`)".into() });
         }
         let ctx = WhisperContext::new_with_params(&p, WhisperContextParameters::default())
-            .map_err(|e| AsrError::Load {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
-            ctx: Arc::new(ctx),
-            name: name.to_string(),
-            opts,
-        })
+            .map_err(|e| AsrError::Load { path: p.clone(), reason: e.to_string() })?;
+        Ok(Self { ctx: Arc::new(ctx), name: name.to_string(), opts })
     }
 }
 
@@ -89,15 +69,21 @@ impl SpeechRecognizer for WhisperRecognizer {
     }
 
     fn session(&self) -> Result<Box<dyn RecognizerSession>, AsrError> {
-        let state = self.ctx.create_state().map_err(|e| AsrError::Load {
-            path: self.name.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(Box::new(WhisperSession {
-            ctx: self.ctx.clone(),
-            state,
-            opts: self.opts.clone(),
-        }))
+        let load_err = |e: whisper_rs::WhisperError| AsrError::Load { path: self.name.clone(), reason: e.to_string() };
+        let mut state = self.ctx.create_state().map_err(load_err)?;
+        if self.ctx.is_multilingual() {
+            // whisper.cpp identifies language with the encoder window of the state's previous
+            // decode (30 s on a fresh state). One cheap decode of silence with a 5 s window
+            // makes every later identification cost a fraction of that.
+            let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+            params.set_n_threads(self.opts.threads as i32);
+            params.set_audio_ctx(FIT_MIN_FRAMES as i32);
+            params.set_language(Some("en"));
+            params.set_max_tokens(1);
+            params.set_print_progress(false);
+            state.full(params, &vec![0.0; MIN_SAMPLES]).map_err(load_err)?;
+        }
+        Ok(Box::new(WhisperSession { ctx: self.ctx.clone(), state, opts: self.opts.clone() }))
     }
 }
 
@@ -137,10 +123,7 @@ impl RecognizerSession for WhisperSession {
         let started = Instant::now();
         let audio = padded(&req.audio);
         let strategy = if self.opts.beam_size > 1 {
-            SamplingStrategy::BeamSearch {
-                beam_size: self.opts.beam_size as i32,
-                patience: -1.0,
-            }
+            SamplingStrategy::BeamSearch { beam_size: self.opts.beam_size as i32, patience: -1.0 }
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
         };
@@ -158,7 +141,6 @@ impl RecognizerSession for WhisperSession {
         // repetition loop, so cap it (and with it the worst-case cost of one decode).
         let secs = req.audio.len() as f32 / 16_000.0;
         if secs <= 30.0 {
-            params.set_single_segment(true);
             params.set_max_tokens((12.0 + secs * 8.0) as i32);
         }
         if !req.fallback {
@@ -169,9 +151,7 @@ impl RecognizerSession for WhisperSession {
         }
         if req.translate {
             if !self.ctx.is_multilingual() {
-                return Err(AsrError::Unsupported(
-                    "translation needs a multilingual model".into(),
-                ));
+                return Err(AsrError::Unsupported("translation needs a multilingual model".into()));
             }
             params.set_translate(true);
         }
@@ -181,26 +161,17 @@ impl RecognizerSession for WhisperSession {
                 lang_owned = code.clone();
                 params.set_language(Some(lang_owned.as_str()));
             }
-            LanguageChoice::Auto => params.set_language(if self.ctx.is_multilingual() {
-                None
-            } else {
-                Some("en")
-            }),
+            LanguageChoice::Auto => params.set_language(if self.ctx.is_multilingual() { None } else { Some("en") }),
         }
         if !req.prompt.is_empty() {
             params.set_initial_prompt(&req.prompt);
         }
-        self.state
-            .full(params, &audio)
-            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        self.state.full(params, &audio).map_err(|e| AsrError::Decode(e.to_string()))?;
         let eot = self.ctx.token_eot();
         let mut words: Vec<Word> = Vec::new();
         let mut text = String::new();
         for seg in self.state.as_iter() {
-            let seg_text = seg
-                .to_str_lossy()
-                .map(|s| s.into_owned())
-                .unwrap_or_default();
+            let seg_text = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
             if is_annotation(&seg_text) || seg.no_speech_probability() > 0.8 {
                 continue;
             }
@@ -242,6 +213,10 @@ impl RecognizerSession for WhisperSession {
             }
             flush(&mut cur, &mut words);
         }
+        let mut words = collapse_repeats(words);
+        if !words.is_empty() {
+            text = super::commit::join(words.iter());
+        }
         // Words cannot extend past the real (unpadded) audio.
         let real_ms = (req.audio.len() as u64 * 1000) / 16_000;
         for w in &mut words {
@@ -249,37 +224,19 @@ impl RecognizerSession for WhisperSession {
             w.end_ms = w.end_ms.min(real_ms).max(w.start_ms);
         }
         let decode_ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(
-            audio_ms = real_ms,
-            decode_ms,
-            fit = req.fit_window,
-            words = words.len(),
-            "whisper decode"
-        );
-        Ok(Hypothesis {
-            words,
-            text: text.trim().to_string(),
-            decode_ms,
-        })
+        tracing::debug!(audio_ms = real_ms, decode_ms, fit = req.fit_window, words = words.len(), "whisper decode");
+        Ok(Hypothesis { words, text: text.trim().to_string(), decode_ms })
     }
 
     fn detect_language(&mut self, audio: &[f32]) -> Result<LanguageGuess, AsrError> {
         if !self.ctx.is_multilingual() {
-            return Ok(LanguageGuess {
-                language: "en".into(),
-                prob: 1.0,
-                top: vec![("en".into(), 1.0)],
-            });
+            return Ok(LanguageGuess { language: "en".into(), prob: 1.0, top: vec![("en".into(), 1.0)] });
         }
         let audio = padded(audio);
         let threads = self.opts.threads;
-        self.state
-            .pcm_to_mel(&audio, threads)
-            .map_err(|e| AsrError::Decode(e.to_string()))?;
-        let (_, probs) = self
-            .state
-            .lang_detect(0, threads)
-            .map_err(|e| AsrError::Decode(e.to_string()))?;
+        let t = Instant::now();
+        self.state.pcm_to_mel(&audio, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+        let (_, probs) = self.state.lang_detect(0, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
         let mut ranked: Vec<(String, f32)> = probs
             .iter()
             .enumerate()
@@ -287,21 +244,60 @@ impl RecognizerSession for WhisperSession {
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(5);
-        let (language, prob) = ranked
-            .first()
-            .cloned()
-            .ok_or_else(|| AsrError::Decode("no language probabilities".into()))?;
-        Ok(LanguageGuess {
-            language,
-            prob,
-            top: ranked,
-        })
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "language identification");
+        let (language, prob) =
+            ranked.first().cloned().ok_or_else(|| AsrError::Decode("no language probabilities".into()))?;
+        Ok(LanguageGuess { language, prob, top: ranked })
     }
+}
+
+/// Remove a word sequence that immediately repeats itself: Whisper's failure mode on short or
+/// padded audio ("will we ever forget it? will we ever forget it? ..."). A repeated run of two
+/// or more words is kept once; a single word is kept at most twice ("no, no" is speech).
+pub fn collapse_repeats(mut words: Vec<Word>) -> Vec<Word> {
+    let key =
+        |w: &Word| w.text.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect::<String>();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        let keys: Vec<String> = words.iter().map(key).collect();
+        'outer: for n in (1..=keys.len() / 2).rev() {
+            for i in 0..=keys.len() - 2 * n {
+                if keys[i..i + n] != keys[i + n..i + 2 * n] || keys[i..i + n].iter().all(|k| k.is_empty()) {
+                    continue;
+                }
+                if n == 1 && !(i + 2 < keys.len() && keys[i + 2] == keys[i]) {
+                    continue;
+                }
+                words.drain(i + n..i + 2 * n);
+                changed = true;
+                break 'outer;
+            }
+        }
+    }
+    words
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ws(text: &str) -> Vec<Word> {
+        text.split_whitespace().map(|t| Word { text: format!(" {t}"), start_ms: 0, end_ms: 0, prob: 1.0 }).collect()
+    }
+
+    #[test]
+    fn repetition_loops_are_collapsed() {
+        let j = |t: &str| super::super::commit::join(collapse_repeats(ws(t)).iter());
+        assert_eq!(
+            j("will we ever forget it? will we ever forget it? will we ever forget it? will we"),
+            "will we ever forget it? will we"
+        );
+        assert_eq!(j("by a similar process, by a similar process."), "by a similar process,");
+        assert_eq!(j("no, no I said no"), "no, no I said no");
+        assert_eq!(j("the the the cat"), "the the cat");
+        assert_eq!(j("four five six seven"), "four five six seven");
+    }
 
     #[test]
     fn annotations_are_recognised() {

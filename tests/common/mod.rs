@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests: the real binary, the real models, the fixtures.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture file.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("audio-fixtures").join(name)
+}
+
+/// Run the real `switchboard` binary with the repository's models folder.
+pub fn switchboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .current_dir(root())
+        .env("SWITCHBOARD_MODELS", root().join("models"))
+        .output()
+        .expect("run switchboard")
+}
+
+/// Stdout as text, failing the test with stderr when the command failed.
+pub fn ok_stdout(args: &[&str]) -> String {
+    let out = switchboard(args);
+    assert!(out.status.success(), "switchboard {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// The models the tests need must be installed (`scripts/setup` fetches them). Missing models
+/// fail the test with the command to run: the integration tests never silently skip the real path.
+pub fn require_models() {
+    for f in ["ggml-tiny.en.bin", "ggml-base.bin", "ggml-silero-v6.2.0.bin"] {
+        let p = root().join("models").join(f);
+        assert!(p.is_file(), "{} is missing: run `scripts/setup` (or `switchboard models fetch`)", p.display());
+    }
+}
+
+/// Shared datasets folder, when present.
+pub fn datasets() -> Option<PathBuf> {
+    let d = root().join("../shared/datasets");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("skipping: ../shared/datasets is not present on this machine");
+        None
+    }
+}
+
+/// Lower-case words of a text, punctuation removed.
+pub fn words(text: &str) -> String {
+    text.to_lowercase().chars().map(|c| if c.is_alphanumeric() || c.is_whitespace() { c } else { ' ' }).collect()
+}
