@@ -131,6 +131,11 @@ pub fn normalize(text: &str) -> Vec<String> {
         let digits: String = token.chars().take_while(|c| c.is_ascii_digit()).collect();
         if !digits.is_empty() {
             let suffix = &token[digits.len()..];
+            if suffix.is_empty() && raw.contains(',') {
+                // "1,200" is a quantity, never a year or a digit string.
+                out.extend(cardinal(digits.parse().unwrap_or(0)));
+                continue;
+            }
             if suffix.is_empty() {
                 out.extend(number_words(&digits));
                 continue;

@@ -32,7 +32,8 @@ const fn ulaw_encode_calc(pcm: i16) -> u8 {
     let mut s = pcm as i32;
     let sign = if s < 0 { 0x80 } else { 0 };
     if s < 0 {
-        s = -s;
+        // One's complement, as the ITU-T G.191 reference encoder: keeps the 14-bit table exact.
+        s = -s - 1;
     }
     if s > CLIP {
         s = CLIP;
