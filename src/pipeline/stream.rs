@@ -507,6 +507,11 @@ impl Stream {
                         return;
                     }
                 };
+                if turn.trimmed_prompt.is_empty() {
+                    // The final decode saw the whole turn: it is the authoritative text. Partial
+                    // commits from short prefixes (which can skip words) were for display only.
+                    turn.la = LocalAgreement::new();
+                }
                 turn.la.finish(place(hyp.words, turn.buffer_start_ms));
                 let text = turn.la.committed_text();
                 if text.is_empty() {
