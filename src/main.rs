@@ -37,6 +37,18 @@ enum Command {
         #[arg(long)]
         translate: bool,
     },
+    /// Transcribe the default microphone live, until Ctrl-C.
+    Listen {
+        /// Whisper model: tiny.en or base.
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Spoken language: auto or a code such as en, de.
+        #[arg(long, default_value = "auto")]
+        language: String,
+    },
     /// Measure recognition accuracy on a labelled dataset folder (labels.tsv).
     Eval {
         #[command(subcommand)]
@@ -131,27 +143,31 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+/// The models folder's Whisper model `model` plus the VAD, one inference worker per core.
+fn load_engine(model: &str, config: PipelineConfig) -> anyhow::Result<std::sync::Arc<Engine>> {
+    Ok(Engine::load(&Manifest::load_default()?, model, config, pipeline::default_workers())?)
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Transcribe { file, model, realtime, json, language, translate } => {
-            let manifest = Manifest::load_default()?;
-            let config = PipelineConfig { language, translate, ..PipelineConfig::default() };
-            let engine = Engine::load(&manifest, &model, config, pipeline::default_workers())?;
+            let engine = load_engine(&model, PipelineConfig { language, translate, ..PipelineConfig::default() })?;
             let pace = if realtime { Pace::Realtime } else { Pace::Fast };
             runtime()?.block_on(switchboard::cmd::transcribe::run(engine, &file, pace, json))?;
         }
+        Command::Listen { model, json, language } => {
+            let engine = load_engine(&model, PipelineConfig { language, ..PipelineConfig::default() })?;
+            runtime()?.block_on(switchboard::cmd::transcribe::listen(engine, json))?;
+        }
         Command::Eval { what } => {
-            let manifest = Manifest::load_default()?;
             let rt = runtime()?;
             match what {
                 EvalWhat::Asr { dataset, model, limit } => {
-                    let engine =
-                        Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+                    let engine = load_engine(&model, PipelineConfig::default())?;
                     rt.block_on(switchboard::cmd::eval::asr(engine, &dataset, limit))?;
                 }
                 EvalWhat::Language { dataset, model } => {
-                    let engine =
-                        Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+                    let engine = load_engine(&model, PipelineConfig::default())?;
                     rt.block_on(switchboard::cmd::eval::language(engine, &dataset))?;
                 }
             }

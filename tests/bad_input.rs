@@ -18,7 +18,7 @@ fn corrupt_missing_and_unsupported_audio() {
     std::fs::create_dir_all(&dir).unwrap();
     let junk = dir.join("junk.wav");
     std::fs::write(&junk, b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").unwrap();
-    fails_with(&["transcribe", junk.to_str().unwrap()], "audio");
+    fails_with(&["transcribe", junk.to_str().unwrap()], "unsupported audio in");
     fails_with(&["transcribe", "/nonexistent/call.wav"], "cannot read /nonexistent/call.wav");
     let text = dir.join("notes.txt");
     std::fs::write(&text, "just some text").unwrap();

@@ -17,7 +17,6 @@ fn json_lines_parse_and_finals_have_latency() {
         assert!(f["end_ms"].as_u64() > f["start_ms"].as_u64());
         assert!(f["latency_ms"].as_u64().is_some());
     }
-    // Partials, if any, come before their final and share its start.
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
     for key in ["audio_ms", "processing_ms", "rtf", "language"] {

@@ -9,7 +9,7 @@ fn list_shows_installed_models_with_sizes() {
     let out = ok_stdout(&["models", "list"]);
     for name in ["tiny.en", "base", "silero-vad"] {
         let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
-        assert!(line.contains(" ok ") && line.contains("MiB") || line.contains("KiB"), "{line}");
+        assert!(line.contains(" ok ") && (line.contains("MiB") || line.contains("KiB")), "{line}");
     }
 }
 

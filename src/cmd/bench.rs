@@ -2,15 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tokio::sync::mpsc;
+use std::time::Instant;
 
 use crate::cmd::eval::offline_transcribe;
+use crate::cmd::transcribe::{stream_frames, Pace};
 use crate::eval::dataset;
 use crate::eval::wer::{wer, WerCount};
 use crate::media::decode::read_mono_at;
-use crate::media::AudioFrame;
+use crate::media::mono_frames;
 use crate::pipeline::{Engine, TranscriptEvent};
 
 /// A speech clip with its reference text.
@@ -105,28 +104,22 @@ pub async fn run_streams(engine: &Arc<Engine>, clips: &[Clip], n: usize, seconds
             refs.push(c.reference.clone());
             k += 1;
         }
-        let handle = engine.start_stream()?;
-        let (input, mut events) = (handle.input, handle.events);
-        let feeder = tokio::spawn(feed_realtime(input, audio, started));
+        let engine = engine.clone();
         tasks.push(tokio::spawn(async move {
-            let mut finals = Vec::new();
-            let mut texts = Vec::new();
-            while let Some(ev) = events.recv().await {
-                if let TranscriptEvent::Final { latency_ms, text, end_ms, .. } = ev {
-                    finals.push((end_ms, latency_ms));
-                    texts.push(text);
-                }
-            }
-            let _ = feeder.await;
-            (finals, texts.join(" "), refs.join(" "))
+            let result = stream_frames(&engine, mono_frames(audio, 16_000, 20).map(Ok), Pace::Realtime, |_| {}).await;
+            (result, refs.join(" "))
         }));
     }
     let mut all = Vec::new();
     let mut wer_total = WerCount::default();
     for t in tasks {
-        let (finals, hyp, reference) = t.await?;
-        wer_total.add(wer(&reference, &hyp));
-        all.extend(finals);
+        let (result, reference) = t.await?;
+        let result = result?;
+        wer_total.add(wer(&reference, &result.text()));
+        all.extend(result.events.iter().filter_map(|e| match e {
+            TranscriptEvent::Final { end_ms, latency_ms, .. } => Some((*end_ms, *latency_ms)),
+            _ => None,
+        }));
     }
     let wall = started.elapsed();
     let audio_ms = (n as u64 * seconds * 1000).max(1);
@@ -155,16 +148,6 @@ pub async fn run_streams(engine: &Arc<Engine>, clips: &[Clip], n: usize, seconds
     })
 }
 
-async fn feed_realtime(input: mpsc::Sender<AudioFrame>, audio: Vec<f32>, started: Instant) {
-    for (i, chunk) in audio.chunks(320).enumerate() {
-        let pts = Duration::from_millis(i as u64 * 20);
-        tokio::time::sleep_until((started + pts + Duration::from_millis(20)).into()).await;
-        if input.send(AudioFrame::mono(chunk.to_vec(), 16_000, pts)).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Run `switchboard bench asr`.
 pub async fn asr(
     engine: Arc<Engine>,
@@ -186,27 +169,9 @@ pub async fn asr(
     for c in &clips {
         let offline = offline_transcribe(&engine, c.audio.clone()).await?;
         o_wer.add(wer(&c.reference, &offline));
-        let handle = engine.start_stream()?;
-        let (input, mut events) = (handle.input, handle.events);
-        let audio = c.audio.clone();
-        tokio::spawn(async move {
-            for (i, ch) in audio.chunks(320).enumerate() {
-                if input
-                    .send(AudioFrame::mono(ch.to_vec(), 16_000, Duration::from_millis(i as u64 * 20)))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let mut text = Vec::new();
-        while let Some(ev) = events.recv().await {
-            if let TranscriptEvent::Final { text: t, .. } = ev {
-                text.push(t);
-            }
-        }
-        s_wer.add(wer(&c.reference, &text.join(" ")));
+        let streamed =
+            stream_frames(&engine, mono_frames(c.audio.clone(), 16_000, 20).map(Ok), Pace::Fast, |_| {}).await?;
+        s_wer.add(wer(&c.reference, &streamed.text()));
     }
     println!("WER on {} clips: streaming {s_wer}, offline (whole clip) {o_wer}", clips.len());
     println!(

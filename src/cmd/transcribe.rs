@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 
 use crate::media::decode::FileSource;
-use crate::media::MediaError;
+use crate::media::{AudioFrame, MediaError};
 use crate::pipeline::{Engine, TranscriptEvent};
 
 /// How the file is fed.
@@ -63,7 +63,7 @@ pub async fn stream_file(
     engine: &Arc<Engine>,
     path: &Path,
     pace: Pace,
-    mut on_event: impl FnMut(&TranscriptEvent),
+    on_event: impl FnMut(&TranscriptEvent),
 ) -> anyhow::Result<StreamResult> {
     let mut source = FileSource::open(path)?;
     // Read the first frame up front so a corrupt file fails before any stream starts.
@@ -75,13 +75,25 @@ pub async fn stream_file(
             )
         }
     };
+    let frames = std::iter::once(Ok(first)).chain(std::iter::from_fn(move || source.next_frame()));
+    stream_frames(engine, frames, pace, on_event).await
+}
+
+/// Stream frames (stopping at the first unreadable one) through a new stream of `engine`,
+/// calling `on_event` as events arrive. With [`Pace::Realtime`] each frame is sent when its
+/// end time has passed, as a live call would deliver it.
+pub async fn stream_frames(
+    engine: &Arc<Engine>,
+    frames: impl Iterator<Item = Result<AudioFrame, MediaError>> + Send + 'static,
+    pace: Pace,
+    mut on_event: impl FnMut(&TranscriptEvent),
+) -> anyhow::Result<StreamResult> {
     let handle = engine.start_stream()?;
     let input = handle.input;
     let mut events = handle.events;
     let started = Instant::now();
     let feeder = tokio::spawn(async move {
-        let mut next = Some(Ok(first));
-        while let Some(frame) = next {
+        for frame in frames {
             let frame = match frame {
                 Ok(f) => f,
                 Err(e) => {
@@ -90,13 +102,11 @@ pub async fn stream_file(
                 }
             };
             if pace == Pace::Realtime {
-                let due = started + frame.end_pts();
-                tokio::time::sleep_until(due.into()).await;
+                tokio::time::sleep_until((started + frame.end_pts()).into()).await;
             }
             if input.send(frame).await.is_err() {
                 break;
             }
-            next = source.next_frame();
         }
     });
     let mut result = StreamResult::default();
@@ -116,40 +126,47 @@ fn clock(ms: u64) -> String {
     format!("{:02}:{:02}.{:03}", ms / 60_000, (ms / 1000) % 60, ms % 1000)
 }
 
+/// Print one event as a human line or a JSON line (partials and finals; errors to stderr).
+pub fn print_event(ev: &TranscriptEvent, as_json: bool) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let line = match ev {
+        TranscriptEvent::Partial { text, start_ms, end_ms, language, language_prob, .. } => {
+            if as_json {
+                json!({"type": "partial", "text": text, "start_ms": start_ms, "end_ms": end_ms, "language": language, "language_prob": language_prob}).to_string()
+            } else {
+                format!("[{} -> {}] ~ {text}", clock(*start_ms), clock(*end_ms))
+            }
+        }
+        TranscriptEvent::Final { text, start_ms, end_ms, language, language_prob, latency_ms, translation, .. } => {
+            if as_json {
+                let mut v = json!({"type": "final", "text": text, "start_ms": start_ms, "end_ms": end_ms, "language": language, "language_prob": language_prob, "latency_ms": latency_ms});
+                if let Some(t) = translation {
+                    v["translation"] = json!(t);
+                }
+                v.to_string()
+            } else {
+                let tr = translation.as_ref().map(|t| format!("\n    (English) {t}")).unwrap_or_default();
+                format!(
+                    "[{} -> {}] {text}   ({language} {:.2}, +{latency_ms} ms){tr}",
+                    clock(*start_ms),
+                    clock(*end_ms),
+                    language_prob
+                )
+            }
+        }
+        TranscriptEvent::Error { message } => {
+            eprintln!("warning: {message}");
+            return;
+        }
+        _ => return,
+    };
+    let _ = writeln!(out, "{line}");
+}
+
 /// Run `switchboard transcribe`.
 pub async fn run(engine: Arc<Engine>, path: &Path, pace: Pace, as_json: bool) -> anyhow::Result<StreamResult> {
-    let stdout = std::io::stdout();
-    let result = stream_file(&engine, path, pace, |ev| {
-        let mut out = stdout.lock();
-        let line = match ev {
-            TranscriptEvent::Partial { text, start_ms, end_ms, language, language_prob, .. } => {
-                if as_json {
-                    json!({"type": "partial", "text": text, "start_ms": start_ms, "end_ms": end_ms, "language": language, "language_prob": language_prob}).to_string()
-                } else {
-                    format!("[{} -> {}] ~ {text}", clock(*start_ms), clock(*end_ms))
-                }
-            }
-            TranscriptEvent::Final { text, start_ms, end_ms, language, language_prob, latency_ms, translation, .. } => {
-                if as_json {
-                    let mut v = json!({"type": "final", "text": text, "start_ms": start_ms, "end_ms": end_ms, "language": language, "language_prob": language_prob, "latency_ms": latency_ms});
-                    if let Some(t) = translation {
-                        v["translation"] = json!(t);
-                    }
-                    v.to_string()
-                } else {
-                    let tr = translation.as_ref().map(|t| format!("\n    (English) {t}")).unwrap_or_default();
-                    format!("[{} -> {}] {text}   ({language} {:.2}, +{latency_ms} ms){tr}", clock(*start_ms), clock(*end_ms), language_prob)
-                }
-            }
-            TranscriptEvent::Error { message } => {
-                eprintln!("warning: {message}");
-                return;
-            }
-            _ => return,
-        };
-        let _ = writeln!(out, "{line}");
-    })
-    .await?;
+    let result = stream_file(&engine, path, pace, |ev| print_event(ev, as_json)).await?;
     let rtf = result.processing_ms as f64 / result.audio_ms.max(1) as f64;
     let language = result.language().map(|(l, _)| l);
     if as_json {
@@ -167,6 +184,33 @@ pub async fn run(engine: Arc<Engine>, path: &Path, pace: Pace, as_json: bool) ->
             engine.recognizer.name()
         );
     }
-    let _ = Duration::ZERO;
     Ok(result)
+}
+
+/// Run `switchboard listen`: the default microphone through the live pipeline until Ctrl-C.
+pub async fn listen(engine: Arc<Engine>, as_json: bool) -> anyhow::Result<()> {
+    let (tx, mut mic) = tokio::sync::mpsc::channel(256);
+    let capture = crate::media::device::capture_default(tx)?;
+    eprintln!("listening at {} Hz; speak, and press Ctrl-C to stop", capture.sample_rate);
+    let handle = engine.start_stream()?;
+    let (input, mut events) = (handle.input, handle.events);
+    let forward = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                frame = mic.recv() => {
+                    let Some(f) = frame else { break };
+                    if input.send(f).await.is_err() {
+                        break;
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        drop(capture); // stops the microphone; dropping `input` flushes the stream
+    });
+    while let Some(ev) = events.recv().await {
+        print_event(&ev, as_json);
+    }
+    let _ = forward.await;
+    Ok(())
 }

@@ -33,8 +33,19 @@ pub struct FileSource {
 
 enum Inner {
     Hound(hound::WavReader<BufReader<File>>, hound::SampleFormat, u16),
-    Sym { reader: Box<dyn FormatReader>, track: u32, decoder: Box<dyn Decoder> },
-    Opus { reader: Box<dyn FormatReader>, track: u32, decoder: opus::Decoder, skip: usize },
+    Sym {
+        reader: Box<dyn FormatReader>,
+        track: u32,
+        decoder: Box<dyn Decoder>,
+    },
+    Opus {
+        reader: Box<dyn FormatReader>,
+        track: u32,
+        decoder: opus::Decoder,
+        skip: usize,
+        /// Decode buffer, sized for the longest Opus packet (120 ms at 48 kHz).
+        out: Vec<f32>,
+    },
 }
 
 impl FileSource {
@@ -88,7 +99,12 @@ impl FileSource {
             let decoder = opus::Decoder::new(48_000, ch)
                 .map_err(|e| MediaError::Unsupported { path: p.clone(), reason: format!("opus: {e}") })?;
             let skip = params.delay.unwrap_or(0) as usize;
-            return Ok(Self::new(path, 48_000, channels, Inner::Opus { reader, track: track_id, decoder, skip }));
+            return Ok(Self::new(
+                path,
+                48_000,
+                channels,
+                Inner::Opus { reader, track: track_id, decoder, skip, out: vec![0.0; 5760 * channels as usize] },
+            ));
         }
         let decoder = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions::default())
@@ -142,12 +158,9 @@ impl FileSource {
         Some(Ok(AudioFrame { samples, sample_rate: self.sample_rate, channels: self.channels, pts }))
     }
 
-    fn corrupt(&self, reason: impl ToString) -> MediaError {
-        MediaError::Corrupt { path: self.path.display().to_string(), reason: reason.to_string() }
-    }
-
     /// Decode another packet into `pending`; Ok(false) at end of stream.
     fn decode_more(&mut self) -> Result<bool, MediaError> {
+        let path = self.path.as_path();
         match &mut self.inner {
             Inner::Hound(reader, format, bits) => {
                 let n = 4096;
@@ -155,41 +168,20 @@ impl FileSource {
                 match (*format, *bits) {
                     (hound::SampleFormat::Float, _) => {
                         for s in reader.samples::<f32>().take(n) {
-                            let s = s.map_err(|e| MediaError::Corrupt {
-                                path: self.path.display().to_string(),
-                                reason: e.to_string(),
-                            })?;
-                            self.pending.push(s);
+                            self.pending.push(s.map_err(|e| corrupt(path, e))?);
                         }
                     }
                     (hound::SampleFormat::Int, b) => {
                         let scale = 1.0 / (1u64 << (b.clamp(1, 32) - 1)) as f32;
                         for s in reader.samples::<i32>().take(n) {
-                            let s = s.map_err(|e| MediaError::Corrupt {
-                                path: self.path.display().to_string(),
-                                reason: e.to_string(),
-                            })?;
-                            self.pending.push(s as f32 * scale);
+                            self.pending.push(s.map_err(|e| corrupt(path, e))? as f32 * scale);
                         }
                     }
                 }
                 Ok(self.pending.len() > before)
             }
             Inner::Sym { reader, track, decoder } => loop {
-                let packet = match reader.next_packet() {
-                    Ok(p) => p,
-                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-                    Err(SymError::ResetRequired) => return Ok(false),
-                    Err(e) => {
-                        return Err(MediaError::Corrupt {
-                            path: self.path.display().to_string(),
-                            reason: e.to_string(),
-                        })
-                    }
-                };
-                if packet.track_id() != *track {
-                    continue;
-                }
+                let Some(packet) = next_packet(reader.as_mut(), *track, path)? else { return Ok(false) };
                 match decoder.decode(&packet) {
                     Ok(buf) => {
                         let mut sb = SampleBuffer::<f32>::new(buf.capacity() as u64, *buf.spec());
@@ -198,49 +190,21 @@ impl FileSource {
                         return Ok(true);
                     }
                     // A damaged packet is skipped, as players do.
-                    Err(SymError::DecodeError(e)) => {
-                        tracing::debug!(error = e, "skipping undecodable packet");
-                        continue;
-                    }
-                    Err(e) => {
-                        return Err(MediaError::Corrupt {
-                            path: self.path.display().to_string(),
-                            reason: e.to_string(),
-                        })
-                    }
+                    Err(SymError::DecodeError(e)) => tracing::debug!(error = e, "skipping undecodable packet"),
+                    Err(e) => return Err(corrupt(path, e)),
                 }
             },
-            Inner::Opus { reader, track, decoder, skip } => loop {
-                let packet = match reader.next_packet() {
-                    Ok(p) => p,
-                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-                    Err(e) => {
-                        return Err(MediaError::Corrupt {
-                            path: self.path.display().to_string(),
-                            reason: e.to_string(),
-                        })
-                    }
-                };
-                if packet.track_id() != *track {
-                    continue;
-                }
+            Inner::Opus { reader, track, decoder, skip, out } => loop {
+                let Some(packet) = next_packet(reader.as_mut(), *track, path)? else { return Ok(false) };
                 let ch = self.channels as usize;
-                let mut out = vec![0.0f32; 5760 * ch];
-                match decoder.decode_float(&packet.data, &mut out, false) {
+                match decoder.decode_float(&packet.data, out, false) {
                     Ok(n) => {
-                        let mut got = &out[..n * ch];
-                        if *skip > 0 {
-                            let s = (*skip).min(n);
-                            got = &got[s * ch..];
-                            *skip -= s;
-                        }
-                        self.pending.extend_from_slice(got);
+                        let s = (*skip).min(n);
+                        *skip -= s;
+                        self.pending.extend_from_slice(&out[s * ch..n * ch]);
                         return Ok(true);
                     }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "skipping undecodable opus packet");
-                        continue;
-                    }
+                    Err(e) => tracing::debug!(error = %e, "skipping undecodable opus packet"),
                 }
             },
         }
@@ -251,12 +215,33 @@ impl FileSource {
         let rate = self.sample_rate;
         let mut out = Vec::new();
         while let Some(f) = self.next_frame() {
-            out.extend(f?.to_mono());
+            out.extend(f?.into_mono());
         }
         if out.is_empty() {
-            return Err(self.corrupt("no audio samples"));
+            return Err(corrupt(&self.path, "no audio samples"));
         }
         Ok((out, rate))
+    }
+}
+
+fn corrupt(path: &Path, reason: impl std::fmt::Display) -> MediaError {
+    MediaError::Corrupt { path: path.display().to_string(), reason: reason.to_string() }
+}
+
+/// The next packet of `track`, or `None` at the end of the stream.
+fn next_packet(
+    reader: &mut dyn FormatReader,
+    track: u32,
+    path: &Path,
+) -> Result<Option<symphonia::core::formats::Packet>, MediaError> {
+    loop {
+        match reader.next_packet() {
+            Ok(p) if p.track_id() == track => return Ok(Some(p)),
+            Ok(_) => continue,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(SymError::ResetRequired) => return Ok(None),
+            Err(e) => return Err(corrupt(path, e)),
+        }
     }
 }
 

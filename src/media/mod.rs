@@ -4,7 +4,6 @@ pub mod decode;
 pub mod device;
 pub mod g711;
 pub mod resample;
-pub mod wav;
 
 use std::time::Duration;
 
@@ -45,10 +44,30 @@ impl AudioFrame {
         self.pts + self.duration()
     }
 
-    /// Down-mix to mono by averaging channels (returns the samples unchanged when already mono).
-    pub fn to_mono(&self) -> Vec<f32> {
-        downmix(&self.samples, self.channels)
+    /// Down-mix to mono, taking the samples without a copy when already mono.
+    pub fn into_mono(self) -> Vec<f32> {
+        if self.channels <= 1 {
+            self.samples
+        } else {
+            downmix(&self.samples, self.channels)
+        }
     }
+}
+
+/// Cut mono samples into consecutive frames of `frame_ms` with their presentation times.
+pub fn mono_frames(samples: Vec<f32>, sample_rate: u32, frame_ms: u32) -> impl Iterator<Item = AudioFrame> + Send {
+    let per = (sample_rate * frame_ms / 1000).max(1) as usize;
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        if at >= samples.len() {
+            return None;
+        }
+        let end = (at + per).min(samples.len());
+        let pts = Duration::from_secs_f64(at as f64 / sample_rate as f64);
+        let frame = AudioFrame::mono(samples[at..end].to_vec(), sample_rate, pts);
+        at = end;
+        Some(frame)
+    })
 }
 
 /// Average interleaved channels into one.

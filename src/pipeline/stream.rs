@@ -202,8 +202,8 @@ impl Stream {
     }
 
     async fn ingest(&mut self, frame: AudioFrame) {
-        let mono = frame.to_mono();
         let rate = frame.sample_rate;
+        let mono = frame.into_mono();
         if self.resampler.as_ref().map(|(r, _)| *r) != Some(rate) {
             match StreamResampler::new(rate, ASR_SAMPLE_RATE) {
                 Ok(r) => self.resampler = Some((rate, r)),
@@ -309,14 +309,7 @@ impl Stream {
         if !self.engine.config.prompt_context {
             return turn.trimmed_prompt.clone();
         }
-        let mut p = format!("{} {}", self.context, turn.trimmed_prompt);
-        let p_trim = p.trim().to_string();
-        p = p_trim;
-        if p.len() > 200 {
-            let cut = p.char_indices().map(|(i, _)| i).find(|&i| i >= p.len() - 200).unwrap_or(0);
-            p = p[cut..].to_string();
-        }
-        p
+        tail(format!("{} {}", self.context, turn.trimmed_prompt).trim(), 200).to_string()
     }
 
     fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
@@ -338,11 +331,12 @@ impl Stream {
         if self.inflight.is_some() || self.session.is_none() {
             return;
         }
-        let cfg = self.engine.config.clone();
-        if let Some(job) = self.finals.pop_front() {
+        let engine = self.engine.clone();
+        let cfg = &engine.config;
+        if let Some(mut job) = self.finals.pop_front() {
             let (lang, detect) = self.language_choice(&job.turn);
             let req = DecodeRequest {
-                audio: job.audio.clone(),
+                audio: std::mem::take(&mut job.audio),
                 prompt: self.prompt_for(&job.turn),
                 language: lang,
                 translate: false,
@@ -453,13 +447,7 @@ impl Stream {
                         None => return,
                     },
                 };
-                let mut new_lang = None;
-                if let Some(g) = lang_result {
-                    if turn.language.is_none() {
-                        new_lang = Some(g.clone());
-                        turn.language = Some(g);
-                    }
-                }
+                let announce = adopt_language(turn, lang_result);
                 let hyp = match out.hypothesis {
                     Ok(h) => h,
                     Err(e) => {
@@ -472,14 +460,8 @@ impl Stream {
                 turn.la.insert(words);
                 let (language, language_prob) = lang_of(turn, &self.engine);
                 let (text, committed, start_ms) = (turn.la.text(), turn.la.committed_text(), turn.start_ms);
-                if let Some(g) = new_lang {
-                    self.emit(TranscriptEvent::LanguageDetected {
-                        language: g.language,
-                        language_prob: g.prob,
-                        start_ms,
-                        top: g.top,
-                    })
-                    .await;
+                if let Some(ev) = announce {
+                    self.emit(ev).await;
                 }
                 if !text.is_empty() {
                     self.emit(TranscriptEvent::Partial { text, committed, start_ms, end_ms, language, language_prob })
@@ -488,17 +470,8 @@ impl Stream {
             }
             JobKind::Final(job) => {
                 let FinalJob { mut turn, end_ms, detected_ms, detected_at, .. } = *job;
-                if let Some(g) = lang_result {
-                    if turn.language.is_none() {
-                        self.emit(TranscriptEvent::LanguageDetected {
-                            language: g.language.clone(),
-                            language_prob: g.prob,
-                            start_ms: turn.start_ms,
-                            top: g.top.clone(),
-                        })
-                        .await;
-                        turn.language = Some(g);
-                    }
+                if let Some(ev) = adopt_language(&mut turn, lang_result) {
+                    self.emit(ev).await;
                 }
                 let hyp = match out.hypothesis {
                     Ok(h) => h,
@@ -507,12 +480,9 @@ impl Stream {
                         return;
                     }
                 };
-                if turn.trimmed_prompt.is_empty() {
-                    // The final decode saw the whole turn: it is the authoritative text. Partial
-                    // commits from short prefixes (which can skip words) were for display only.
-                    turn.la = LocalAgreement::new();
-                }
-                turn.la.finish(place(hyp.words, turn.buffer_start_ms));
+                // Untrimmed, the final decode saw the whole turn and is authoritative.
+                let whole_turn = turn.trimmed_prompt.is_empty();
+                turn.la.finish(place(hyp.words, turn.buffer_start_ms), whole_turn);
                 let text = turn.la.committed_text();
                 if text.is_empty() {
                     return; // noise or a cough: nothing was said
@@ -527,16 +497,8 @@ impl Stream {
                 };
                 let (language, language_prob) = lang_of(&turn, &self.engine);
                 let latency_ms = detected_ms.saturating_sub(end_ms) + detected_at.elapsed().as_millis() as u64;
-                self.context.push(' ');
-                self.context.push_str(&text);
-                if self.context.len() > 1000 {
-                    let cut = self
-                        .context
-                        .char_indices()
-                        .map(|(i, _)| i)
-                        .find(|&i| i >= self.context.len() - 500)
-                        .unwrap_or(0);
-                    self.context = self.context[cut..].to_string();
+                if self.engine.config.prompt_context {
+                    self.context = format!("{} {text}", tail(&self.context, 500));
                 }
                 let words = turn.la.committed().to_vec();
                 self.emit(TranscriptEvent::Final {
@@ -555,9 +517,29 @@ impl Stream {
     }
 }
 
+/// The last `max_bytes` (or fewer, at a character boundary) of `s`.
+fn tail(s: &str, max_bytes: usize) -> &str {
+    let from = s.len().saturating_sub(max_bytes);
+    let cut = s.char_indices().map(|(i, _)| i).find(|&i| i >= from).unwrap_or(s.len());
+    &s[cut..]
+}
+
 /// Shift words decoded from a buffer starting at `offset_ms` to absolute stream time.
 fn place(words: Vec<Word>, offset_ms: u64) -> Vec<Word> {
     words.into_iter().map(|w| Word { start_ms: w.start_ms + offset_ms, end_ms: w.end_ms + offset_ms, ..w }).collect()
+}
+
+/// Record a newly identified language on a turn that had none; returns the event announcing it.
+fn adopt_language(turn: &mut TurnState, guess: Option<LanguageGuess>) -> Option<TranscriptEvent> {
+    let g = guess.filter(|_| turn.language.is_none())?;
+    let ev = TranscriptEvent::LanguageDetected {
+        language: g.language.clone(),
+        language_prob: g.prob,
+        start_ms: turn.start_ms,
+        top: g.top.clone(),
+    };
+    turn.language = Some(g);
+    Some(ev)
 }
 
 fn lang_of(turn: &TurnState, engine: &Engine) -> (String, f32) {
@@ -565,5 +547,105 @@ fn lang_of(turn: &TurnState, engine: &Engine) -> (String, f32) {
         Some(g) => (g.language.clone(), g.prob),
         None if engine.config.language != "auto" => (engine.config.language.clone(), 1.0),
         None => ("en".into(), if engine.recognizer.multilingual() { 0.0 } else { 1.0 }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::asr::{SpeechRecognizer, Word};
+    use super::super::pool::InferencePool;
+    use super::super::vad::FakeVadFactory;
+    use super::super::PipelineConfig;
+    use super::*;
+
+    /// Recognises "hello" in any audio, "hello world" once it is over two seconds long: partials
+    /// of a short prefix differ from the whole-turn final, as with a real model.
+    struct FakeRecognizer;
+    struct FakeSession;
+
+    impl SpeechRecognizer for FakeRecognizer {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn multilingual(&self) -> bool {
+            false
+        }
+        fn session(&self) -> Result<Box<dyn RecognizerSession>, AsrError> {
+            Ok(Box::new(FakeSession))
+        }
+    }
+
+    impl RecognizerSession for FakeSession {
+        fn decode(&mut self, req: &DecodeRequest) -> Result<Hypothesis, AsrError> {
+            let ms = req.audio.len() as u64 / 16;
+            let mut words = vec![Word { text: " hello".into(), start_ms: 300, end_ms: 700, prob: 0.9 }];
+            if ms > 2000 {
+                words.push(Word { text: " world".into(), start_ms: 1500, end_ms: 2000, prob: 0.9 });
+            }
+            let text = super::super::asr::commit::join(words.iter());
+            Ok(Hypothesis { words, text, decode_ms: 1 })
+        }
+        fn detect_language(&mut self, _audio: &[f32]) -> Result<LanguageGuess, AsrError> {
+            Ok(LanguageGuess { language: "en".into(), prob: 1.0, top: vec![] })
+        }
+    }
+
+    async fn run(audio: Vec<f32>) -> Vec<TranscriptEvent> {
+        let engine = Engine::new(
+            Arc::new(FakeRecognizer),
+            Arc::new(FakeVadFactory),
+            InferencePool::new(1),
+            PipelineConfig::default(),
+        )
+        .unwrap();
+        let mut h = engine.start_stream().unwrap();
+        for f in crate::media::mono_frames(audio, 16_000, 20) {
+            h.input.send(f).await.unwrap();
+        }
+        drop(h.input);
+        let mut events = Vec::new();
+        while let Some(ev) = h.events.recv().await {
+            events.push(ev);
+        }
+        events
+    }
+
+    fn tone(ms: usize) -> Vec<f32> {
+        (0..ms * 16).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_turn_gives_started_then_final_then_ended() {
+        let mut audio = vec![0.0; 500 * 16];
+        audio.extend(tone(2500));
+        audio.extend(vec![0.0; 1000 * 16]);
+        let events = run(audio).await;
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| match e {
+                TranscriptEvent::TurnStarted { .. } => "started",
+                TranscriptEvent::Partial { .. } => "partial",
+                TranscriptEvent::Final { .. } => "final",
+                TranscriptEvent::Ended { .. } => "ended",
+                _ => "other",
+            })
+            .filter(|k| *k != "partial")
+            .collect();
+        assert_eq!(kinds, vec!["started", "final", "ended"], "{events:?}");
+        let TranscriptEvent::Final { text, start_ms, end_ms, latency_ms, .. } = &events[events.len() - 2] else {
+            unreachable!()
+        };
+        // The final carries every word of the turn, not only what partials had committed.
+        assert_eq!(text, "hello world");
+        assert!((480..=544).contains(start_ms), "start {start_ms}");
+        assert!((2960..=3040).contains(end_ms), "end {end_ms}");
+        assert!(*latency_ms >= 600, "latency includes the end-of-turn silence: {latency_ms}");
+        assert!(matches!(events.last(), Some(TranscriptEvent::Ended { audio_ms: 4000 })), "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn silence_gives_no_turn() {
+        let events = run(vec![0.0; 3000 * 16]).await;
+        assert_eq!(events, vec![TranscriptEvent::Ended { audio_ms: 3000 }]);
     }
 }

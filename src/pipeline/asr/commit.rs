@@ -71,8 +71,13 @@ impl LocalAgreement {
         newly
     }
 
-    /// The final hypothesis for the turn: commit everything new in it.
-    pub fn finish(&mut self, words: Vec<Word>) -> Vec<Word> {
+    /// The final hypothesis for the turn: commit everything new in it. With `whole_turn` the
+    /// hypothesis covers all of the turn's audio and replaces the partial commits, which came
+    /// from short prefixes of the turn and can miss words.
+    pub fn finish(&mut self, words: Vec<Word>, whole_turn: bool) -> Vec<Word> {
+        if whole_turn {
+            *self = Self::new();
+        }
         let new = self.fresh(words);
         self.commit(&new);
         self.unstable.clear();
@@ -121,14 +126,10 @@ mod tests {
         let c = la.insert(words(&[("where", 0), ("is", 250), ("my", 500), ("order", 700), ("number", 950)]));
         assert_eq!(join(c.iter()), "my");
         assert_eq!(la.committed_text(), "where is my");
-        let c = la.finish(words(&[
-            ("where", 0),
-            ("is", 250),
-            ("my", 500),
-            ("order", 700),
-            ("number", 950),
-            ("five", 1200),
-        ]));
+        let c = la.finish(
+            words(&[("where", 0), ("is", 250), ("my", 500), ("order", 700), ("number", 950), ("five", 1200)]),
+            false,
+        );
         assert_eq!(join(c.iter()), "order number five");
         assert_eq!(la.committed_text(), "where is my order number five");
         assert!(la.unstable().is_empty());
@@ -149,15 +150,28 @@ mod tests {
         la.insert(words(&[("one", 0), ("two", 300)]));
         assert_eq!(la.committed_text(), "one two");
         // After a buffer trim the recogniser may re-emit "two" with a shifted time.
-        let c = la.finish(words(&[("two", 450), ("three", 700)]));
+        let c = la.finish(words(&[("two", 450), ("three", 700)]), false);
         assert_eq!(join(c.iter()), "three");
         assert_eq!(la.committed_text(), "one two three");
     }
 
     #[test]
+    fn a_whole_turn_final_replaces_partial_commits() {
+        let mut la = LocalAgreement::new();
+        la.insert(words(&[("hello", 0), ("my", 900)]));
+        la.insert(words(&[("hello", 0), ("my", 900), ("order", 1200)]));
+        assert_eq!(la.committed_text(), "hello my");
+        la.finish(
+            words(&[("hello", 0), ("I", 300), ("am", 450), ("calling", 600), ("my", 900), ("order", 1200)]),
+            true,
+        );
+        assert_eq!(la.committed_text(), "hello I am calling my order");
+    }
+
+    #[test]
     fn finish_without_partials_commits_everything() {
         let mut la = LocalAgreement::new();
-        la.finish(words(&[("yes", 0)]));
+        la.finish(words(&[("yes", 0)]), false);
         assert_eq!(la.committed_text(), "yes");
     }
 }

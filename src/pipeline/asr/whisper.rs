@@ -169,13 +169,11 @@ impl RecognizerSession for WhisperSession {
         self.state.full(params, &audio).map_err(|e| AsrError::Decode(e.to_string()))?;
         let eot = self.ctx.token_eot();
         let mut words: Vec<Word> = Vec::new();
-        let mut text = String::new();
         for seg in self.state.as_iter() {
             let seg_text = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
             if is_annotation(&seg_text) || seg.no_speech_probability() > 0.8 {
                 continue;
             }
-            text.push_str(&seg_text);
             // Assemble words from tokens: a token starting with a space opens a new word.
             let mut cur: Option<(Vec<u8>, i64, i64, f32, u32)> = None;
             let flush = |cur: &mut Option<(Vec<u8>, i64, i64, f32, u32)>, words: &mut Vec<Word>| {
@@ -214,9 +212,6 @@ impl RecognizerSession for WhisperSession {
             flush(&mut cur, &mut words);
         }
         let mut words = collapse_repeats(words);
-        if !words.is_empty() {
-            text = super::commit::join(words.iter());
-        }
         // Words cannot extend past the real (unpadded) audio.
         let real_ms = (req.audio.len() as u64 * 1000) / 16_000;
         for w in &mut words {
@@ -225,7 +220,8 @@ impl RecognizerSession for WhisperSession {
         }
         let decode_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(audio_ms = real_ms, decode_ms, fit = req.fit_window, words = words.len(), "whisper decode");
-        Ok(Hypothesis { words, text: text.trim().to_string(), decode_ms })
+        let text = super::commit::join(words.iter());
+        Ok(Hypothesis { words, text, decode_ms })
     }
 
     fn detect_language(&mut self, audio: &[f32]) -> Result<LanguageGuess, AsrError> {
