@@ -38,6 +38,10 @@ done <<< "$phrases"
 
 # A two-turn call: order question, pause, then the account number.
 sox order_status.wav digits.wav two_turns.wav
+sox two_turns.wav -r 8000 two_turns_8k.wav
+# The server's built-in greeting (embedded in the binary), 16 kHz.
+espeak-ng -v en-us -s 155 -w "$tmp/greet.wav" "Thank you for calling. How can we help you today?"
+sox "$tmp/greet.wav" -r 16000 -c 1 -b 16 greeting.wav pad 0.2 0.2 norm -6
 # Noise only (no speech): the pipeline must stay silent.
 sox -n -r 16000 -c 1 -b 16 noise.wav synth 3 pinknoise vol 0.05
 echo "fixtures written to $(pwd)"

@@ -1,8 +1,14 @@
 //! Switchboard: a voice contact-center pipeline (live transcription, voice analytics, AI
 //! assistant and hand-over to human agents), built to run on one ordinary CPU.
 
+pub mod call;
 pub mod cmd;
+pub mod config;
 pub mod eval;
+pub mod events;
 pub mod media;
 pub mod models;
 pub mod pipeline;
+pub mod server;
+pub mod transport;
+pub mod web;

@@ -59,6 +59,36 @@ enum Command {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Run the contact-center server: SIP/RTP phone calls, provider media streams, REST and
+    /// live events. Stops cleanly (BYE to every call) on SIGINT/SIGTERM.
+    Serve {
+        /// TOML config file (see switchboard.example.toml); env SWITCHBOARD__SECTION__KEY overrides it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// HTTP listen address, e.g. 127.0.0.1:8080 (overrides http.listen).
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+        /// SIP UDP listen address, e.g. 0.0.0.0:5060 (overrides sip.listen).
+        #[arg(long)]
+        sip: Option<std::net::SocketAddr>,
+        /// Whisper model (overrides asr.model).
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Write a WAV file as an RTP capture (pcap) that SIP test tools can play into a call,
+    /// optionally followed by RFC 4733 DTMF digits.
+    Pcap {
+        /// 8 kHz (or any rate: resampled) WAV file.
+        wav: PathBuf,
+        /// Output .pcap file.
+        out: PathBuf,
+        /// Codec: pcmu or pcma.
+        #[arg(long, default_value = "pcmu")]
+        codec: String,
+        /// DTMF digits to send after the audio (payload type 101), e.g. "1234#".
+        #[arg(long, default_value = "")]
+        dtmf: String,
+    },
     /// Install, list and convert models.
     Models {
         #[command(subcommand)]
@@ -178,6 +208,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = Engine::load(&manifest, &model, PipelineConfig::default(), workers)?;
             let fixtures = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
             runtime()?.block_on(switchboard::cmd::bench::asr(engine, &streams, seconds, fixtures, dataset))?;
+        }
+        Command::Serve { config, http, sip, model } => {
+            let o = switchboard::cmd::serve::Overrides { http, sip, model };
+            let cfg = switchboard::cmd::serve::resolve_config(config.as_deref(), &o)?;
+            let engine = switchboard::cmd::serve::load_engine(&cfg)?;
+            runtime()?.block_on(switchboard::cmd::serve::run(cfg, engine))?;
+        }
+        Command::Pcap { wav, out, codec, dtmf } => {
+            let law = match codec.as_str() {
+                "pcmu" => switchboard::media::g711::Law::Ulaw,
+                "pcma" => switchboard::media::g711::Law::Alaw,
+                other => anyhow::bail!("unknown codec {other:?}: use pcmu or pcma"),
+            };
+            if let Some(bad) =
+                dtmf.chars().find(|c| switchboard::transport::rtp::packet::TelephoneEvent::code_of(*c).is_none())
+            {
+                anyhow::bail!("{bad:?} is not a DTMF digit (0-9, *, #, A-D)");
+            }
+            let audio = switchboard::media::decode::read_mono_at(&wav, 8000)?;
+            let packets = switchboard::transport::rtp::pcap::rtp_stream(&audio, law, &dtmf);
+            switchboard::transport::rtp::pcap::write_pcap(
+                &out,
+                &packets,
+                "10.0.0.1:6000".parse()?,
+                "10.0.0.2:6000".parse()?,
+            )?;
+            println!(
+                "wrote {} ({} RTP packets, {:.2} s)",
+                out.display(),
+                packets.len(),
+                packets.last().map(|p| p.at_us).unwrap_or(0) as f64 / 1e6
+            );
         }
         Command::Models { action } => match action {
             ModelsAction::Fetch { only } => {

@@ -133,7 +133,11 @@ impl Manifest {
     /// The manifest for the models folder: `$SWITCHBOARD_MODELS` or `./models`, using the
     /// folder's `manifest.toml` when present and the built-in one otherwise.
     pub fn load_default() -> Result<Self, ModelError> {
-        let dir = default_models_dir();
+        Self::load_dir(default_models_dir())
+    }
+
+    /// The manifest for a given models folder (its `manifest.toml`, else the built-in one).
+    pub fn load_dir(dir: PathBuf) -> Result<Self, ModelError> {
         let path = dir.join("manifest.toml");
         match std::fs::read_to_string(&path) {
             Ok(text) => Self::parse(&text, dir, &path.display().to_string()),

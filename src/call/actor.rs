@@ -1,0 +1,278 @@
+//! The per-call task. It owns the call's pipeline stream, feeds it the transport's audio,
+//! turns transcripts and key presses into events (updating the registry first), plays the
+//! greeting, enforces the duration limit and, when the call ends for any reason, tells the
+//! transport to hang up, flushes the last turn, writes the recording and reports
+//! `call_ended`. A failure here ends only this call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::recording::Recorder;
+use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Transport};
+use crate::events::{Event, EventBus};
+use crate::pipeline::{Engine, TranscriptEvent};
+
+/// Longest wait for the last turn's transcript after a call ends.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Call handling settings (from the `[calls]` and `[recording]` config sections).
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    pub max_calls: usize,
+    pub max_duration: Duration,
+    /// Recording folder when recording is on.
+    pub recording_dir: Option<PathBuf>,
+    /// Greeting played when a call starts: mono samples and their rate.
+    pub greeting: Option<Arc<(Vec<f32>, u32)>>,
+}
+
+/// What every call needs from the process, shared by all transports.
+pub struct CallServices {
+    pub engine: Arc<Engine>,
+    pub events: EventBus,
+    pub registry: Registry,
+    pub settings: CallSettings,
+    /// Cancelled when the server begins shutting down.
+    pub shutdown: CancellationToken,
+    /// Every call task, so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// A call a transport wants to start.
+pub struct NewCall {
+    pub caller: String,
+    pub transport: Transport,
+    /// Sample rate of the transport's outbound audio.
+    pub playout_rate: u32,
+}
+
+/// Why a call could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// `max_calls` calls are live (SIP answers 486).
+    #[error("at capacity ({0} live calls)")]
+    AtCapacity(usize),
+    /// The server is shutting down (SIP answers 503).
+    #[error("shutting down")]
+    ShuttingDown,
+    /// The pipeline could not start (SIP answers 500).
+    #[error("pipeline: {0}")]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+}
+
+/// The transport's side of a running call.
+pub struct CallLeg {
+    pub id: CallId,
+    /// Caller audio, keys, hold and hang-up go here. Send with `try_send` from real-time loops.
+    pub media: mpsc::Sender<MediaIn>,
+    /// Audio to play to the caller.
+    pub playout: Arc<Playout>,
+    /// Cancelled when the call is over from the server's side: the transport then ends its
+    /// leg (SIP BYE, socket close) and stops.
+    pub hangup: CancellationToken,
+}
+
+/// Mask all but the last two digits of a phone number for logs.
+pub fn redact(number: &str) -> String {
+    let n = number.chars().count();
+    number.chars().enumerate().map(|(i, c)| if c.is_ascii_digit() && i + 2 < n { '*' } else { c }).collect()
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Register a call, start its pipeline and spawn its actor.
+pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallError> {
+    if svc.shutdown.is_cancelled() {
+        return Err(CallError::ShuttingDown);
+    }
+    let stream = svc.engine.start_stream()?;
+    let id = CallId::new();
+    let started_at = now_rfc3339();
+    let record = CallRecord {
+        id: id.clone(),
+        caller: new.caller.clone(),
+        transport: new.transport,
+        state: CallState::Active,
+        started_at: started_at.clone(),
+        ended_at: None,
+        end_reason: None,
+        language: None,
+        dtmf: String::new(),
+        transcript: Vec::new(),
+    };
+    if !svc.registry.try_insert(record, svc.settings.max_calls) {
+        return Err(CallError::AtCapacity(svc.settings.max_calls));
+    }
+    tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
+    svc.events.publish(Event::CallStarted {
+        call_id: id.clone(),
+        caller: new.caller,
+        transport: new.transport,
+        started_at,
+    });
+    let (media_tx, media_rx) = mpsc::channel(256);
+    let playout = Arc::new(Playout::new(new.playout_rate));
+    let hangup = CancellationToken::new();
+    let actor = Actor {
+        svc: svc.clone(),
+        id: id.clone(),
+        playout: playout.clone(),
+        hangup: hangup.clone(),
+        recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
+        dropped_frames: 0,
+    };
+    svc.tracker.spawn(actor.run(media_rx, stream));
+    Ok(CallLeg { id, media: media_tx, playout, hangup })
+}
+
+struct Actor {
+    svc: Arc<CallServices>,
+    id: CallId,
+    playout: Arc<Playout>,
+    hangup: CancellationToken,
+    recorder: Option<Recorder>,
+    dropped_frames: u64,
+}
+
+impl Actor {
+    async fn run(mut self, mut media: mpsc::Receiver<MediaIn>, stream: crate::pipeline::StreamHandle) {
+        let started = Instant::now();
+        let crate::pipeline::StreamHandle { input, mut events } = stream;
+        if let Some(g) = &self.svc.settings.greeting {
+            self.playout.play(&g.0, g.1);
+        }
+        let deadline = tokio::time::Instant::now() + self.svc.settings.max_duration;
+        let mut pipeline_done = false;
+        let reason = loop {
+            tokio::select! {
+                biased;
+                _ = self.svc.shutdown.cancelled() => break EndReason::Shutdown,
+                _ = self.hangup.cancelled() => break EndReason::ServerHangup,
+                _ = tokio::time::sleep_until(deadline) => break EndReason::MaxDuration,
+                m = media.recv() => match m {
+                    None => break EndReason::TransportError("transport stopped".into()),
+                    Some(MediaIn::Ended(r)) => break r,
+                    Some(MediaIn::Audio(frame)) => {
+                        if let Some(r) = self.recorder.as_mut() {
+                            r.push(&frame);
+                        }
+                        if input.try_send(frame).is_err() {
+                            self.dropped_frames += 1;
+                            if self.dropped_frames == 1 {
+                                tracing::warn!(call = %self.id, "pipeline busy: dropping caller audio");
+                            }
+                        }
+                    }
+                    Some(MediaIn::Dtmf { digit, at_ms }) => {
+                        self.svc.registry.update(&self.id, |r| r.dtmf.push(digit));
+                        self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
+                    }
+                    Some(MediaIn::Hold(on)) => {
+                        let state = if on { CallState::OnHold } else { CallState::Active };
+                        self.svc.registry.update(&self.id, |r| r.state = state);
+                        self.svc.events.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
+                    }
+                },
+                ev = events.recv(), if !pipeline_done => match ev {
+                    Some(ev) => self.on_transcript(ev),
+                    None => {
+                        tracing::error!(call = %self.id, "transcription stopped; the call continues without it");
+                        pipeline_done = true;
+                    }
+                },
+            }
+        };
+        // Tell the transport to end its leg (a no-op when the caller already hung up).
+        self.svc.registry.update(&self.id, |r| r.state = CallState::Ending);
+        self.hangup.cancel();
+        drop(media);
+        // Closing the input flushes the last turn; wait for its final.
+        drop(input);
+        let flushed = pipeline_done || {
+            let flush = async {
+                while let Some(ev) = events.recv().await {
+                    let ended = matches!(ev, TranscriptEvent::Ended { .. });
+                    self.on_transcript(ev);
+                    if ended {
+                        break;
+                    }
+                }
+            };
+            tokio::time::timeout(FLUSH_TIMEOUT, flush).await.is_ok()
+        };
+        if !flushed {
+            tracing::warn!(call = %self.id, "last turn not transcribed within {FLUSH_TIMEOUT:?}");
+        }
+        let reason = reason.to_string();
+        let record = self.svc.registry.finish(&self.id, &reason);
+        if let (Some(rec), Some(recorder)) = (record.as_ref(), self.recorder.take()) {
+            let rec = rec.clone();
+            let _ = tokio::task::spawn_blocking(move || recorder.finish(&rec)).await;
+        }
+        let duration_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(call = %self.id, %reason, duration_ms, dropped_frames = self.dropped_frames, "call ended");
+        self.svc.events.publish(Event::CallEnded { call_id: self.id.clone(), reason, duration_ms });
+    }
+
+    fn on_transcript(&self, ev: TranscriptEvent) {
+        let call_id = self.id.clone();
+        match ev {
+            TranscriptEvent::LanguageDetected { language, language_prob, start_ms, .. } => {
+                self.svc.registry.update(&self.id, |r| r.language = Some(language.clone()));
+                self.svc.events.publish(Event::LanguageDetected {
+                    call_id,
+                    language,
+                    probability: language_prob,
+                    start_ms,
+                });
+            }
+            TranscriptEvent::Partial { text, start_ms, end_ms, language, .. } => {
+                self.svc.events.publish(Event::TranscriptPartial { call_id, text, start_ms, end_ms, language });
+            }
+            TranscriptEvent::Final {
+                text, start_ms, end_ms, language, language_prob, latency_ms, translation, ..
+            } => {
+                if text.trim().is_empty() {
+                    return;
+                }
+                let seg = Segment { text: text.clone(), start_ms, end_ms, language: language.clone() };
+                self.svc.registry.update(&self.id, |r| {
+                    r.transcript.push(seg);
+                    if !language.is_empty() {
+                        r.language = Some(language.clone());
+                    }
+                });
+                self.svc.events.publish(Event::TranscriptFinal {
+                    call_id,
+                    text,
+                    start_ms,
+                    end_ms,
+                    language,
+                    language_prob,
+                    latency_ms,
+                    translation,
+                });
+            }
+            TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
+            TranscriptEvent::TurnStarted { .. } | TranscriptEvent::Ended { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_all_but_two_digits() {
+        assert_eq!(redact("+46701234567"), "+*********67");
+        assert_eq!(redact("anonymous"), "anonymous");
+    }
+}

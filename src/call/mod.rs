@@ -1,0 +1,105 @@
+//! Calls independent of their transport: identity, state, the registry of live and recent
+//! calls, the per-call actor that runs the pipeline, and the outbound playout queue.
+
+pub mod actor;
+pub mod playout;
+pub mod recording;
+pub mod registry;
+
+use serde::{Deserialize, Serialize};
+
+pub use actor::{redact, start_call, CallError, CallLeg, CallServices, CallSettings, NewCall};
+pub use playout::Playout;
+pub use registry::{CallRecord, Registry, Segment};
+
+/// A call's id (`c-` and 12 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub String);
+
+impl CallId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        CallId(format!("c-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff))
+    }
+}
+
+impl Default for CallId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How the caller is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// SIP signalling with G.711 RTP.
+    Sip,
+    /// Browser WebRTC.
+    Webrtc,
+    /// A provider's WebSocket media stream (Twilio format).
+    MediaStream,
+}
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    Active,
+    OnHold,
+    Ending,
+    Ended,
+}
+
+/// Why a call ended (the `reason` of `call_ended`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The caller hung up.
+    CallerHangup,
+    /// The call reached the configured maximum duration.
+    MaxDuration,
+    /// The server is shutting down.
+    Shutdown,
+    /// No media arrived for too long.
+    MediaTimeout,
+    /// Our answer was never acknowledged.
+    AckTimeout,
+    /// Ended by an operator or the application.
+    ServerHangup,
+    /// The transport failed.
+    TransportError(String),
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::CallerHangup => f.write_str("caller_hangup"),
+            EndReason::MaxDuration => f.write_str("max_duration"),
+            EndReason::Shutdown => f.write_str("shutdown"),
+            EndReason::MediaTimeout => f.write_str("media_timeout"),
+            EndReason::AckTimeout => f.write_str("ack_timeout"),
+            EndReason::ServerHangup => f.write_str("server_hangup"),
+            EndReason::TransportError(e) => write!(f, "transport_error: {e}"),
+        }
+    }
+}
+
+/// What a transport delivers to its call.
+#[derive(Debug)]
+pub enum MediaIn {
+    /// Caller audio (any rate; the pipeline resamples).
+    Audio(crate::media::AudioFrame),
+    /// A key press, at `at_ms` into the call.
+    Dtmf { digit: char, at_ms: u64 },
+    /// Hold or resume.
+    Hold(bool),
+    /// The caller side is gone.
+    Ended(EndReason),
+}

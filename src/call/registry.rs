@@ -1,0 +1,172 @@
+//! Live and recent calls, for the REST API and capacity checks. Updated by each call's actor
+//! before it publishes the matching event, so a client that sees an event can fetch it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use super::{CallId, CallState, Transport};
+
+/// One finished turn of the caller.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Segment {
+    pub text: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub language: String,
+}
+
+/// A call as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallRecord {
+    pub id: CallId,
+    pub caller: String,
+    pub transport: Transport,
+    pub state: CallState,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Keys pressed so far.
+    pub dtmf: String,
+    pub transcript: Vec<Segment>,
+}
+
+/// A call in a list: the record without its transcript.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSummary {
+    pub id: CallId,
+    pub caller: String,
+    pub transport: Transport,
+    pub state: CallState,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+}
+
+struct Inner {
+    live: HashMap<CallId, CallRecord>,
+    recent: VecDeque<CallRecord>,
+}
+
+/// The registry.
+pub struct Registry {
+    inner: Mutex<Inner>,
+    keep_recent: usize,
+}
+
+impl Registry {
+    /// Keep the last `keep_recent` ended calls.
+    pub fn new(keep_recent: usize) -> Self {
+        Self { inner: Mutex::new(Inner { live: HashMap::new(), recent: VecDeque::new() }), keep_recent }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of live calls.
+    pub fn live_count(&self) -> usize {
+        self.lock().live.len()
+    }
+
+    /// Add a live call, unless `limit` calls are already live.
+    pub fn try_insert(&self, rec: CallRecord, limit: usize) -> bool {
+        let mut g = self.lock();
+        if g.live.len() >= limit {
+            return false;
+        }
+        g.live.insert(rec.id.clone(), rec);
+        true
+    }
+
+    /// Change a live call.
+    pub fn update(&self, id: &CallId, f: impl FnOnce(&mut CallRecord)) {
+        if let Some(r) = self.lock().live.get_mut(id) {
+            f(r);
+        }
+    }
+
+    /// Move a live call to the recent list; returns its final record.
+    pub fn finish(&self, id: &CallId, reason: &str) -> Option<CallRecord> {
+        let mut g = self.lock();
+        let mut rec = g.live.remove(id)?;
+        rec.state = CallState::Ended;
+        rec.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        rec.end_reason = Some(reason.to_string());
+        g.recent.push_front(rec.clone());
+        while g.recent.len() > self.keep_recent {
+            g.recent.pop_back();
+        }
+        Some(rec)
+    }
+
+    /// Live calls (oldest first), then recent ones (newest first).
+    pub fn list(&self) -> Vec<CallSummary> {
+        let g = self.lock();
+        let mut live: Vec<&CallRecord> = g.live.values().collect();
+        live.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        live.into_iter()
+            .chain(g.recent.iter())
+            .map(|r| CallSummary {
+                id: r.id.clone(),
+                caller: r.caller.clone(),
+                transport: r.transport,
+                state: r.state,
+                started_at: r.started_at.clone(),
+                ended_at: r.ended_at.clone(),
+                end_reason: r.end_reason.clone(),
+            })
+            .collect()
+    }
+
+    /// One call, live or recent.
+    pub fn get(&self, id: &CallId) -> Option<CallRecord> {
+        let g = self.lock();
+        g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.id == id).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str) -> CallRecord {
+        CallRecord {
+            id: CallId(id.into()),
+            caller: "+1".into(),
+            transport: Transport::Sip,
+            state: CallState::Active,
+            started_at: format!("2026-01-01T00:00:0{id}Z"),
+            ended_at: None,
+            end_reason: None,
+            language: None,
+            dtmf: String::new(),
+            transcript: vec![],
+        }
+    }
+
+    #[test]
+    fn capacity_finish_and_listing_order() {
+        let r = Registry::new(1);
+        assert!(r.try_insert(rec("1"), 2));
+        assert!(r.try_insert(rec("2"), 2));
+        assert!(!r.try_insert(rec("3"), 2), "at capacity");
+        r.update(&CallId("1".into()), |c| c.dtmf.push('5'));
+        let done = r.finish(&CallId("1".into()), "caller_hangup").unwrap();
+        assert_eq!((done.state, done.dtmf.as_str()), (CallState::Ended, "5"));
+        assert_eq!(r.live_count(), 1);
+        let ids: Vec<String> = r.list().into_iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, vec!["2", "1"]);
+        r.finish(&CallId("2".into()), "x");
+        assert!(r.get(&CallId("1".into())).is_none(), "only one recent call kept");
+        assert!(r.get(&CallId("2".into())).is_some());
+    }
+}

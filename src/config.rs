@@ -1,0 +1,280 @@
+//! The server configuration: TOML file, then `SWITCHBOARD__SECTION__KEY=value` environment
+//! overrides, then command-line flags; validated as a whole before any port is bound.
+//! `switchboard.example.toml` documents every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::pipeline::PipelineConfig;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The file or an override is not valid TOML or has unknown/mistyped keys.
+    #[error("invalid config: {0}")]
+    Parse(String),
+    /// A value is out of range or inconsistent.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address of the web server (REST, WebSockets, media streams).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".parse().expect("literal") }
+    }
+}
+
+/// `[sip]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// Turn the SIP endpoint on or off.
+    pub enabled: bool,
+    /// UDP address for SIP.
+    pub listen: SocketAddr,
+    /// IP address written into SDP and Contact; empty = the listen address, or when that is
+    /// 0.0.0.0, the address of the interface with the default route.
+    pub public_address: String,
+    /// First and last UDP port for RTP (even ports are used).
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// End a call when no RTP arrives for this long (0 = never). Not applied while on hold.
+    pub rtp_timeout_s: u64,
+    /// Jitter buffer playout delay.
+    pub jitter_delay_ms: u64,
+    /// Server / User-Agent header.
+    pub user_agent: String,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:5060".parse().expect("literal"),
+            public_address: String::new(),
+            rtp_port_min: 10000,
+            rtp_port_max: 20000,
+            rtp_timeout_s: 60,
+            jitter_delay_ms: 60,
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// `[media_stream]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaStreamConfig {
+    /// Accept Twilio-format media streams on `path`.
+    pub enabled: bool,
+    pub path: String,
+}
+
+impl Default for MediaStreamConfig {
+    fn default() -> Self {
+        Self { enabled: true, path: "/media-stream".into() }
+    }
+}
+
+/// `[calls]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Most simultaneous calls; more are refused (SIP 486).
+    pub max_calls: usize,
+    /// Calls are ended after this long.
+    pub max_duration_s: u64,
+    /// "builtin", "none", or the path of a WAV file played when a call is answered.
+    pub greeting: String,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self { max_calls: 32, max_duration_s: 3600, greeting: "builtin".into() }
+    }
+}
+
+/// `[recording]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// Save each call's caller audio (WAV) and transcript (JSON).
+    pub enabled: bool,
+    pub dir: PathBuf,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self { enabled: false, dir: "recordings".into() }
+    }
+}
+
+/// `[asr]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrConfig {
+    /// Whisper model name from models/manifest.toml (tiny.en, base).
+    pub model: String,
+    /// Inference threads; 0 = one per core.
+    pub workers: usize,
+    /// Models folder; empty = $SWITCHBOARD_MODELS or ./models.
+    pub models_dir: String,
+}
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self { model: "tiny.en".into(), workers: 0, models_dir: String::new() }
+    }
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub http: HttpConfig,
+    pub sip: SipConfig,
+    pub media_stream: MediaStreamConfig,
+    pub calls: CallsConfig,
+    pub recording: RecordingConfig,
+    pub asr: AsrConfig,
+    pub pipeline: PipelineConfig,
+}
+
+const ENV_PREFIX: &str = "SWITCHBOARD__";
+
+impl ServerConfig {
+    /// Load from an optional file plus the process environment.
+    pub fn load(path: Option<&Path>) -> Result<ServerConfig, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.into(), source })?,
+            None => String::new(),
+        };
+        Self::from_parts(&text, std::env::vars())
+    }
+
+    /// Parse `text` and apply `SWITCHBOARD__SECTION__KEY` overrides from `env`.
+    pub fn from_parts(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<ServerConfig, ConfigError> {
+        let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        for (k, v) in env {
+            let Some(path) = k.strip_prefix(ENV_PREFIX) else { continue };
+            let keys: Vec<String> = path.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if keys.len() != 2 || keys.iter().any(String::is_empty) {
+                return Err(ConfigError::Parse(format!("{k}: expected {ENV_PREFIX}SECTION__KEY")));
+            }
+            // A TOML literal when it parses as one (numbers, booleans, quoted strings), else a string.
+            let value = format!("v = {v}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(v.clone()));
+            let section = root
+                .entry(keys[0].clone())
+                .or_insert_with(|| toml::Value::Table(Default::default()))
+                .as_table_mut()
+                .ok_or_else(|| ConfigError::Parse(format!("{k}: [{}] is not a section", keys[0])))?;
+            section.insert(keys[1].clone(), value);
+        }
+        let cfg: ServerConfig =
+            toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        Ok(cfg)
+    }
+
+    /// Check ranges and consistency (ports, limits, files).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let s = &self.sip;
+        if s.rtp_port_min == 0 || s.rtp_port_min >= s.rtp_port_max {
+            return bad(format!(
+                "sip.rtp_port_min ({}) must be > 0 and < sip.rtp_port_max ({})",
+                s.rtp_port_min, s.rtp_port_max
+            ));
+        }
+        if ((s.rtp_port_max - s.rtp_port_min) / 2) < self.calls.max_calls as u16 {
+            return bad(format!(
+                "the RTP port range {}-{} has room for fewer than calls.max_calls = {} calls",
+                s.rtp_port_min, s.rtp_port_max, self.calls.max_calls
+            ));
+        }
+        if !s.public_address.is_empty() && s.public_address.parse::<std::net::IpAddr>().is_err() {
+            return bad(format!("sip.public_address {:?} is not an IP address", s.public_address));
+        }
+        if s.jitter_delay_ms > 1000 {
+            return bad(format!("sip.jitter_delay_ms = {} is above 1000", s.jitter_delay_ms));
+        }
+        if self.calls.max_calls == 0 {
+            return bad("calls.max_calls must be at least 1".into());
+        }
+        if self.calls.max_duration_s == 0 {
+            return bad("calls.max_duration_s must be at least 1".into());
+        }
+        if !self.media_stream.path.starts_with('/') || self.media_stream.path.starts_with("/api/") {
+            return bad(format!(
+                "media_stream.path {:?} must start with / and not be under /api/",
+                self.media_stream.path
+            ));
+        }
+        match self.calls.greeting.as_str() {
+            "builtin" | "none" | "" => {}
+            p if !Path::new(p).is_file() => return bad(format!("calls.greeting: no such file {p:?}")),
+            _ => {}
+        }
+        if self.sip.enabled && self.http.listen == self.sip.listen && self.http.listen.port() != 0 {
+            return bad("http.listen and sip.listen are the same address".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn defaults_file_and_env_overrides() {
+        let c = ServerConfig::from_parts("", env(&[])).unwrap();
+        assert_eq!(c.http.listen.port(), 8080);
+        assert_eq!(c.sip.listen.port(), 5060);
+        c.validate().unwrap();
+        let c = ServerConfig::from_parts(
+            "[calls]\nmax_calls = 4\n[sip]\nlisten = \"127.0.0.1:5099\"\n",
+            env(&[("SWITCHBOARD__CALLS__MAX_CALLS", "7"), ("SWITCHBOARD__RECORDING__ENABLED", "true"), ("OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!((c.calls.max_calls, c.recording.enabled, c.sip.listen.port()), (7, true, 5099));
+        let c = ServerConfig::from_parts("", env(&[("SWITCHBOARD__RECORDING__DIR", "/tmp/rec dir")])).unwrap();
+        assert_eq!(c.recording.dir, PathBuf::from("/tmp/rec dir"));
+    }
+
+    #[test]
+    fn clear_errors_for_wrong_config() {
+        let e = ServerConfig::from_parts("[sip]\nlisen = \"x\"\n", env(&[])).unwrap_err().to_string();
+        assert!(e.contains("lisen"), "{e}");
+        let e = ServerConfig::from_parts("[calls]\nmax_calls = \"many\"\n", env(&[])).unwrap_err().to_string();
+        assert!(e.contains("max_calls") || e.contains("invalid type"), "{e}");
+        let e = ServerConfig::from_parts("", env(&[("SWITCHBOARD__HTTP", "x")])).unwrap_err().to_string();
+        assert!(e.contains("SECTION__KEY"), "{e}");
+        let c = ServerConfig::from_parts("[sip]\nrtp_port_min = 20000\nrtp_port_max = 10000\n", env(&[])).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("rtp_port_min"));
+        let c = ServerConfig::from_parts("[calls]\ngreeting = \"/no/such.wav\"\n", env(&[])).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("no such file"));
+        let c = ServerConfig::from_parts("[sip]\npublic_address = \"pbx.example\"\n", env(&[])).unwrap();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! Typed call events and the broadcast bus that carries them to WebSocket subscribers,
+//! recorders and (later) the store. Serialised with a snake_case `type` tag.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::call::{CallId, Transport};
+
+/// Something that happened on a call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A call was answered and its pipeline started.
+    CallStarted { call_id: CallId, caller: String, transport: Transport, started_at: String },
+    /// The caller's current, not yet final, words.
+    TranscriptPartial { call_id: CallId, text: String, start_ms: u64, end_ms: u64, language: String },
+    /// A finished turn of the caller.
+    TranscriptFinal {
+        call_id: CallId,
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+        language: String,
+        language_prob: f32,
+        /// End of speech to this event, in ms.
+        latency_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        translation: Option<String>,
+    },
+    /// Spoken language of a turn.
+    LanguageDetected { call_id: CallId, language: String, probability: f32, start_ms: u64 },
+    /// The caller pressed a key.
+    Dtmf { call_id: CallId, digit: char, at_ms: u64 },
+    /// Hold, resume and similar state changes.
+    CallStateChanged { call_id: CallId, state: crate::call::CallState },
+    /// The call is over; `reason` says why (caller_hangup, max_duration, shutdown, ...).
+    CallEnded { call_id: CallId, reason: String, duration_ms: u64 },
+}
+
+impl Event {
+    /// The call this event belongs to.
+    pub fn call_id(&self) -> &CallId {
+        match self {
+            Event::CallStarted { call_id, .. }
+            | Event::TranscriptPartial { call_id, .. }
+            | Event::TranscriptFinal { call_id, .. }
+            | Event::LanguageDetected { call_id, .. }
+            | Event::Dtmf { call_id, .. }
+            | Event::CallStateChanged { call_id, .. }
+            | Event::CallEnded { call_id, .. } => call_id,
+        }
+    }
+}
+
+/// The process-wide event bus. Publishing never blocks; a subscriber that falls more than
+/// the channel's capacity behind is told how many events it missed.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl EventBus {
+    /// A bus keeping up to `capacity` events per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        Self { tx: broadcast::channel(capacity).0 }
+    }
+
+    /// Publish (no subscribers is fine).
+    pub fn publish(&self, ev: Event) {
+        let _ = self.tx.send(ev);
+    }
+
+    /// A new subscription starting now.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}

@@ -1,0 +1,160 @@
+//! Assembling and running the server: bind the ports, start the SIP driver and the web
+//! server, and on shutdown end every call cleanly (BYE, last transcripts, recordings) before
+//! exiting.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::call::actor::{CallServices, CallSettings};
+use crate::call::Registry;
+use crate::config::ServerConfig;
+use crate::events::EventBus;
+use crate::pipeline::Engine;
+use crate::transport::sip::SipDriver;
+
+/// The greeting played by default ("Thank you for calling..."), 16 kHz mono.
+const BUILTIN_GREETING: &[u8] = include_bytes!("../audio-fixtures/greeting.wav");
+/// Longest wait for calls to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A port could not be bound.
+    #[error("cannot listen on {what} {addr}: {source}")]
+    Bind { what: &'static str, addr: SocketAddr, source: std::io::Error },
+    /// The greeting file is unusable.
+    #[error("greeting: {0}")]
+    Greeting(String),
+}
+
+/// Decode a WAV greeting to mono f32.
+pub fn load_greeting(setting: &str) -> Result<Option<Arc<(Vec<f32>, u32)>>, ServerError> {
+    let reader = match setting {
+        "none" | "" => return Ok(None),
+        "builtin" => hound::WavReader::new(Cursor::new(BUILTIN_GREETING.to_vec()))
+            .map_err(|e| ServerError::Greeting(e.to_string()))?,
+        path => {
+            let f = std::fs::File::open(path).map_err(|e| ServerError::Greeting(format!("{path}: {e}")))?;
+            let r = hound::WavReader::new(std::io::BufReader::new(f))
+                .map_err(|e| ServerError::Greeting(format!("{path}: {e}")))?;
+            let samples = read_wav(r).map_err(|e| ServerError::Greeting(format!("{path}: {e}")))?;
+            return Ok(Some(Arc::new(samples)));
+        }
+    };
+    Ok(Some(Arc::new(read_wav(reader).map_err(|e| ServerError::Greeting(e.to_string()))?)))
+}
+
+fn read_wav<R: std::io::Read>(r: hound::WavReader<R>) -> Result<(Vec<f32>, u32), hound::Error> {
+    let spec = r.spec();
+    let ch = spec.channels.max(1) as usize;
+    let all: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Int => {
+            let scale = (1i64 << (spec.bits_per_sample - 1)) as f32;
+            r.into_samples::<i32>().map(|s| s.map(|v| v as f32 / scale)).collect::<Result<_, _>>()?
+        }
+        hound::SampleFormat::Float => r.into_samples::<f32>().collect::<Result<_, _>>()?,
+    };
+    Ok((crate::media::downmix(&all, ch as u16), spec.sample_rate))
+}
+
+/// A running server.
+pub struct Running {
+    pub http: SocketAddr,
+    pub sip: Option<SocketAddr>,
+    pub services: Arc<CallServices>,
+    sip_task: Option<JoinHandle<()>>,
+    http_task: JoinHandle<()>,
+}
+
+/// Bind the ports and start serving. `config` must already be validated.
+pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running, ServerError> {
+    let greeting = load_greeting(&config.calls.greeting)?;
+    let services = Arc::new(CallServices {
+        engine,
+        events: EventBus::default(),
+        registry: Registry::new(200),
+        settings: CallSettings {
+            max_calls: config.calls.max_calls,
+            max_duration: Duration::from_secs(config.calls.max_duration_s),
+            recording_dir: config.recording.enabled.then(|| config.recording.dir.clone()),
+            greeting,
+        },
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    });
+    let listener = TcpListener::bind(config.http.listen).await.map_err(|source| ServerError::Bind {
+        what: "HTTP",
+        addr: config.http.listen,
+        source,
+    })?;
+    let http =
+        listener.local_addr().map_err(|source| ServerError::Bind { what: "HTTP", addr: config.http.listen, source })?;
+    let (sip, sip_task) = if config.sip.enabled {
+        let socket = UdpSocket::bind(config.sip.listen).await.map_err(|source| ServerError::Bind {
+            what: "SIP (UDP)",
+            addr: config.sip.listen,
+            source,
+        })?;
+        let addr =
+            socket.local_addr().map_err(|source| ServerError::Bind { what: "SIP", addr: config.sip.listen, source })?;
+        let driver = SipDriver::new(socket, services.clone(), config.sip.clone())
+            .map_err(|source| ServerError::Bind { what: "SIP", addr, source })?;
+        (Some(addr), Some(tokio::spawn(driver.run())))
+    } else {
+        (None, None)
+    };
+    let media_path = config.media_stream.enabled.then_some(config.media_stream.path.as_str());
+    let app = crate::web::router(services.clone(), media_path);
+    let stop = services.shutdown.clone();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(e) = serve.await {
+            tracing::error!("http server: {e}");
+        }
+    });
+    Ok(Running { http, sip, services, sip_task, http_task })
+}
+
+impl Running {
+    /// End every call (BYE to phones, close media streams), wait for their last transcripts
+    /// and recordings, then stop the listeners.
+    pub async fn shutdown(self) {
+        let live = self.services.registry.live_count();
+        tracing::info!(live_calls = live, "shutting down");
+        self.services.shutdown.cancel();
+        self.services.tracker.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.services.tracker.wait()).await.is_err() {
+            tracing::warn!("calls still running after {DRAIN_TIMEOUT:?}; exiting anyway");
+        }
+        if let Some(t) = self.sip_task {
+            let _ = t.await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.http_task).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

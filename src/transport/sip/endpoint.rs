@@ -1,0 +1,846 @@
+//! The sans-IO SIP user agent server: server and client transactions with their RFC 3261
+//! timers, and dialogs. Datagrams and the current time go in (`handle_datagram`,
+//! `handle_timeout`); datagrams to send and call events come out (`poll_output`). The
+//! application answers, rejects and hangs up calls through `ring`/`answer`/`reject`/`hangup`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::message::{Method, NameAddr, ParseError, SipMessage, SipUri, StartLine};
+
+/// Handle to one dialog (one call leg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DialogId(pub u64);
+
+/// Timer values (RFC 3261 17.1.1.1 and table 4).
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Address put in our Contact header (where the far end sends in-dialog requests).
+    pub contact: SocketAddr,
+    /// Our User-Agent / Server header.
+    pub user_agent: String,
+    /// RTT estimate.
+    pub t1: Duration,
+    /// Longest retransmit interval.
+    pub t2: Duration,
+    /// How long a message may linger in the network.
+    pub t4: Duration,
+}
+
+impl EndpointConfig {
+    /// RFC default timers.
+    pub fn new(contact: SocketAddr) -> Self {
+        Self {
+            contact,
+            user_agent: "Switchboard".into(),
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a dialog ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Termination {
+    /// The caller sent BYE.
+    RemoteBye,
+    /// The caller cancelled before we answered.
+    Cancelled,
+    /// We hung up (BYE sent).
+    LocalBye,
+    /// We rejected the call.
+    Rejected(u16),
+    /// Our 2xx was never acknowledged (64*T1).
+    AckTimeout,
+}
+
+/// What the endpoint reports to the application.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SipEvent {
+    /// A new INVITE (100 Trying already sent). The application must `ring`/`answer` or `reject`.
+    Incoming {
+        dialog: DialogId,
+        call_id: String,
+        /// Caller number: P-Asserted-Identity user, else From user, else From URI.
+        caller: String,
+        display: Option<String>,
+        source: SocketAddr,
+        /// The SDP offer, if the INVITE carried one.
+        offer: Option<Vec<u8>>,
+    },
+    /// A re-INVITE in a confirmed dialog (e.g. hold/resume); answer with `answer` or `reject`.
+    Reoffer { dialog: DialogId, offer: Option<Vec<u8>> },
+    /// Our 2xx was acknowledged; `answer` carries the SDP answer of a late-offer call.
+    Confirmed { dialog: DialogId, answer: Option<Vec<u8>> },
+    /// A DTMF digit sent with SIP INFO (application/dtmf-relay).
+    InfoDtmf { dialog: DialogId, digit: char },
+    /// The dialog is over.
+    Terminated { dialog: DialogId, reason: Termination },
+    /// A message could not be used; logged by the driver once.
+    Malformed { source: SocketAddr, error: String, answered: bool },
+}
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a datagram.
+    Transmit { to: SocketAddr, data: Vec<u8> },
+    /// Tell the application.
+    Event(SipEvent),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InviteState {
+    /// No final response yet.
+    Proceeding,
+    /// Non-2xx final sent; retransmitting until ACK (timer G/H).
+    Completed,
+    /// 2xx sent; retransmitting until ACK (13.3.1.4).
+    Accepted,
+    /// ACK received for a non-2xx; absorbing retransmitted ACKs for T4 (timer I).
+    Confirmed,
+}
+
+struct InviteTx {
+    dialog: DialogId,
+    request: SipMessage,
+    source: SocketAddr,
+    state: InviteState,
+    last_response: Option<Vec<u8>>,
+    retransmit_at: Option<Instant>,
+    interval: Duration,
+    expires_at: Option<Instant>,
+}
+
+struct NonInviteTx {
+    response: Vec<u8>,
+    source: SocketAddr,
+    expires_at: Instant,
+}
+
+struct ClientTx {
+    data: Vec<u8>,
+    to: SocketAddr,
+    retransmit_at: Instant,
+    interval: Duration,
+    expires_at: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialogState {
+    /// INVITE received, no final response.
+    Early,
+    /// 2xx sent, waiting for ACK.
+    WaitAck,
+    Confirmed,
+    /// Over; kept briefly for late retransmissions.
+    Terminated,
+}
+
+struct Dialog {
+    call_id: String,
+    local_tag: String,
+    remote_tag: String,
+    /// The From header of the INVITE (our To in requests we send).
+    remote_party: String,
+    /// The To header of the INVITE plus our tag (our From in requests we send).
+    local_party: String,
+    remote_target: String,
+    route_set: Vec<String>,
+    remote_addr: SocketAddr,
+    local_cseq: u32,
+    remote_cseq: u32,
+    state: DialogState,
+    /// Branch of the INVITE transaction in progress (initial or re-INVITE).
+    invite_branch: Option<String>,
+    hangup_after_ack: bool,
+    removed_at: Option<Instant>,
+}
+
+/// The user agent server core.
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    next_dialog: u64,
+    dialogs: HashMap<DialogId, Dialog>,
+    invites: HashMap<String, InviteTx>,
+    non_invites: HashMap<(String, String), NonInviteTx>,
+    clients: HashMap<String, ClientTx>,
+    out: VecDeque<Output>,
+    tag_seed: u64,
+}
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+
+fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        180 => "Ringing",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        415 => "Unsupported Media Type",
+        420 => "Bad Extension",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        483 => "Too Many Hops",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        491 => "Request Pending",
+        500 => "Server Internal Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint; `seed` varies tags and branches between processes.
+    pub fn new(cfg: EndpointConfig, seed: u64) -> Self {
+        Self {
+            cfg,
+            next_dialog: 1,
+            dialogs: HashMap::new(),
+            invites: HashMap::new(),
+            non_invites: HashMap::new(),
+            clients: HashMap::new(),
+            out: VecDeque::new(),
+            tag_seed: seed,
+        }
+    }
+
+    /// Number of dialogs that are not over.
+    pub fn active_dialogs(&self) -> usize {
+        self.dialogs.values().filter(|d| d.state != DialogState::Terminated).count()
+    }
+
+    /// Whether any transaction still needs the network (retransmissions pending).
+    pub fn has_pending_transactions(&self) -> bool {
+        !self.clients.is_empty() || self.invites.values().any(|t| t.state == InviteState::Accepted)
+    }
+
+    fn fresh_token(&mut self) -> String {
+        self.tag_seed = self.tag_seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        format!("{:x}", self.tag_seed >> 16)
+    }
+
+    /// Next thing to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When `handle_timeout` next needs calling.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let inv = self.invites.values().flat_map(|t| [t.retransmit_at, t.expires_at]).flatten();
+        let non = self.non_invites.values().map(|t| t.expires_at);
+        let cli = self.clients.values().flat_map(|t| [t.retransmit_at, t.expires_at]);
+        let dlg = self.dialogs.values().filter_map(|d| d.removed_at);
+        inv.chain(non).chain(cli).chain(dlg).min()
+    }
+
+    fn send(&mut self, to: SocketAddr, msg: &SipMessage) -> Vec<u8> {
+        let data = msg.to_bytes();
+        self.out.push_back(Output::Transmit { to, data: data.clone() });
+        data
+    }
+
+    fn event(&mut self, e: SipEvent) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    /// A response to `req` with our standard headers.
+    fn response(&self, req: &SipMessage, code: u16, to_tag: Option<&str>) -> SipMessage {
+        let mut r = SipMessage::response_to(req, code, reason_phrase(code), to_tag);
+        r.push("Server", self.cfg.user_agent.clone());
+        r
+    }
+
+    /// Fix up the top Via of a request with `received`/`rport` (RFC 3581) so responses
+    /// carry where the request really came from.
+    fn stamp_via(req: &mut SipMessage, source: SocketAddr) {
+        if let Some(h) = req.headers.iter_mut().find(|h| h.name == "Via") {
+            let first = super::message::split_list(&h.value);
+            let Some(top) = first.first() else { return };
+            let mut top = top.clone();
+            let rest =
+                h.value[h.value.find(top.as_str()).map(|i| i + top.len()).unwrap_or(h.value.len())..].to_string();
+            if top.contains(";rport") && !top.contains(";rport=") {
+                top = top.replacen(";rport", &format!(";rport={}", source.port()), 1);
+            }
+            if !top.contains(";received=") {
+                top.push_str(&format!(";received={}", source.ip()));
+            }
+            h.value = format!("{top}{rest}");
+        }
+    }
+
+    /// Process one datagram from `source`.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        let msg = match SipMessage::parse(data) {
+            Ok(m) => m,
+            Err(ParseError::Empty) => return,
+            Err(e) => {
+                let answered = self.answer_unparseable(source, data, &e);
+                self.event(SipEvent::Malformed { source, error: e.to_string(), answered });
+                return;
+            }
+        };
+        match msg.start {
+            StartLine::Request { .. } => self.handle_request(now, source, msg),
+            StartLine::Response { .. } => self.handle_response(now, msg),
+        }
+    }
+
+    /// Answer a message we could not parse with 400 when enough of it is readable to address
+    /// a response (RFC 3261 8.2.1 asks for a 400 with the reason).
+    fn answer_unparseable(&mut self, source: SocketAddr, data: &[u8], err: &ParseError) -> bool {
+        if matches!(err, ParseError::TooLarge(_) | ParseError::NotUtf8) {
+            return false;
+        }
+        // Retry on the header section alone, without the body, to recover the headers.
+        let head_end = data.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(data.len());
+        let mut head: Vec<u8> = data[..head_end]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.to_ascii_lowercase().starts_with(b"content-length") && !l.starts_with(b"l:"))
+            .flat_map(|l| l.iter().copied().chain(std::iter::once(b'\n')))
+            .collect();
+        if !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+            head.extend_from_slice(b"\r\n");
+        }
+        let Ok(req) = SipMessage::parse(&head) else { return false };
+        if req.method().is_none() || req.method() == Some(&Method::Ack) || req.validate_request().is_err() {
+            return false;
+        }
+        let mut req = req;
+        Self::stamp_via(&mut req, source);
+        let mut r = SipMessage::response_to(&req, 400, &format!("Bad Request ({err})"), None);
+        r.push("Server", self.cfg.user_agent.clone());
+        self.send(source, &r);
+        true
+    }
+
+    fn handle_request(&mut self, now: Instant, source: SocketAddr, mut req: SipMessage) {
+        let method = req.method().cloned().expect("request");
+        if let Err(why) = req.validate_request() {
+            // Without Via/Call-ID/CSeq/From/To no response can be addressed or matched.
+            let can_answer = req.top_via().is_some()
+                && req.call_id().is_some()
+                && req.cseq().is_some()
+                && req.from().is_some()
+                && req.to().is_some();
+            if can_answer && method != Method::Ack {
+                Self::stamp_via(&mut req, source);
+                let mut r = SipMessage::response_to(&req, 400, &format!("Bad Request ({why})"), None);
+                r.push("Server", self.cfg.user_agent.clone());
+                self.send(source, &r);
+            }
+            self.event(SipEvent::Malformed { source, error: why, answered: can_answer && method != Method::Ack });
+            return;
+        }
+        Self::stamp_via(&mut req, source);
+        let branch = req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+
+        // Retransmissions of requests we already answered.
+        if method == Method::Invite {
+            if let Some(tx) = self.invites.get(&branch) {
+                if let Some(last) = tx.last_response.clone() {
+                    self.out.push_back(Output::Transmit { to: source, data: last });
+                }
+                return;
+            }
+        } else if method != Method::Ack {
+            if let Some(tx) = self.non_invites.get(&(branch.clone(), method.to_string())) {
+                let data = tx.response.clone();
+                let to = tx.source;
+                self.out.push_back(Output::Transmit { to, data });
+                return;
+            }
+        }
+
+        if let Some(mf) = req.header("Max-Forwards") {
+            if mf.trim() == "0" && method != Method::Ack {
+                return self.reply_non_invite(now, source, &req, &branch, 483, None);
+            }
+        }
+        match method {
+            Method::Invite => self.on_invite(now, source, req, branch),
+            Method::Ack => self.on_ack(now, req, &branch),
+            Method::Cancel => self.on_cancel(now, source, req, &branch),
+            Method::Bye => {
+                let Some(id) = self.find_dialog(&req) else {
+                    return self.reply_non_invite(now, source, &req, &branch, 481, None);
+                };
+                self.reply_non_invite(now, source, &req, &branch, 200, None);
+                self.terminate(now, id, Termination::RemoteBye);
+            }
+            Method::Options => {
+                let mut r = self.response(&req, 200, None);
+                r.push("Allow", ALLOW).push("Accept", "application/sdp").push("Supported", "");
+                r.headers.retain(|h| !(h.name == "Supported" && h.value.is_empty()));
+                self.finish_non_invite(now, source, &branch, &method, r);
+            }
+            Method::Info => {
+                let Some(id) = self.find_dialog(&req) else {
+                    return self.reply_non_invite(now, source, &req, &branch, 481, None);
+                };
+                self.reply_non_invite(now, source, &req, &branch, 200, None);
+                if let Some(d) = parse_dtmf_relay(&req) {
+                    self.event(SipEvent::InfoDtmf { dialog: id, digit: d });
+                }
+            }
+            _ => {
+                let mut r = self.response(&req, 405, None);
+                r.push("Allow", ALLOW);
+                self.finish_non_invite(now, source, &branch, &method, r);
+            }
+        }
+    }
+
+    fn reply_non_invite(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        req: &SipMessage,
+        branch: &str,
+        code: u16,
+        to_tag: Option<&str>,
+    ) {
+        let r = self.response(req, code, to_tag);
+        let method = req.method().cloned().expect("request");
+        self.finish_non_invite(now, source, branch, &method, r);
+    }
+
+    fn finish_non_invite(&mut self, now: Instant, source: SocketAddr, branch: &str, method: &Method, r: SipMessage) {
+        let data = self.send(source, &r);
+        // Timer J: absorb retransmissions for 64*T1 on unreliable transports.
+        let expires_at = now + self.cfg.t1 * 64;
+        self.non_invites
+            .insert((branch.to_string(), method.to_string()), NonInviteTx { response: data, source, expires_at });
+    }
+
+    /// Dialog matching an in-dialog request: Call-ID, our tag in To, their tag in From.
+    fn find_dialog(&self, req: &SipMessage) -> Option<DialogId> {
+        let call_id = req.call_id()?;
+        let to = req.to()?;
+        let local = to.tag()?;
+        let remote = req.from()?.tag().map(str::to_string).unwrap_or_default();
+        self.dialogs
+            .iter()
+            .find(|(_, d)| {
+                d.call_id == call_id
+                    && d.local_tag == local
+                    && d.remote_tag == remote
+                    && d.state != DialogState::Terminated
+            })
+            .map(|(id, _)| *id)
+    }
+
+    fn on_invite(&mut self, now: Instant, source: SocketAddr, req: SipMessage, branch: String) {
+        let unsupported: Vec<String> = req.header_values("Require").into_iter().filter(|r| !r.is_empty()).collect();
+        if !unsupported.is_empty() {
+            let mut r = self.response(&req, 420, None);
+            r.push("Unsupported", unsupported.join(", "));
+            return self.reject_invite_without_dialog(now, source, req, branch, r);
+        }
+        let offer = (!req.body.is_empty()).then(|| req.body.clone());
+        if offer.is_some() {
+            let ct = req.header("Content-Type").unwrap_or("").to_ascii_lowercase();
+            if !ct.starts_with("application/sdp") {
+                let mut r = self.response(&req, 415, None);
+                r.push("Accept", "application/sdp");
+                return self.reject_invite_without_dialog(now, source, req, branch, r);
+            }
+        }
+        let (cseq, _) = req.cseq().expect("validated");
+        if req.to().and_then(|t| t.tag().map(str::to_string)).is_some() {
+            // re-INVITE
+            let Some(id) = self.find_dialog(&req) else {
+                let r = self.response(&req, 481, None);
+                return self.reject_invite_without_dialog(now, source, req, branch, r);
+            };
+            let d = self.dialogs.get_mut(&id).expect("found");
+            if d.invite_branch.is_some() || d.state != DialogState::Confirmed {
+                let mut r = self.response(&req, 500, None);
+                r.push("Retry-After", "1");
+                return self.reject_invite_without_dialog(now, source, req, branch, r);
+            }
+            d.remote_cseq = cseq;
+            d.invite_branch = Some(branch.clone());
+            if let Some(c) = req.header("Contact").and_then(NameAddr::parse) {
+                d.remote_target = c.uri;
+            }
+            self.invites.insert(branch, InviteTx::new(id, req, source));
+            self.event(SipEvent::Reoffer { dialog: id, offer });
+            return;
+        }
+        let from = req.from().expect("validated");
+        let id = DialogId(self.next_dialog);
+        self.next_dialog += 1;
+        let local_tag = self.fresh_token();
+        let remote_target = req.header("Contact").and_then(NameAddr::parse).map(|c| c.uri).unwrap_or(from.uri.clone());
+        let caller = req
+            .header("P-Asserted-Identity")
+            .and_then(NameAddr::parse)
+            .and_then(|n| n.user())
+            .or_else(|| from.user())
+            .unwrap_or_else(|| from.uri.clone());
+        let dialog = Dialog {
+            call_id: req.call_id().expect("validated").to_string(),
+            local_tag: local_tag.clone(),
+            remote_tag: from.tag().unwrap_or_default().to_string(),
+            remote_party: req.header("From").expect("validated").to_string(),
+            local_party: format!("{};tag={local_tag}", req.header("To").expect("validated")),
+            remote_target,
+            route_set: req.header_values("Record-Route"),
+            remote_addr: source,
+            local_cseq: 1,
+            remote_cseq: cseq,
+            state: DialogState::Early,
+            invite_branch: Some(branch.clone()),
+            hangup_after_ack: false,
+            removed_at: None,
+        };
+        self.dialogs.insert(id, dialog);
+        let trying = self.response(&req, 100, None);
+        let data = self.send(source, &trying);
+        let mut tx = InviteTx::new(id, req, source);
+        tx.last_response = Some(data);
+        self.invites.insert(branch, tx);
+        self.event(SipEvent::Incoming {
+            dialog: id,
+            call_id: self.dialogs[&id].call_id.clone(),
+            caller,
+            display: from.display,
+            source,
+            offer,
+        });
+    }
+
+    /// Final non-2xx to an INVITE that never got a dialog of its own.
+    fn reject_invite_without_dialog(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        req: SipMessage,
+        branch: String,
+        r: SipMessage,
+    ) {
+        let mut r = r;
+        let tag = self.fresh_token();
+        if let Some(to) = r.headers.iter_mut().find(|h| h.name == "To") {
+            if NameAddr::parse(&to.value).map(|n| n.tag().is_none()).unwrap_or(false) {
+                to.value.push_str(";tag=");
+                to.value.push_str(&tag);
+            }
+        }
+        let data = self.send(source, &r);
+        let mut tx = InviteTx::new(DialogId(0), req, source);
+        tx.state = InviteState::Completed;
+        tx.last_response = Some(data);
+        tx.retransmit_at = Some(now + self.cfg.t1);
+        tx.interval = self.cfg.t1;
+        tx.expires_at = Some(now + self.cfg.t1 * 64);
+        self.invites.insert(branch, tx);
+    }
+
+    fn on_ack(&mut self, now: Instant, req: SipMessage, branch: &str) {
+        // ACK for a non-2xx final: same branch as the INVITE (17.2.1).
+        if let Some(tx) = self.invites.get_mut(branch) {
+            if tx.state == InviteState::Completed {
+                tx.state = InviteState::Confirmed;
+                tx.retransmit_at = None;
+                tx.expires_at = Some(now + self.cfg.t4);
+                return;
+            }
+        }
+        // ACK for a 2xx: its own transaction, matched to the dialog.
+        let Some(id) = self.find_dialog(&req) else { return };
+        let Some(d) = self.dialogs.get_mut(&id) else { return };
+        let Some(b) = d.invite_branch.clone() else { return };
+        let accepted = self.invites.get(&b).map(|t| t.state == InviteState::Accepted).unwrap_or(false);
+        if !accepted {
+            return;
+        }
+        d.invite_branch = None;
+        d.state = DialogState::Confirmed;
+        let hangup = d.hangup_after_ack;
+        if let Some(tx) = self.invites.get_mut(&b) {
+            // Keep absorbing INVITE retransmissions a little longer.
+            tx.state = InviteState::Confirmed;
+            tx.retransmit_at = None;
+            tx.expires_at = Some(now + self.cfg.t1 * 64);
+        }
+        let answer = (!req.body.is_empty()).then(|| req.body.clone());
+        self.event(SipEvent::Confirmed { dialog: id, answer });
+        if hangup {
+            self.hangup(now, id);
+        }
+    }
+
+    fn on_cancel(&mut self, now: Instant, source: SocketAddr, req: SipMessage, branch: &str) {
+        let Some(tx) = self.invites.get(branch) else {
+            return self.reply_non_invite(now, source, &req, branch, 481, None);
+        };
+        let (id, state) = (tx.dialog, tx.state);
+        let local_tag = self.dialogs.get(&id).map(|d| d.local_tag.clone());
+        let early = self.dialogs.get(&id).is_some_and(|d| d.state == DialogState::Early);
+        self.reply_non_invite(now, source, &req, branch, 200, local_tag.as_deref());
+        if state == InviteState::Proceeding && !early {
+            // A cancelled re-INVITE: the call itself goes on.
+            self.final_response(now, id, 487, None);
+        } else if state == InviteState::Proceeding {
+            self.final_response(now, id, 487, None);
+            self.event(SipEvent::Terminated { dialog: id, reason: Termination::Cancelled });
+            self.mark_terminated(now, id);
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, resp: SipMessage) {
+        let Some(branch) = resp.top_via().and_then(|v| v.branch().map(str::to_string)) else { return };
+        let Some(code) = resp.status() else { return };
+        if code < 200 {
+            if let Some(tx) = self.clients.get_mut(&branch) {
+                tx.interval = self.cfg.t2;
+                tx.retransmit_at = now + self.cfg.t2;
+            }
+            return;
+        }
+        let _ = self.clients.remove(&branch);
+        let _ = now;
+    }
+
+    /// Send 180 Ringing for a new call.
+    pub fn ring(&mut self, dialog: DialogId) {
+        let Some((branch, tag)) =
+            self.dialogs.get(&dialog).and_then(|d| Some((d.invite_branch.clone()?, d.local_tag.clone())))
+        else {
+            return;
+        };
+        let Some(tx) = self.invites.get(&branch) else { return };
+        if tx.state != InviteState::Proceeding {
+            return;
+        }
+        let (req, source) = (tx.request.clone(), tx.source);
+        let mut r = self.response(&req, 180, Some(&tag));
+        r.push("Contact", format!("<sip:switchboard@{}>", self.cfg.contact));
+        let data = self.send(source, &r);
+        if let Some(tx) = self.invites.get_mut(&branch) {
+            tx.last_response = Some(data);
+        }
+    }
+
+    /// Answer the pending INVITE (new call or re-INVITE) with 200 OK and `sdp`.
+    pub fn answer(&mut self, now: Instant, dialog: DialogId, sdp: String) {
+        self.final_response(now, dialog, 200, Some(sdp));
+    }
+
+    /// Reject the pending INVITE with `code` (486 busy, 488 codec, 503 shutting down...).
+    /// A rejected re-INVITE leaves the call up.
+    pub fn reject(&mut self, now: Instant, dialog: DialogId, code: u16) {
+        let early = self.dialogs.get(&dialog).map(|d| d.state == DialogState::Early).unwrap_or(false);
+        self.final_response(now, dialog, code, None);
+        if early {
+            self.event(SipEvent::Terminated { dialog, reason: Termination::Rejected(code) });
+            self.mark_terminated(now, dialog);
+        }
+    }
+
+    fn final_response(&mut self, now: Instant, dialog: DialogId, code: u16, sdp: Option<String>) {
+        let Some(d) = self.dialogs.get(&dialog) else { return };
+        let Some(branch) = d.invite_branch.clone() else { return };
+        let tag = d.local_tag.clone();
+        let Some(tx) = self.invites.get(&branch) else { return };
+        if tx.state != InviteState::Proceeding {
+            return;
+        }
+        let (req, source) = (tx.request.clone(), tx.source);
+        let mut r = self.response(&req, code, Some(&tag));
+        if code < 300 {
+            r.push("Contact", format!("<sip:switchboard@{}>", self.cfg.contact));
+            r.push("Allow", ALLOW);
+            if let Some(sdp) = sdp {
+                r.set_body("application/sdp", sdp.into_bytes());
+            }
+        }
+        let data = self.send(source, &r);
+        let t1 = self.cfg.t1;
+        let tx = self.invites.get_mut(&branch).expect("present");
+        tx.last_response = Some(data);
+        tx.retransmit_at = Some(now + t1);
+        tx.interval = t1;
+        tx.expires_at = Some(now + t1 * 64);
+        let d = self.dialogs.get_mut(&dialog).expect("present");
+        if code < 300 {
+            tx.state = InviteState::Accepted;
+            if d.state == DialogState::Early {
+                d.state = DialogState::WaitAck;
+            }
+        } else {
+            tx.state = InviteState::Completed;
+            d.invite_branch = None;
+        }
+    }
+
+    /// End a call: BYE for an answered call, 480 for one still ringing. Idempotent.
+    pub fn hangup(&mut self, now: Instant, dialog: DialogId) {
+        let Some(d) = self.dialogs.get_mut(&dialog) else { return };
+        match d.state {
+            DialogState::Terminated => {}
+            DialogState::Early => {
+                self.final_response(now, dialog, 480, None);
+                self.event(SipEvent::Terminated { dialog, reason: Termination::Rejected(480) });
+                self.mark_terminated(now, dialog);
+            }
+            // 15: no BYE before the ACK arrives (or its wait times out).
+            DialogState::WaitAck => d.hangup_after_ack = true,
+            DialogState::Confirmed => {
+                self.send_bye(now, dialog);
+                self.terminate(now, dialog, Termination::LocalBye);
+            }
+        }
+    }
+
+    fn send_bye(&mut self, now: Instant, dialog: DialogId) {
+        let Some(d) = self.dialogs.get_mut(&dialog) else { return };
+        {
+            {
+                d.local_cseq += 1;
+                let uri = d.remote_target.clone();
+                let mut bye = SipMessage::request(Method::Bye, uri.clone());
+                let branch = format!("z9hG4bK{}", self.fresh_token());
+                let d = self.dialogs.get(&dialog).expect("present");
+                bye.push("Via", format!("SIP/2.0/UDP {};branch={branch};rport", self.cfg.contact));
+                bye.push("Max-Forwards", "70");
+                bye.push("From", d.local_party.clone());
+                bye.push("To", d.remote_party.clone());
+                bye.push("Call-ID", d.call_id.clone());
+                bye.push("CSeq", format!("{} BYE", d.local_cseq));
+                for r in &d.route_set {
+                    bye.push("Route", r.clone());
+                }
+                bye.push("User-Agent", self.cfg.user_agent.clone());
+                // Send to the first route, else the Contact when it is an IP literal, else
+                // back where the INVITE came from (works through NAT).
+                let target = d
+                    .route_set
+                    .first()
+                    .and_then(|r| NameAddr::parse(r))
+                    .map(|n| n.uri)
+                    .or(Some(uri))
+                    .and_then(|u| SipUri::parse(&u))
+                    .and_then(|u| Some(SocketAddr::new(u.host.parse().ok()?, u.port.unwrap_or(5060))))
+                    .unwrap_or(d.remote_addr);
+                let data = self.send(target, &bye);
+                let t1 = self.cfg.t1;
+                self.clients.insert(
+                    branch,
+                    ClientTx { data, to: target, retransmit_at: now + t1, interval: t1, expires_at: now + t1 * 64 },
+                );
+            }
+        }
+    }
+
+    fn terminate(&mut self, now: Instant, id: DialogId, reason: Termination) {
+        if self.dialogs.get(&id).map(|d| d.state != DialogState::Terminated).unwrap_or(false) {
+            self.event(SipEvent::Terminated { dialog: id, reason });
+            self.mark_terminated(now, id);
+        }
+    }
+
+    fn mark_terminated(&mut self, now: Instant, id: DialogId) {
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.state = DialogState::Terminated;
+            d.removed_at = Some(now + self.cfg.t1 * 64);
+        }
+    }
+
+    /// Run due timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let t2 = self.cfg.t2;
+        let mut resend = Vec::new();
+        let mut ack_timeouts = Vec::new();
+        self.invites.retain(|_, tx| {
+            if tx.expires_at.is_some_and(|t| now >= t) {
+                if tx.state == InviteState::Accepted {
+                    ack_timeouts.push(tx.dialog);
+                }
+                return false;
+            }
+            if let Some(at) = tx.retransmit_at.filter(|t| now >= *t) {
+                let _ = at;
+                if let Some(d) = &tx.last_response {
+                    resend.push((tx.source, d.clone()));
+                }
+                tx.interval = (tx.interval * 2).min(t2);
+                tx.retransmit_at = Some(now + tx.interval);
+            }
+            true
+        });
+        self.non_invites.retain(|_, tx| now < tx.expires_at);
+        self.clients.retain(|_, tx| {
+            if now >= tx.expires_at {
+                return false;
+            }
+            if now >= tx.retransmit_at {
+                resend.push((tx.to, tx.data.clone()));
+                tx.interval = (tx.interval * 2).min(t2);
+                tx.retransmit_at = now + tx.interval;
+            }
+            true
+        });
+        self.dialogs.retain(|_, d| d.removed_at.is_none_or(|t| now < t));
+        for (to, data) in resend {
+            self.out.push_back(Output::Transmit { to, data });
+        }
+        for id in ack_timeouts {
+            // 13.3.1.4: no ACK for our 2xx; end the dialog with BYE.
+            if let Some(d) = self.dialogs.get_mut(&id) {
+                if d.state == DialogState::WaitAck || d.invite_branch.is_some() {
+                    d.state = DialogState::Confirmed;
+                    d.invite_branch = None;
+                    d.hangup_after_ack = false;
+                    self.send_bye(now, id);
+                    self.terminate(now, id, Termination::AckTimeout);
+                }
+            }
+        }
+    }
+}
+
+impl InviteTx {
+    fn new(dialog: DialogId, request: SipMessage, source: SocketAddr) -> Self {
+        Self {
+            dialog,
+            request,
+            source,
+            state: InviteState::Proceeding,
+            last_response: None,
+            retransmit_at: None,
+            interval: Duration::ZERO,
+            expires_at: None,
+        }
+    }
+}
+
+/// `Signal=5` from an application/dtmf-relay INFO body.
+fn parse_dtmf_relay(req: &SipMessage) -> Option<char> {
+    let ct = req.header("Content-Type")?.to_ascii_lowercase();
+    if !ct.starts_with("application/dtmf-relay") && !ct.starts_with("application/dtmf") {
+        return None;
+    }
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let value = body
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Signal=").or_else(|| l.trim().strip_prefix("Signal =")))
+        .unwrap_or(body.trim())
+        .trim();
+    let c = value.chars().next()?;
+    (value.len() == 1 && "0123456789*#ABCDabcd".contains(c)).then(|| c.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! The HTTP side: REST for calls, the live event WebSocket, and the router that mounts the
+//! transports that speak HTTP (provider media streams).
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::call::{CallId, CallServices};
+
+/// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        };
+        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+/// The web application.
+pub fn router(svc: Arc<CallServices>, media_stream_path: Option<&str>) -> Router {
+    let mut r = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/calls", get(list_calls))
+        .route("/api/calls/{id}", get(get_call))
+        .route("/api/events", get(events_ws));
+    if let Some(path) = media_stream_path {
+        r = r.route(path, get(crate::transport::stream::media_stream_handler));
+    }
+    r.with_state(svc)
+}
+
+async fn list_calls(State(svc): State<Arc<CallServices>>) -> impl IntoResponse {
+    Json(svc.registry.list())
+}
+
+async fn get_call(State(svc): State<Arc<CallServices>>, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
+    svc.registry.get(&CallId(id.clone())).map(Json).ok_or_else(|| AppError::NotFound(format!("no call {id}")))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    call: Option<String>,
+}
+
+async fn events_ws(
+    State(svc): State<Arc<CallServices>>,
+    Query(q): Query<EventsQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.on_upgrade(move |socket| stream_events(svc, socket, q.call.map(CallId)))
+}
+
+/// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
+/// `{"type":"lagged","missed":N}` notice and continues with current events.
+async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>) {
+    let mut rx = svc.events.subscribe();
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let text = match ev {
+                    Ok(ev) => {
+                        if only.as_ref().is_some_and(|c| c != ev.call_id()) {
+                            continue;
+                        }
+                        serde_json::to_string(&ev).expect("events serialise")
+                    }
+                    Err(RecvError::Lagged(n)) => serde_json::json!({"type": "lagged", "missed": n}).to_string(),
+                    Err(RecvError::Closed) => break,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            m = socket.recv() => match m {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                _ => {}
+            },
+            _ = svc.shutdown.cancelled() => {
+                // Let the last call_ended events out before closing.
+                svc.tracker.wait().await;
+                while let Ok(ev) = rx.try_recv() {
+                    if only.as_ref().is_none_or(|c| c == ev.call_id()) {
+                        let _ = socket.send(Message::Text(serde_json::to_string(&ev).expect("serialise").into())).await;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "server shutting down".into() }))).await;
+}
