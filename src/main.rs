@@ -155,7 +155,12 @@ enum ModelsAction {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| "warn".into()),
+            // whisper.cpp logs every VAD call at info; keep it at warn unless asked for.
+            match std::env::var("SWITCHBOARD_LOG") {
+                Ok(f) if f.contains("whisper_rs") => tracing_subscriber::EnvFilter::new(f),
+                Ok(f) => tracing_subscriber::EnvFilter::new(format!("{f},whisper_rs=warn")),
+                Err(_) => tracing_subscriber::EnvFilter::new("warn"),
+            },
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the real binary, the real models, the fixtures.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

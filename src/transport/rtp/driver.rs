@@ -188,7 +188,7 @@ impl RtpDriver {
         }
         let s = jb.stats();
         tracing::info!(
-            call = %self.call, packets = s.packets, late = s.late, lost_ms = s.concealed_samples / 8,
+            call = %self.call, packets = s.packets, late = s.late, concealed_ms = s.concealed_samples / 8,
             resyncs = s.resyncs, invalid = n.bad, foreign_pt = n.foreign_pt, ssrc_changes = n.ssrc_changes,
             dropped_frames = n.dropped_frames, "rtp session ended"
         );

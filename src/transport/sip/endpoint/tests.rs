@@ -123,10 +123,8 @@ fn no_ack_ends_the_call_with_bye_after_64_t1() {
     let id = incoming(&mut e, t0);
     e.answer(t0, id, "v=0\r\n".into());
     drain(&mut e);
-    let mut now = t0;
     let mut ended = None;
-    while let Some(t) = e.poll_timeout() {
-        now = t;
+    while let Some(now) = e.poll_timeout() {
         e.handle_timeout(now);
         let (_, reqs, evs) = drain(&mut e);
         if let Some(SipEvent::Terminated { reason, .. }) = evs.first() {
