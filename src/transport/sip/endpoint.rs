@@ -298,11 +298,18 @@ impl Endpoint {
     /// Answer a message we could not parse with 400 when enough of it is readable to address
     /// a response (RFC 3261 8.2.1 asks for a 400 with the reason).
     fn answer_unparseable(&mut self, source: SocketAddr, data: &[u8], err: &ParseError) -> bool {
-        if matches!(err, ParseError::TooLarge(_) | ParseError::NotUtf8) {
+        if matches!(err, ParseError::NotUtf8) {
             return false;
         }
         // Retry on the header section alone, without the body, to recover the headers.
-        let head_end = data.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(data.len());
+        let limit = data.len().min(super::message::MAX_MESSAGE_BYTES);
+        let Some(head_end) = data[..limit].windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).or((!matches!(
+            err,
+            ParseError::TooLarge(_)
+        ))
+        .then_some(limit)) else {
+            return false;
+        };
         let mut head: Vec<u8> = data[..head_end]
             .split(|&b| b == b'\n')
             .filter(|l| !l.to_ascii_lowercase().starts_with(b"content-length") && !l.starts_with(b"l:"))
@@ -317,7 +324,11 @@ impl Endpoint {
         }
         let mut req = req;
         Self::stamp_via(&mut req, source);
-        let mut r = SipMessage::response_to(&req, 400, &format!("Bad Request ({err})"), None);
+        let (code, reason) = match err {
+            ParseError::TooLarge(_) => (513, "Message Too Large".to_string()),
+            e => (400, format!("Bad Request ({e})")),
+        };
+        let mut r = SipMessage::response_to(&req, code, &reason, None);
         r.push("Server", self.cfg.user_agent.clone());
         self.send(source, &r);
         true

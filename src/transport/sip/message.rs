@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 
-/// Largest SIP message accepted (a UDP datagram cannot carry more).
-pub const MAX_MESSAGE_BYTES: usize = 65_535;
+/// Largest SIP message accepted. Real INVITEs are 1-4 KB; anything near a full UDP datagram
+/// is an attack or a bug, answered with 513 Message Too Large when its headers are readable.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Most headers accepted in one message.
 const MAX_HEADERS: usize = 128;
 
@@ -695,6 +696,7 @@ v=0\r\nEXTRA";
             Err(ParseError::BadContentLength(_))
         ));
         assert_eq!(SipMessage::parse(&vec![b'A'; 70_000]), Err(ParseError::TooLarge(70_000)));
+        assert!(SipMessage::parse(&vec![b'A'; 16_000]).is_err());
         assert_eq!(SipMessage::parse(b"INVITE sip:a@b SIP/2.0\r\n\xff\xfe\r\n\r\n"), Err(ParseError::NotUtf8));
         let m = SipMessage::parse(b"BYE sip:a@b SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n").unwrap();
         assert!(m.validate_request().unwrap_err().contains("Via"));

@@ -1,0 +1,194 @@
+//! Bad and unusual SIP/RTP input against the real server over UDP: each gets the right answer
+//! (4xx, or silence for what cannot be answered), and none disturbs the server or other calls.
+//! Also: OPTIONS keep-alives, late-offer INVITEs, 488 without a common codec, 486 at capacity.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use common::server::Server;
+use switchboard::transport::rtp::packet::RtpPacket;
+use switchboard::transport::sip::message::SipMessage;
+
+struct Uac {
+    sock: UdpSocket,
+    server: SocketAddr,
+}
+
+impl Uac {
+    fn new(server: SocketAddr) -> Self {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        Self { sock, server }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    fn send(&self, data: &[u8]) {
+        self.sock.send_to(data, self.server).unwrap();
+    }
+
+    /// Next SIP message, or None after the timeout.
+    fn recv(&self) -> Option<SipMessage> {
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = self.sock.recv_from(&mut buf).ok()?;
+        Some(SipMessage::parse(&buf[..n]).expect("server sends valid SIP"))
+    }
+
+    /// Next final response (skipping 1xx).
+    fn final_response(&self) -> SipMessage {
+        loop {
+            let m = self.recv().expect("a response");
+            if m.status().is_some_and(|c| c >= 200) {
+                return m;
+            }
+        }
+    }
+
+    fn request(&self, method: &str, call_id: &str, cseq: u32, to_tag: Option<&str>, extra: &str, body: &str) -> String {
+        let to_tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
+        format!(
+            "{method} sip:switchboard@{srv} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{}{cseq}{method};rport\r\n\
+             From: <sip:+15550199@{me}>;tag=uac1\r\nTo: <sip:switchboard@{srv}>{to_tag}\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} {method}\r\nContact: <sip:uac@{me}>\r\nMax-Forwards: 70\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            fastrand::u32(..),
+            body.len(),
+            srv = self.server,
+            me = self.addr(),
+        )
+    }
+}
+
+fn sdp(port: u16, formats: &str, maps: &str) -> String {
+    format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP {formats}\r\n{maps}")
+}
+
+const SDP_CT: &str = "Content-Type: application/sdp\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
+    let server = Server::start(&[("SWITCHBOARD__CALLS__MAX_CALLS", "1")]);
+    let mut events = server.events(None).await;
+    let uac = Uac::new(server.sip);
+
+    // Keep-alive probe.
+    uac.send(uac.request("OPTIONS", "opt-1", 1, None, "", "").as_bytes());
+    let r = uac.final_response();
+    assert_eq!(r.status(), Some(200));
+    assert!(r.header("Allow").unwrap().contains("INVITE"));
+    // Garbage and empty keep-alives: nothing to answer.
+    uac.send(b"\x16\x03\x01garbage\x00\xff");
+    uac.send(b"\r\n\r\n");
+    assert!(uac.recv().is_none());
+    // Missing Call-ID: cannot be matched, so it is dropped.
+    uac.send(uac.request("OPTIONS", "x", 1, None, "", "").replace("Call-ID: x\r\n", "").as_bytes());
+    assert!(uac.recv().is_none());
+    // CSeq method mismatch and a Content-Length beyond the body: 400 with the reason.
+    uac.send(uac.request("OPTIONS", "bad-1", 1, None, "", "").replace("1 OPTIONS", "1 INVITE").as_bytes());
+    let r = uac.final_response();
+    assert_eq!(r.status(), Some(400));
+    uac.send(
+        uac.request("INVITE", "bad-2", 1, None, SDP_CT, "v=0\r\n")
+            .replace("Content-Length: 5", "Content-Length: 500")
+            .as_bytes(),
+    );
+    let r = uac.final_response();
+    assert_eq!(r.status(), Some(400));
+    assert!(
+        matches!(&r.start, switchboard::transport::sip::message::StartLine::Response { reason, .. } if reason.contains("truncated"))
+    );
+    // Oversized: 513.
+    let big = "x".repeat(20_000);
+    uac.send(uac.request("MESSAGE", "big-1", 1, None, "Content-Type: text/plain\r\n", &big).as_bytes());
+    assert_eq!(uac.final_response().status(), Some(513));
+    // Unknown method: 405.
+    uac.send(uac.request("PUBLISH", "m-1", 1, None, "", "").as_bytes());
+    assert_eq!(uac.final_response().status(), Some(405));
+    // BYE for no call: 481.
+    uac.send(uac.request("BYE", "nope", 2, Some("x"), "", "").as_bytes());
+    assert_eq!(uac.final_response().status(), Some(481));
+    // No common codec: 488, and the 488 is acknowledged like any final response.
+    uac.send(uac.request("INVITE", "g722", 1, None, SDP_CT, &sdp(7000, "9", "a=rtpmap:9 G722/8000\r\n")).as_bytes());
+    assert_eq!(uac.final_response().status(), Some(488));
+    // A body that is not SDP: 415.
+    uac.send(uac.request("INVITE", "json", 1, None, "Content-Type: application/json\r\n", "{}").as_bytes());
+    assert_eq!(uac.final_response().status(), Some(415));
+
+    // A good call (late offer: no SDP in the INVITE, ours comes in the 200).
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp_port = rtp.local_addr().unwrap().port();
+    uac.send(uac.request("INVITE", "good-1", 1, None, "", "").as_bytes());
+    let ok = uac.final_response();
+    assert_eq!(ok.status(), Some(200));
+    let offer = String::from_utf8(ok.body.clone()).unwrap();
+    assert!(offer.contains("PCMU/8000") && offer.contains("telephone-event"), "{offer}");
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    let server_rtp: u16 =
+        offer.lines().find(|l| l.starts_with("m=audio")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let ack = uac.request(
+        "ACK",
+        "good-1",
+        1,
+        Some(&tag),
+        SDP_CT,
+        &sdp(rtp_port, "0 101", "a=rtpmap:101 telephone-event/8000\r\n"),
+    );
+    uac.send(ack.as_bytes());
+    let started = events.next_of("call_started", Duration::from_secs(10)).await;
+    assert_eq!(started["caller"], "+15550199");
+
+    // At capacity (max_calls = 1): 486 for the next caller.
+    let other = Uac::new(server.sip);
+    other.send(other.request("INVITE", "busy-1", 1, None, SDP_CT, &sdp(7002, "0", "")).as_bytes());
+    assert_eq!(other.final_response().status(), Some(486));
+
+    // Garbage RTP into the live call: wrong version, truncated, unknown payload type, SSRC
+    // changes and a huge timestamp jump; all ignored or absorbed.
+    let to = SocketAddr::from(([127, 0, 0, 1], server_rtp));
+    rtp.send_to(&[0x40; 40], to).unwrap();
+    rtp.send_to(&[0x80, 0], to).unwrap();
+    for (i, (pt, ssrc, ts)) in
+        [(0u8, 1u32, 0u32), (0, 1, 160), (99, 1, 320), (0, 2, 4_000_000_000), (0, 3, 7)].into_iter().enumerate()
+    {
+        let p = RtpPacket {
+            marker: false,
+            payload_type: pt,
+            sequence: (i as u16).wrapping_mul(9000),
+            timestamp: ts,
+            ssrc,
+            payload: &[0xff; 160],
+        };
+        rtp.send_to(&p.to_bytes(), to).unwrap();
+    }
+    // The server's own RTP reaches us (symmetric RTP to where our packets came from).
+    rtp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = rtp.recv_from(&mut buf).expect("server sends RTP");
+    let p = RtpPacket::parse(&buf[..n]).unwrap();
+    assert_eq!((p.payload_type, p.payload.len()), (0, 160));
+
+    // Hold with a re-INVITE (sendonly), then hang up: the call ends normally.
+    let reinvite =
+        uac.request("INVITE", "good-1", 2, Some(&tag), SDP_CT, &format!("{}a=sendonly\r\n", sdp(rtp_port, "0", "")));
+    uac.send(reinvite.as_bytes());
+    let r = uac.final_response();
+    assert_eq!(r.status(), Some(200));
+    assert!(String::from_utf8_lossy(&r.body).contains("a=recvonly"));
+    uac.send(uac.request("ACK", "good-1", 2, Some(&tag), "", "").as_bytes());
+    let held = events.next_of("call_state_changed", Duration::from_secs(5)).await;
+    assert_eq!(held["state"], "on_hold");
+    uac.send(uac.request("BYE", "good-1", 3, Some(&tag), "", "").as_bytes());
+    assert_eq!(uac.final_response().status(), Some(200));
+    let ended = events.next_of("call_ended", Duration::from_secs(20)).await;
+    assert_eq!(ended["reason"], "caller_hangup");
+
+    // Still serving, nothing panicked.
+    uac.send(uac.request("OPTIONS", "opt-2", 1, None, "", "").as_bytes());
+    assert_eq!(uac.final_response().status(), Some(200));
+    let log = server.log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("malformed SIP message"), "malformed input is logged");
+}
