@@ -136,6 +136,21 @@ enum BenchWhat {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Simultaneous phone calls from sipp into the real server (needs sipp, run as root for
+    /// its pcap player): answered, completed, failed, final latency, WER, CPU, memory.
+    Sip {
+        /// Simultaneous calls.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// Speech each caller plays (default: audio-fixtures/two_turns_8k.wav).
+        #[arg(long)]
+        wav: Option<PathBuf>,
+        /// Reference transcript of the WAV, for WER (default: the two_turns fixture's text).
+        #[arg(long)]
+        reference: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -245,6 +260,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 packets.len(),
                 packets.last().map(|p| p.at_us).unwrap_or(0) as f64 / 1e6
             );
+        }
+        Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
+            let manifest = Manifest::load_default()?;
+            let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+            let root = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+            let wav = wav.unwrap_or_else(|| root.join("audio-fixtures/two_turns_8k.wav"));
+            let reference = reference.unwrap_or_else(|| {
+                "Hello, I am calling about my order. The order number is four five six seven eight. \
+                 My account number is three one four one five nine."
+                    .into()
+            });
+            runtime()?.block_on(switchboard::cmd::bench_sip::sip(engine, calls, &wav, &reference))?;
         }
         Command::Models { action } => match action {
             ModelsAction::Fetch { only } => {

@@ -45,7 +45,7 @@ pub fn load_clips(fixtures: &Path, extra: Option<&Path>, max_extra: usize) -> an
     Ok(clips)
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
@@ -53,7 +53,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn proc_cpu_ticks() -> u64 {
+pub(crate) fn proc_cpu_ticks() -> u64 {
     let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = s.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -61,7 +61,7 @@ fn proc_cpu_ticks() -> u64 {
         + f.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
 }
 
-fn proc_mem_kb(field: &str) -> u64 {
+pub(crate) fn proc_mem_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()

@@ -370,6 +370,13 @@ impl Stream {
         if detect && have < MIN_DETECT_MS {
             return;
         }
+        // Load shedding: with a backlog on the pool, a partial would only delay other calls'
+        // finals (finals run first, but a started partial is not pre-empted). Skip it; the
+        // final of the turn is decoded from the whole turn anyway.
+        let pool = self.engine.pool.stats();
+        if pool.queued >= pool.workers {
+            return;
+        }
         let req = DecodeRequest {
             audio: self.slice(turn.buffer_start_ms, now),
             prompt: self.prompt_for(turn),
