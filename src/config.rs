@@ -278,3 +278,18 @@ mod tests {
         assert!(c.validate().is_err());
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The documented example must stay a valid, complete config.
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/switchboard.example.toml")).unwrap();
+        let c = ServerConfig::from_parts(&text, std::iter::empty()).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.pipeline, crate::pipeline::PipelineConfig::default());
+        assert_eq!(c.sip.listen, SipConfig::default().listen);
+    }
+}

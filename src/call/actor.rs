@@ -95,18 +95,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let stream = svc.engine.start_stream()?;
     let id = CallId::new();
     let started_at = now_rfc3339();
-    let record = CallRecord {
-        id: id.clone(),
-        caller: new.caller.clone(),
-        transport: new.transport,
-        state: CallState::Active,
-        started_at: started_at.clone(),
-        ended_at: None,
-        end_reason: None,
-        language: None,
-        dtmf: String::new(),
-        transcript: Vec::new(),
-    };
+    let record = CallRecord::new(id.clone(), new.caller.clone(), new.transport, started_at.clone());
     if !svc.registry.try_insert(record, svc.settings.max_calls) {
         return Err(CallError::AtCapacity(svc.settings.max_calls));
     }
@@ -176,7 +165,7 @@ impl Actor {
                     }
                     Some(MediaIn::Hold(on)) => {
                         let state = if on { CallState::OnHold } else { CallState::Active };
-                        self.svc.registry.update(&self.id, |r| r.state = state);
+                        self.svc.registry.update(&self.id, |r| r.info.state = state);
                         self.svc.events.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
                     }
                 },
@@ -190,7 +179,7 @@ impl Actor {
             }
         };
         // Tell the transport to end its leg (a no-op when the caller already hung up).
-        self.svc.registry.update(&self.id, |r| r.state = CallState::Ending);
+        self.svc.registry.update(&self.id, |r| r.info.state = CallState::Ending);
         self.hangup.cancel();
         drop(media);
         // Closing the input flushes the last turn; wait for its final.

@@ -17,9 +17,9 @@ pub struct Segment {
     pub language: String,
 }
 
-/// A call as the API shows it.
+/// A call in a list (`GET /api/calls`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CallRecord {
+pub struct CallInfo {
     pub id: CallId,
     pub caller: String,
     pub transport: Transport,
@@ -30,6 +30,13 @@ pub struct CallRecord {
     pub ended_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
+}
+
+/// A call with everything known about it (`GET /api/calls/{id}`, recordings).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallRecord {
+    #[serde(flatten)]
+    pub info: CallInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Keys pressed so far.
@@ -37,18 +44,24 @@ pub struct CallRecord {
     pub transcript: Vec<Segment>,
 }
 
-/// A call in a list: the record without its transcript.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallSummary {
-    pub id: CallId,
-    pub caller: String,
-    pub transport: Transport,
-    pub state: CallState,
-    pub started_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_reason: Option<String>,
+impl CallRecord {
+    /// A new live call.
+    pub fn new(id: CallId, caller: String, transport: Transport, started_at: String) -> Self {
+        Self {
+            info: CallInfo {
+                id,
+                caller,
+                transport,
+                state: CallState::Active,
+                started_at,
+                ended_at: None,
+                end_reason: None,
+            },
+            language: None,
+            dtmf: String::new(),
+            transcript: Vec::new(),
+        }
+    }
 }
 
 struct Inner {
@@ -83,7 +96,7 @@ impl Registry {
         if g.live.len() >= limit {
             return false;
         }
-        g.live.insert(rec.id.clone(), rec);
+        g.live.insert(rec.info.id.clone(), rec);
         true
     }
 
@@ -98,9 +111,9 @@ impl Registry {
     pub fn finish(&self, id: &CallId, reason: &str) -> Option<CallRecord> {
         let mut g = self.lock();
         let mut rec = g.live.remove(id)?;
-        rec.state = CallState::Ended;
-        rec.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        rec.end_reason = Some(reason.to_string());
+        rec.info.state = CallState::Ended;
+        rec.info.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        rec.info.end_reason = Some(reason.to_string());
         g.recent.push_front(rec.clone());
         while g.recent.len() > self.keep_recent {
             g.recent.pop_back();
@@ -109,28 +122,17 @@ impl Registry {
     }
 
     /// Live calls (oldest first), then recent ones (newest first).
-    pub fn list(&self) -> Vec<CallSummary> {
+    pub fn list(&self) -> Vec<CallInfo> {
         let g = self.lock();
         let mut live: Vec<&CallRecord> = g.live.values().collect();
-        live.sort_by(|a, b| a.started_at.cmp(&b.started_at));
-        live.into_iter()
-            .chain(g.recent.iter())
-            .map(|r| CallSummary {
-                id: r.id.clone(),
-                caller: r.caller.clone(),
-                transport: r.transport,
-                state: r.state,
-                started_at: r.started_at.clone(),
-                ended_at: r.ended_at.clone(),
-                end_reason: r.end_reason.clone(),
-            })
-            .collect()
+        live.sort_by(|a, b| a.info.started_at.cmp(&b.info.started_at));
+        live.into_iter().chain(g.recent.iter()).map(|r| r.info.clone()).collect()
     }
 
     /// One call, live or recent.
     pub fn get(&self, id: &CallId) -> Option<CallRecord> {
         let g = self.lock();
-        g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.id == id).cloned())
+        g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.info.id == id).cloned())
     }
 }
 
@@ -139,18 +141,7 @@ mod tests {
     use super::*;
 
     fn rec(id: &str) -> CallRecord {
-        CallRecord {
-            id: CallId(id.into()),
-            caller: "+1".into(),
-            transport: Transport::Sip,
-            state: CallState::Active,
-            started_at: format!("2026-01-01T00:00:0{id}Z"),
-            ended_at: None,
-            end_reason: None,
-            language: None,
-            dtmf: String::new(),
-            transcript: vec![],
-        }
+        CallRecord::new(CallId(id.into()), "+1".into(), Transport::Sip, format!("2026-01-01T00:00:0{id}Z"))
     }
 
     #[test]
@@ -161,7 +152,7 @@ mod tests {
         assert!(!r.try_insert(rec("3"), 2), "at capacity");
         r.update(&CallId("1".into()), |c| c.dtmf.push('5'));
         let done = r.finish(&CallId("1".into()), "caller_hangup").unwrap();
-        assert_eq!((done.state, done.dtmf.as_str()), (CallState::Ended, "5"));
+        assert_eq!((done.info.state, done.dtmf.as_str()), (CallState::Ended, "5"));
         assert_eq!(r.live_count(), 1);
         let ids: Vec<String> = r.list().into_iter().map(|c| c.id.0).collect();
         assert_eq!(ids, vec!["2", "1"]);

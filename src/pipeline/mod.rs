@@ -21,7 +21,7 @@ pub use stream::{StreamHandle, TranscriptEvent};
 
 /// Tuning of the live pipeline (the `[pipeline]` section of the server config).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
     /// Turn detection thresholds.
     pub turn: turn::TurnConfig,

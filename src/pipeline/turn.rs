@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Thresholds for turn detection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TurnConfig {
     /// Probability at or above which a chunk counts as speech.
     pub speech_threshold: f32,

@@ -182,7 +182,7 @@ pub struct Negotiated {
     pub law: Law,
     pub payload_type: u8,
     pub dtmf_payload_type: Option<u8>,
-    /// Where the caller wants RTP; `None` for hold (`0.0.0.0`) or when unknown.
+    /// Where the caller wants RTP; `None` when unknown (or `0.0.0.0`, which is hold).
     pub remote: Option<SocketAddr>,
     /// The caller's direction.
     pub direction: Direction,
@@ -191,7 +191,7 @@ pub struct Negotiated {
 impl Negotiated {
     /// Whether the caller put us on hold (it will not send, or wants nothing).
     pub fn on_hold(&self) -> bool {
-        matches!(self.direction, Direction::SendOnly | Direction::Inactive) || self.remote.is_none()
+        matches!(self.direction, Direction::SendOnly | Direction::Inactive)
     }
 }
 
@@ -232,6 +232,8 @@ pub fn negotiate(offer: &SessionDescription) -> Result<Negotiated, SdpError> {
         .unwrap_or(Direction::SendRecv);
     let ip = audio.connection.or(offer.connection);
     let remote = ip.filter(|ip| !ip.is_unspecified()).map(|ip| SocketAddr::new(ip, audio.port));
+    // RFC 2543-style hold: connection address 0.0.0.0 means "send nothing", i.e. inactive.
+    let direction = if ip.is_some_and(|ip| ip.is_unspecified()) { Direction::Inactive } else { direction };
     Ok(Negotiated { law, payload_type, dtmf_payload_type: dtmf, remote, direction })
 }
 

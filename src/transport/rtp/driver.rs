@@ -15,28 +15,16 @@ use tokio_util::sync::CancellationToken;
 use super::jitter::{JitterBuffer, JitterConfig};
 use super::packet::{DtmfDetector, RtpError, RtpPacket, TelephoneEvent};
 use crate::call::{EndReason, MediaIn, Playout};
-use crate::media::g711::Law;
 use crate::media::AudioFrame;
+use crate::transport::sdp::Negotiated;
 
 const RATE: u32 = 8000;
 const FRAME: usize = 160;
 
-/// What was negotiated for the session.
-#[derive(Debug, Clone)]
-pub struct RtpParams {
-    pub law: Law,
-    pub payload_type: u8,
-    pub dtmf_payload_type: Option<u8>,
-    /// Where to send until the caller's first packet shows the real address.
-    pub remote: Option<SocketAddr>,
-    /// Whether we may send (not when the caller holds us with sendonly/inactive).
-    pub send: bool,
-}
-
 /// Changes from signalling (re-INVITE, late-offer ACK).
 #[derive(Debug, Clone)]
 pub enum RtpControl {
-    Update(RtpParams),
+    Update(Negotiated),
 }
 
 /// Bind an even UDP port in `[min, max]` on `ip`, starting at a random place.
@@ -57,7 +45,8 @@ pub async fn bind_rtp_socket(ip: IpAddr, min: u16, max: u16) -> std::io::Result<
 /// One call's RTP session.
 pub struct RtpDriver {
     pub socket: UdpSocket,
-    pub params: RtpParams,
+    /// What the offer/answer settled (codec, DTMF payload type, remote address, direction).
+    pub params: Negotiated,
     pub jitter: JitterConfig,
     /// End the call when no packet arrives for this long (None = never).
     pub timeout: Option<Duration>,
@@ -165,14 +154,14 @@ impl RtpDriver {
                         }
                     }
                     if let Some(limit) = self.timeout {
-                        if !timed_out && self.params.send && now.duration_since(last_packet) > limit {
+                        if !timed_out && !self.params.on_hold() && now.duration_since(last_packet) > limit {
                             timed_out = true;
                             tracing::warn!(call = %self.call, "no RTP for {limit:?}; ending the call");
                             let _ = self.media.try_send(MediaIn::Ended(EndReason::MediaTimeout));
                         }
                     }
                     let out = self.playout.take(FRAME);
-                    let (Some(to), true) = (remote, self.params.send) else { continue };
+                    let (Some(to), true) = (remote, !self.params.on_hold()) else { continue };
                     let marker = out.is_some() && !talking;
                     talking = out.is_some();
                     let samples = out.unwrap_or_else(|| vec![0.0; FRAME]);

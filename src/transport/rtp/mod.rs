@@ -6,4 +6,4 @@ pub mod jitter;
 pub mod packet;
 pub mod pcap;
 
-pub use driver::{bind_rtp_socket, RtpControl, RtpDriver, RtpParams};
+pub use driver::{bind_rtp_socket, RtpControl, RtpDriver};

@@ -14,7 +14,7 @@ use super::endpoint::{DialogId, Endpoint, EndpointConfig, Output, SipEvent, Term
 use crate::call::{redact, start_call, CallError, CallServices, EndReason, MediaIn, NewCall, Transport};
 use crate::config::SipConfig;
 use crate::transport::rtp::jitter::JitterConfig;
-use crate::transport::rtp::{bind_rtp_socket, RtpControl, RtpDriver, RtpParams};
+use crate::transport::rtp::{bind_rtp_socket, RtpControl, RtpDriver};
 use crate::transport::sdp::{self, Negotiated, SessionDescription};
 
 /// How long shutdown waits for BYE transactions before giving up.
@@ -142,7 +142,7 @@ impl SipDriver {
                     // Late offer: the caller's answer arrives in the ACK.
                     match SessionDescription::parse(&body).and_then(|sd| sdp::negotiate(&sd)) {
                         Ok(neg) => {
-                            let _ = call.rtp.try_send(RtpControl::Update(rtp_params(&neg)));
+                            let _ = call.rtp.try_send(RtpControl::Update(neg.clone()));
                             call.neg = Some(neg);
                         }
                         Err(e) => {
@@ -173,7 +173,7 @@ impl SipDriver {
                 );
                 if let Some(n) = neg {
                     let hold = n.on_hold();
-                    let _ = call.rtp.try_send(RtpControl::Update(rtp_params(&n)));
+                    let _ = call.rtp.try_send(RtpControl::Update(n.clone()));
                     if hold != call.on_hold {
                         call.on_hold = hold;
                         let _ = call.media.try_send(MediaIn::Hold(hold));
@@ -254,12 +254,13 @@ impl SipDriver {
         self.endpoint.ring(dialog);
         self.endpoint.answer(Instant::now(), dialog, answer);
         let (rtp_tx, rtp_rx) = mpsc::channel(8);
-        let params = neg.as_ref().map(rtp_params).unwrap_or(RtpParams {
+        // Late offer: until the ACK brings the caller's answer, assume our first offered codec.
+        let params = neg.clone().unwrap_or(Negotiated {
             law: crate::media::g711::Law::Ulaw,
             payload_type: 0,
             dtmf_payload_type: Some(101),
             remote: None,
-            send: true,
+            direction: sdp::Direction::SendRecv,
         });
         let on_hold = neg.as_ref().map(Negotiated::on_hold).unwrap_or(false);
         let driver = RtpDriver {
@@ -295,16 +296,6 @@ impl SipDriver {
             },
         );
         Ok(())
-    }
-}
-
-fn rtp_params(n: &Negotiated) -> RtpParams {
-    RtpParams {
-        law: n.law,
-        payload_type: n.payload_type,
-        dtmf_payload_type: n.dtmf_payload_type,
-        remote: n.remote,
-        send: !n.on_hold(),
     }
 }
 

@@ -188,8 +188,11 @@ impl SipMessage {
         let first = lines.next().ok_or_else(|| ParseError::BadStartLine(String::new()))?;
         let start = parse_start_line(&first)?;
         let mut headers = Vec::new();
+        // Content-Length does not count: `to_bytes` always writes one, and what we write must
+        // parse again.
+        let mut counted = 0;
         for line in lines {
-            if headers.len() >= MAX_HEADERS {
+            if counted >= MAX_HEADERS {
                 return Err(ParseError::TooManyHeaders);
             }
             let (name, value) = line.split_once(':').ok_or_else(|| ParseError::BadHeader(clip(&line)))?;
@@ -197,7 +200,11 @@ impl SipMessage {
             if name.is_empty() || !name.bytes().all(is_token_char) {
                 return Err(ParseError::BadHeader(clip(&line)));
             }
-            headers.push(Header { name: canonical_name(name), value: value.trim().to_string() });
+            let name = canonical_name(name);
+            if name != "Content-Length" {
+                counted += 1;
+            }
+            headers.push(Header { name, value: value.trim().to_string() });
         }
         let rest = &data[body_start..];
         let body = match headers.iter().find(|h| h.name == "Content-Length") {
