@@ -43,6 +43,7 @@ async fn twilio_stream_is_transcribed_and_hears_the_greeting() {
         (Some("media_stream"), Some("+46701234567"))
     );
     let id = started["call_id"].as_str().unwrap().to_string();
+    let mut only_this = server.events(Some(&id)).await;
 
     // Send the caller's audio in real time while collecting what the server sends back.
     let (mut tx, mut rx) = ws.split();
@@ -79,6 +80,10 @@ async fn twilio_stream_is_transcribed_and_hears_the_greeting() {
     let ended = events.next_of("call_ended", Duration::from_secs(30)).await;
     assert_eq!(ended["reason"], "caller_hangup");
     assert!(events.seen.iter().any(|v| v["type"] == "dtmf" && v["digit"] == "9"));
+    // The per-call subscription saw the same call's events and nothing else.
+    only_this.next_of("call_ended", Duration::from_secs(5)).await;
+    assert!(only_this.seen.iter().all(|v| v["call_id"] == id.as_str()));
+    assert!(only_this.types().contains(&"transcript_final".to_string()));
 
     let got = tokio::time::timeout(Duration::from_secs(10), reader).await.expect("server closes the socket").unwrap();
     let media: Vec<&Value> = got.iter().filter(|v| v["event"] == "media").collect();
@@ -120,4 +125,30 @@ async fn non_json_or_wrong_first_message_closes_only_that_stream() {
     // The server still serves.
     assert_eq!(server.get("/api/calls").0, 200);
     assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_end_at_the_configured_duration_limit() {
+    let server = Server::start(&[("SWITCHBOARD__CALLS__MAX_DURATION_S", "2")]);
+    let mut events = server.events(None).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/media-stream", server.http)).await.unwrap();
+    let start = json!({"event":"start","streamSid":"MZ9","start":{"streamSid":"MZ9","callSid":"CA9"}});
+    ws.send(Message::Text(start.to_string().into())).await.unwrap();
+    let started = events.next_of("call_started", Duration::from_secs(10)).await;
+    assert_eq!(started["caller"], "CA9", "without a From parameter the call SID identifies the caller");
+    let ended = events.next_of("call_ended", Duration::from_secs(15)).await;
+    assert_eq!(ended["reason"], "max_duration");
+    let ms = ended["duration_ms"].as_u64().unwrap();
+    assert!((2000..6000).contains(&ms), "{ms}");
+    // The provider's socket is closed normally.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("closed") {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), 1000);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
 }

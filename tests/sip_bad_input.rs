@@ -38,11 +38,12 @@ impl Uac {
         Some(SipMessage::parse(&buf[..n]).expect("server sends valid SIP"))
     }
 
-    /// Next final response (skipping 1xx).
-    fn final_response(&self) -> SipMessage {
+    /// Next final response for `call_id` (skipping 1xx, and retransmitted finals of earlier
+    /// requests that this test client never acknowledges).
+    fn final_for(&self, call_id: &str) -> SipMessage {
         loop {
             let m = self.recv().expect("a response");
-            if m.status().is_some_and(|c| c >= 200) {
+            if m.status().is_some_and(|c| c >= 200) && m.call_id() == Some(call_id) {
                 return m;
             }
         }
@@ -76,7 +77,7 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
 
     // Keep-alive probe.
     uac.send(uac.request("OPTIONS", "opt-1", 1, None, "", "").as_bytes());
-    let r = uac.final_response();
+    let r = uac.final_for("opt-1");
     assert_eq!(r.status(), Some(200));
     assert!(r.header("Allow").unwrap().contains("INVITE"));
     // Garbage and empty keep-alives: nothing to answer.
@@ -88,14 +89,14 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     assert!(uac.recv().is_none());
     // CSeq method mismatch and a Content-Length beyond the body: 400 with the reason.
     uac.send(uac.request("OPTIONS", "bad-1", 1, None, "", "").replace("1 OPTIONS", "1 INVITE").as_bytes());
-    let r = uac.final_response();
+    let r = uac.final_for("bad-1");
     assert_eq!(r.status(), Some(400));
     uac.send(
         uac.request("INVITE", "bad-2", 1, None, SDP_CT, "v=0\r\n")
             .replace("Content-Length: 5", "Content-Length: 500")
             .as_bytes(),
     );
-    let r = uac.final_response();
+    let r = uac.final_for("bad-2");
     assert_eq!(r.status(), Some(400));
     assert!(
         matches!(&r.start, switchboard::transport::sip::message::StartLine::Response { reason, .. } if reason.contains("truncated"))
@@ -103,25 +104,25 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     // Oversized: 513.
     let big = "x".repeat(20_000);
     uac.send(uac.request("MESSAGE", "big-1", 1, None, "Content-Type: text/plain\r\n", &big).as_bytes());
-    assert_eq!(uac.final_response().status(), Some(513));
+    assert_eq!(uac.final_for("big-1").status(), Some(513));
     // Unknown method: 405.
     uac.send(uac.request("PUBLISH", "m-1", 1, None, "", "").as_bytes());
-    assert_eq!(uac.final_response().status(), Some(405));
+    assert_eq!(uac.final_for("m-1").status(), Some(405));
     // BYE for no call: 481.
     uac.send(uac.request("BYE", "nope", 2, Some("x"), "", "").as_bytes());
-    assert_eq!(uac.final_response().status(), Some(481));
+    assert_eq!(uac.final_for("nope").status(), Some(481));
     // No common codec: 488, and the 488 is acknowledged like any final response.
     uac.send(uac.request("INVITE", "g722", 1, None, SDP_CT, &sdp(7000, "9", "a=rtpmap:9 G722/8000\r\n")).as_bytes());
-    assert_eq!(uac.final_response().status(), Some(488));
+    assert_eq!(uac.final_for("g722").status(), Some(488));
     // A body that is not SDP: 415.
     uac.send(uac.request("INVITE", "json", 1, None, "Content-Type: application/json\r\n", "{}").as_bytes());
-    assert_eq!(uac.final_response().status(), Some(415));
+    assert_eq!(uac.final_for("json").status(), Some(415));
 
     // A good call (late offer: no SDP in the INVITE, ours comes in the 200).
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let rtp_port = rtp.local_addr().unwrap().port();
     uac.send(uac.request("INVITE", "good-1", 1, None, "", "").as_bytes());
-    let ok = uac.final_response();
+    let ok = uac.final_for("good-1");
     assert_eq!(ok.status(), Some(200));
     let offer = String::from_utf8(ok.body.clone()).unwrap();
     assert!(offer.contains("PCMU/8000") && offer.contains("telephone-event"), "{offer}");
@@ -143,7 +144,7 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     // At capacity (max_calls = 1): 486 for the next caller.
     let other = Uac::new(server.sip);
     other.send(other.request("INVITE", "busy-1", 1, None, SDP_CT, &sdp(7002, "0", "")).as_bytes());
-    assert_eq!(other.final_response().status(), Some(486));
+    assert_eq!(other.final_for("busy-1").status(), Some(486));
 
     // Garbage RTP into the live call: wrong version, truncated, unknown payload type, SSRC
     // changes and a huge timestamp jump; all ignored or absorbed.
@@ -169,25 +170,34 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     let (n, _) = rtp.recv_from(&mut buf).expect("server sends RTP");
     let p = RtpPacket::parse(&buf[..n]).unwrap();
     assert_eq!((p.payload_type, p.payload.len()), (0, 160));
+    // ... carrying the greeting: speech, not just silence, within its first 1.5 s.
+    let mut loudest = 0.0f32;
+    for _ in 0..75 {
+        let (n, _) = rtp.recv_from(&mut buf).expect("server keeps sending RTP every 20 ms");
+        let p = RtpPacket::parse(&buf[..n]).unwrap();
+        let pcm = switchboard::media::g711::Law::Ulaw.decode(p.payload);
+        loudest = pcm.iter().fold(loudest, |m, s| m.max(s.abs()));
+    }
+    assert!(loudest > 0.1, "greeting audio peak {loudest}");
 
     // Hold with a re-INVITE (sendonly), then hang up: the call ends normally.
     let reinvite =
         uac.request("INVITE", "good-1", 2, Some(&tag), SDP_CT, &format!("{}a=sendonly\r\n", sdp(rtp_port, "0", "")));
     uac.send(reinvite.as_bytes());
-    let r = uac.final_response();
+    let r = uac.final_for("good-1");
     assert_eq!(r.status(), Some(200));
     assert!(String::from_utf8_lossy(&r.body).contains("a=recvonly"));
     uac.send(uac.request("ACK", "good-1", 2, Some(&tag), "", "").as_bytes());
     let held = events.next_of("call_state_changed", Duration::from_secs(5)).await;
     assert_eq!(held["state"], "on_hold");
     uac.send(uac.request("BYE", "good-1", 3, Some(&tag), "", "").as_bytes());
-    assert_eq!(uac.final_response().status(), Some(200));
+    assert_eq!(uac.final_for("good-1").status(), Some(200));
     let ended = events.next_of("call_ended", Duration::from_secs(20)).await;
     assert_eq!(ended["reason"], "caller_hangup");
 
     // Still serving, nothing panicked.
     uac.send(uac.request("OPTIONS", "opt-2", 1, None, "", "").as_bytes());
-    assert_eq!(uac.final_response().status(), Some(200));
+    assert_eq!(uac.final_for("opt-2").status(), Some(200));
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
     assert!(log.contains("malformed SIP message"), "malformed input is logged");
