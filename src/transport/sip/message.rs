@@ -192,16 +192,21 @@ impl SipMessage {
         // parse again.
         let mut counted = 0;
         for line in lines {
-            if counted >= MAX_HEADERS {
-                return Err(ParseError::TooManyHeaders);
-            }
             let (name, value) = line.split_once(':').ok_or_else(|| ParseError::BadHeader(clip(&line)))?;
             let name = name.trim_end();
             if name.is_empty() || !name.bytes().all(is_token_char) {
                 return Err(ParseError::BadHeader(clip(&line)));
             }
+            // Control characters (a bare CR above all) would let a header we echo back in a
+            // response be read as two by the next parser.
+            if value.chars().any(|c| c.is_control() && c != '\t') {
+                return Err(ParseError::BadHeader(clip(&line)));
+            }
             let name = canonical_name(name);
             if name != "Content-Length" {
+                if counted >= MAX_HEADERS {
+                    return Err(ParseError::TooManyHeaders);
+                }
                 counted += 1;
             }
             headers.push(Header { name, value: value.trim().to_string() });
@@ -705,6 +710,16 @@ v=0\r\nEXTRA";
         assert_eq!(SipMessage::parse(&vec![b'A'; 70_000]), Err(ParseError::TooLarge(70_000)));
         assert!(SipMessage::parse(&vec![b'A'; 16_000]).is_err());
         assert_eq!(SipMessage::parse(b"INVITE sip:a@b SIP/2.0\r\n\xff\xfe\r\n\r\n"), Err(ParseError::NotUtf8));
+        assert!(matches!(
+            SipMessage::parse(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\rInjected: y\r\n\r\n"),
+            Err(ParseError::BadHeader(_))
+        ));
+        let many: String = (0..128).map(|i| format!("X-{i}: v\r\n")).collect();
+        let ok = format!("OPTIONS sip:a@b SIP/2.0\r\n{many}\r\n");
+        let m = SipMessage::parse(ok.as_bytes()).unwrap();
+        assert!(SipMessage::parse(&m.to_bytes()).is_ok(), "128 headers plus the written Content-Length");
+        let too_many = format!("OPTIONS sip:a@b SIP/2.0\r\n{many}X-last: v\r\n\r\n");
+        assert_eq!(SipMessage::parse(too_many.as_bytes()), Err(ParseError::TooManyHeaders));
         let m = SipMessage::parse(b"BYE sip:a@b SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n").unwrap();
         assert!(m.validate_request().unwrap_err().contains("Via"));
     }
