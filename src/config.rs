@@ -151,6 +151,7 @@ pub struct ServerConfig {
     pub recording: RecordingConfig,
     pub asr: AsrConfig,
     pub pipeline: PipelineConfig,
+    pub webrtc: crate::transport::webrtc::WebRtcConfig,
 }
 
 const ENV_PREFIX: &str = "SWITCHBOARD__";
@@ -231,6 +232,7 @@ impl ServerConfig {
             p if !Path::new(p).is_file() => return bad(format!("calls.greeting: no such file {p:?}")),
             _ => {}
         }
+        self.webrtc.validate().map_err(ConfigError::Invalid)?;
         if self.sip.enabled && self.http.listen == self.sip.listen && self.http.listen.port() != 0 {
             return bad("http.listen and sip.listen are the same address".into());
         }

@@ -18,6 +18,7 @@ use crate::config::ServerConfig;
 use crate::events::EventBus;
 use crate::pipeline::Engine;
 use crate::transport::sip::SipDriver;
+use crate::transport::webrtc::WebRtcService;
 
 /// The greeting played by default ("Thank you for calling..."), 16 kHz mono.
 const BUILTIN_GREETING: &[u8] = include_bytes!("../audio-fixtures/greeting.wav");
@@ -112,7 +113,8 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         (None, None)
     };
     let media_path = config.media_stream.enabled.then_some(config.media_stream.path.as_str());
-    let app = crate::web::router(services.clone(), media_path);
+    let webrtc = config.webrtc.enabled.then(|| WebRtcService::new(services.clone(), config.webrtc.clone()));
+    let app = crate::web::router(services.clone(), media_path, webrtc);
     let stop = services.shutdown.clone();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });

@@ -73,6 +73,10 @@ pub enum EndReason {
     AckTimeout,
     /// Ended by an operator or the application.
     ServerHangup,
+    /// A browser's connection never came up.
+    IceTimeout,
+    /// A browser's connection failed or stayed interrupted.
+    ConnectionLost,
     /// The transport failed.
     TransportError(String),
 }
@@ -86,6 +90,8 @@ impl std::fmt::Display for EndReason {
             EndReason::MediaTimeout => f.write_str("media_timeout"),
             EndReason::AckTimeout => f.write_str("ack_timeout"),
             EndReason::ServerHangup => f.write_str("server_hangup"),
+            EndReason::IceTimeout => f.write_str("ice_timeout"),
+            EndReason::ConnectionLost => f.write_str("connection_lost"),
             EndReason::TransportError(e) => write!(f, "transport_error: {e}"),
         }
     }

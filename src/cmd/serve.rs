@@ -52,7 +52,8 @@ pub async fn run(cfg: ServerConfig, engine: std::sync::Arc<Engine>) -> anyhow::R
     } else {
         String::new()
     };
-    println!("Switchboard ready  http://{}  {sip}{media}", running.http);
+    let page = if cfg.webrtc.enabled { format!("  caller page http://{}/call", running.http) } else { String::new() };
+    println!("Switchboard ready  http://{}  {sip}{media}{page}", running.http);
     crate::server::shutdown_signal().await;
     eprintln!("shutting down: ending calls");
     running.shutdown().await;

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::call::{CallId, CallServices};
+use crate::transport::webrtc::WebRtcService;
+
+mod caller_page;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,15 @@ pub enum AppError {
     /// The request is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// Not allowed (wrong token).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The server cannot take this now (capacity, shutdown).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed inside; details are logged, not shown.
+    #[error("internal error")]
+    Internal,
 }
 
 impl IntoResponse for AppError {
@@ -30,13 +42,16 @@ impl IntoResponse for AppError {
         let status = match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
 }
 
 /// The web application.
-pub fn router(svc: Arc<CallServices>, media_stream_path: Option<&str>) -> Router {
+pub fn router(svc: Arc<CallServices>, media_stream_path: Option<&str>, webrtc: Option<Arc<WebRtcService>>) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/calls", get(list_calls))
@@ -45,7 +60,11 @@ pub fn router(svc: Arc<CallServices>, media_stream_path: Option<&str>) -> Router
     if let Some(path) = media_stream_path {
         r = r.route(path, get(crate::transport::stream::media_stream_handler));
     }
-    r.with_state(svc)
+    let r = r.with_state(svc);
+    match webrtc {
+        Some(w) => r.merge(caller_page::router(w)),
+        None => r,
+    }
 }
 
 async fn list_calls(State(svc): State<Arc<CallServices>>) -> impl IntoResponse {

@@ -1,0 +1,385 @@
+//! One browser call: the peer connection, its media tasks, and the hand-over to the call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ::webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use ::webrtc::media_stream::track_local::TrackLocal;
+use ::webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use ::webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+};
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::RTCIceServer;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+use super::opus_rtp::{OpusIn, OpusOut, FRAME_48K};
+use super::WebRtcConfig;
+use crate::call::{start_call, CallError, CallId, CallLeg, CallServices, EndReason, MediaIn, NewCall, Transport};
+use crate::media::AudioFrame;
+use crate::transport::sdp::SessionDescription;
+
+/// Why an offer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebRtcError {
+    /// The SDP offer is unusable (client mistake, 400).
+    #[error("{0}")]
+    BadOffer(String),
+    /// The server cannot take the call now (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// WebRTC machinery failed (500, details logged).
+    #[error("WebRTC setup failed")]
+    Internal(String),
+}
+
+impl From<CallError> for WebRtcError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::AtCapacity(_) | CallError::ShuttingDown => WebRtcError::Unavailable(e.to_string()),
+            CallError::Pipeline(p) => WebRtcError::Internal(p.to_string()),
+        }
+    }
+}
+
+/// The answer to a browser's offer.
+#[derive(Debug, serde::Serialize)]
+pub struct Answer {
+    pub call_id: CallId,
+    pub sdp: String,
+    /// Proof the hang-up request comes from this caller.
+    pub hangup_token: String,
+}
+
+struct Handler {
+    gathered: watch::Sender<bool>,
+    state: watch::Sender<RTCPeerConnectionState>,
+    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.gathered.send(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.state.send(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tracks.send(track);
+    }
+}
+
+/// Browser calls: signalling plus the live sessions' hang-up handles.
+pub struct WebRtcService {
+    svc: Arc<CallServices>,
+    pub cfg: WebRtcConfig,
+    /// Live calls: hang-up token and the call's media sender.
+    live: Mutex<HashMap<CallId, (String, mpsc::Sender<MediaIn>)>>,
+}
+
+/// The payload type the offer uses for Opus at 48 kHz.
+fn opus_payload_type(offer: &str) -> Result<u8, WebRtcError> {
+    let sd = SessionDescription::parse(offer.as_bytes()).map_err(|e| WebRtcError::BadOffer(e.to_string()))?;
+    let audio = sd
+        .media
+        .iter()
+        .find(|m| m.kind == "audio" && m.port != 0)
+        .ok_or_else(|| WebRtcError::BadOffer("the offer has no audio stream".into()))?;
+    audio
+        .formats
+        .iter()
+        .find(|f| audio.rtpmap(f).is_some_and(|(name, rate)| name == "OPUS" && rate == 48_000))
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| WebRtcError::BadOffer("the offer's audio has no Opus/48000".into()))
+}
+
+impl WebRtcService {
+    /// A service for `svc`'s calls.
+    pub fn new(svc: Arc<CallServices>, cfg: WebRtcConfig) -> Arc<Self> {
+        Arc::new(Self { svc, cfg, live: Mutex::new(HashMap::new()) })
+    }
+
+    /// Number of browser calls whose session is running.
+    pub fn live_sessions(&self) -> usize {
+        self.live.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// The caller hung up from the page.
+    pub fn hangup(&self, id: &CallId, token: &str) -> bool {
+        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
+        match entry {
+            Some((t, media)) if t == token => {
+                let _ = media.try_send(MediaIn::Ended(EndReason::CallerHangup));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Answer a browser's SDP offer (complete, non-trickle): returns our complete answer.
+    pub async fn answer(self: &Arc<Self>, offer: String) -> Result<Answer, WebRtcError> {
+        let pt = opus_payload_type(&offer)?;
+        let desc =
+            RTCSessionDescription::offer(offer).map_err(|e| WebRtcError::BadOffer(format!("invalid offer: {e}")))?;
+        if self.svc.registry.live_count() >= self.svc.settings.max_calls {
+            return Err(WebRtcError::Unavailable(format!("at capacity ({} live calls)", self.svc.settings.max_calls)));
+        }
+        let (gathered_tx, mut gathered) = watch::channel(false);
+        let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        let (track_tx, tracks) = mpsc::unbounded_channel();
+        let codec = RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        };
+        let internal = |e: ::webrtc::error::Error| WebRtcError::Internal(e.to_string());
+        let mut media_engine = MediaEngine::default();
+        media_engine
+            .register_codec(
+                RTCRtpCodecParameters { rtp_codec: codec.clone(), payload_type: pt, ..Default::default() },
+                RtpCodecKind::Audio,
+            )
+            .map_err(internal)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine).map_err(internal)?;
+        let ice_servers = self
+            .cfg
+            .ice_servers
+            .iter()
+            .map(|s| RTCIceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect();
+        let config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
+        let handler = Arc::new(Handler { gathered: gathered_tx, state: state_tx, tracks: track_tx });
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(config)
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .with_handler(handler)
+            .with_udp_addrs(self.cfg.udp_addrs.clone())
+            .build()
+            .await
+            .map_err(internal)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let ssrc = fastrand::u32(..);
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "switchboard".to_owned(),
+            "switchboard-audio".to_owned(),
+            "Switchboard".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                codec,
+                ..Default::default()
+            }],
+        )));
+        let setup = async {
+            pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+            pc.set_remote_description(desc).await?;
+            let answer = pc.create_answer(None).await?;
+            pc.set_local_description(answer).await?;
+            Ok::<_, ::webrtc::error::Error>(())
+        };
+        if let Err(e) = setup.await {
+            let _ = pc.close().await;
+            return Err(WebRtcError::BadOffer(format!("cannot answer the offer: {e}")));
+        }
+        // Non-trickle: the answer carries every host (and, with STUN/TURN, reflexive/relay) candidate.
+        let _ = tokio::time::timeout(Duration::from_secs(5), gathered.wait_for(|g| *g)).await;
+        let Some(local) = pc.local_description().await else {
+            let _ = pc.close().await;
+            return Err(WebRtcError::Internal("no local description after answering".into()));
+        };
+        let leg = match start_call(
+            &self.svc,
+            NewCall { caller: "web".into(), transport: Transport::Webrtc, playout_rate: 48_000 },
+        ) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = pc.close().await;
+                return Err(e.into());
+            }
+        };
+        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        if let Ok(mut m) = self.live.lock() {
+            m.insert(leg.id.clone(), (token.clone(), leg.media.clone()));
+        }
+        let id = leg.id.clone();
+        let session = Session { service: self.clone(), pc, leg, track, ssrc, pt, state, tracks };
+        self.svc.tracker.spawn(session.run());
+        Ok(Answer { call_id: id, sdp: local.sdp, hangup_token: token })
+    }
+}
+
+struct Session {
+    service: Arc<WebRtcService>,
+    pc: Arc<dyn PeerConnection>,
+    leg: CallLeg,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    pt: u8,
+    state: watch::Receiver<RTCPeerConnectionState>,
+    tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+}
+
+impl Session {
+    async fn run(mut self) {
+        let id = self.leg.id.clone();
+        let cfg = self.service.cfg.clone();
+        let ice_deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.ice_timeout_s);
+        let mut connected = false;
+        let mut disconnected_since: Option<tokio::time::Instant> = None;
+        let mut out = match OpusOut::new() {
+            Ok(o) => Some(o),
+            Err(e) => {
+                tracing::error!(call = %id, "opus encoder: {e}; the caller will hear nothing");
+                None
+            }
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let (mut seq, mut ts) = (fastrand::u16(..), fastrand::u32(..));
+        let mut readers = Vec::new();
+        let end = |r: EndReason| {
+            let _ = self.leg.media.try_send(MediaIn::Ended(r));
+        };
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.leg.hangup.cancelled() => break,
+                changed = self.state.changed() => {
+                    if changed.is_err() {
+                        end(EndReason::TransportError("peer connection gone".into()));
+                        break;
+                    }
+                    let s = *self.state.borrow();
+                    tracing::debug!(call = %id, "webrtc state {s}");
+                    match s {
+                        RTCPeerConnectionState::Connected => {
+                            connected = true;
+                            disconnected_since = None;
+                        }
+                        RTCPeerConnectionState::Disconnected => {
+                            disconnected_since.get_or_insert_with(tokio::time::Instant::now);
+                        }
+                        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                            end(EndReason::ConnectionLost);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                Some(track) = self.tracks.recv() => {
+                    let media = self.leg.media.clone();
+                    let call = id.clone();
+                    readers.push(tokio::spawn(read_track(track, media, call)));
+                }
+                _ = tick.tick() => {
+                    let now = tokio::time::Instant::now();
+                    if !connected && now >= ice_deadline {
+                        tracing::warn!(call = %id, "connection not established within {} s", cfg.ice_timeout_s);
+                        end(EndReason::IceTimeout);
+                        break;
+                    }
+                    if disconnected_since.is_some_and(|t| now - t >= Duration::from_secs(cfg.disconnect_timeout_s)) {
+                        end(EndReason::ConnectionLost);
+                        break;
+                    }
+                    if !connected {
+                        continue;
+                    }
+                    // Keep sending (silence too) so the browser's jitter buffer stays primed.
+                    let frame = self.leg.playout.take(FRAME_48K).unwrap_or_else(|| vec![0.0; FRAME_48K]);
+                    let Some(enc) = out.as_mut() else { continue };
+                    let Ok(payload) = enc.encode(&frame) else { continue };
+                    let mut pkt = rtc::rtp::Packet::default();
+                    pkt.header.version = 2;
+                    pkt.header.payload_type = self.pt;
+                    pkt.header.sequence_number = seq;
+                    pkt.header.timestamp = ts;
+                    pkt.header.ssrc = self.ssrc;
+                    pkt.payload = payload.into();
+                    seq = seq.wrapping_add(1);
+                    ts = ts.wrapping_add(FRAME_48K as u32);
+                    if let Err(e) = self.track.write_rtp(pkt).await {
+                        tracing::debug!(call = %id, "webrtc send: {e}");
+                    }
+                }
+            }
+        }
+        if let Ok(mut m) = self.service.live.lock() {
+            m.remove(&id);
+        }
+        for r in readers {
+            r.abort();
+        }
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(call = %id, "closing peer connection: {e}");
+        }
+        tracing::info!(call = %id, connected, "webrtc session ended");
+    }
+}
+
+/// Decode the caller's Opus packets into the call.
+async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, call: CallId) {
+    if track.kind().await != RtpCodecKind::Audio {
+        return;
+    }
+    let mut dec = match OpusIn::new() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(%call, "opus decoder: {e}");
+            return;
+        }
+    };
+    let mut samples: u64 = 0;
+    let mut dropped = 0u64;
+    while let Some(ev) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(pkt) = ev else { continue };
+        let pcm = dec.push(pkt.header.sequence_number, &pkt.payload);
+        if pcm.is_empty() {
+            continue;
+        }
+        let pts = Duration::from_micros(samples * 1_000_000 / 48_000);
+        samples += pcm.len() as u64;
+        if media.try_send(MediaIn::Audio(AudioFrame::mono(pcm, 48_000, pts))).is_err() {
+            dropped += 1;
+        }
+    }
+    tracing::debug!(%call, concealed = dec.concealed, late = dec.late, decode_errors = dec.decode_errors, dropped, "caller track ended");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_without_audio_or_opus_are_refused_with_reasons() {
+        let video = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n";
+        assert!(opus_payload_type(video).unwrap_err().to_string().contains("no audio"));
+        let pcmu = "v=0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n";
+        assert!(opus_payload_type(pcmu).unwrap_err().to_string().contains("Opus"));
+        assert!(opus_payload_type("garbage").is_err());
+        let chrome = "v=0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8\r\na=rtpmap:111 opus/48000/2\r\n";
+        assert_eq!(opus_payload_type(chrome).unwrap(), 111);
+    }
+}

@@ -1,0 +1,80 @@
+//! The browser caller: the `/call` page (embedded HTML/JS, no build step) and its WebRTC
+//! signalling (`/api/webrtc/...`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::AppError;
+use crate::call::CallId;
+use crate::transport::webrtc::{WebRtcError, WebRtcService};
+
+const CALL_HTML: &str = include_str!("assets/call.html");
+const CALL_JS: &str = include_str!("assets/call.js");
+/// Largest SDP offer accepted (browsers send 2-6 KB).
+const MAX_OFFER: usize = 64 * 1024;
+
+/// Routes for the caller page.
+pub fn router(w: Arc<WebRtcService>) -> Router {
+    Router::new()
+        .route("/call", get(|| async { Html(CALL_HTML) }))
+        .route(
+            "/assets/call.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CALL_JS) }),
+        )
+        .route("/api/webrtc/config", get(page_config))
+        .route("/api/webrtc/offer", post(offer))
+        .route("/api/webrtc/{id}/hangup", post(hangup))
+        .with_state(w)
+}
+
+async fn page_config(State(w): State<Arc<WebRtcService>>) -> impl IntoResponse {
+    Json(serde_json::json!({ "ice_servers": w.cfg.ice_servers, "show_transcript": w.cfg.show_transcript }))
+}
+
+#[derive(Deserialize)]
+struct Offer {
+    sdp: String,
+}
+
+async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> Result<impl IntoResponse, AppError> {
+    if body.len() > MAX_OFFER {
+        return Err(AppError::BadRequest(format!("offer larger than {MAX_OFFER} bytes")));
+    }
+    let offer: Offer = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
+    match w.answer(offer.sdp).await {
+        Ok(a) => Ok(Json(a)),
+        Err(WebRtcError::BadOffer(m)) => {
+            tracing::info!("webrtc offer refused: {m}");
+            Err(AppError::BadRequest(m))
+        }
+        Err(WebRtcError::Unavailable(m)) => Err(AppError::Unavailable(m)),
+        Err(WebRtcError::Internal(m)) => {
+            tracing::error!("webrtc: {m}");
+            Err(AppError::Internal)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Hangup {
+    token: String,
+}
+
+async fn hangup(
+    State(w): State<Arc<WebRtcService>>,
+    Path(id): Path<String>,
+    Json(h): Json<Hangup>,
+) -> Result<impl IntoResponse, AppError> {
+    if w.hangup(&CallId(id.clone()), &h.token) {
+        Ok(Json(serde_json::json!({ "call_id": id, "ended": true })))
+    } else {
+        Err(AppError::Forbidden(format!("no live browser call {id} with that token")))
+    }
+}

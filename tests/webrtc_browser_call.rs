@@ -1,0 +1,213 @@
+//! A real browser calls: Debian's Chromium, headless, driven through chromedriver, opens
+//! `/call`, presses Call with a fixture WAV as its microphone, and the fixture's words come
+//! back as `transcript_final` events and on the page; the page receives audio from the server
+//! (the greeting); Hang up ends the call. A second call whose browser vanishes is ended by
+//! the server with `connection_lost`. Saves a screenshot of the page to target/call-page.png.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use common::server::{have, tempdir, Server};
+use common::{fixture, words};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// chromedriver plus a headless Chromium session whose microphone plays `wav` once.
+async fn browser(wav: &std::path::Path) -> (Driver, Client) {
+    assert!(
+        have("chromedriver"),
+        "chromedriver is missing: apt-get install chromium chromium-driver (scripts/setup installs it)"
+    );
+    let port = free_tcp_port();
+    let driver = Driver(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let profile = tempdir("chromium-profile");
+    let args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        format!("--user-data-dir={}", profile.display()),
+        "--use-fake-ui-for-media-stream".into(),
+        "--use-fake-device-for-media-stream".into(),
+        format!("--use-file-for-fake-audio-capture={}%noloop", wav.display()),
+        // Chromium leaves loopback out of ICE unless told; the test server binds 127.0.0.1 only.
+        "--allow-loopback-in-peer-connection".into(),
+        "--autoplay-policy=no-user-gesture-required".into(),
+        "--window-size=900,900".into(),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), json!({ "binary": "/usr/bin/chromium", "args": args }));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return (driver, c),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
+        }
+    }
+}
+
+/// Copy a WAV with `secs` of silence in front.
+fn with_leading_silence(src: &std::path::Path, dst: &std::path::Path, secs: f32) {
+    let mut r = hound::WavReader::open(src).unwrap();
+    let spec = r.spec();
+    let mut w = hound::WavWriter::create(dst, spec).unwrap();
+    for _ in 0..(secs * spec.sample_rate as f32) as usize * spec.channels as usize {
+        w.write_sample(0i16).unwrap();
+    }
+    for s in r.samples::<i16>() {
+        w.write_sample(s.unwrap()).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+async fn page_state(c: &Client) -> Value {
+    c.execute("return window.switchboard;", vec![]).await.expect("read window.switchboard")
+}
+
+async fn wait_page(c: &Client, timeout: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let s = page_state(c).await;
+        if pred(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "page never showed {what}: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
+    let server = Server::start(&[("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#)]);
+    let mut events = server.events(None).await;
+    // The caller listens to the 4 s greeting, then speaks (talking over it would have the
+    // browser's echo canceller duck the microphone, as it does for a real caller).
+    let wav = tempdir("caller").join("caller.wav");
+    with_leading_silence(&fixture("order_status.wav"), &wav, 5.0);
+    let (_driver, c) = browser(&wav).await;
+    c.goto(&format!("http://{}/call", server.http)).await.unwrap();
+    let button = c.find(Locator::Id("call")).await.unwrap();
+    assert_eq!(button.text().await.unwrap(), "Call");
+    assert_eq!(button.attr("aria-pressed").await.unwrap().as_deref(), Some("false"));
+    let clicked = Instant::now();
+    button.click().await.unwrap();
+
+    let started = events.next_of("call_started", Duration::from_secs(20)).await;
+    assert_eq!(started["transport"], "webrtc");
+    let id = started["call_id"].as_str().unwrap().to_string();
+    let s = wait_page(&c, Duration::from_secs(20), "a connection", |s| s["connectMs"].is_number()).await;
+    println!(
+        "click -> connected: {} ms (page), call_started after {} ms",
+        s["connectMs"],
+        clicked.elapsed().as_millis()
+    );
+
+    // The fixture says one sentence; collect the call's finals until its last words arrive.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut finals: Vec<Value> = Vec::new();
+    while !words(&events.finals(&id)).contains("number") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        finals.push(events.until(left, |v| v["type"] == "transcript_final" && v["call_id"] == id.as_str()).await);
+    }
+    let text = words(&events.finals(&id));
+    for w in ["calling", "order", "number"] {
+        assert!(text.split_whitespace().any(|t| t == w), "{w:?} missing from {text:?}");
+    }
+    for f in &finals {
+        println!("webrtc final: latency {} ms, {:?}", f["latency_ms"], f["text"]);
+    }
+    // The page shows what was understood and has received the server's audio.
+    let n = finals.len();
+    let s = wait_page(&c, Duration::from_secs(10), "the transcript", |s| {
+        s["finals"].as_array().is_some_and(|f| f.len() >= n)
+    })
+    .await;
+    assert_eq!(s["finals"][n - 1], finals[n - 1]["text"]);
+    let shown: Vec<String> = {
+        let mut v = Vec::new();
+        for e in c.find_all(Locator::Css("#transcript .final")).await.unwrap() {
+            v.push(e.text().await.unwrap());
+        }
+        v
+    };
+    assert_eq!(shown.last().map(String::as_str), finals[n - 1]["text"].as_str());
+    let s = wait_page(&c, Duration::from_secs(10), "inbound audio", |s| {
+        s["bytesReceived"].as_u64().unwrap_or(0) > 1000 && s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.01
+    })
+    .await;
+    println!("browser received {} bytes of audio, peak level {}", s["bytesReceived"], s["inboundLevel"]);
+    // CPU of the server while the call is up and the caller is silent: media (SRTP, Opus both
+    // ways, jitter handling), VAD and the outbound greeting/silence. Printed, not asserted.
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let (t0, w0) = (ticks(server.child.id()), Instant::now());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let cpu = (ticks(server.child.id()) - t0) as f64 * 10.0 / w0.elapsed().as_millis() as f64 * 100.0;
+    println!("server CPU during a connected, silent WebRTC call: {cpu:.1}% of one core");
+    let shot = c.screenshot().await.unwrap();
+    let path = common::root().join("target/call-page.png");
+    std::fs::write(&path, shot).unwrap();
+    println!("screenshot: {}", path.display());
+
+    // Hang up from the page.
+    let button = c.find(Locator::Id("call")).await.unwrap();
+    assert_eq!(button.text().await.unwrap(), "Hang up");
+    button.click().await.unwrap();
+    let ended = events.next_of("call_ended", Duration::from_secs(20)).await;
+    assert_eq!((ended["call_id"].as_str(), ended["reason"].as_str()), (Some(id.as_str()), Some("caller_hangup")));
+    wait_page(&c, Duration::from_secs(5), "the end of the call", |s| s["ended"] == "caller_hangup").await;
+
+    // A second call whose browser disappears mid-call: the server ends it by itself.
+    c.find(Locator::Id("call")).await.unwrap().click().await.unwrap();
+    let started = events.next_of("call_started", Duration::from_secs(20)).await;
+    let id2 = started["call_id"].as_str().unwrap().to_string();
+    wait_page(&c, Duration::from_secs(20), "a second connection", |s| {
+        s["callId"] == id2.as_str() && s["state"].as_str().is_some_and(|t| t.starts_with("connected"))
+    })
+    .await;
+    c.close().await.unwrap();
+    let ended =
+        events.until(Duration::from_secs(60), |v| v["type"] == "call_ended" && v["call_id"] == id2.as_str()).await;
+    assert_eq!(ended["reason"], "connection_lost");
+    let (_, calls) = server.get("/api/calls");
+    assert!(calls.as_array().unwrap().iter().all(|c| c["state"] == "ended"), "no live calls left: {calls}");
+}
