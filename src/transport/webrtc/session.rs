@@ -9,7 +9,10 @@ use ::webrtc::media_stream::track_local::TrackLocal;
 use ::webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use ::webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+    SettingEngineBuilder,
 };
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -169,10 +172,18 @@ impl WebRtcService {
             })
             .collect();
         let config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
+        // No mDNS: by default every connection would bind 0.0.0.0:5353 and join a multicast
+        // group (which fails in some containers). Browsers that were given the microphone
+        // expose real host addresses, so nothing is lost. UDP over IPv4 only.
+        let settings = SettingEngineBuilder::new()
+            .with_network_types(vec![NetworkType::Udp4])
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .build();
         let handler = Arc::new(Handler { gathered: gathered_tx, state: state_tx, tracks: track_tx });
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config)
             .with_media_engine(media_engine)
+            .with_setting_engine(settings)
             .with_interceptor_registry(registry)
             .with_handler(handler)
             .with_udp_addrs(self.cfg.udp_addrs.clone())
