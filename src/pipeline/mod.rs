@@ -1,6 +1,7 @@
 //! The live per-call pipeline: VAD and turn detection, streaming recognition with committed
 //! and partial text, per-turn language identification, optional English translation.
 
+pub mod analysis;
 pub mod asr;
 pub mod pool;
 pub mod stream;
