@@ -42,6 +42,24 @@ sox two_turns.wav -r 8000 two_turns_8k.wav
 # The server's built-in greeting (embedded in the binary), 16 kHz.
 espeak-ng -v en-us -s 155 -w "$tmp/greet.wav" "Thank you for calling. How can we help you today?"
 sox "$tmp/greet.wav" -r 16000 -c 1 -b 16 greeting.wav pad 0.2 0.2 norm -6
+# The same complaint said calmly, then angrily (faster, higher, louder), for the caller-state
+# analysis; calm_then_angry.wav is a two-turn call of the two.
+complaint="I have been waiting for my refund for three weeks and nobody has called me back."
+espeak-ng -v en-us -s 140 -p 40 -a 70 -w "$tmp/calm.wav" "$complaint"
+espeak-ng -v en-us -s 205 -p 80 -a 200 -w "$tmp/angry.wav" "$complaint"
+sox "$tmp/calm.wav" -r 16000 -c 1 -b 16 calm.wav pad 0.5 0.8
+sox "$tmp/angry.wav" -r 16000 -c 1 -b 16 angry.wav pad 0.5 0.8
+sox calm.wav angry.wav calm_then_angry.wav
+# A caller who starts in English and goes on in German for two turns (a language switch).
+espeak-ng -v de -s 140 -w "$tmp/de2.wav" "Die Bestellnummer ist vier fünf sechs. Können Sie das bitte prüfen?"
+sox "$tmp/de2.wav" -r 16000 -c 1 -b 16 "$tmp/de2_16k.wav" pad 0.5 0.8 norm -3
+sox order_status.wav german.wav "$tmp/de2_16k.wav" english_then_german.wav
+# Music on the line (a plucked melody, no speech): no confident language or caller state.
+notes=(A3 C4 E4 A4 G4 E4 C4 D4 F4 A4 G4 E4)
+for i in "${!notes[@]}"; do
+  sox -q -n -r 16000 -c 1 -b 16 "$tmp/note_$(printf %02d "$i").wav" synth 0.35 pluck "${notes[$i]}" vol 0.5
+done
+sox -q "$tmp"/note_*.wav music.wav pad 0.3 0.5
 # Noise only (no speech): the pipeline must stay silent.
 sox -n -r 16000 -c 1 -b 16 noise.wav synth 3 pinknoise vol 0.05
 echo "fixtures written to $(pwd)"

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use switchboard::cmd::transcribe::Pace;
 use switchboard::models::{self, fetch::SourcePref, Manifest};
 use switchboard::pipeline::{self, Engine, PipelineConfig};
@@ -48,6 +48,17 @@ enum Command {
         /// Spoken language: auto or a code such as en, de.
         #[arg(long, default_value = "auto")]
         language: String,
+    },
+    /// Analyse a recording turn by turn through the live pipeline: transcript, language,
+    /// caller state (calm/confused/frustrated/angry) with its evidence and prosodic features.
+    Analyze {
+        file: PathBuf,
+        /// Whisper model: base (multilingual, identifies the language) or tiny.en.
+        #[arg(long, default_value = "base")]
+        model: String,
+        /// One JSON object per turn, then a summary line.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure recognition accuracy on a labelled dataset folder (labels.tsv).
     Eval {
@@ -96,6 +107,12 @@ enum Command {
     },
 }
 
+/// The live pipeline without partial decodes: the same turns, finals and per-turn analytics,
+/// with the language identified on the whole turn; several times faster on labelled files.
+fn finals_only() -> PipelineConfig {
+    PipelineConfig { partial_interval_ms: 0, ..PipelineConfig::default() }
+}
+
 #[derive(Subcommand)]
 enum EvalWhat {
     /// Word error rate: the streaming pipeline vs whole-file decoding.
@@ -115,6 +132,24 @@ enum EvalWhat {
         #[arg(long, default_value = "base")]
         model: String,
     },
+    /// Accent estimation (labels.tsv column accent_label or speaker_accent): per file, per
+    /// speaker, confusion matrix, accuracy with counts.
+    Accent(VoiceEval),
+    /// Caller state vs acted emotion (labels.tsv column emotion): binary angry vs
+    /// neutral/calm and the multi-class result, with a confusion matrix.
+    Emotion(VoiceEval),
+}
+
+/// The arguments of the voice-analytics evaluations.
+#[derive(Args)]
+struct VoiceEval {
+    #[arg(long)]
+    dataset: PathBuf,
+    #[arg(long, default_value = "base")]
+    model: String,
+    /// One JSON object per file with the features, then a summary (for calibration).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -150,6 +185,12 @@ enum BenchWhat {
         /// Reference transcript of the WAV, for WER (default: the two_turns fixture's text).
         #[arg(long)]
         reference: Option<String>,
+    },
+    /// What the per-turn voice analytics cost (prosody on the pool, fusion on the call task).
+    Analytics {
+        /// Repetitions per fixture.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
     },
 }
 
@@ -209,6 +250,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = load_engine(&model, PipelineConfig { language, ..PipelineConfig::default() })?;
             runtime()?.block_on(switchboard::cmd::transcribe::listen(engine, json))?;
         }
+        Command::Analyze { file, model, json } => {
+            let engine = load_engine(&model, PipelineConfig::default())?;
+            runtime()?.block_on(switchboard::cmd::analyze::run(engine, &file, json))?;
+        }
         Command::Eval { what } => {
             let rt = runtime()?;
             match what {
@@ -219,6 +264,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 EvalWhat::Language { dataset, model } => {
                     let engine = load_engine(&model, PipelineConfig::default())?;
                     rt.block_on(switchboard::cmd::eval::language(engine, &dataset))?;
+                }
+                EvalWhat::Accent(VoiceEval { dataset, model, json }) => {
+                    let engine = load_engine(&model, finals_only())?;
+                    rt.block_on(switchboard::cmd::eval_voice::accent(engine, &dataset, json))?;
+                }
+                EvalWhat::Emotion(VoiceEval { dataset, model, json }) => {
+                    let engine = load_engine(&model, finals_only())?;
+                    rt.block_on(switchboard::cmd::eval_voice::emotion(engine, &dataset, json))?;
                 }
             }
         }
@@ -260,6 +313,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 packets.len(),
                 packets.last().map(|p| p.at_us).unwrap_or(0) as f64 / 1e6
             );
+        }
+        Command::Bench { what: BenchWhat::Analytics { rounds } } => {
+            let manifest = Manifest::load_default()?;
+            let root = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
+            let files: Vec<PathBuf> =
+                ["calm.wav", "angry.wav", "order_status.wav", "payment_due.wav", "german.wav", "two_turns.wav"]
+                    .iter()
+                    .map(|f| root.join(f))
+                    .collect();
+            let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+            switchboard::cmd::bench_analytics::run(&refs, rounds.max(1))?;
         }
         Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
             let manifest = Manifest::load_default()?;

@@ -37,6 +37,15 @@ async fn sipp_call_is_transcribed_with_dtmf_and_ends_cleanly() {
     let digits: String =
         events.seen.iter().filter(|v| v["type"] == "dtmf").map(|v| v["digit"].as_str().unwrap().to_string()).collect();
     assert_eq!(digits, "42#");
+    // The caller's state is judged live: a calm verdict with its confidence.
+    let state = events.seen.iter().find(|v| v["type"] == "caller_state_changed" && v["call_id"] == id.as_str());
+    let state = state.expect("caller_state_changed on a phone call");
+    assert_eq!(state["state"], "calm", "{state}");
+    assert!(state["confidence"].as_f64().unwrap() > 0.0);
+    let lang = events.seen.iter().find(|v| v["type"] == "language_detected" && v["call_id"] == id.as_str());
+    let lang = lang.expect("language_detected on a phone call");
+    assert_eq!(lang["language"], "en", "{lang}");
+    assert!(lang["confidence"].as_f64().unwrap() > 0.5, "{lang}");
     let types = events.types();
     let first_final = types.iter().position(|t| t == "transcript_final").unwrap();
     assert!(types[..first_final].contains(&"transcript_partial".to_string()), "partials precede finals: {types:?}");

@@ -151,6 +151,14 @@ async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
     for f in &finals {
         println!("webrtc final: latency {} ms, {:?}", f["latency_ms"], f["text"]);
     }
+    // The voice analytics run live on web calls too: the call's language and the caller's state.
+    let state = events
+        .find(Duration::from_secs(5), |v| v["type"] == "caller_state_changed" && v["call_id"] == id.as_str())
+        .await;
+    assert_eq!(state["state"], "calm", "{state}");
+    let lang =
+        events.find(Duration::from_secs(5), |v| v["type"] == "language_detected" && v["call_id"] == id.as_str()).await;
+    assert_eq!(lang["language"], "en", "{lang}");
     // The page shows what was understood and has received the server's audio.
     let n = finals.len();
     let s = wait_page(&c, Duration::from_secs(10), "the transcript", |s| {

@@ -15,6 +15,9 @@ use tokio_util::task::TaskTracker;
 use super::recording::Recorder;
 use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Transport};
 use crate::events::{Event, EventBus};
+use crate::pipeline::analysis::language::LanguageEvent;
+use crate::pipeline::analysis::prosody::Prosody;
+use crate::pipeline::analysis::CallAnalyzer;
 use crate::pipeline::{Engine, TranscriptEvent};
 
 /// Longest wait for the last turn's transcript after a call ends.
@@ -116,6 +119,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         hangup: hangup.clone(),
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
+        analyzer: Default::default(),
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -128,6 +132,8 @@ struct Actor {
     hangup: CancellationToken,
     recorder: Option<Recorder>,
     dropped_frames: u64,
+    /// The caller's state across turns.
+    analyzer: CallAnalyzer,
 }
 
 impl Actor {
@@ -210,44 +216,93 @@ impl Actor {
         self.svc.events.publish(Event::CallEnded { call_id: self.id.clone(), reason, duration_ms });
     }
 
-    fn on_transcript(&self, ev: TranscriptEvent) {
+    /// Analyse a finished turn: the caller's state, the call's language and the caller's
+    /// accent; report whatever moved.
+    fn judge_turn(&mut self, text: &str, prosody: Option<Prosody>, language: &str, language_prob: f32, end_ms: u64) {
+        let Some(p) = prosody else { return };
+        let a = self.analyzer.turn(text, p, language, language_prob);
+        let call_id = self.id.clone();
+        self.svc.registry.update(&self.id, |r| {
+            r.caller_state = Some(a.verdict.clone());
+            if let Some((l, _)) = &a.call_language {
+                r.language = Some(l.clone());
+            }
+            if a.accent.is_known() {
+                r.accent = Some(a.accent.clone());
+            }
+        });
+        match a.language_event.clone() {
+            Some(LanguageEvent::Detected { language, confidence }) => self
+                .svc
+                .events
+                .publish(Event::LanguageDetected { call_id: call_id.clone(), language, confidence, at_ms: end_ms }),
+            Some(LanguageEvent::Changed { from, to, confidence }) => self.svc.events.publish(Event::LanguageChanged {
+                call_id: call_id.clone(),
+                from,
+                to,
+                confidence,
+                at_ms: end_ms,
+            }),
+            None => {}
+        }
+        if a.accent_changed {
+            self.svc.events.publish(Event::AccentDetected {
+                call_id: call_id.clone(),
+                accent: a.accent.clone(),
+                at_ms: end_ms,
+            });
+        }
+        if a.changed() {
+            self.svc.events.publish(Event::CallerStateChanged {
+                call_id,
+                state: a.verdict.state,
+                previous: a.previous,
+                frustration: a.verdict.frustration,
+                confidence: a.verdict.confidence,
+                trend: a.trend,
+                evidence: a.verdict.evidence,
+                at_ms: end_ms,
+            });
+        }
+    }
+
+    fn on_transcript(&mut self, ev: TranscriptEvent) {
         let call_id = self.id.clone();
         match ev {
-            TranscriptEvent::LanguageDetected { language, language_prob, start_ms, .. } => {
-                self.svc.registry.update(&self.id, |r| r.language = Some(language.clone()));
-                self.svc.events.publish(Event::LanguageDetected {
-                    call_id,
-                    language,
-                    probability: language_prob,
-                    start_ms,
-                });
-            }
+            // A turn's identification feeds the call-level language and accent, reported
+            // (settled, changed) when the turn is final.
+            TranscriptEvent::LanguageDetected { top, .. } => self.analyzer.language_probs(top),
             TranscriptEvent::Partial { text, start_ms, end_ms, language, .. } => {
                 self.svc.events.publish(Event::TranscriptPartial { call_id, text, start_ms, end_ms, language });
             }
             TranscriptEvent::Final {
-                text, start_ms, end_ms, language, language_prob, latency_ms, translation, ..
+                text,
+                start_ms,
+                end_ms,
+                language,
+                language_prob,
+                latency_ms,
+                translation,
+                prosody,
+                ..
             } => {
                 if text.trim().is_empty() {
                     return;
                 }
                 let seg = Segment { text: text.clone(), start_ms, end_ms, language: language.clone() };
-                self.svc.registry.update(&self.id, |r| {
-                    r.transcript.push(seg);
-                    if !language.is_empty() {
-                        r.language = Some(language.clone());
-                    }
-                });
+                self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
                 self.svc.events.publish(Event::TranscriptFinal {
                     call_id,
-                    text,
+                    text: text.clone(),
                     start_ms,
                     end_ms,
-                    language,
+                    language: language.clone(),
                     language_prob,
                     latency_ms,
                     translation,
                 });
+                // After the final, so a listener sees the words before the verdict on them.
+                self.judge_turn(&text, prosody, &language, language_prob, end_ms);
             }
             TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
             TranscriptEvent::TurnStarted { .. } | TranscriptEvent::Ended { .. } => {}

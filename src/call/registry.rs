@@ -42,6 +42,12 @@ pub struct CallRecord {
     /// Keys pressed so far.
     pub dtmf: String,
     pub transcript: Vec<Segment>,
+    /// The caller's state after the latest turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_state: Option<crate::pipeline::analysis::state::TurnState>,
+    /// The caller's accent, once estimated (English-speaking callers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accent: Option<crate::pipeline::analysis::accent::Accent>,
 }
 
 impl CallRecord {
@@ -60,6 +66,8 @@ impl CallRecord {
             language: None,
             dtmf: String::new(),
             transcript: Vec::new(),
+            caller_state: None,
+            accent: None,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Command implementations behind the CLI (kept in the library so tests and benches share them).
 
+pub mod analyze;
 pub mod bench;
+pub mod bench_analytics;
 pub mod bench_sip;
 pub mod eval;
+pub mod eval_voice;
 pub mod serve;
 pub mod transcribe;

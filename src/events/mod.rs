@@ -27,10 +27,29 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         translation: Option<String>,
     },
-    /// Spoken language of a turn.
-    LanguageDetected { call_id: CallId, language: String, probability: f32, start_ms: u64 },
+    /// The call's language, settled on the first turn with evidence.
+    LanguageDetected { call_id: CallId, language: String, confidence: f32, at_ms: u64 },
+    /// The caller switched language (two turns in a row agree on the new one).
+    LanguageChanged { call_id: CallId, from: String, to: String, confidence: f32, at_ms: u64 },
+    /// The estimate of an English-speaking caller's accent moved (first estimate included).
+    AccentDetected { call_id: CallId, accent: crate::pipeline::analysis::accent::Accent, at_ms: u64 },
     /// The caller pressed a key.
     Dtmf { call_id: CallId, digit: char, at_ms: u64 },
+    /// The caller's state (calm / confused / frustrated / angry) moved, with the evidence.
+    CallerStateChanged {
+        call_id: CallId,
+        state: crate::pipeline::analysis::state::State,
+        /// The state of the previous turn (absent on the first verdict).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous: Option<crate::pipeline::analysis::state::State>,
+        frustration: f32,
+        confidence: f32,
+        /// Frustration of the last turns minus the turns before (positive = rising).
+        trend: f32,
+        evidence: Vec<String>,
+        /// End of the turn that moved it, ms into the call.
+        at_ms: u64,
+    },
     /// Hold, resume and similar state changes.
     CallStateChanged { call_id: CallId, state: crate::call::CallState },
     /// The call is over; `reason` says why (caller_hangup, max_duration, shutdown, ...).
@@ -45,8 +64,11 @@ impl Event {
             | Event::TranscriptPartial { call_id, .. }
             | Event::TranscriptFinal { call_id, .. }
             | Event::LanguageDetected { call_id, .. }
+            | Event::LanguageChanged { call_id, .. }
+            | Event::AccentDetected { call_id, .. }
             | Event::Dtmf { call_id, .. }
             | Event::CallStateChanged { call_id, .. }
+            | Event::CallerStateChanged { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,
         }
     }

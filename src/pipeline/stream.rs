@@ -15,6 +15,8 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::analysis;
+use super::analysis::prosody::Prosody;
 use super::asr::commit::LocalAgreement;
 use super::asr::{AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, Word};
 use super::pool::Priority;
@@ -56,6 +58,9 @@ pub enum TranscriptEvent {
         translation: Option<String>,
         #[serde(skip)]
         words: Vec<Word>,
+        /// Prosodic features of the turn (for the caller-state analysis).
+        #[serde(skip)]
+        prosody: Option<Prosody>,
     },
     /// A decode failed; the stream continues.
     Error { message: String },
@@ -113,6 +118,8 @@ struct JobOutput {
     language: Option<Result<LanguageGuess, AsrError>>,
     hypothesis: Result<Hypothesis, AsrError>,
     translation: Option<Result<Hypothesis, AsrError>>,
+    /// Prosodic features of a final's turn, computed on the same worker.
+    prosody: Option<Prosody>,
 }
 
 type Inflight = Pin<Box<dyn Future<Output = (JobKind, Option<JobOutput>)> + Send>>;
@@ -397,6 +404,7 @@ impl Stream {
             return;
         };
         let pool = self.engine.pool.clone();
+        let prosody = matches!(kind, JobKind::Final(_));
         self.inflight = Some(Box::pin(async move {
             let out = pool
                 .run(prio, move || {
@@ -417,7 +425,8 @@ impl Stream {
                         })),
                         _ => None,
                     };
-                    JobOutput { session, language, hypothesis, translation }
+                    let prosody = prosody.then(|| analysis::prosody::analyse(&req.audio, None));
+                    JobOutput { session, language, hypothesis, translation, prosody }
                 })
                 .await
                 .ok();
@@ -508,6 +517,10 @@ impl Stream {
                     self.context = format!("{} {text}", tail(&self.context, 500));
                 }
                 let words = turn.la.committed().to_vec();
+                let prosody = out.prosody.map(|mut p| {
+                    p.set_words(words.len());
+                    p
+                });
                 self.emit(TranscriptEvent::Final {
                     text,
                     start_ms: turn.start_ms,
@@ -517,6 +530,7 @@ impl Stream {
                     latency_ms,
                     translation,
                     words,
+                    prosody,
                 })
                 .await;
             }

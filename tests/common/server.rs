@@ -144,6 +144,14 @@ impl Events {
     }
 
     /// Wait for an event of `kind`.
+    /// An event already seen that matches `pred`, or else the next one that does.
+    pub async fn find(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        self.until(timeout, pred).await
+    }
+
     pub async fn next_of(&mut self, kind: &str, timeout: Duration) -> Value {
         self.until(timeout, |v| v["type"] == kind).await
     }

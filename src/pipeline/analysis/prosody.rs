@@ -10,8 +10,12 @@ const F_MIN: f32 = 60.0;
 const F_MAX: f32 = 450.0;
 /// YIN absolute threshold on the cumulative mean normalised difference.
 const YIN_THRESHOLD: f32 = 0.15;
-/// Frames quieter than this (dBFS) are pauses, not speech.
+/// Frames quieter than this (dBFS) are pauses, not speech, on a normally levelled line ...
 const SILENCE_DB: f32 = -45.0;
+/// ... or, on a quiet one, frames this far below the turn's speech level (its 90th percentile
+/// frame), down to digital silence.
+const PAUSE_BELOW_SPEECH_DB: f32 = 25.0;
+const ABSOLUTE_SILENCE_DB: f32 = -70.0;
 
 /// Features of one turn. Pitch values are `None` when too few frames were voiced.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -39,6 +43,23 @@ pub struct Prosody {
     pub clipped_ratio: f32,
     /// Words per second of speech, when words are known.
     pub words_per_s: Option<f32>,
+    /// Non-silent audio, ms (for the speaking rate once the words are known).
+    pub speech_ms: u64,
+    /// Time spent computing these features, microseconds.
+    pub compute_us: u64,
+}
+
+impl Prosody {
+    /// Whether the turn held enough voiced speech (a pitch on 15+ frames, 0.3 s) for prosody
+    /// and language evidence to mean anything. Noise, hiss and clicks do not.
+    pub fn has_voice(&self) -> bool {
+        self.voiced_ratio * self.frames as f32 >= 15.0 && self.pitch_hz.is_some()
+    }
+
+    /// Fill in the speaking rate from the recognised word count.
+    pub fn set_words(&mut self, words: usize) {
+        self.words_per_s = (self.speech_ms >= 500).then(|| words as f32 * 1000.0 / self.speech_ms as f32);
+    }
 }
 
 /// YIN pitch of one frame, or `None` if unvoiced.
@@ -107,26 +128,35 @@ fn mean_sd(v: &[f32]) -> (f32, f32) {
 
 /// Analyse a turn of 16 kHz mono audio; `words` is the recognised word count.
 pub fn analyse(audio: &[f32], words: Option<usize>) -> Prosody {
+    let started = std::time::Instant::now();
     let duration_ms = (audio.len() as f32 / RATE * 1000.0) as u64;
     let mut levels = Vec::new();
     let mut pitches = Vec::new();
     let mut frames = 0usize;
     let mut silent = 0usize;
-    let mut start = 0;
-    while start + FRAME <= audio.len() {
-        let f = &audio[start..start + FRAME];
+    let frame_levels: Vec<f32> = (0..)
+        .map(|i| i * HOP)
+        .take_while(|start| start + FRAME <= audio.len())
+        .map(|start| db((audio[start..start + FRAME].iter().map(|x| x * x).sum::<f32>() / FRAME as f32).sqrt()))
+        .collect();
+    // Pauses are judged against the turn's own speech level (its loud frames), so a quiet line
+    // or a soft-spoken caller is not all "pause"; digital silence is a pause whatever the level.
+    let floor = {
+        let mut sorted = frame_levels.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        let speech_level = if sorted.is_empty() { SILENCE_DB } else { percentile(&sorted, 0.9) };
+        (speech_level - PAUSE_BELOW_SPEECH_DB).clamp(ABSOLUTE_SILENCE_DB, SILENCE_DB)
+    };
+    for (i, &level) in frame_levels.iter().enumerate() {
         frames += 1;
-        let rms = (f.iter().map(|x| x * x).sum::<f32>() / FRAME as f32).sqrt();
-        let level = db(rms);
-        if level < SILENCE_DB {
+        if level < floor {
             silent += 1;
         } else {
             levels.push(level);
-            if let Some(p) = yin(f) {
+            if let Some(p) = yin(&audio[i * HOP..i * HOP + FRAME]) {
                 pitches.push(p);
             }
         }
-        start += HOP;
     }
     let clipped = audio.iter().filter(|x| x.abs() >= 0.999).count();
     let (level_db, level_sd_db) = mean_sd(&levels);
@@ -142,8 +172,7 @@ pub fn analyse(audio: &[f32], words: Option<usize>) -> Prosody {
         (None, None, None)
     };
     let speech_s = (frames - silent) as f32 * HOP as f32 / RATE;
-    let words_per_s = words.filter(|_| speech_s >= 0.5).map(|w| w as f32 / speech_s);
-    Prosody {
+    let mut p = Prosody {
         duration_ms,
         frames,
         voiced_ratio,
@@ -155,8 +184,15 @@ pub fn analyse(audio: &[f32], words: Option<usize>) -> Prosody {
         peak_db,
         pause_ratio: if frames == 0 { 1.0 } else { silent as f32 / frames as f32 },
         clipped_ratio: if audio.is_empty() { 0.0 } else { clipped as f32 / audio.len() as f32 },
-        words_per_s,
+        words_per_s: None,
+        speech_ms: (speech_s * 1000.0) as u64,
+        compute_us: 0,
+    };
+    if let Some(w) = words {
+        p.set_words(w);
     }
+    p.compute_us = started.elapsed().as_micros() as u64;
+    p
 }
 
 #[cfg(test)]

@@ -61,9 +61,6 @@ impl Default for Weights {
     }
 }
 
-/// Minimum voiced speech for prosody to count.
-const MIN_VOICED_FRAMES: f32 = 15.0;
-
 #[derive(Debug, Clone, Copy)]
 struct Baseline {
     pitch_hz: f32,
@@ -104,6 +101,20 @@ impl CallerStateTracker {
         mean(recent) - mean(before)
     }
 
+    /// Fix the caller's baseline from a reference turn (evaluation: a speaker's median
+    /// recording), instead of learning it from the call's first turns.
+    pub fn seed_baseline(&mut self, p: &Prosody) {
+        if let Some(pitch) = p.pitch_hz {
+            self.baseline = Some(Baseline {
+                pitch_hz: pitch,
+                level_db: p.level_db,
+                range_st: p.pitch_range_st.unwrap_or(0.0),
+                words_per_s: p.words_per_s,
+                turns: 2,
+            });
+        }
+    }
+
     /// The state of the previous turn, if any.
     pub fn last(&self) -> Option<State> {
         self.last
@@ -112,8 +123,7 @@ impl CallerStateTracker {
     /// Judge one turn.
     pub fn turn(&mut self, p: &Prosody, c: &Cues) -> TurnState {
         let w = self.weights;
-        let voiced = p.voiced_ratio * p.frames as f32;
-        let has_prosody = voiced >= MIN_VOICED_FRAMES && p.pitch_hz.is_some();
+        let has_prosody = p.has_voice();
         let mut evidence = Vec::new();
         let mut arousal = 0.0f32;
         if has_prosody {
@@ -209,6 +219,12 @@ impl CallerStateTracker {
             State::Calm => (0.5 - frustration) * 2.0,
         };
         let confidence = (0.35 + 0.65 * margin.clamp(0.0, 1.0)) * (evidence_amount.min(2.0) / 2.0).max(0.3);
+        // Clipped audio distorts level and pitch: trust the verdict half as much.
+        let clipped = p.clipped_ratio > 0.01;
+        if clipped && has_prosody {
+            evidence.push(format!("audio clipped ({:.1}% of samples): prosody less reliable", p.clipped_ratio * 100.0));
+        }
+        let confidence = if clipped { confidence * 0.5 } else { confidence };
         let confidence = if state == State::Unknown { 0.0 } else { confidence.clamp(0.0, 1.0) };
         self.history.push(frustration);
         self.last = Some(state);
@@ -235,6 +251,8 @@ mod tests {
             pause_ratio: 0.2,
             clipped_ratio: 0.0,
             words_per_s: Some(rate),
+            speech_ms: 2400,
+            compute_us: 0,
         }
     }
 

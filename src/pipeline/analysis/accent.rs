@@ -1,0 +1,285 @@
+//! Accent of an English-speaking caller (sans-IO), from the multilingual recogniser's
+//! language-probability vector on the caller's English turns.
+//!
+//! Why this works at all: Whisper's language identifier hears phonetics and prosody, not words.
+//! On a native speaker's English it puts nearly all its mass on "en"; on a second-language
+//! speaker some of the mass leaks to the speaker's first language (Hindi for Indian English,
+//! Spanish for a Spanish speaker's English ...). We average that vector over the caller's
+//! English turns, weighted by speech time, and read: how much is left for English (native or
+//! not), and where the rest went (the likely first language, hence a region).
+//!
+//! Limits, stated plainly: it does not separate native regional accents (US vs British vs
+//! Australian English all look "en"), so a native speaker's `region` is `null`; it needs a few
+//! seconds of speech; and the thresholds are calibrated on little data (see
+//! `scripts/calibrate-analytics` and the README). When the evidence is weak it says "unknown".
+
+/// The accent estimate. `label` is "unknown" (and the rest null) when the evidence is weak.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Accent {
+    pub label: String,
+    pub native: Option<bool>,
+    pub region: Option<String>,
+    pub l1: Option<String>,
+    pub confidence: f32,
+    /// The averaged probability of "en" the verdict rests on.
+    pub english_prob: f32,
+    /// Speech time it rests on, ms.
+    pub speech_ms: u64,
+}
+
+impl Accent {
+    /// The estimate when there is nothing to go on.
+    pub fn unknown(english_prob: f32, speech_ms: u64) -> Self {
+        Self { label: "unknown".into(), native: None, region: None, l1: None, confidence: 0.0, english_prob, speech_ms }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.label != "unknown"
+    }
+}
+
+/// The calibrated thresholds (see `scripts/calibrate-analytics`).
+#[derive(Debug, Clone, Copy)]
+pub struct AccentModel {
+    /// Averaged p(en) at or above which the speaker is taken as native.
+    pub native_min_en: f32,
+    /// Averaged p(en) at or below which the speaker is taken as non-native.
+    pub foreign_max_en: f32,
+    /// Speech needed before any verdict, ms.
+    pub min_speech_ms: u64,
+    /// Share of the non-English mass one language needs to be named as the first language.
+    pub l1_min_share: f32,
+}
+
+impl Default for AccentModel {
+    fn default() -> Self {
+        Self { native_min_en: 0.93, foreign_max_en: 0.80, min_speech_ms: 2_500, l1_min_share: 0.40 }
+    }
+}
+
+/// Accumulates one caller's English turns.
+#[derive(Debug, Default, Clone)]
+pub struct AccentEstimator {
+    model: AccentModel,
+    /// Speech-time-weighted sums of each language's probability.
+    mass: Vec<(String, f64)>,
+    speech_ms: u64,
+}
+
+impl AccentEstimator {
+    pub fn new(model: AccentModel) -> Self {
+        Self { model, ..Default::default() }
+    }
+
+    /// Add an English turn: the recogniser's (language, probability) list and its speech time.
+    pub fn add(&mut self, probs: &[(String, f32)], speech_ms: u64) {
+        if probs.is_empty() || speech_ms == 0 {
+            return;
+        }
+        for (lang, p) in probs {
+            let w = *p as f64 * speech_ms as f64;
+            match self.mass.iter_mut().find(|(l, _)| l == lang) {
+                Some((_, m)) => *m += w,
+                None => self.mass.push((lang.clone(), w)),
+            }
+        }
+        self.speech_ms += speech_ms;
+    }
+
+    /// The current estimate.
+    pub fn estimate(&self) -> Accent {
+        let m = self.model;
+        let total = self.speech_ms.max(1) as f64;
+        let avg =
+            |lang: &str| self.mass.iter().find(|(l, _)| l == lang).map(|(_, w)| (w / total) as f32).unwrap_or(0.0);
+        let en = avg("en");
+        if self.speech_ms < m.min_speech_ms || self.mass.is_empty() {
+            return Accent::unknown(en, self.speech_ms);
+        }
+        // Confidence grows with the distance from the undecided band and with speech time.
+        let time = (self.speech_ms as f32 / (3 * m.min_speech_ms) as f32).min(1.0);
+        if en >= m.native_min_en {
+            let margin = (en - m.native_min_en) / (1.0 - m.native_min_en).max(1e-3);
+            return Accent {
+                label: "native English".into(),
+                native: Some(true),
+                region: None,
+                l1: Some("en".into()),
+                confidence: (0.5 + 0.5 * margin).min(1.0) * (0.5 + 0.5 * time),
+                english_prob: en,
+                speech_ms: self.speech_ms,
+            };
+        }
+        if en > m.foreign_max_en {
+            return Accent::unknown(en, self.speech_ms);
+        }
+        let margin = (m.foreign_max_en - en) / m.foreign_max_en.max(1e-3);
+        let confidence = (0.5 + 0.5 * margin).min(1.0) * (0.5 + 0.5 * time);
+        // The non-English mass by family: Indian English leaks to Hindi, Sanskrit, Urdu, Telugu
+        // and Tamil at once, which together name the accent where no single one would.
+        let mut families: Vec<(&str, f32, &str, f32)> = Vec::new(); // family, mass, top language, its mass
+        for (l, w) in self.mass.iter().filter(|(l, _)| l != "en" && !UNINFORMATIVE.contains(&l.as_str())) {
+            let p = (w / total) as f32;
+            let fam = family(l);
+            match families.iter_mut().find(|f| f.0 == fam) {
+                Some(f) => {
+                    f.1 += p;
+                    if p > f.3 {
+                        (f.2, f.3) = (l.as_str(), p);
+                    }
+                }
+                None => families.push((fam, p, l.as_str(), p)),
+            }
+        }
+        families.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let rest = (1.0 - en).max(1e-3);
+        // Sanskrit is nobody's first language: the recogniser's "sa" on Indian English means Hindi.
+        let l1 = families.first().filter(|f| f.1 / rest >= m.l1_min_share).map(|f| {
+            if f.2 == "sa" {
+                "hi".to_string()
+            } else {
+                f.2.to_string()
+            }
+        });
+        let (label, region) = match l1.as_deref() {
+            Some(l) => (format!("{} English", accent_adjective(l)), region_of(l).map(str::to_string)),
+            None => ("non-native English".to_string(), None),
+        };
+        Accent { label, native: Some(false), region, l1, confidence, english_prob: en, speech_ms: self.speech_ms }
+    }
+}
+
+/// Languages the recogniser reaches for on any unusual English (synthetic voices, strong
+/// regional accents): Latin, Hawaiian, Nynorsk, Welsh, Javanese. They count against "en" but
+/// never name a first language.
+const UNINFORMATIVE: &[&str] = &["la", "haw", "nn", "cy", "jw"];
+
+/// Languages whose accents in English the recogniser confuses with each other, grouped.
+fn family(lang: &str) -> &str {
+    match lang {
+        "hi" | "sa" | "ur" | "mr" | "ne" | "bn" | "ta" | "te" | "gu" | "kn" | "ml" | "pa" | "si" => "indic",
+        "zh" | "yue" => "chinese",
+        other => other,
+    }
+}
+
+/// "Indian English", "Spanish-accented English": the name of an accent by first language.
+fn accent_adjective(l1: &str) -> String {
+    match family(l1) {
+        "indic" => "Indian".into(),
+        other => format!("{}-accented", language_name(other)),
+    }
+}
+
+/// Where an accent from this first language is most likely from (None when that is ambiguous,
+/// as for Spanish, Arabic or French).
+fn region_of(l1: &str) -> Option<&'static str> {
+    Some(match family(l1) {
+        "indic" => "IN",
+        "chinese" => "CN",
+        "ja" => "JP",
+        "ko" => "KR",
+        "de" => "DE",
+        "sv" => "SE",
+        "it" => "IT",
+        "ru" => "RU",
+        "pl" => "PL",
+        "nl" => "NL",
+        "tr" => "TR",
+        "vi" => "VN",
+        "el" => "GR",
+        _ => return None,
+    })
+}
+
+/// An English name for a language code (the common ones; the code otherwise).
+pub fn language_name(code: &str) -> String {
+    match code {
+        "en" => "English",
+        "de" => "German",
+        "sv" => "Swedish",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "pt" => "Portuguese",
+        "nl" => "Dutch",
+        "hi" => "Hindi",
+        "ar" => "Arabic",
+        "zh" => "Chinese",
+        "ja" => "Japanese",
+        "ko" => "Korean",
+        "ru" => "Russian",
+        "pl" => "Polish",
+        "tr" => "Turkish",
+        "el" => "Greek",
+        "ur" => "Urdu",
+        "vi" => "Vietnamese",
+        "ro" => "Romanian",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[(&str, f32)]) -> Vec<(String, f32)> {
+        list.iter().map(|(l, p)| (l.to_string(), *p)).collect()
+    }
+
+    #[test]
+    fn too_little_speech_is_unknown() {
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.99)]), 1_000);
+        assert_eq!(a.estimate().label, "unknown");
+    }
+
+    #[test]
+    fn confident_english_is_native_without_a_region() {
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.99), ("cy", 0.004)]), 3_000);
+        a.add(&v(&[("en", 0.97)]), 2_000);
+        let e = a.estimate();
+        assert_eq!((e.native, e.region.as_deref(), e.label.as_str()), (Some(true), None, "native English"));
+        assert!(e.confidence > 0.5);
+    }
+
+    #[test]
+    fn mass_leaking_to_hindi_is_indian_english() {
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.55), ("hi", 0.30), ("ur", 0.05)]), 3_000);
+        a.add(&v(&[("en", 0.65), ("hi", 0.20), ("ta", 0.05)]), 3_000);
+        let e = a.estimate();
+        assert_eq!(e.label, "Indian English");
+        assert_eq!((e.native, e.region.as_deref(), e.l1.as_deref()), (Some(false), Some("IN"), Some("hi")));
+    }
+
+    #[test]
+    fn indic_languages_add_up() {
+        // CMU ARCTIC axb's vector: no single Indian language holds 40% of the rest, together they do.
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.66), ("sa", 0.08), ("hi", 0.07), ("te", 0.05), ("ur", 0.04), ("la", 0.03)]), 5_400);
+        let e = a.estimate();
+        assert_eq!((e.label.as_str(), e.region.as_deref()), ("Indian English", Some("IN")), "{e:?}");
+    }
+
+    #[test]
+    fn latin_and_welsh_never_name_a_first_language() {
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.6), ("la", 0.3), ("cy", 0.05)]), 5_000);
+        let e = a.estimate();
+        assert_eq!((e.label.as_str(), e.l1.as_deref()), ("non-native English", None), "{e:?}");
+    }
+
+    #[test]
+    fn the_undecided_band_and_a_scattered_remainder_say_so() {
+        let mut a = AccentEstimator::default();
+        a.add(&v(&[("en", 0.87), ("de", 0.05)]), 5_000);
+        assert_eq!(a.estimate().label, "unknown");
+        let mut b = AccentEstimator::default();
+        b.add(&v(&[("en", 0.5), ("de", 0.1), ("nl", 0.1), ("sv", 0.1), ("da", 0.1)]), 5_000);
+        let e = b.estimate();
+        assert_eq!((e.label.as_str(), e.native, e.l1.as_deref()), ("non-native English", Some(false), None));
+    }
+}
