@@ -140,6 +140,28 @@ impl Default for AsrConfig {
     }
 }
 
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The back-office SQLite database (created and migrated on start).
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: "data/switchboard.db".into() }
+    }
+}
+
+/// `[assistant]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssistantConfig {
+    /// `[assistant.policy]`: what self-service may do.
+    pub policy: crate::assistant::policy::Policy,
+}
+
 /// The whole server configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -150,6 +172,8 @@ pub struct ServerConfig {
     pub calls: CallsConfig,
     pub recording: RecordingConfig,
     pub asr: AsrConfig,
+    pub store: StoreConfig,
+    pub assistant: AssistantConfig,
     pub pipeline: PipelineConfig,
     pub webrtc: crate::transport::webrtc::WebRtcConfig,
 }
@@ -214,6 +238,15 @@ impl ServerConfig {
         }
         if s.jitter_delay_ms > 1000 {
             return bad(format!("sip.jitter_delay_ms = {} is above 1000", s.jitter_delay_ms));
+        }
+        let p = &self.assistant.policy;
+        if p.refund_window_days < 0 || p.max_postpone_days < 0 {
+            return bad("assistant.policy: refund_window_days and max_postpone_days must not be negative".into());
+        }
+        if let Some((c, v)) = p.max_refund_cents.iter().find(|(c, v)| **v < 0 || c.len() != 3) {
+            return bad(format!(
+                "assistant.policy.max_refund_cents: {c} = {v} (a three-letter currency and an amount >= 0)"
+            ));
         }
         if self.calls.max_calls == 0 {
             return bad("calls.max_calls must be at least 1".into());

@@ -1,6 +1,7 @@
 //! Switchboard: a voice contact-center pipeline (live transcription, voice analytics, AI
 //! assistant and hand-over to human agents), built to run on one ordinary CPU.
 
+pub mod assistant;
 pub mod call;
 pub mod cmd;
 pub mod config;
@@ -10,5 +11,6 @@ pub mod media;
 pub mod models;
 pub mod pipeline;
 pub mod server;
+pub mod store;
 pub mod transport;
 pub mod web;

@@ -100,6 +100,30 @@ enum Command {
         #[arg(long, default_value = "")]
         dtmf: String,
     },
+    /// Seed the back-office database with demo customers (deterministic), or list them.
+    DemoData {
+        /// Customers to create (at least the six fixed personas).
+        #[arg(long, default_value_t = 60)]
+        customers: usize,
+        /// Database (default: [store] path of the config, data/switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Config file, for [store] path.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Seed only if the database has no customers yet (no error otherwise).
+        #[arg(long)]
+        if_empty: bool,
+        /// List the customers with their verification answers, orders and payments due.
+        #[arg(long)]
+        print: bool,
+        /// With --print: one JSON object per customer.
+        #[arg(long)]
+        json: bool,
+        /// With --print: at most this many customers.
+        #[arg(long, default_value_t = usize::MAX)]
+        limit: usize,
+    },
     /// Install, list and convert models.
     Models {
         #[command(subcommand)]
@@ -253,6 +277,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze { file, model, json } => {
             let engine = load_engine(&model, PipelineConfig::default())?;
             runtime()?.block_on(switchboard::cmd::analyze::run(engine, &file, json))?;
+        }
+        Command::DemoData { customers, db, config, if_empty, print, json, limit } => {
+            let db = match db {
+                Some(db) => db,
+                None => switchboard::config::ServerConfig::load(config.as_deref())?.store.path,
+            };
+            if print {
+                switchboard::cmd::demo_data::print(&db, json, limit)?;
+            } else {
+                switchboard::cmd::demo_data::seed(&db, customers, if_empty)?;
+            }
         }
         Command::Eval { what } => {
             let rt = runtime()?;

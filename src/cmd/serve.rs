@@ -45,6 +45,10 @@ pub fn load_engine(cfg: &ServerConfig) -> anyhow::Result<std::sync::Arc<Engine>>
 
 /// Run the server until a signal arrives.
 pub async fn run(cfg: ServerConfig, engine: std::sync::Arc<Engine>) -> anyhow::Result<()> {
+    // The back office opens (and migrates) before any port is bound: a bad path or a newer
+    // schema stops the start with a clear error instead of failing the first call.
+    let store = crate::store::Store::open(&cfg.store.path)?;
+    eprintln!("back office {} ({} customers)", cfg.store.path.display(), store.customer_count()?);
     let running = crate::server::start(&cfg, engine).await?;
     let sip = running.sip.map(|a| format!("sip:switchboard@{a} (UDP)")).unwrap_or_else(|| "SIP off".into());
     let media = if cfg.media_stream.enabled {

@@ -35,6 +35,11 @@ impl Server {
             .env("SWITCHBOARD_LOG", "info")
             .env("SWITCHBOARD__SIP__RTP_PORT_MIN", &min)
             .env("SWITCHBOARD__SIP__RTP_PORT_MAX", &max)
+            // A back-office database of its own per server.
+            .env(
+                "SWITCHBOARD__STORE__PATH",
+                std::env::temp_dir().join(format!("switchboard-test-{}-{}.db", std::process::id(), fastrand::u32(..))),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());

@@ -1,0 +1,5 @@
+//! The AI assistant: back-office tools behind a trait, the self-service policy, and (next)
+//! intents, dialogue, speech output and hand-over.
+
+pub mod policy;
+pub mod tools;

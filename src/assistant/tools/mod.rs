@@ -1,0 +1,98 @@
+//! The back-office tools the assistant acts through, behind the `BackOffice` trait so a company
+//! can plug in its own systems. The built-in implementation runs on Switchboard's database.
+//!
+//! Two guarantees are in the types, not in the dialogue code: account data and actions need a
+//! `Verified` caller, which only `BackOffice::verify` hands out (caller number matched plus one
+//! factor); and every action is checked against the `Policy` here, whoever asked for it.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::policy::Refusal;
+use crate::store::model::{Customer, Interaction, Order, Payment, Refund};
+
+/// One verification factor the caller gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Factor {
+    DateOfBirth(NaiveDate),
+    Postcode(String),
+    /// Keyed on the phone (DTMF) or spoken.
+    Pin(String),
+}
+
+/// Proof that this call's caller was verified as this customer. Only `BackOffice::verify`
+/// creates one; every account read or action takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    customer: Customer,
+}
+
+impl Verified {
+    pub fn customer(&self) -> &Customer {
+        &self.customer
+    }
+
+    /// For `BackOffice` implementations: vouch for a customer after checking a factor.
+    pub fn vouch(customer: Customer) -> Self {
+        Self { customer }
+    }
+}
+
+/// The result of looking up an order number for a caller. Someone else's order is
+/// indistinguishable from a missing one to the caller: both say "not on your account".
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderLookup {
+    Found(Box<Order>),
+    NotOnAccount,
+}
+
+/// What can go wrong with a tool.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The policy says no; the reason can be said to the caller.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// The thing asked about is not on the caller's account.
+    #[error("{0} is not on this account")]
+    NotOnAccount(String),
+    /// The request is malformed (an amount over the order's total, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// The back office is unreachable or failed; retrying later may help. The call goes on
+    /// (the assistant apologises and offers a person).
+    #[error("back office unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A contact center's back office.
+#[async_trait]
+pub trait BackOffice: Send + Sync {
+    /// The customer whose phone number this is, if any (no data is disclosed from this alone).
+    async fn find_caller(&self, phone: &str) -> Result<Option<Customer>, ToolError>;
+    /// Check one factor; `Some(Verified)` when it matches.
+    async fn verify(&self, customer: &Customer, factor: &Factor) -> Result<Option<Verified>, ToolError>;
+    async fn orders(&self, who: &Verified) -> Result<Vec<Order>, ToolError>;
+    async fn order(&self, who: &Verified, number: &str) -> Result<OrderLookup, ToolError>;
+    async fn payments(&self, who: &Verified) -> Result<Vec<Payment>, ToolError>;
+    async fn refunds(&self, who: &Verified) -> Result<Vec<Refund>, ToolError>;
+    async fn interactions(&self, who: &Verified) -> Result<Vec<Interaction>, ToolError>;
+    /// Refund (part of) a delivered order, within policy.
+    async fn request_refund(
+        &self,
+        who: &Verified,
+        order_number: &str,
+        item: Option<&str>,
+        amount_cents: Option<i64>,
+        reason: &str,
+        call_id: &str,
+    ) -> Result<Refund, ToolError>;
+    /// Move an unpaid instalment's due date, within policy.
+    async fn postpone_payment(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError>;
+    /// Text a payment link for an instalment to the caller's number; returns the link.
+    async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError>;
+    async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError>;
+    async fn update_address(&self, who: &Verified, street: &str, postcode: &str, city: &str) -> Result<(), ToolError>;
+    async fn add_phone(&self, who: &Verified, number: &str) -> Result<(), ToolError>;
+}
