@@ -162,6 +162,15 @@ enum EvalWhat {
     /// Caller state vs acted emotion (labels.tsv column emotion): binary angry vs
     /// neutral/calm and the multi-class result, with a confusion matrix.
     Emotion(VoiceEval),
+    /// Intent classification on labelled text: banking77's test.csv (mapped onto our intents,
+    /// the rest out of scope) or a labels.tsv with text and intent columns.
+    Intent {
+        #[arg(long)]
+        dataset: PathBuf,
+        /// Also list out-of-scope texts taken for a routine intent.
+        #[arg(long)]
+        verbose: bool,
+    },
 }
 
 /// The arguments of the voice-analytics evaluations.
@@ -299,6 +308,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 EvalWhat::Language { dataset, model } => {
                     let engine = load_engine(&model, PipelineConfig::default())?;
                     rt.block_on(switchboard::cmd::eval::language(engine, &dataset))?;
+                }
+                EvalWhat::Intent { dataset, verbose } => {
+                    switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
                 EvalWhat::Accent(VoiceEval { dataset, model, json }) => {
                     let engine = load_engine(&model, finals_only())?;

@@ -6,6 +6,7 @@ pub mod bench_analytics;
 pub mod bench_sip;
 pub mod demo_data;
 pub mod eval;
+pub mod eval_intent;
 pub mod eval_voice;
 pub mod serve;
 pub mod transcribe;

@@ -1,0 +1,506 @@
+//! Entities in what a caller said, as the recogniser wrote it: digit strings read out in any
+//! form ("45678", "4, 5, 6, 7, 8", "four five six seven eight", "double five", "fyra fem"),
+//! order numbers and PINs, amounts, dates (absolute, relative, birth dates) and yes/no, in
+//! en, sv, de, fr and es. Pure functions; `today` is an argument.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+/// Digit words per language (0-9). "oh" and "o" are zero in English numbers.
+const DIGIT_WORDS: &[(&str, u8)] = &[
+    ("zero", 0),
+    ("oh", 0),
+    ("o", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("noll", 0),
+    ("ett", 1),
+    ("en", 1),
+    ("två", 2),
+    ("tre", 3),
+    ("fyra", 4),
+    ("fem", 5),
+    ("sex", 6),
+    ("sju", 7),
+    ("åtta", 8),
+    ("nio", 9),
+    ("null", 0),
+    ("eins", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("fünf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+    ("zéro", 0),
+    ("un", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("cero", 0),
+    ("uno", 1),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("siete", 7),
+    ("ocho", 8),
+    ("nueve", 9),
+];
+
+fn digit_word(w: &str) -> Option<u8> {
+    DIGIT_WORDS.iter().find(|(k, _)| *k == w).map(|(_, d)| *d)
+}
+
+/// Lower-cased words and numbers, punctuation dropped (hyphens and commas split digits).
+fn tokens(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '$' || c == '€' || c == '£' || c == '/'))
+        .map(|t| t.trim_matches('.').to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Runs of digits as read out: adjacent digits, digit words and "double"/"triple" join into one
+/// string; anything else ends a run. "My order is 4, 5, 6, seven eight" -> ["45678"].
+pub fn digit_runs(text: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    let mut repeat = 1;
+    let toks = tokens(text);
+    for (i, t) in toks.iter().enumerate() {
+        let next_is_digit =
+            toks.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some());
+        let digits: Option<String> = if t.chars().all(|c| c.is_ascii_digit()) {
+            Some(t.clone())
+        } else if let Some(d) = digit_word(t) {
+            // Lone "o", "en", "un", "sex" are words unless they sit in a run of digits.
+            let ambiguous = matches!(t.as_str(), "o" | "oh" | "en" | "un" | "sex" | "sept" | "tre" | "dos");
+            (!ambiguous || !cur.is_empty() || next_is_digit).then(|| d.to_string())
+        } else {
+            None
+        };
+        match (digits, t.as_str()) {
+            (Some(d), _) => {
+                for _ in 0..repeat {
+                    cur.push_str(&d);
+                }
+                repeat = 1;
+            }
+            (None, "double" | "dubbel" | "doppel") if next_is_digit => repeat = 2,
+            (None, "triple") if next_is_digit => repeat = 3,
+            _ => {
+                if !cur.is_empty() {
+                    runs.push(std::mem::take(&mut cur));
+                }
+                repeat = 1;
+            }
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// An order number: the first run of 5 or 6 digits.
+pub fn order_number(text: &str) -> Option<String> {
+    digit_runs(text).into_iter().find(|r| (5..=6).contains(&r.len()))
+}
+
+/// A four-digit PIN.
+pub fn pin(text: &str) -> Option<String> {
+    digit_runs(text).into_iter().find(|r| r.len() == 4)
+}
+
+const UNITS: &[(&str, i64)] = &[
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+];
+
+/// An English number said in words ("one hundred twenty nine", "forty-five"), from the start
+/// of `words`; returns the value and how many words it used.
+fn number_words(words: &[String]) -> Option<(i64, usize)> {
+    let (mut total, mut current, mut used) = (0i64, 0i64, 0usize);
+    for w in words {
+        if let Some((_, v)) = UNITS.iter().find(|(k, _)| k == w) {
+            current += v;
+        } else if w == "hundred" && used > 0 {
+            current *= 100;
+        } else if w == "thousand" && used > 0 {
+            total += current * 1000;
+            current = 0;
+        } else if w == "and" && used > 0 {
+        } else {
+            break;
+        }
+        used += 1;
+    }
+    (used > 0).then_some((total + current, used))
+}
+
+/// A money amount in minor units: "$40", "40 dollars", "12.50", "forty five euros", "129,50 kr".
+pub fn amount_cents(text: &str) -> Option<i64> {
+    let lower = text.to_lowercase().replace(',', ".");
+    let words: Vec<String> = lower
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '.')).to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let w = w.trim_start_matches(['$', '€', '£']);
+        if let Ok(v) = w.parse::<f64>() {
+            if v >= 0.0 && w.chars().filter(|c| *c == '.').count() <= 1 {
+                return Some((v * 100.0).round() as i64);
+            }
+        }
+        if let Some((v, _)) = number_words(&words[i..]) {
+            return Some(v * 100);
+        }
+    }
+    None
+}
+
+const MONTHS: &[(&str, u32)] = &[
+    ("january", 1),
+    ("february", 2),
+    ("march", 3),
+    ("april", 4),
+    ("may", 5),
+    ("june", 6),
+    ("july", 7),
+    ("august", 8),
+    ("september", 9),
+    ("october", 10),
+    ("november", 11),
+    ("december", 12),
+    ("januari", 1),
+    ("februari", 2),
+    ("mars", 3),
+    ("maj", 5),
+    ("juni", 6),
+    ("juli", 7),
+    ("augusti", 8),
+    ("oktober", 10),
+    ("januar", 1),
+    ("februar", 2),
+    ("märz", 3),
+    ("mai", 5),
+    ("dezember", 12),
+    ("janvier", 1),
+    ("février", 2),
+    ("avril", 4),
+    ("juin", 6),
+    ("juillet", 7),
+    ("août", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+];
+
+const ORDINALS: &[(&str, u32)] = &[
+    ("first", 1),
+    ("second", 2),
+    ("third", 3),
+    ("fourth", 4),
+    ("fifth", 5),
+    ("sixth", 6),
+    ("seventh", 7),
+    ("eighth", 8),
+    ("ninth", 9),
+    ("tenth", 10),
+    ("eleventh", 11),
+    ("twelfth", 12),
+    ("thirteenth", 13),
+    ("fourteenth", 14),
+    ("fifteenth", 15),
+    ("sixteenth", 16),
+    ("seventeenth", 17),
+    ("eighteenth", 18),
+    ("nineteenth", 19),
+    ("twentieth", 20),
+    ("thirtieth", 30),
+];
+
+const WEEKDAYS: &[(&str, Weekday)] = &[
+    ("monday", Weekday::Mon),
+    ("tuesday", Weekday::Tue),
+    ("wednesday", Weekday::Wed),
+    ("thursday", Weekday::Thu),
+    ("friday", Weekday::Fri),
+    ("saturday", Weekday::Sat),
+    ("sunday", Weekday::Sun),
+];
+
+/// A day-of-month from "12", "12th", "twelfth", "twenty first".
+fn day_of_month(words: &[String], i: usize) -> Option<u32> {
+    let w = words.get(i)?;
+    let digits: String = w.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if !digits.is_empty()
+        && (digits.len() == w.len()
+            || w.ends_with("st")
+            || w.ends_with("nd")
+            || w.ends_with("rd")
+            || w.ends_with("th")
+            || w.ends_with('e'))
+    {
+        return digits.parse().ok().filter(|d| (1..=31).contains(d));
+    }
+    if let Some((_, d)) = ORDINALS.iter().find(|(k, _)| k == w) {
+        return Some(*d);
+    }
+    // "twenty first"
+    if w == "twenty" || w == "thirty" {
+        let tens = if w == "twenty" { 20 } else { 30 };
+        return words
+            .get(i + 1)
+            .and_then(|n| ORDINALS.iter().find(|(k, _)| k == n))
+            .map(|(_, d)| tens + d)
+            .filter(|d| *d <= 31);
+    }
+    None
+}
+
+/// A date: ISO ("2026-12-20"), "20/12/2026", "December 20th [2026]", "the 20th of December",
+/// "20 december", "today", "tomorrow", "next Friday", "in two weeks", "in 10 days". Without a
+/// year, the next such date on or after `today`.
+pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let lower = text.to_lowercase();
+    let words: Vec<String> = lower
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '-' || c == '/')).to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for w in &words {
+        if let Ok(d) = NaiveDate::parse_from_str(w, "%Y-%m-%d") {
+            return Some(d);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(w, "%d/%m/%Y") {
+            return Some(d);
+        }
+    }
+    let year_after = |i: usize| -> Option<i32> {
+        words.get(i).and_then(|w| w.parse::<i32>().ok()).filter(|y| (1900..=2100).contains(y))
+    };
+    for (i, w) in words.iter().enumerate() {
+        if let Some((_, m)) = MONTHS.iter().find(|(k, _)| k == w) {
+            // "December 20th [2026]" or "20 December [2026]" / "the 20th of December".
+            let (day, year) = if let Some(d) = day_of_month(&words, i + 1) {
+                let skip =
+                    if words.get(i + 1).is_some_and(|w| w == "twenty" || w == "thirty") && d % 10 != 0 { 3 } else { 2 };
+                (Some(d), year_after(i + skip))
+            } else {
+                let before = if i >= 2 && words[i - 1] == "of" { i - 2 } else { i.saturating_sub(1) };
+                // "twenty first of December": the compound starts one word earlier.
+                let compound = before >= 1 && matches!(words[before - 1].as_str(), "twenty" | "thirty");
+                let d = if compound { day_of_month(&words, before - 1) } else { None };
+                let d = d.or_else(|| (i > 0).then(|| day_of_month(&words, before)).flatten());
+                (d, year_after(i + 1))
+            };
+            let day = day?;
+            return match year {
+                Some(y) => NaiveDate::from_ymd_opt(y, *m, day),
+                None => {
+                    let this = NaiveDate::from_ymd_opt(today.year(), *m, day)?;
+                    if this >= today {
+                        Some(this)
+                    } else {
+                        NaiveDate::from_ymd_opt(today.year() + 1, *m, day)
+                    }
+                }
+            };
+        }
+    }
+    if words.iter().any(|w| w == "today") {
+        return Some(today);
+    }
+    if words.iter().any(|w| w == "tomorrow") {
+        return Some(today + Duration::days(1));
+    }
+    for (i, w) in words.iter().enumerate() {
+        if let Some((_, wd)) = WEEKDAYS.iter().find(|(k, _)| k == w) {
+            let ahead = (wd.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64 + 7) % 7;
+            // "Friday" and "next Friday" both mean the coming one; today's weekday means a week on.
+            let ahead = if ahead == 0 { 7 } else { ahead };
+            return Some(today + Duration::days(ahead));
+        }
+        if w == "in" {
+            let n = words
+                .get(i + 1)
+                .and_then(|n| n.parse::<i64>().ok().or_else(|| number_words(&words[i + 1..i + 2]).map(|(v, _)| v)));
+            let n = n.or_else(|| words.get(i + 1).filter(|n| *n == "a" || *n == "one").map(|_| 1));
+            if let (Some(n), Some(unit)) = (n, words.get(i + 2)) {
+                let days = match unit.trim_end_matches('s') {
+                    "day" => n,
+                    "week" => 7 * n,
+                    _ => continue,
+                };
+                return Some(today + Duration::days(days));
+            }
+        }
+    }
+    None
+}
+
+/// A yes or no, in en, sv, de, fr or es. `None` when the answer is neither or both.
+pub fn yes_no(text: &str) -> Option<bool> {
+    let words = tokens(text);
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let phrase = |p: &str| format!(" {} ", words.join(" ")).contains(&format!(" {p} "));
+    const YES: &[&str] = &[
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "correct",
+        "right",
+        "okay",
+        "ok",
+        "absolutely",
+        "definitely",
+        "please",
+        "ja",
+        "japp",
+        "jo",
+        "visst",
+        "stämmer",
+        "genau",
+        "richtig",
+        "oui",
+        "ouais",
+        "exactement",
+        "sí",
+        "si",
+        "claro",
+        "vale",
+        "correcto",
+    ];
+    const NO: &[&str] = &["no", "nope", "nah", "not", "don't", "nej", "nein", "nicht", "non", "pas"];
+    let no = has(NO) || phrase("no thanks") || phrase("wrong");
+    let yes = has(YES) || phrase("go ahead") || phrase("do it") || phrase("that's right");
+    match (yes, no) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn digits_in_every_form() {
+        assert_eq!(digit_runs("The order number is 45678."), vec!["45678"]);
+        assert_eq!(digit_runs("My account number is 3, 1, 4, 1, 5, 9"), vec!["314159"]);
+        assert_eq!(digit_runs("four five six seven eight"), vec!["45678"]);
+        assert_eq!(digit_runs("4-5-6, seven eight please"), vec!["45678"]);
+        assert_eq!(digit_runs("double five six oh one"), vec!["55601"]);
+        assert_eq!(digit_runs("fyra fem sex sju åtta"), vec!["45678"]);
+        assert_eq!(digit_runs("vier fünf sechs sieben acht"), vec!["45678"]);
+        assert_eq!(digit_runs("cuatro cinco seis siete ocho"), vec!["45678"]);
+        assert_eq!(digit_runs("Oh I see, one moment"), vec!["1"], "a lone oh is a word");
+        assert_eq!(order_number("Hello, I'm calling about my order, the order number 45678"), Some("45678".into()));
+        assert_eq!(order_number("it's one two three"), None);
+        assert_eq!(pin("my pin is one two three four"), Some("1234".into()));
+    }
+
+    #[test]
+    fn amounts() {
+        assert_eq!(amount_cents("I want $40 back"), Some(4_000));
+        assert_eq!(amount_cents("12.50 please"), Some(1_250));
+        assert_eq!(amount_cents("129,50 kr"), Some(12_950));
+        assert_eq!(amount_cents("one hundred twenty nine dollars"), Some(12_900));
+        assert_eq!(amount_cents("forty-five euros"), Some(4_500));
+        assert_eq!(amount_cents("nothing"), None);
+    }
+
+    #[test]
+    fn dates() {
+        let today = d("2026-11-29"); // a Sunday
+        assert_eq!(date("2026-12-20", today), Some(d("2026-12-20")));
+        assert_eq!(date("on 20/12/2026", today), Some(d("2026-12-20")));
+        assert_eq!(date("December 20th", today), Some(d("2026-12-20")));
+        assert_eq!(date("the 20th of December", today), Some(d("2026-12-20")));
+        assert_eq!(date("move it to the twenty first of december", today), Some(d("2026-12-21")));
+        assert_eq!(date("January 5", today), Some(d("2027-01-05")), "past dates roll to next year");
+        assert_eq!(date("I was born on April 12th 1985", today), Some(d("1985-04-12")));
+        assert_eq!(date("12 april 1985", today), Some(d("1985-04-12")));
+        assert_eq!(date("den 12 april 1985", today), Some(d("1985-04-12")));
+        assert_eq!(date("tomorrow", today), Some(d("2026-11-30")));
+        assert_eq!(date("next friday", today), Some(d("2026-12-04")));
+        assert_eq!(date("in two weeks", today), Some(d("2026-12-13")));
+        assert_eq!(date("in 10 days", today), Some(d("2026-12-09")));
+        assert_eq!(date("whenever", today), None);
+    }
+
+    #[test]
+    fn yes_and_no() {
+        assert_eq!(yes_no("Yes, please."), Some(true));
+        assert_eq!(yes_no("Yeah go ahead"), Some(true));
+        assert_eq!(yes_no("No, that's wrong"), Some(false));
+        assert_eq!(yes_no("Ja, gärna"), Some(true));
+        assert_eq!(yes_no("Nein"), Some(false));
+        assert_eq!(yes_no("Oui"), Some(true));
+        assert_eq!(yes_no("Sí, claro"), Some(true));
+        assert_eq!(yes_no("Yes... no, wait"), None);
+        assert_eq!(yes_no("What is my balance?"), None);
+    }
+}
