@@ -4,4 +4,6 @@
 pub mod entities;
 pub mod intents;
 pub mod policy;
+pub mod replies;
 pub mod tools;
+pub mod tts;

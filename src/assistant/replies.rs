@@ -1,0 +1,524 @@
+//! What the assistant says, in en, sv, de, fr and es: templates with numbers, amounts and
+//! dates written the way each language reads them (the synthesiser reads digits in its own
+//! language; order numbers are spaced out to be read digit by digit).
+
+use chrono::{Datelike, NaiveDate};
+
+/// Languages the assistant speaks.
+pub const SERVED: &[&str] = &["en", "sv", "de", "fr", "es"];
+
+/// A message, with its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Welcome,
+    HowCanIHelp,
+    AskVerification,
+    VerificationRetry,
+    Verified { name: String },
+    AskOrderNumber,
+    OrderNotFound { number: String },
+    OrderShipped { number: String, carrier: String, expected: Option<NaiveDate> },
+    OrderDelivered { number: String, on: NaiveDate },
+    OrderPlaced { number: String, expected: Option<NaiveDate> },
+    OrderCancelled { number: String },
+    OrderReturned { number: String },
+    RefundConfirm { number: String, item: String, amount: i64, currency: String },
+    RefundDone { amount: i64, currency: String },
+    RefundRefused { reason: String },
+    RefundStatus { amount: i64, currency: String, number: String, status: String },
+    NoRefunds,
+    PaymentDue { amount: i64, currency: String, number: String, due: NaiveDate },
+    NoPaymentsDue,
+    PayLinkConfirm { amount: i64, currency: String },
+    PayLinkSent,
+    AskNewDate,
+    PostponeConfirm { from: NaiveDate, to: NaiveDate },
+    PostponeDone { to: NaiveDate },
+    PostponeRefused { reason: String },
+    AskEmail,
+    EmailConfirm { email: String },
+    Changed,
+    NotChanged,
+    ChangeByAgent,
+    Handover,
+    DidNotUnderstand,
+    AnythingElse,
+    YouAreWelcome,
+    Goodbye,
+    BackOfficeDown,
+    StillThere,
+}
+
+fn spaced(number: &str) -> String {
+    number.chars().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// "43 dollars", "43,50 euros", "430 kronor".
+pub fn money(lang: &str, cents: i64, currency: &str) -> String {
+    let (major, minor) = (cents / 100, cents % 100);
+    let sep = if lang == "en" { "." } else { "," };
+    let amount = if minor == 0 { major.to_string() } else { format!("{major}{sep}{minor:02}") };
+    let name = match (lang, currency) {
+        ("en", "USD") => "dollars",
+        ("en", "GBP") => "pounds",
+        ("en", "EUR") | ("fr", "EUR") | ("es", "EUR") => "euros",
+        ("de", "EUR") => "Euro",
+        ("sv", "SEK") | ("en", "SEK") => "kronor",
+        ("sv", "EUR") => "euro",
+        ("de", "USD") | ("sv", "USD") => "Dollar",
+        ("fr", "USD") | ("es", "USD") => "dólares",
+        (_, c) => c,
+    };
+    format!("{amount} {name}")
+}
+
+const WEEKDAYS: [[&str; 7]; 5] = [
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
+    ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+    ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
+];
+const MONTHS: [[&str; 12]; 5] = [
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+];
+
+fn lang_index(lang: &str) -> usize {
+    SERVED.iter().position(|l| *l == lang).unwrap_or(0)
+}
+
+/// "Thursday, December 17th", "torsdag den 17 december", "Donnerstag, den 17. Dezember",
+/// "jeudi 17 décembre", "jueves 17 de diciembre".
+pub fn date(lang: &str, d: NaiveDate) -> String {
+    let i = lang_index(lang);
+    let wd = WEEKDAYS[i][d.weekday().num_days_from_monday() as usize];
+    let m = MONTHS[i][d.month0() as usize];
+    let day = d.day();
+    match i {
+        0 => {
+            let suffix = match (day % 10, day % 100) {
+                (1, n) if n != 11 => "st",
+                (2, n) if n != 12 => "nd",
+                (3, n) if n != 13 => "rd",
+                _ => "th",
+            };
+            format!("{wd}, {m} {day}{suffix}")
+        }
+        1 => format!("{wd} den {day} {m}"),
+        2 => format!("{wd}, den {day}. {m}"),
+        3 => format!("{wd} {day} {m}"),
+        _ => format!("{wd} {day} de {m}"),
+    }
+}
+
+/// The message in `lang` (English for a language not served).
+pub fn say(lang: &str, msg: &Msg) -> String {
+    let l = lang_index(lang);
+    let lang = SERVED[l];
+    let pick = |t: [&str; 5]| t[l].to_string();
+    match msg {
+        Msg::Welcome => pick([
+            "Thank you for calling. I'm the automated assistant. How can I help you today?",
+            "Tack för att du ringer. Jag är den automatiska assistenten. Hur kan jag hjälpa dig?",
+            "Danke für Ihren Anruf. Ich bin der automatische Assistent. Wie kann ich Ihnen helfen?",
+            "Merci de votre appel. Je suis l'assistant automatique. Comment puis-je vous aider ?",
+            "Gracias por llamar. Soy el asistente automático. ¿En qué puedo ayudarle?",
+        ]),
+        Msg::HowCanIHelp => pick([
+            "How can I help you?",
+            "Hur kan jag hjälpa dig?",
+            "Wie kann ich Ihnen helfen?",
+            "Comment puis-je vous aider ?",
+            "¿En qué puedo ayudarle?",
+        ]),
+        Msg::AskVerification => pick([
+            "Before I look at your account, please tell me your date of birth, or key in your four digit PIN.",
+            "Innan jag tittar på ditt konto, säg ditt födelsedatum eller slå din fyrsiffriga pinkod.",
+            "Bevor ich Ihr Konto öffne, nennen Sie bitte Ihr Geburtsdatum oder geben Sie Ihre vierstellige PIN ein.",
+            "Avant de consulter votre compte, donnez-moi votre date de naissance ou tapez votre code à quatre chiffres.",
+            "Antes de ver su cuenta, dígame su fecha de nacimiento o marque su PIN de cuatro dígitos.",
+        ]),
+        Msg::VerificationRetry => pick([
+            "Sorry, that doesn't match our records. Please try once more.",
+            "Tyvärr stämmer det inte. Försök en gång till.",
+            "Das stimmt leider nicht mit unseren Daten überein. Bitte versuchen Sie es noch einmal.",
+            "Désolé, cela ne correspond pas. Veuillez réessayer.",
+            "Lo siento, no coincide. Inténtelo una vez más.",
+        ]),
+        Msg::Verified { name } => {
+            let first = name.split_whitespace().next().unwrap_or(name);
+            pick(["Thank you, {}.", "Tack, {}.", "Danke, {}.", "Merci, {}.", "Gracias, {}."]).replace("{}", first)
+        }
+        Msg::AskOrderNumber => pick([
+            "What is the order number?",
+            "Vilket är ordernumret?",
+            "Wie lautet die Bestellnummer?",
+            "Quel est le numéro de commande ?",
+            "¿Cuál es el número de pedido?",
+        ]),
+        Msg::OrderNotFound { number } => pick([
+            "I can't find order {} on your account. Could you check the number?",
+            "Jag hittar inte order {} på ditt konto. Kan du kontrollera numret?",
+            "Ich finde die Bestellung {} nicht in Ihrem Konto. Könnten Sie die Nummer prüfen?",
+            "Je ne trouve pas la commande {} sur votre compte. Pouvez-vous vérifier le numéro ?",
+            "No encuentro el pedido {} en su cuenta. ¿Puede comprobar el número?",
+        ])
+        .replace("{}", &spaced(number)),
+        Msg::OrderShipped { number, carrier, expected } => {
+            let when = expected.map(|d| date(lang, d)).unwrap_or_default();
+            pick([
+                "Order {n} is on its way with {c}. It should arrive on {d}.",
+                "Order {n} är på väg med {c}. Den beräknas komma fram {d}.",
+                "Die Bestellung {n} ist mit {c} unterwegs. Sie sollte am {d} ankommen.",
+                "La commande {n} est en route avec {c}. Elle devrait arriver le {d}.",
+                "El pedido {n} está en camino con {c}. Debería llegar el {d}.",
+            ])
+            .replace("{n}", &spaced(number))
+            .replace("{c}", carrier)
+            .replace("{d}", &when)
+        }
+        Msg::OrderDelivered { number, on } => pick([
+            "Order {n} was delivered on {d}.",
+            "Order {n} levererades {d}.",
+            "Die Bestellung {n} wurde am {d} zugestellt.",
+            "La commande {n} a été livrée le {d}.",
+            "El pedido {n} se entregó el {d}.",
+        ])
+        .replace("{n}", &spaced(number))
+        .replace("{d}", &date(lang, *on)),
+        Msg::OrderPlaced { number, expected } => pick([
+            "Order {n} has been placed and will ship soon. Expected delivery is {d}.",
+            "Order {n} är lagd och skickas snart. Beräknad leverans är {d}.",
+            "Die Bestellung {n} ist eingegangen und wird bald versandt. Voraussichtliche Lieferung: {d}.",
+            "La commande {n} est enregistrée et partira bientôt. Livraison prévue le {d}.",
+            "El pedido {n} está registrado y saldrá pronto. Entrega prevista el {d}.",
+        ])
+        .replace("{n}", &spaced(number))
+        .replace("{d}", &expected.map(|d| date(lang, d)).unwrap_or_default()),
+        Msg::OrderCancelled { number } => pick([
+            "Order {} was cancelled.",
+            "Order {} är avbeställd.",
+            "Die Bestellung {} wurde storniert.",
+            "La commande {} a été annulée.",
+            "El pedido {} fue cancelado.",
+        ])
+        .replace("{}", &spaced(number)),
+        Msg::OrderReturned { number } => pick([
+            "Order {} was returned and refunded.",
+            "Order {} är returnerad och återbetald.",
+            "Die Bestellung {} wurde zurückgeschickt und erstattet.",
+            "La commande {} a été retournée et remboursée.",
+            "El pedido {} fue devuelto y reembolsado.",
+        ])
+        .replace("{}", &spaced(number)),
+        Msg::RefundConfirm { number, item, amount, currency } => pick([
+            "I can refund {a} for the {i} from order {n}. Shall I go ahead?",
+            "Jag kan återbetala {a} för {i} i order {n}. Ska jag göra det?",
+            "Ich kann {a} für {i} aus der Bestellung {n} erstatten. Soll ich das tun?",
+            "Je peux rembourser {a} pour {i} de la commande {n}. Je continue ?",
+            "Puedo reembolsar {a} por {i} del pedido {n}. ¿Lo hago?",
+        ])
+        .replace("{a}", &money(lang, *amount, currency))
+        .replace("{i}", item)
+        .replace("{n}", &spaced(number)),
+        Msg::RefundDone { amount, currency } => pick([
+            "Done. {} will be back on your account within five working days.",
+            "Klart. {} är tillbaka på ditt konto inom fem arbetsdagar.",
+            "Erledigt. {} sind in fünf Werktagen wieder auf Ihrem Konto.",
+            "C'est fait. {} seront de retour sur votre compte sous cinq jours ouvrés.",
+            "Hecho. {} volverán a su cuenta en cinco días hábiles.",
+        ])
+        .replace("{}", &money(lang, *amount, currency)),
+        Msg::RefundRefused { reason } | Msg::PostponeRefused { reason } => pick([
+            "I'm sorry, I can't do that here: {}. A colleague can look at it with you.",
+            "Tyvärr kan jag inte göra det här: {}. En kollega kan hjälpa dig.",
+            "Das kann ich hier leider nicht tun: {}. Ein Kollege kann Ihnen helfen.",
+            "Désolé, je ne peux pas le faire ici : {}. Un collègue peut vous aider.",
+            "Lo siento, no puedo hacerlo aquí: {}. Un compañero puede ayudarle.",
+        ])
+        .replace("{}", reason),
+        Msg::RefundStatus { amount, currency, number, status } => pick([
+            "Your refund of {a} for order {n} is {s}.",
+            "Din återbetalning på {a} för order {n} är {s}.",
+            "Ihre Erstattung von {a} für die Bestellung {n} ist {s}.",
+            "Votre remboursement de {a} pour la commande {n} est {s}.",
+            "Su reembolso de {a} del pedido {n} está {s}.",
+        ])
+        .replace("{a}", &money(lang, *amount, currency))
+        .replace("{n}", &spaced(number))
+        .replace("{s}", &refund_status(lang, status)),
+        Msg::NoRefunds => pick([
+            "I don't see any refunds on your account.",
+            "Jag ser inga återbetalningar på ditt konto.",
+            "Ich sehe keine Erstattungen in Ihrem Konto.",
+            "Je ne vois aucun remboursement sur votre compte.",
+            "No veo ningún reembolso en su cuenta.",
+        ]),
+        Msg::PaymentDue { amount, currency, number, due } => pick([
+            "Your next payment is {a} for order {n}, due on {d}.",
+            "Din nästa betalning är {a} för order {n}, och ska betalas {d}.",
+            "Ihre nächste Zahlung von {a} für die Bestellung {n} ist am {d} fällig.",
+            "Votre prochain paiement de {a} pour la commande {n} est dû le {d}.",
+            "Su próximo pago de {a} del pedido {n} vence el {d}.",
+        ])
+        .replace("{a}", &money(lang, *amount, currency))
+        .replace("{n}", &spaced(number))
+        .replace("{d}", &date(lang, *due)),
+        Msg::NoPaymentsDue => pick([
+            "You have no payments due. Everything is paid.",
+            "Du har inga betalningar kvar. Allt är betalt.",
+            "Sie haben keine offenen Zahlungen. Alles ist bezahlt.",
+            "Vous n'avez aucun paiement en attente. Tout est réglé.",
+            "No tiene pagos pendientes. Todo está pagado.",
+        ]),
+        Msg::PayLinkConfirm { amount, currency } => pick([
+            "I can text you a payment link for {}. Shall I send it?",
+            "Jag kan sms:a en betallänk för {}. Ska jag skicka den?",
+            "Ich kann Ihnen einen Zahlungslink über {} per SMS schicken. Soll ich?",
+            "Je peux vous envoyer un lien de paiement de {} par SMS. Je l'envoie ?",
+            "Puedo enviarle un enlace de pago de {} por SMS. ¿Lo envío?",
+        ])
+        .replace("{}", &money(lang, *amount, currency)),
+        Msg::PayLinkSent => pick([
+            "I've sent the link to your phone.",
+            "Jag har skickat länken till din telefon.",
+            "Ich habe den Link an Ihr Telefon geschickt.",
+            "J'ai envoyé le lien sur votre téléphone.",
+            "He enviado el enlace a su teléfono.",
+        ]),
+        Msg::AskNewDate => pick([
+            "Which date would you like to move it to?",
+            "Vilket datum vill du flytta den till?",
+            "Auf welches Datum möchten Sie sie verschieben?",
+            "À quelle date voulez-vous la reporter ?",
+            "¿A qué fecha quiere moverlo?",
+        ]),
+        Msg::PostponeConfirm { from, to } => pick([
+            "I can move the payment due on {f} to {t}. Shall I go ahead?",
+            "Jag kan flytta betalningen från {f} till {t}. Ska jag göra det?",
+            "Ich kann die Zahlung vom {f} auf den {t} verschieben. Soll ich?",
+            "Je peux reporter le paiement du {f} au {t}. Je continue ?",
+            "Puedo mover el pago del {f} al {t}. ¿Lo hago?",
+        ])
+        .replace("{f}", &date(lang, *from))
+        .replace("{t}", &date(lang, *to)),
+        Msg::PostponeDone { to } => pick([
+            "Done. The payment is now due on {}.",
+            "Klart. Betalningen ska nu betalas {}.",
+            "Erledigt. Die Zahlung ist jetzt am {} fällig.",
+            "C'est fait. Le paiement est maintenant dû le {}.",
+            "Hecho. El pago vence ahora el {}.",
+        ])
+        .replace("{}", &date(lang, *to)),
+        Msg::AskEmail => pick([
+            "What is the new email address?",
+            "Vilken är den nya e-postadressen?",
+            "Wie lautet die neue E-Mail-Adresse?",
+            "Quelle est la nouvelle adresse e-mail ?",
+            "¿Cuál es el nuevo correo electrónico?",
+        ]),
+        Msg::EmailConfirm { email } => pick([
+            "I heard {}. Is that right?",
+            "Jag hörde {}. Stämmer det?",
+            "Ich habe {} verstanden. Stimmt das?",
+            "J'ai compris {}. C'est bien ça ?",
+            "He entendido {}. ¿Es correcto?",
+        ])
+        .replace("{}", &email.replace('@', " at ").replace('.', " dot ")),
+        Msg::Changed => pick([
+            "Done, I've updated it.",
+            "Klart, jag har uppdaterat det.",
+            "Erledigt, ich habe es geändert.",
+            "C'est fait, je l'ai mis à jour.",
+            "Hecho, lo he actualizado.",
+        ]),
+        Msg::NotChanged => pick([
+            "Okay, I won't change anything.",
+            "Okej, jag ändrar ingenting.",
+            "In Ordnung, ich ändere nichts.",
+            "D'accord, je ne change rien.",
+            "De acuerdo, no cambio nada.",
+        ]),
+        Msg::ChangeByAgent => pick([
+            "A colleague will make that change with you.",
+            "En kollega hjälper dig med den ändringen.",
+            "Ein Kollege nimmt die Änderung mit Ihnen vor.",
+            "Un collègue fera ce changement avec vous.",
+            "Un compañero hará ese cambio con usted.",
+        ]),
+        Msg::Handover => pick([
+            "I'll connect you with a colleague now. Please stay on the line.",
+            "Jag kopplar dig till en kollega nu. Vänligen vänta kvar.",
+            "Ich verbinde Sie jetzt mit einem Kollegen. Bitte bleiben Sie dran.",
+            "Je vous mets en relation avec un collègue. Merci de patienter.",
+            "Le paso con un compañero. Por favor, no cuelgue.",
+        ]),
+        Msg::DidNotUnderstand => pick([
+            "Sorry, I didn't catch that. I can help with orders, refunds, payments and your details.",
+            "Förlåt, det uppfattade jag inte. Jag kan hjälpa till med beställningar, återbetalningar, betalningar och dina uppgifter.",
+            "Entschuldigung, das habe ich nicht verstanden. Ich helfe bei Bestellungen, Erstattungen, Zahlungen und Ihren Daten.",
+            "Désolé, je n'ai pas compris. Je peux vous aider pour les commandes, remboursements, paiements et vos coordonnées.",
+            "Perdone, no le he entendido. Puedo ayudarle con pedidos, reembolsos, pagos y sus datos.",
+        ]),
+        Msg::AnythingElse => pick([
+            "Is there anything else I can help with?",
+            "Finns det något mer jag kan hjälpa till med?",
+            "Kann ich sonst noch etwas für Sie tun?",
+            "Puis-je vous aider pour autre chose ?",
+            "¿Puedo ayudarle en algo más?",
+        ]),
+        Msg::YouAreWelcome => pick([
+            "You're welcome.",
+            "Varsågod.",
+            "Gern geschehen.",
+            "Je vous en prie.",
+            "De nada.",
+        ]),
+        Msg::Goodbye => pick([
+            "Thank you for calling. Goodbye.",
+            "Tack för samtalet. Hej då.",
+            "Danke für Ihren Anruf. Auf Wiederhören.",
+            "Merci de votre appel. Au revoir.",
+            "Gracias por llamar. Adiós.",
+        ]),
+        Msg::BackOfficeDown => pick([
+            "I'm sorry, I can't reach our systems right now. Let me connect you with a colleague.",
+            "Tyvärr når jag inte våra system just nu. Jag kopplar dig till en kollega.",
+            "Ich erreiche unsere Systeme gerade nicht. Ich verbinde Sie mit einem Kollegen.",
+            "Je n'arrive pas à joindre nos systèmes. Je vous passe un collègue.",
+            "No puedo acceder a nuestros sistemas ahora. Le paso con un compañero.",
+        ]),
+        Msg::StillThere => pick([
+            "Are you still there?",
+            "Är du kvar?",
+            "Sind Sie noch da?",
+            "Vous êtes toujours là ?",
+            "¿Sigue ahí?",
+        ]),
+    }
+}
+
+fn refund_status(lang: &str, status: &str) -> String {
+    let i = lang_index(lang);
+    let t: [&str; 5] = match status {
+        "paid" => ["paid out", "utbetald", "ausgezahlt", "versé", "pagado"],
+        "approved" => [
+            "approved and on its way",
+            "godkänd och på väg",
+            "genehmigt und unterwegs",
+            "approuvé et en cours",
+            "aprobado y en camino",
+        ],
+        "rejected" => ["declined", "avslagen", "abgelehnt", "refusé", "rechazado"],
+        _ => ["being processed", "under behandling", "in Bearbeitung", "en cours de traitement", "en trámite"],
+    };
+    t[i].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_money_per_language() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 17).unwrap();
+        assert_eq!(date("en", d), "Thursday, December 17th");
+        assert_eq!(date("sv", d), "torsdag den 17 december");
+        assert_eq!(date("de", d), "Donnerstag, den 17. Dezember");
+        assert_eq!(date("fr", d), "jeudi 17 décembre");
+        assert_eq!(date("es", d), "jueves 17 de diciembre");
+        assert_eq!(date("en", NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()), "Tuesday, December 1st");
+        assert_eq!(date("en", NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()), "Friday, December 11th");
+        assert_eq!(money("en", 4300, "USD"), "43 dollars");
+        assert_eq!(money("en", 6633, "USD"), "66.33 dollars");
+        assert_eq!(money("sv", 53000, "SEK"), "530 kronor");
+        assert_eq!(money("de", 4550, "EUR"), "45,50 Euro");
+    }
+
+    #[test]
+    fn every_message_in_every_language() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 17).unwrap();
+        let msg = Msg::OrderShipped { number: "45678".into(), carrier: "DHL".into(), expected: Some(d) };
+        assert_eq!(
+            say("en", &msg),
+            "Order 4 5 6 7 8 is on its way with DHL. It should arrive on Thursday, December 17th."
+        );
+        assert!(say("sv", &msg).contains("torsdag den 17 december"));
+        assert!(say("de", &msg).starts_with("Die Bestellung 4 5 6 7 8"));
+        assert_eq!(say("xx", &Msg::Goodbye), say("en", &Msg::Goodbye), "unserved language falls back to English");
+        for lang in SERVED {
+            for m in [Msg::Welcome, Msg::AskVerification, Msg::Handover, Msg::DidNotUnderstand] {
+                assert!(!say(lang, &m).contains('{'), "{lang} {m:?}");
+            }
+        }
+    }
+}
