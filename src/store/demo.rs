@@ -114,6 +114,7 @@ const CATALOGUE: &[(&str, &str, i64)] = &[
     ("Atelier Mode", "wool sweater", 7_900),
     ("Atelier Mode", "leather boots", 15_900),
     ("Atelier Mode", "summer dress", 5_900),
+    ("Pixel Electronics", "laptop", 129_900),
 ];
 
 /// A fixed persona: market index, name, phone, birth date, PIN, address index, orders.
@@ -135,7 +136,12 @@ const PERSONAS: &[Persona] = &[
         phone: "+15550100",
         date_of_birth: "1985-04-12",
         pin: "1234",
-        orders: &[("45678", 6, "shipped", 3), ("45679", 0, "delivered", 12), ("45680", 8, "delivered", 90)],
+        orders: &[
+            ("45678", 6, "shipped", 3),
+            ("45679", 0, "delivered", 12),
+            ("45680", 8, "delivered", 90),
+            ("45681", 12, "delivered", 10),
+        ],
     },
     Persona {
         market: 1,
@@ -249,7 +255,7 @@ pub fn seed(store: &Store, customers: usize, today: NaiveDate) -> Result<Seeded,
                             "shipped" => rng.i64(1..6),
                             _ => rng.i64(7..120),
                         };
-                        (next_order.to_string(), rng.usize(..CATALOGUE.len()), status, ago)
+                        (next_order.to_string(), rng.usize(..CATALOGUE.len() - 1), status, ago)
                     })
                     .collect(),
             };

@@ -48,6 +48,15 @@ pub enum OrderLookup {
     NotOnAccount,
 }
 
+/// A refund the policy allows, to be confirmed by the caller.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RefundQuote {
+    pub order_number: String,
+    pub item: String,
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
 /// What can go wrong with a tool.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -78,6 +87,17 @@ pub trait BackOffice: Send + Sync {
     async fn payments(&self, who: &Verified) -> Result<Vec<Payment>, ToolError>;
     async fn refunds(&self, who: &Verified) -> Result<Vec<Refund>, ToolError>;
     async fn interactions(&self, who: &Verified) -> Result<Vec<Interaction>, ToolError>;
+    /// What a refund would be, checked against the policy, without making it: the order, the
+    /// item and the amount, so the assistant can ask the caller to confirm exactly that.
+    async fn quote_refund(
+        &self,
+        who: &Verified,
+        order_number: &str,
+        item: Option<&str>,
+        amount_cents: Option<i64>,
+    ) -> Result<RefundQuote, ToolError>;
+    /// Whether a due date may move there, without moving it.
+    async fn quote_postpone(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError>;
     /// Refund (part of) a delivered order, within policy.
     async fn request_refund(
         &self,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{BackOffice, Factor, OrderLookup, ToolError, Verified};
+use super::{BackOffice, Factor, OrderLookup, RefundQuote, ToolError, Verified};
 use crate::assistant::policy::Policy;
 use crate::store::model::{Customer, Interaction, Order, Payment, Refund};
 use crate::store::{Store, StoreError};
@@ -113,6 +113,31 @@ impl BackOffice for SqliteBackOffice {
         self.db(move |s| s.interactions(id)).await
     }
 
+    async fn quote_refund(
+        &self,
+        who: &Verified,
+        order_number: &str,
+        item: Option<&str>,
+        amount_cents: Option<i64>,
+    ) -> Result<RefundQuote, ToolError> {
+        let order = self.own_order(who, order_number).await?;
+        // A named item refunds that item's price; otherwise the amount asked, or the whole order.
+        let named = item.and_then(|name| order.items.iter().find(|i| i.name.eq_ignore_ascii_case(name)));
+        let amount = amount_cents.or(named.map(|i| i.unit_cents * i.quantity)).unwrap_or(order.total_cents);
+        self.policy.check_refund(&order, amount, (self.today)())?;
+        let item = named
+            .map(|i| i.name.clone())
+            .or_else(|| (order.items.len() == 1).then(|| order.items[0].name.clone()))
+            .unwrap_or_else(|| "order".into());
+        Ok(RefundQuote { order_number: order.number, item, amount_cents: amount, currency: order.currency })
+    }
+
+    async fn quote_postpone(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError> {
+        let payment = self.own_payment(who, payment_id).await?;
+        self.policy.check_postpone(&payment, to)?;
+        Ok(payment)
+    }
+
     async fn request_refund(
         &self,
         who: &Verified,
@@ -122,20 +147,23 @@ impl BackOffice for SqliteBackOffice {
         reason: &str,
         call_id: &str,
     ) -> Result<Refund, ToolError> {
-        let order = self.own_order(who, order_number).await?;
-        // A named item refunds that item's price; otherwise the amount asked, or the whole order.
-        let item_price = item.and_then(|name| {
-            order.items.iter().find(|i| i.name.eq_ignore_ascii_case(name)).map(|i| i.unit_cents * i.quantity)
-        });
-        let amount = amount_cents.or(item_price).unwrap_or(order.total_cents);
-        self.policy.check_refund(&order, amount, (self.today)())?;
-        let (item, reason, call_id) = (item.map(str::to_string), reason.to_string(), call_id.to_string());
-        self.db(move |s| s.create_refund(order.id, item.as_deref(), amount, &reason, Some(&call_id))).await
+        // The same checks as the quote, again: the policy holds whoever calls this.
+        let quote = self.quote_refund(who, order_number, item, amount_cents).await?;
+        let Some(order) = self
+            .db({
+                let n = quote.order_number.clone();
+                move |s| s.order_by_number(&n)
+            })
+            .await?
+        else {
+            return Err(ToolError::NotOnAccount(format!("order {order_number}")));
+        };
+        let (item, reason, call_id) = (Some(quote.item.clone()), reason.to_string(), call_id.to_string());
+        self.db(move |s| s.create_refund(order.id, item.as_deref(), quote.amount_cents, &reason, Some(&call_id))).await
     }
 
     async fn postpone_payment(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError> {
-        let payment = self.own_payment(who, payment_id).await?;
-        self.policy.check_postpone(&payment, to)?;
+        self.quote_postpone(who, payment_id, to).await?;
         let to = to.format("%Y-%m-%d").to_string();
         self.db(move |s| s.postpone_payment(payment_id, &to)).await
     }

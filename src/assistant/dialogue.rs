@@ -1,0 +1,681 @@
+//! The built-in dialogue engine: one per call. It takes the caller's turns (text, language,
+//! caller state), keys and silences, and answers with what to say, the tool calls it made, and
+//! whether to hand the call to a person (and why). No network, no LLM: intents, entities,
+//! slot filling, verification before any account data, confirmation before any change.
+//!
+//! Hand-over rules (the 2025 lesson: know the limits early): the caller asks for a person; the
+//! caller is frustrated or angry, or rising two turns in a row; understanding fails twice; an
+//! intent that needs a human (fraud, dispute, complaint, bereavement, legal); verification
+//! fails; the caller's language is not served; the back office is down; silence persists.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::entities;
+use super::intents::{Intent, IntentClassifier};
+use super::policy::Policy;
+use super::replies::{say, Msg, SERVED};
+use super::tools::{BackOffice, Factor, OrderLookup, ToolError, Verified};
+use crate::pipeline::analysis::state::{State, TurnState};
+use crate::store::model::{Customer, OrderStatus, PaymentStatus};
+
+/// Why the call goes to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    AskedForPerson,
+    CallerUpset,
+    NotUnderstood,
+    NeedsHuman,
+    VerificationFailed,
+    CallerNotIdentified,
+    LanguageNotServed,
+    BackOfficeUnavailable,
+    Silence,
+}
+
+/// A tool call the assistant made and how it went (for events and the case file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRecord {
+    pub tool: String,
+    pub detail: String,
+    pub ok: bool,
+}
+
+/// What the assistant does after an input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Reply {
+    /// What to say, in `language`.
+    pub say: Vec<String>,
+    pub language: String,
+    pub intent: Option<Intent>,
+    pub actions: Vec<ActionRecord>,
+    /// Hand the call over, and why.
+    pub escalate: Option<(EscalationReason, Option<Intent>)>,
+    /// The caller is done: hang up after speaking.
+    pub hangup: bool,
+}
+
+/// An input to the engine.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    /// The call was answered.
+    Start,
+    /// A finished caller turn with the call's language and the caller's state after it.
+    Turn { text: &'a str, language: &'a str, state: Option<&'a TurnState>, trend: f32 },
+    /// Keys pressed (a PIN, collected until '#' or four digits).
+    Digits(&'a str),
+    /// The caller said nothing for a while after the assistant spoke.
+    Silence,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    Refund { order: String, item: String, amount: i64 },
+    PayLink { payment_id: i64 },
+    Postpone { payment_id: i64, to: NaiveDate },
+    Email(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Verify(Intent),
+    OrderNumber(Intent),
+    Confirm(Change),
+    NewDate { payment_id: i64, due: NaiveDate },
+    Email,
+}
+
+/// One call's assistant.
+pub struct Assistant {
+    back_office: Arc<dyn BackOffice>,
+    classifier: Arc<dyn IntentClassifier>,
+    policy: Policy,
+    call_id: String,
+    caller: String,
+    today: NaiveDate,
+    language: String,
+    customer: Option<Customer>,
+    verified: Option<Verified>,
+    verify_failures: u32,
+    not_understood: u32,
+    silences: u32,
+    rising_turns: u32,
+    pending: Option<Pending>,
+    last_said: Vec<String>,
+    done: bool,
+}
+
+impl Assistant {
+    pub fn new(
+        back_office: Arc<dyn BackOffice>,
+        classifier: Arc<dyn IntentClassifier>,
+        policy: Policy,
+        call_id: &str,
+        caller: &str,
+        today: NaiveDate,
+    ) -> Self {
+        Self {
+            back_office,
+            classifier,
+            policy,
+            call_id: call_id.into(),
+            caller: caller.into(),
+            today,
+            language: "en".into(),
+            customer: None,
+            verified: None,
+            verify_failures: 0,
+            not_understood: 0,
+            silences: 0,
+            rising_turns: 0,
+            pending: None,
+            last_said: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The verified customer, if any.
+    pub fn verified(&self) -> Option<&Customer> {
+        self.verified.as_ref().map(|v| v.customer())
+    }
+
+    /// Handle one input.
+    pub async fn handle(&mut self, input: Input<'_>) -> Reply {
+        if self.done {
+            return Reply { language: self.language.clone(), ..Default::default() };
+        }
+        let mut r = Reply { language: self.language.clone(), ..Default::default() };
+        match input {
+            Input::Start => {
+                match self.back_office.find_caller(&self.caller).await {
+                    Ok(c) => {
+                        if let Some(c) = &c {
+                            if SERVED.contains(&c.language.as_str()) {
+                                self.language = c.language.clone();
+                                r.language = self.language.clone();
+                            }
+                        }
+                        r.actions.push(ActionRecord {
+                            tool: "find_caller".into(),
+                            detail: if c.is_some() { "number matched a customer" } else { "number not on file" }.into(),
+                            ok: true,
+                        });
+                        self.customer = c;
+                    }
+                    Err(e) => {
+                        r.actions.push(ActionRecord { tool: "find_caller".into(), detail: e.to_string(), ok: false })
+                    }
+                }
+                self.msg(&mut r, Msg::Welcome);
+            }
+            Input::Silence => {
+                self.silences += 1;
+                if self.silences >= 2 {
+                    self.escalate(&mut r, EscalationReason::Silence, None);
+                } else {
+                    self.msg(&mut r, Msg::StillThere);
+                    r.say.extend(self.last_said.clone());
+                }
+            }
+            Input::Digits(d) => {
+                self.silences = 0;
+                if matches!(self.pending, Some(Pending::Verify(_))) {
+                    self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await;
+                }
+            }
+            Input::Turn { text, language, state, trend } => {
+                self.silences = 0;
+                self.turn(&mut r, text, language, state, trend).await;
+            }
+        }
+        if !r.say.is_empty() {
+            self.last_said = r.say.clone();
+        }
+        r
+    }
+
+    fn msg(&self, r: &mut Reply, m: Msg) {
+        r.say.push(say(&self.language, &m));
+    }
+
+    fn escalate(&mut self, r: &mut Reply, reason: EscalationReason, intent: Option<Intent>) {
+        self.msg(r, Msg::Handover);
+        r.escalate = Some((reason, intent));
+        self.done = true;
+        self.pending = None;
+    }
+
+    fn tool_failed(&mut self, r: &mut Reply, tool: &str, e: &ToolError) -> bool {
+        r.actions.push(ActionRecord { tool: tool.into(), detail: e.to_string(), ok: false });
+        if let ToolError::Unavailable(_) = e {
+            self.msg(r, Msg::BackOfficeDown);
+            r.escalate = Some((EscalationReason::BackOfficeUnavailable, r.intent));
+            self.done = true;
+            return true;
+        }
+        false
+    }
+
+    async fn turn(&mut self, r: &mut Reply, text: &str, language: &str, state: Option<&TurnState>, trend: f32) {
+        // Language: speak the caller's if served; hand over if not.
+        if !language.is_empty() && language != self.language {
+            if SERVED.contains(&language) {
+                self.language = language.to_string();
+                r.language = self.language.clone();
+            } else if text.split_whitespace().count() >= 3 {
+                self.escalate(r, EscalationReason::LanguageNotServed, None);
+                return;
+            }
+        }
+        let classified = self.classifier.classify(text);
+        let intent = classified.intent;
+        r.intent = Some(intent);
+        // The caller's mood first: an upset caller gets a person, whatever they asked.
+        if let Some(s) = state {
+            self.rising_turns = if trend > 0.15 { self.rising_turns + 1 } else { 0 };
+            if matches!(s.state, State::Frustrated | State::Angry) || self.rising_turns >= 2 {
+                self.escalate(r, EscalationReason::CallerUpset, Some(intent));
+                return;
+            }
+        }
+        if intent == Intent::Agent {
+            self.escalate(r, EscalationReason::AskedForPerson, Some(intent));
+            return;
+        }
+        if intent.needs_human() {
+            self.escalate(r, EscalationReason::NeedsHuman, Some(intent));
+            return;
+        }
+        // An answer to what we asked comes before a fresh intent.
+        if let Some(p) = self.pending.take() {
+            if self.answer_pending(r, p, text).await {
+                return;
+            }
+        }
+        self.dispatch(r, intent, text).await;
+    }
+
+    /// Returns whether the turn was consumed as an answer.
+    async fn answer_pending(&mut self, r: &mut Reply, p: Pending, text: &str) -> bool {
+        match p {
+            Pending::Verify(intent) => {
+                // A date first: "April 12th 1985" holds a four-digit run that is not a PIN.
+                let factor = entities::date(text, self.today)
+                    .filter(|d| *d < self.today)
+                    .map(Factor::DateOfBirth)
+                    .or_else(|| entities::pin(text).map(Factor::Pin));
+                if factor.is_none() && self.classifier.classify(text).intent != Intent::Unknown {
+                    // A new request instead of an answer: forget the old one.
+                    return false;
+                }
+                self.pending = Some(Pending::Verify(intent));
+                self.verify_with(r, factor).await;
+                true
+            }
+            Pending::OrderNumber(intent) => match entities::order_number(text) {
+                Some(n) => {
+                    self.run_intent(r, intent, &n, text).await;
+                    true
+                }
+                None if self.classifier.classify(text).intent == Intent::Unknown => {
+                    self.not_understood += 1;
+                    if self.not_understood >= 2 {
+                        self.escalate(r, EscalationReason::NotUnderstood, Some(intent));
+                    } else {
+                        self.pending = Some(Pending::OrderNumber(intent));
+                        self.msg(r, Msg::AskOrderNumber);
+                    }
+                    true
+                }
+                None => false,
+            },
+            Pending::Confirm(change) => match entities::yes_no(text) {
+                Some(true) => {
+                    self.execute(r, change).await;
+                    true
+                }
+                Some(false) => {
+                    self.msg(r, Msg::NotChanged);
+                    self.msg(r, Msg::AnythingElse);
+                    true
+                }
+                None => {
+                    // Neither yes nor no: ask the same question again, never act on a guess.
+                    self.pending = Some(Pending::Confirm(change));
+                    r.say.extend(self.last_said.iter().rev().take(1).cloned());
+                    true
+                }
+            },
+            Pending::NewDate { payment_id, due } => match entities::date(text, self.today) {
+                Some(to) => {
+                    self.quote_postpone(r, payment_id, due, to).await;
+                    true
+                }
+                None => {
+                    self.pending = Some(Pending::NewDate { payment_id, due });
+                    self.msg(r, Msg::AskNewDate);
+                    true
+                }
+            },
+            Pending::Email => {
+                let email = spoken_email(text);
+                match email {
+                    Some(e) => {
+                        self.msg(r, Msg::EmailConfirm { email: e.clone() });
+                        self.pending = Some(Pending::Confirm(Change::Email(e)));
+                    }
+                    None => {
+                        self.pending = Some(Pending::Email);
+                        self.msg(r, Msg::AskEmail);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    async fn verify_with(&mut self, r: &mut Reply, factor: Option<Factor>) {
+        let Some(Pending::Verify(intent)) = self.pending.take() else { return };
+        let Some(customer) = self.customer.clone() else { return };
+        let outcome = match &factor {
+            Some(f) => self.back_office.verify(&customer, f).await,
+            None => Ok(None),
+        };
+        match outcome {
+            Ok(Some(v)) => {
+                r.actions.push(ActionRecord { tool: "verify".into(), detail: "verified".into(), ok: true });
+                self.verified = Some(v);
+                self.msg(r, Msg::Verified { name: customer.name.clone() });
+                self.dispatch(r, intent, "").await;
+            }
+            Ok(None) => {
+                self.verify_failures += 1;
+                r.actions.push(ActionRecord {
+                    tool: "verify".into(),
+                    detail: format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures),
+                    ok: false,
+                });
+                if self.verify_failures >= self.policy.max_verification_failures {
+                    self.escalate(r, EscalationReason::VerificationFailed, Some(intent));
+                } else {
+                    self.pending = Some(Pending::Verify(intent));
+                    self.msg(r, Msg::VerificationRetry);
+                }
+            }
+            Err(e) => {
+                self.tool_failed(r, "verify", &e);
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, r: &mut Reply, intent: Intent, text: &str) {
+        match intent {
+            Intent::Greeting => self.msg(r, Msg::HowCanIHelp),
+            Intent::Thanks => {
+                self.msg(r, Msg::YouAreWelcome);
+                self.msg(r, Msg::AnythingElse);
+            }
+            Intent::Goodbye => {
+                self.msg(r, Msg::Goodbye);
+                r.hangup = true;
+                self.done = true;
+            }
+            Intent::Repeat => r.say.extend(self.last_said.clone()),
+            Intent::Unknown => {
+                self.not_understood += 1;
+                if self.not_understood >= 2 {
+                    self.escalate(r, EscalationReason::NotUnderstood, None);
+                } else {
+                    self.msg(r, Msg::DidNotUnderstand);
+                }
+            }
+            Intent::ChangeAddress | Intent::ChangePhone => {
+                // Addresses and numbers read out by voice go wrong too easily: a person does it.
+                self.msg(r, Msg::ChangeByAgent);
+                self.escalate(r, EscalationReason::NeedsHuman, Some(intent));
+            }
+            _ if self.verified.is_none() => {
+                if self.customer.is_none() {
+                    self.escalate(r, EscalationReason::CallerNotIdentified, Some(intent));
+                } else {
+                    self.pending = Some(Pending::Verify(intent));
+                    self.msg(r, Msg::AskVerification);
+                }
+            }
+            _ => {
+                let number = entities::order_number(text).unwrap_or_default();
+                self.run_intent(r, intent, &number, text).await;
+            }
+        }
+    }
+
+    /// Run an account intent for a verified caller. `number` may be empty.
+    async fn run_intent(&mut self, r: &mut Reply, intent: Intent, number: &str, text: &str) {
+        let Some(who) = self.verified.clone() else { return };
+        self.not_understood = 0;
+        match intent {
+            Intent::OrderStatus | Intent::Refund if number.is_empty() => {
+                self.pending = Some(Pending::OrderNumber(intent));
+                self.msg(r, Msg::AskOrderNumber);
+            }
+            Intent::OrderStatus => match self.back_office.order(&who, number).await {
+                Ok(OrderLookup::Found(o)) => {
+                    r.actions.push(ActionRecord {
+                        tool: "order_status".into(),
+                        detail: format!("order {number}: {}", o.status.as_str()),
+                        ok: true,
+                    });
+                    let day =
+                        |d: &Option<String>| d.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    let m = match o.status {
+                        OrderStatus::Shipped => Msg::OrderShipped {
+                            number: o.number.clone(),
+                            carrier: o.carrier.clone().unwrap_or_default(),
+                            expected: day(&o.expected_on),
+                        },
+                        OrderStatus::Delivered => Msg::OrderDelivered {
+                            number: o.number.clone(),
+                            on: day(&o.delivered_on).unwrap_or(self.today),
+                        },
+                        OrderStatus::Placed => {
+                            Msg::OrderPlaced { number: o.number.clone(), expected: day(&o.expected_on) }
+                        }
+                        OrderStatus::Cancelled => Msg::OrderCancelled { number: o.number.clone() },
+                        OrderStatus::Returned => Msg::OrderReturned { number: o.number.clone() },
+                    };
+                    self.msg(r, m);
+                    self.msg(r, Msg::AnythingElse);
+                }
+                Ok(OrderLookup::NotOnAccount) => {
+                    r.actions.push(ActionRecord {
+                        tool: "order_status".into(),
+                        detail: format!("order {number}: not on account"),
+                        ok: false,
+                    });
+                    self.pending = Some(Pending::OrderNumber(intent));
+                    self.msg(r, Msg::OrderNotFound { number: number.into() });
+                }
+                Err(e) => {
+                    self.tool_failed(r, "order_status", &e);
+                }
+            },
+            // The refund is the item's price (or the order's): a spoken amount next to an order
+            // number is too easily the number itself.
+            Intent::Refund => match self.back_office.quote_refund(&who, number, None, None).await {
+                Ok(q) => {
+                    r.actions.push(ActionRecord {
+                        tool: "quote_refund".into(),
+                        detail: format!("order {}: {} {}", q.order_number, q.amount_cents, q.currency),
+                        ok: true,
+                    });
+                    self.msg(
+                        r,
+                        Msg::RefundConfirm {
+                            number: q.order_number.clone(),
+                            item: q.item.clone(),
+                            amount: q.amount_cents,
+                            currency: q.currency.clone(),
+                        },
+                    );
+                    self.pending = Some(Pending::Confirm(Change::Refund {
+                        order: q.order_number,
+                        item: q.item,
+                        amount: q.amount_cents,
+                    }));
+                }
+                Err(ToolError::Refused(why)) => {
+                    r.actions.push(ActionRecord {
+                        tool: "quote_refund".into(),
+                        detail: format!("refused: {why}"),
+                        ok: false,
+                    });
+                    self.msg(r, Msg::RefundRefused { reason: why.to_string() });
+                    self.msg(r, Msg::AnythingElse);
+                }
+                Err(ToolError::NotOnAccount(_)) => {
+                    self.pending = Some(Pending::OrderNumber(intent));
+                    self.msg(r, Msg::OrderNotFound { number: number.into() });
+                }
+                Err(e) => {
+                    self.tool_failed(r, "quote_refund", &e);
+                }
+            },
+            Intent::RefundStatus => match self.back_office.refunds(&who).await {
+                Ok(list) => {
+                    r.actions.push(ActionRecord {
+                        tool: "refunds".into(),
+                        detail: format!("{} refunds", list.len()),
+                        ok: true,
+                    });
+                    match list.first() {
+                        Some(f) => self.msg(
+                            r,
+                            Msg::RefundStatus {
+                                amount: f.amount_cents,
+                                currency: f.currency.clone(),
+                                number: f.order_number.clone(),
+                                status: f.status.clone(),
+                            },
+                        ),
+                        None => self.msg(r, Msg::NoRefunds),
+                    }
+                    self.msg(r, Msg::AnythingElse);
+                }
+                Err(e) => {
+                    self.tool_failed(r, "refunds", &e);
+                }
+            },
+            Intent::PaymentDue | Intent::PayNow | Intent::PostponePayment => {
+                let payments = match self.back_office.payments(&who).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.tool_failed(r, "payments", &e);
+                        return;
+                    }
+                };
+                r.actions.push(ActionRecord {
+                    tool: "payments".into(),
+                    detail: format!("{} instalments", payments.len()),
+                    ok: true,
+                });
+                // Overdue first, then the earliest due.
+                let mut open: Vec<_> = payments.into_iter().filter(|p| p.status != PaymentStatus::Paid).collect();
+                open.sort_by_key(|p| (p.status != PaymentStatus::Overdue, p.due_on.clone()));
+                let Some(next) = open.first() else {
+                    self.msg(r, Msg::NoPaymentsDue);
+                    self.msg(r, Msg::AnythingElse);
+                    return;
+                };
+                let due = NaiveDate::parse_from_str(&next.due_on, "%Y-%m-%d").unwrap_or(self.today);
+                match intent {
+                    Intent::PaymentDue => {
+                        self.msg(
+                            r,
+                            Msg::PaymentDue {
+                                amount: next.amount_cents,
+                                currency: next.currency.clone(),
+                                number: next.order_number.clone(),
+                                due,
+                            },
+                        );
+                        self.msg(r, Msg::AnythingElse);
+                    }
+                    Intent::PayNow => {
+                        self.msg(r, Msg::PayLinkConfirm { amount: next.amount_cents, currency: next.currency.clone() });
+                        self.pending = Some(Pending::Confirm(Change::PayLink { payment_id: next.id }));
+                    }
+                    _ => match entities::date(text, self.today).filter(|d| *d > due) {
+                        Some(to) => self.quote_postpone(r, next.id, due, to).await,
+                        None => {
+                            self.pending = Some(Pending::NewDate { payment_id: next.id, due });
+                            self.msg(r, Msg::AskNewDate);
+                        }
+                    },
+                }
+            }
+            Intent::ChangeEmail => {
+                self.pending = Some(Pending::Email);
+                self.msg(r, Msg::AskEmail);
+            }
+            // Conversational intents never get here (dispatch handles them before verification).
+            _ => self.msg(r, Msg::HowCanIHelp),
+        }
+    }
+
+    async fn quote_postpone(&mut self, r: &mut Reply, payment_id: i64, due: NaiveDate, to: NaiveDate) {
+        let Some(who) = self.verified.clone() else { return };
+        match self.back_office.quote_postpone(&who, payment_id, to).await {
+            Ok(_) => {
+                self.msg(r, Msg::PostponeConfirm { from: due, to });
+                self.pending = Some(Pending::Confirm(Change::Postpone { payment_id, to }));
+            }
+            Err(ToolError::Refused(why)) => {
+                r.actions.push(ActionRecord {
+                    tool: "quote_postpone".into(),
+                    detail: format!("refused: {why}"),
+                    ok: false,
+                });
+                self.msg(r, Msg::PostponeRefused { reason: why.to_string() });
+                self.msg(r, Msg::AnythingElse);
+            }
+            Err(e) => {
+                self.tool_failed(r, "quote_postpone", &e);
+            }
+        }
+    }
+
+    async fn execute(&mut self, r: &mut Reply, change: Change) {
+        let Some(who) = self.verified.clone() else { return };
+        let bo = self.back_office.clone();
+        let (tool, result) = match &change {
+            Change::Refund { order, item, amount } => (
+                "request_refund",
+                bo.request_refund(&who, order, Some(item), Some(*amount), "requested by the caller", &self.call_id)
+                    .await
+                    .map(|f| {
+                        (
+                            format!("refund {} of {} {} on order {order}", f.id, f.amount_cents, f.currency),
+                            Msg::RefundDone { amount: f.amount_cents, currency: f.currency },
+                        )
+                    }),
+            ),
+            Change::PayLink { payment_id } => (
+                "send_payment_link",
+                bo.send_payment_link(&who, *payment_id, &self.call_id)
+                    .await
+                    .map(|_| (format!("link for payment {payment_id}"), Msg::PayLinkSent)),
+            ),
+            Change::Postpone { payment_id, to } => (
+                "postpone_payment",
+                bo.postpone_payment(&who, *payment_id, *to)
+                    .await
+                    .map(|p| (format!("payment {payment_id} now due {}", p.due_on), Msg::PostponeDone { to: *to })),
+            ),
+            Change::Email(e) => {
+                ("update_email", bo.update_email(&who, e).await.map(|_| ("email updated".to_string(), Msg::Changed)))
+            }
+        };
+        match result {
+            Ok((detail, m)) => {
+                r.actions.push(ActionRecord { tool: tool.into(), detail, ok: true });
+                self.msg(r, m);
+                self.msg(r, Msg::AnythingElse);
+            }
+            Err(ToolError::Refused(why)) => {
+                r.actions.push(ActionRecord { tool: tool.into(), detail: format!("refused: {why}"), ok: false });
+                self.msg(r, Msg::RefundRefused { reason: why.to_string() });
+            }
+            Err(e) => {
+                if !self.tool_failed(r, tool, &e) {
+                    self.msg(r, Msg::DidNotUnderstand);
+                }
+            }
+        }
+    }
+}
+
+/// An e-mail address as spoken: "john dot smith at example dot com" -> john.smith@example.com.
+pub fn spoken_email(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let mut out = String::new();
+    for w in words {
+        let w = w.trim_matches(|c: char| c == ',' || c == '?' || c == '!');
+        match w {
+            "at" | "@" => out.push('@'),
+            "dot" | "punkt" | "point" | "punto" => out.push('.'),
+            "dash" | "hyphen" => out.push('-'),
+            "underscore" => out.push('_'),
+            "is" | "it's" | "my" | "email" | "e-mail" | "address" | "the" | "new" | "its" => {}
+            w => out.push_str(w.trim_end_matches('.')),
+        }
+    }
+    let valid = out.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.ends_with('.'));
+    valid.then_some(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+//! Scripted conversations against the real SQLite back office (in memory, demo data).
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::assistant::intents::NearestExamples;
+use crate::assistant::tools::sqlite::SqliteBackOffice;
+use crate::store::{demo, Store};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+}
+
+fn assistant(caller: &str) -> (Assistant, Store) {
+    let store = Store::open_in_memory().unwrap();
+    demo::seed(&store, 12, today()).unwrap();
+    let bo = SqliteBackOffice::new(store.clone(), Policy::default()).with_today(today());
+    let a = Assistant::new(
+        Arc::new(bo),
+        Arc::new(NearestExamples::default()),
+        Policy::default(),
+        "c-test",
+        caller,
+        today(),
+    );
+    (a, store)
+}
+
+async fn say(a: &mut Assistant, text: &str) -> Reply {
+    a.handle(Input::Turn { text, language: "", state: None, trend: 0.0 }).await
+}
+
+fn said(r: &Reply) -> String {
+    r.say.join(" ")
+}
+
+#[tokio::test]
+async fn order_status_after_verification_by_date_of_birth() {
+    let (mut a, _) = assistant("+15550100");
+    let hello = a.handle(Input::Start).await;
+    assert!(said(&hello).starts_with("Thank you for calling"), "{hello:?}");
+    let r = say(&mut a, "Hello, I'm calling about my order, the order number 45678").await;
+    assert_eq!(r.intent, Some(Intent::OrderStatus));
+    assert!(said(&r).contains("date of birth"), "verification first: {r:?}");
+    assert!(!said(&r).contains("4 5 6 7 8"), "nothing disclosed before verification");
+    let r = say(&mut a, "April 12th 1985").await;
+    let s = said(&r);
+    assert!(s.contains("Thank you, John"), "{s}");
+    // The order number given before verification is asked again (not kept across verification).
+    let s = if s.contains("order number?") { said(&say(&mut a, "four five six seven eight").await) } else { s };
+    assert!(s.contains("Order 4 5 6 7 8 is on its way with"), "{s}");
+    assert!(s.contains("Monday, November 30th"), "{s}");
+}
+
+#[tokio::test]
+async fn refund_within_policy_is_created_after_confirmation_only() {
+    let (mut a, store) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "I want to return the running shoes and get a refund").await;
+    a.handle(Input::Digits("1234")).await;
+    let r = say(&mut a, "the order number is 4 5 6 7 9").await;
+    assert!(said(&r).contains("I can refund 129 dollars for the running shoes from order 4 5 6 7 9"), "{r:?}");
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    assert!(store.refunds(john.id).unwrap().is_empty(), "nothing before the yes");
+    let r = say(&mut a, "hmm what").await;
+    assert!(said(&r).contains("Shall I go ahead?"), "unclear answers repeat the question: {r:?}");
+    let r = say(&mut a, "yes please").await;
+    assert!(said(&r).starts_with("Done. 129 dollars"), "{r:?}");
+    assert!(r.actions.iter().any(|x| x.tool == "request_refund" && x.ok));
+    let refunds = store.refunds(john.id).unwrap();
+    assert_eq!((refunds.len(), refunds[0].amount_cents, refunds[0].call_id.as_deref()), (1, 12_900, Some("c-test")));
+}
+
+#[tokio::test]
+async fn refund_over_the_limit_is_refused_politely() {
+    let (mut a, store) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "I'd like a refund for order 45681").await;
+    let r = a.handle(Input::Digits("1234")).await;
+    let s = said(&r);
+    let s = if s.contains("order number?") { said(&say(&mut a, "45681").await) } else { s };
+    assert!(s.contains("over the self-service limit of 300.00 USD"), "{s}");
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    assert!(store.refunds(john.id).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn payment_due_is_answered() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "When is my next payment due, and how much do I owe?").await;
+    let r = say(&mut a, "my pin is one two three four").await;
+    assert!(
+        said(&r).contains("Your next payment is 43 dollars for order 4 5 6 7 9, due on Thursday, December 17th"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn failed_verification_discloses_nothing_and_hands_over() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "where is my order 45678").await;
+    let r = say(&mut a, "January 1st 1970").await;
+    assert!(said(&r).contains("doesn't match"), "{r:?}");
+    let r = a.handle(Input::Digits("9999")).await;
+    assert_eq!(r.escalate, Some((EscalationReason::VerificationFailed, Some(Intent::OrderStatus))));
+    let all = said(&r);
+    assert!(!all.contains("4 5 6 7 8") && !all.contains("John"), "{all}");
+    assert!(a.verified().is_none());
+    assert!(say(&mut a, "1234").await.say.is_empty(), "after hand-over the assistant is silent");
+}
+
+#[tokio::test]
+async fn angry_callers_and_fraud_go_to_a_person() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let angry = TurnState { state: State::Angry, frustration: 0.9, confidence: 0.6, arousal: 2.0, evidence: vec![] };
+    let r = a.handle(Input::Turn { text: "where is my order", language: "en", state: Some(&angry), trend: 0.5 }).await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::CallerUpset));
+
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "there's a charge on my card I don't recognise").await;
+    assert_eq!(r.escalate, Some((EscalationReason::NeedsHuman, Some(Intent::Fraud))));
+
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "let me speak to a person right now").await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::AskedForPerson));
+}
+
+#[tokio::test]
+async fn swedish_and_german_callers_are_answered_in_their_language() {
+    let (mut a, _) = assistant("+46701234567");
+    let r = a.handle(Input::Start).await;
+    assert!(said(&r).starts_with("Tack för att du ringer"), "{r:?}");
+    a.handle(Input::Turn {
+        text: "Hej, jag vill veta var min beställning är.",
+        language: "sv",
+        state: None,
+        trend: 0.0,
+    })
+    .await;
+    a.handle(Input::Digits("2580")).await;
+    let r = a.handle(Input::Turn { text: "sex två tre fyra fem", language: "sv", state: None, trend: 0.0 }).await;
+    assert!(said(&r).contains("Order 6 2 3 4 5 är på väg med"), "{r:?}");
+
+    let (mut a, _) = assistant("+4915112345678");
+    a.handle(Input::Start).await;
+    let r = a
+        .handle(Input::Turn {
+            text: "Wann ist meine nächste Zahlung fällig?", language: "de", state: None, trend: 0.0
+        })
+        .await;
+    assert!(said(&r).contains("Geburtsdatum"), "{r:?}");
+    let r = a.handle(Input::Digits("1357")).await;
+    assert!(said(&r).contains("Ihre nächste Zahlung von"), "{r:?}");
+}
+
+#[tokio::test]
+async fn unknown_languages_numbers_and_nonsense() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = a
+        .handle(Input::Turn {
+            text: "Buongiorno, dov'è il mio ordine per favore",
+            language: "it",
+            state: None,
+            trend: 0.0,
+        })
+        .await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::LanguageNotServed));
+
+    let (mut a, _) = assistant("+19998887777");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "where is my order").await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::CallerNotIdentified));
+
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "purple elephants dance quietly").await;
+    assert!(said(&r).starts_with("Sorry, I didn't catch that"));
+    let r = say(&mut a, "banana telescope").await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::NotUnderstood));
+
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    assert!(said(&a.handle(Input::Silence).await).starts_with("Are you still there?"));
+    assert_eq!(a.handle(Input::Silence).await.escalate.map(|e| e.0), Some(EscalationReason::Silence));
+}
+
+#[tokio::test]
+async fn someone_elses_order_and_postponing_once() {
+    let (mut a, store) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "where is my order").await;
+    a.handle(Input::Digits("1234")).await;
+    let r = say(&mut a, "62345").await;
+    assert!(said(&r).contains("can't find order 6 2 3 4 5 on your account"), "Anna's order: {r:?}");
+
+    let r = say(&mut a, "can I postpone my payment to December 24th").await;
+    assert!(said(&r).contains("move the payment due on Thursday, December 17th to Thursday, December 24th"), "{r:?}");
+    let r = say(&mut a, "yes").await;
+    assert!(said(&r).starts_with("Done. The payment is now due on Thursday, December 24th"), "{r:?}");
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    assert!(store.payments(john.id).unwrap().iter().any(|p| p.due_on == "2026-12-24" && p.postponed == 1));
+}
+
+#[test]
+fn spoken_emails() {
+    assert_eq!(spoken_email("it's john dot smith at example dot com").as_deref(), Some("john.smith@example.com"));
+    assert_eq!(spoken_email("john at example"), None);
+}
