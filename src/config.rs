@@ -155,11 +155,20 @@ impl Default for StoreConfig {
 }
 
 /// `[assistant]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AssistantConfig {
+    /// Answer calls with the AI assistant (otherwise callers hear the greeting and are only
+    /// transcribed).
+    pub enabled: bool,
     /// `[assistant.policy]`: what self-service may do.
     pub policy: crate::assistant::policy::Policy,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        Self { enabled: true, policy: Default::default() }
+    }
 }
 
 /// The whole server configuration.

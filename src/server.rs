@@ -34,6 +34,9 @@ pub enum ServerError {
     /// The greeting file is unusable.
     #[error("greeting: {0}")]
     Greeting(String),
+    /// The assistant's database or voice is unusable ([store] path, espeak-ng).
+    #[error("assistant: {0}")]
+    Assistant(String),
 }
 
 /// Decode a WAV greeting to mono f32.
@@ -66,6 +69,20 @@ fn read_wav<R: std::io::Read>(r: hound::WavReader<R>) -> Result<(Vec<f32>, u32),
     Ok((crate::media::downmix(&all, ch as u16), spec.sample_rate))
 }
 
+/// The assistant's back office (the configured database), understanding and voice.
+fn assistant_services(config: &ServerConfig) -> Result<crate::assistant::AssistantServices, ServerError> {
+    use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice, tts::Espeak};
+    let store = crate::store::Store::open(&config.store.path).map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let tts = Espeak::default();
+    tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
+    Ok(crate::assistant::AssistantServices {
+        back_office: Arc::new(SqliteBackOffice::new(store, config.assistant.policy.clone())),
+        classifier: Arc::new(NearestExamples::default()),
+        tts: Arc::new(tts),
+        policy: config.assistant.policy.clone(),
+    })
+}
+
 /// A running server.
 pub struct Running {
     pub http: SocketAddr,
@@ -78,6 +95,7 @@ pub struct Running {
 /// Bind the ports and start serving. `config` must already be validated.
 pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running, ServerError> {
     let greeting = load_greeting(&config.calls.greeting)?;
+    let assistant = if config.assistant.enabled { Some(Arc::new(assistant_services(config)?)) } else { None };
     let services = Arc::new(CallServices {
         engine,
         events: EventBus::default(),
@@ -90,6 +108,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         },
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
+        assistant,
     });
     let listener = TcpListener::bind(config.http.listen).await.map_err(|source| ServerError::Bind {
         what: "HTTP",

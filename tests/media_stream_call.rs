@@ -1,6 +1,6 @@
 //! A provider media stream (Twilio Media Streams JSON over WebSocket) carries a speech
-//! fixture in real time; the transcript arrives, the greeting comes back as outbound
-//! `media` messages followed by a `mark`, and `stop` ends the call. A stream that sends
+//! fixture in real time; the transcript arrives, the assistant's welcome comes back as outbound
+//! `media` messages until the caller speaks over it (then a `clear`), and `stop` ends the call. A stream that sends
 //! something other than JSON is closed with a reason and does not disturb the server.
 
 mod common;
@@ -24,7 +24,7 @@ fn mulaw_chunks(wav: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twilio_stream_is_transcribed_and_hears_the_greeting() {
+async fn twilio_stream_is_transcribed_hears_the_assistant_and_can_interrupt_it() {
     let server = Server::start(&[]);
     let mut events = server.events(None).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/media-stream", server.http)).await.unwrap();
@@ -87,13 +87,18 @@ async fn twilio_stream_is_transcribed_and_hears_the_greeting() {
 
     let got = tokio::time::timeout(Duration::from_secs(10), reader).await.expect("server closes the socket").unwrap();
     let media: Vec<&Value> = got.iter().filter(|v| v["event"] == "media").collect();
-    // The 4 s greeting, 20 ms per message, addressed to our stream.
-    assert!(media.len() >= 190, "{} outbound media messages", media.len());
+    // The assistant's welcome started playing (20 ms per message, addressed to our stream)...
+    let welcome = events.seen.iter().find(|v| v["type"] == "assistant_replied").expect("the assistant answered");
+    assert!(welcome["text"].as_str().unwrap().starts_with("Thank you for calling"), "{welcome}");
+    assert!(media.len() >= 25, "{} outbound media messages", media.len());
     assert!(media.iter().all(|m| m["streamSid"] == sid));
     let first =
         base64::engine::general_purpose::STANDARD.decode(media[0]["media"]["payload"].as_str().unwrap()).unwrap();
     assert_eq!(first.len(), 160);
-    assert!(got.iter().any(|v| v["event"] == "mark"), "a mark follows the greeting");
+    // ... until the caller spoke over it: playback stopped and the provider was told to drop
+    // what it had buffered (barge-in).
+    assert!(events.seen.iter().any(|v| v["type"] == "assistant_interrupted"), "{:?}", events.types());
+    assert!(got.iter().any(|v| v["event"] == "clear"), "a clear after the barge-in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

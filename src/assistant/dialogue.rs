@@ -81,10 +81,14 @@ enum Change {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
-    Verify(Intent),
+    /// Waiting for a verification factor, to then run this intent on this text.
+    Verify(Intent, String),
     OrderNumber(Intent),
     Confirm(Change),
-    NewDate { payment_id: i64, due: NaiveDate },
+    NewDate {
+        payment_id: i64,
+        due: NaiveDate,
+    },
     Email,
 }
 
@@ -182,7 +186,7 @@ impl Assistant {
             }
             Input::Digits(d) => {
                 self.silences = 0;
-                if matches!(self.pending, Some(Pending::Verify(_))) {
+                if matches!(self.pending, Some(Pending::Verify(..))) {
                     self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await;
                 }
             }
@@ -261,7 +265,7 @@ impl Assistant {
     /// Returns whether the turn was consumed as an answer.
     async fn answer_pending(&mut self, r: &mut Reply, p: Pending, text: &str) -> bool {
         match p {
-            Pending::Verify(intent) => {
+            Pending::Verify(intent, asked) => {
                 // A date first: "April 12th 1985" holds a four-digit run that is not a PIN.
                 let factor = entities::date(text, self.today)
                     .filter(|d| *d < self.today)
@@ -271,7 +275,7 @@ impl Assistant {
                     // A new request instead of an answer: forget the old one.
                     return false;
                 }
-                self.pending = Some(Pending::Verify(intent));
+                self.pending = Some(Pending::Verify(intent, asked));
                 self.verify_with(r, factor).await;
                 true
             }
@@ -338,7 +342,7 @@ impl Assistant {
     }
 
     async fn verify_with(&mut self, r: &mut Reply, factor: Option<Factor>) {
-        let Some(Pending::Verify(intent)) = self.pending.take() else { return };
+        let Some(Pending::Verify(intent, asked)) = self.pending.take() else { return };
         let Some(customer) = self.customer.clone() else { return };
         let outcome = match &factor {
             Some(f) => self.back_office.verify(&customer, f).await,
@@ -349,7 +353,8 @@ impl Assistant {
                 r.actions.push(ActionRecord { tool: "verify".into(), detail: "verified".into(), ok: true });
                 self.verified = Some(v);
                 self.msg(r, Msg::Verified { name: customer.name.clone() });
-                self.dispatch(r, intent, "").await;
+                // Carry on with what the caller asked, order number and all.
+                self.dispatch(r, intent, &asked).await;
             }
             Ok(None) => {
                 self.verify_failures += 1;
@@ -361,7 +366,7 @@ impl Assistant {
                 if self.verify_failures >= self.policy.max_verification_failures {
                     self.escalate(r, EscalationReason::VerificationFailed, Some(intent));
                 } else {
-                    self.pending = Some(Pending::Verify(intent));
+                    self.pending = Some(Pending::Verify(intent, asked));
                     self.msg(r, Msg::VerificationRetry);
                 }
             }
@@ -401,7 +406,7 @@ impl Assistant {
                 if self.customer.is_none() {
                     self.escalate(r, EscalationReason::CallerNotIdentified, Some(intent));
                 } else {
-                    self.pending = Some(Pending::Verify(intent));
+                    self.pending = Some(Pending::Verify(intent, text.to_string()));
                     self.msg(r, Msg::AskVerification);
                 }
             }

@@ -8,3 +8,28 @@ pub mod policy;
 pub mod replies;
 pub mod tools;
 pub mod tts;
+
+use std::sync::Arc;
+
+/// What every call's assistant shares: the back office, the understanding, the voice and the
+/// policy. Built once at start-up.
+pub struct AssistantServices {
+    pub back_office: Arc<dyn tools::BackOffice>,
+    pub classifier: Arc<dyn intents::IntentClassifier>,
+    pub tts: Arc<dyn tts::Synthesizer>,
+    pub policy: policy::Policy,
+}
+
+impl AssistantServices {
+    /// A new assistant for one call.
+    pub fn for_call(&self, call_id: &str, caller: &str) -> dialogue::Assistant {
+        dialogue::Assistant::new(
+            self.back_office.clone(),
+            self.classifier.clone(),
+            self.policy.clone(),
+            call_id,
+            caller,
+            chrono::Local::now().date_naive(),
+        )
+    }
+}

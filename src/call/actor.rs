@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::recording::Recorder;
 use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Transport};
+use crate::assistant::dialogue::Input;
 use crate::events::{Event, EventBus};
 use crate::pipeline::analysis::language::LanguageEvent;
 use crate::pipeline::analysis::prosody::Prosody;
@@ -44,6 +45,8 @@ pub struct CallServices {
     pub shutdown: CancellationToken,
     /// Every call task, so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// The AI assistant, when enabled: it answers instead of the greeting.
+    pub assistant: Option<Arc<crate::assistant::AssistantServices>>,
 }
 
 /// A call a transport wants to start.
@@ -103,6 +106,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         return Err(CallError::AtCapacity(svc.settings.max_calls));
     }
     tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
+    let assistant = svc.assistant.as_ref().map(|a| a.for_call(&id.0, &new.caller));
     svc.events.publish(Event::CallStarted {
         call_id: id.clone(),
         caller: new.caller,
@@ -120,6 +124,9 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
         analyzer: Default::default(),
+        assistant,
+        keys: String::new(),
+        started: Instant::now(),
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -134,13 +141,20 @@ struct Actor {
     dropped_frames: u64,
     /// The caller's state across turns.
     analyzer: CallAnalyzer,
+    /// The AI assistant for this call, if enabled.
+    assistant: Option<crate::assistant::dialogue::Assistant>,
+    /// Keys pressed since the assistant last took them (a PIN ends at '#' or four digits).
+    keys: String,
+    started: Instant,
 }
 
 impl Actor {
     async fn run(mut self, mut media: mpsc::Receiver<MediaIn>, stream: crate::pipeline::StreamHandle) {
         let started = Instant::now();
         let crate::pipeline::StreamHandle { input, mut events } = stream;
-        if let Some(g) = &self.svc.settings.greeting {
+        if self.assistant.is_some() {
+            self.assist(Input::Start).await;
+        } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
         }
         let deadline = tokio::time::Instant::now() + self.svc.settings.max_duration;
@@ -168,6 +182,13 @@ impl Actor {
                     Some(MediaIn::Dtmf { digit, at_ms }) => {
                         self.svc.registry.update(&self.id, |r| r.dtmf.push(digit));
                         self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
+                        if digit.is_ascii_digit() {
+                            self.keys.push(digit);
+                        }
+                        if self.assistant.is_some() && (digit == '#' || self.keys.len() >= 4) && !self.keys.is_empty() {
+                            let keys = std::mem::take(&mut self.keys);
+                            self.assist(Input::Digits(&keys)).await;
+                        }
                     }
                     Some(MediaIn::Hold(on)) => {
                         let state = if on { CallState::OnHold } else { CallState::Active };
@@ -176,7 +197,12 @@ impl Actor {
                     }
                 },
                 ev = events.recv(), if !pipeline_done => match ev {
-                    Some(ev) => self.on_transcript(ev),
+                    Some(ev) => {
+                        let turn = self.on_transcript(ev);
+                        if let Some((text, end_ms)) = turn {
+                            self.assist_turn(&text, end_ms).await;
+                        }
+                    }
                     None => {
                         tracing::error!(call = %self.id, "transcription stopped; the call continues without it");
                         pipeline_done = true;
@@ -266,12 +292,22 @@ impl Actor {
         }
     }
 
-    fn on_transcript(&mut self, ev: TranscriptEvent) {
+    /// Handle a pipeline event; returns a finished turn's text and end for the assistant.
+    fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<(String, u64)> {
         let call_id = self.id.clone();
         match ev {
             // A turn's identification feeds the call-level language and accent, reported
             // (settled, changed) when the turn is final.
             TranscriptEvent::LanguageDetected { top, .. } => self.analyzer.language_probs(top),
+            // Barge-in: the caller speaks (120 ms of sustained speech, longer than a click or a
+            // cough) over the assistant: stop its audio now and drop the rest of that reply.
+            TranscriptEvent::TurnStarted { start_ms } => {
+                if self.playout.pending_ms() > 0 {
+                    self.playout.clear();
+                    tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
+                    self.svc.events.publish(Event::AssistantInterrupted { call_id, at_ms: start_ms });
+                }
+            }
             TranscriptEvent::Partial { text, start_ms, end_ms, language, .. } => {
                 self.svc.events.publish(Event::TranscriptPartial { call_id, text, start_ms, end_ms, language });
             }
@@ -287,7 +323,7 @@ impl Actor {
                 ..
             } => {
                 if text.trim().is_empty() {
-                    return;
+                    return None;
                 }
                 let seg = Segment { text: text.clone(), start_ms, end_ms, language: language.clone() };
                 self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
@@ -303,10 +339,84 @@ impl Actor {
                 });
                 // After the final, so a listener sees the words before the verdict on them.
                 self.judge_turn(&text, prosody, &language, language_prob, end_ms);
+                return Some((text, end_ms));
             }
             TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
-            TranscriptEvent::TurnStarted { .. } | TranscriptEvent::Ended { .. } => {}
+            TranscriptEvent::Ended { .. } => {}
         }
+        None
+    }
+
+    /// Give a finished turn to the assistant with the call's language and the caller's state.
+    async fn assist_turn(&mut self, text: &str, end_ms: u64) {
+        if self.assistant.is_none() {
+            return;
+        }
+        let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
+        let record = self.svc.registry.get(&self.id);
+        let state = record.as_ref().and_then(|r| r.caller_state.clone());
+        let trend = self.analyzer.trend();
+        let _ = end_ms;
+        self.assist(Input::Turn { text, language: &language, state: state.as_ref(), trend }).await;
+    }
+
+    /// Run the assistant on an input, report what it did, and speak its reply.
+    async fn assist(&mut self, input: Input<'_>) {
+        let Some(assistant) = self.assistant.as_mut() else { return };
+        let reply = assistant.handle(input).await;
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        if !reply.say.is_empty() || !reply.actions.is_empty() {
+            self.svc.events.publish(Event::AssistantReplied {
+                call_id: self.id.clone(),
+                text: reply.say.join(" "),
+                language: reply.language.clone(),
+                intent: reply.intent,
+                actions: reply.actions.clone(),
+                at_ms,
+            });
+        }
+        if let Some((reason, intent)) = reply.escalate {
+            tracing::info!(call = %self.id, ?reason, "assistant hands over");
+            self.svc.registry.update(&self.id, |r| r.info.state = CallState::WaitingForAgent);
+            self.svc.events.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms });
+            self.svc
+                .events
+                .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
+        }
+        self.speak(reply.say, reply.language, reply.hangup);
+    }
+
+    /// Synthesise sentence by sentence off the call task and queue each as it is ready, so the
+    /// first sentence plays while the next is made. A barge-in (playout cleared) drops the rest.
+    fn speak(&self, sentences: Vec<String>, language: String, hangup_after: bool) {
+        let Some(services) = self.svc.assistant.clone() else { return };
+        let playout = self.playout.clone();
+        let hangup = self.hangup.clone();
+        let call = self.id.clone();
+        let generation = playout.generation();
+        self.svc.tracker.spawn(async move {
+            for sentence in sentences.iter().flat_map(|s| crate::assistant::tts::sentences(s)) {
+                let tts = services.tts.clone();
+                let lang = language.clone();
+                let speech = tokio::task::spawn_blocking(move || tts.synthesize(&sentence, &lang)).await;
+                if playout.generation() != generation || hangup.is_cancelled() {
+                    return;
+                }
+                match speech {
+                    Ok(Ok(s)) => playout.play(&s.samples, s.rate),
+                    Ok(Err(e)) => tracing::warn!(call = %call, "speech synthesis failed: {e}"),
+                    Err(e) => tracing::warn!(call = %call, "speech synthesis task failed: {e}"),
+                }
+            }
+            if hangup_after {
+                // Let the goodbye play out, then end the call.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+                while playout.pending_ms() > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                hangup.cancel();
+            }
+        });
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Transport {
 pub enum CallState {
     Active,
     OnHold,
+    /// The assistant handed over; the caller hears a hold message until an agent takes it.
+    WaitingForAgent,
     Ending,
     Ended,
 }

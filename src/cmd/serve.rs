@@ -48,7 +48,9 @@ pub async fn run(cfg: ServerConfig, engine: std::sync::Arc<Engine>) -> anyhow::R
     // The back office opens (and migrates) before any port is bound: a bad path or a newer
     // schema stops the start with a clear error instead of failing the first call.
     let store = crate::store::Store::open(&cfg.store.path)?;
-    eprintln!("back office {} ({} customers)", cfg.store.path.display(), store.customer_count()?);
+    let assistant = if cfg.assistant.enabled { "assistant on" } else { "assistant off" };
+    eprintln!("back office {} ({} customers), {assistant}", cfg.store.path.display(), store.customer_count()?);
+    drop(store);
     let running = crate::server::start(&cfg, engine).await?;
     let sip = running.sip.map(|a| format!("sip:switchboard@{a} (UDP)")).unwrap_or_else(|| "SIP off".into());
     let media = if cfg.media_stream.enabled {

@@ -50,6 +50,27 @@ pub enum Event {
         /// End of the turn that moved it, ms into the call.
         at_ms: u64,
     },
+    /// The assistant answered: what it said (in `language`), the intent it understood and
+    /// the back-office tools it used.
+    AssistantReplied {
+        call_id: CallId,
+        text: String,
+        language: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        intent: Option<crate::assistant::intents::Intent>,
+        actions: Vec<crate::assistant::dialogue::ActionRecord>,
+        at_ms: u64,
+    },
+    /// The caller spoke over the assistant: its playback stopped and the rest was dropped.
+    AssistantInterrupted { call_id: CallId, at_ms: u64 },
+    /// The assistant hands the call to a person, and why.
+    EscalationRequested {
+        call_id: CallId,
+        reason: crate::assistant::dialogue::EscalationReason,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        intent: Option<crate::assistant::intents::Intent>,
+        at_ms: u64,
+    },
     /// Hold, resume and similar state changes.
     CallStateChanged { call_id: CallId, state: crate::call::CallState },
     /// The call is over; `reason` says why (caller_hangup, max_duration, shutdown, ...).
@@ -66,6 +87,9 @@ impl Event {
             | Event::LanguageDetected { call_id, .. }
             | Event::LanguageChanged { call_id, .. }
             | Event::AccentDetected { call_id, .. }
+            | Event::AssistantReplied { call_id, .. }
+            | Event::AssistantInterrupted { call_id, .. }
+            | Event::EscalationRequested { call_id, .. }
             | Event::Dtmf { call_id, .. }
             | Event::CallStateChanged { call_id, .. }
             | Event::CallerStateChanged { call_id, .. }

@@ -111,6 +111,11 @@ impl CallAnalyzer {
         self.accent.estimate()
     }
 
+    /// The caller's frustration trend so far (positive = rising).
+    pub fn trend(&self) -> f32 {
+        self.tracker.trend()
+    }
+
     /// The call's language so far.
     pub fn language(&self) -> Option<(String, f32)> {
         self.language.current().map(|(l, c)| (l.to_string(), c))
