@@ -63,3 +63,39 @@ async fn phone_caller_is_verified_by_pin_and_told_where_the_order_is() {
     assert!(ok, "sipp reported a failed call:\n{log}");
     assert!(!events.seen.iter().any(|v| is(v, "escalation_requested")), "resolved without a person");
 }
+
+/// A caller who says nothing is asked once whether they are still there, then handed to a
+/// person (`escalation_requested` with reason `silence`, call state `waiting_for_agent`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_caller_is_prompted_once_then_handed_over() {
+    assert!(have("sipp"), "sipp is missing: apt-get install sip-tester (scripts/setup installs it)");
+    let dir = tempdir("assistant-silence");
+    let wav = dir.join("silence.wav");
+    let ok = std::process::Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16", wav.to_str().unwrap(), "trim", "0", "36"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let pcap = dir.join("silence.pcap");
+    ok_stdout(&["pcap", wav.to_str().unwrap(), pcap.to_str().unwrap()]);
+    let server = Server::start(&[]);
+    let mut events = server.events(None).await;
+    let target = server.sip;
+    let caller =
+        tokio::task::spawn_blocking(move || sipp("caller.xml", target, &[("pcap", pcap.to_str().unwrap())], 45_000, 1));
+    let started = events.next_of("call_started", Duration::from_secs(20)).await;
+    let id = started["call_id"].as_str().unwrap().to_string();
+    let is = |v: &serde_json::Value, t: &str| v["type"] == t && v["call_id"] == id.as_str();
+    let prompt = events
+        .until(Duration::from_secs(30), |v| {
+            is(v, "assistant_replied") && v["text"].as_str().unwrap_or("").starts_with("Are you still there?")
+        })
+        .await;
+    assert!(prompt["at_ms"].as_u64().unwrap() >= 8_000, "not before the answer timeout: {prompt}");
+    let handover = events.until(Duration::from_secs(30), |v| is(v, "escalation_requested")).await;
+    assert_eq!(handover["reason"], "silence", "{handover}");
+    let state = events.find(Duration::from_secs(5), |v| is(v, "call_state_changed")).await;
+    assert_eq!(state["state"], "waiting_for_agent");
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "sipp reported a failed call:\n{log}");
+}

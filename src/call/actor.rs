@@ -127,6 +127,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         assistant,
         keys: String::new(),
         started: Instant::now(),
+        silence_at: None,
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -146,7 +147,19 @@ struct Actor {
     /// Keys pressed since the assistant last took them (a PIN ends at '#' or four digits).
     keys: String,
     started: Instant,
+    /// When to re-prompt a caller who has not answered the assistant.
+    silence_at: Option<tokio::time::Instant>,
 }
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a caller may stay silent after the assistant finished speaking.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl Actor {
     async fn run(mut self, mut media: mpsc::Receiver<MediaIn>, stream: crate::pipeline::StreamHandle) {
@@ -165,6 +178,10 @@ impl Actor {
                 _ = self.svc.shutdown.cancelled() => break EndReason::Shutdown,
                 _ = self.hangup.cancelled() => break EndReason::ServerHangup,
                 _ = tokio::time::sleep_until(deadline) => break EndReason::MaxDuration,
+                _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
+                    self.silence_at = None;
+                    self.assist(Input::Silence).await;
+                }
                 m = media.recv() => match m {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
@@ -302,6 +319,7 @@ impl Actor {
             // Barge-in: the caller speaks (120 ms of sustained speech, longer than a click or a
             // cough) over the assistant: stop its audio now and drop the rest of that reply.
             TranscriptEvent::TurnStarted { start_ms } => {
+                self.silence_at = None;
                 if self.playout.pending_ms() > 0 {
                     self.playout.clear();
                     tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
@@ -383,6 +401,13 @@ impl Actor {
                 .events
                 .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
         }
+        // Wait for an answer: the reply's speaking time (about 70 ms a character at the
+        // voice's rate) plus the answer timeout; the caller's next turn cancels it.
+        let waiting = reply.escalate.is_none() && !reply.hangup && !reply.say.is_empty();
+        self.silence_at = waiting.then(|| {
+            let chars: usize = reply.say.iter().map(|s| s.chars().count()).sum();
+            tokio::time::Instant::now() + Duration::from_millis(70 * chars as u64) + ANSWER_TIMEOUT
+        });
         self.speak(reply.say, reply.language, reply.hangup);
     }
 
