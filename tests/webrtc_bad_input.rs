@@ -54,6 +54,14 @@ async fn bad_offers_are_refused_and_abandoned_calls_are_freed() {
     let (s, b) = post(&server, "/api/webrtc/offer", &serde_json::json!({ "sdp": video }).to_string());
     assert_eq!(s, 400);
     assert!(b["error"].as_str().unwrap().contains("no audio"), "{b}");
+    let good_sdp = offer("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+    let (s, b) = post(
+        &server,
+        "/api/webrtc/offer",
+        &serde_json::json!({ "sdp": good_sdp, "caller": "call me maybe" }).to_string(),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(b["error"].as_str().unwrap().contains("not an international number"), "{b}");
     let (s, _) = post(&server, "/api/webrtc/c-nope/hangup", r#"{"token":"x"}"#);
     assert_eq!(s, 403);
 

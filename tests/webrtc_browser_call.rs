@@ -124,11 +124,14 @@ async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
     let button = c.find(Locator::Id("call")).await.unwrap();
     assert_eq!(button.text().await.unwrap(), "Call");
     assert_eq!(button.attr("aria-pressed").await.unwrap().as_deref(), Some("false"));
+    // The caller gives a number on the page (it identifies, verification still follows).
+    c.find(Locator::Id("caller")).await.unwrap().send_keys("+15550100").await.unwrap();
     let clicked = Instant::now();
     button.click().await.unwrap();
 
     let started = events.next_of("call_started", Duration::from_secs(20)).await;
     assert_eq!(started["transport"], "webrtc");
+    assert_eq!(started["caller"], "+15550100");
     let id = started["call_id"].as_str().unwrap().to_string();
     let s = wait_page(&c, Duration::from_secs(20), "a connection", |s| s["connectMs"].is_number()).await;
     println!(
@@ -174,6 +177,13 @@ async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
         v
     };
     assert_eq!(shown.last().map(String::as_str), finals[n - 1]["text"].as_str());
+    // ... and what the assistant answered (the demo database is empty here, so it cannot find
+    // the account and says it will connect a colleague).
+    let s = wait_page(&c, Duration::from_secs(10), "the assistant's reply", |s| {
+        s["assistant"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert!(s["assistant"][0].as_str().unwrap().len() > 10, "{s}");
     let s = wait_page(&c, Duration::from_secs(10), "inbound audio", |s| {
         s["bytesReceived"].as_u64().unwrap_or(0) > 1000 && s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.01
     })

@@ -84,8 +84,12 @@ pub fn digit_runs(text: &str) -> Vec<String> {
     for (i, t) in toks.iter().enumerate() {
         let next_is_digit =
             toks.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some());
+        // "4.5.6" is how the recogniser sometimes writes digits read one by one; "12.50" is not.
+        let dotted = t.contains('.') && t.split('.').all(|p| p.len() == 1 && p.chars().all(|c| c.is_ascii_digit()));
         let digits: Option<String> = if t.chars().all(|c| c.is_ascii_digit()) {
             Some(t.clone())
+        } else if dotted {
+            Some(t.replace('.', ""))
         } else if let Some(d) = digit_word(t) {
             // Lone "o", "en", "un", "sex" are words unless they sit in a run of digits.
             let ambiguous = matches!(t.as_str(), "o" | "oh" | "en" | "un" | "sex" | "sept" | "tre" | "dos");
@@ -453,6 +457,8 @@ mod tests {
         assert_eq!(digit_runs("four five six seven eight"), vec!["45678"]);
         assert_eq!(digit_runs("4-5-6, seven eight please"), vec!["45678"]);
         assert_eq!(digit_runs("double five six oh one"), vec!["55601"]);
+        assert_eq!(digit_runs("The order number is 4.5.6. 7.8."), vec!["45678"]);
+        assert_eq!(digit_runs("that was 129.50"), Vec::<String>::new());
         assert_eq!(digit_runs("fyra fem sex sju åtta"), vec!["45678"]);
         assert_eq!(digit_runs("vier fünf sechs sieben acht"), vec!["45678"]);
         assert_eq!(digit_runs("cuatro cinco seis siete ocho"), vec!["45678"]);

@@ -40,6 +40,9 @@ async fn page_config(State(w): State<Arc<WebRtcService>>) -> impl IntoResponse {
 #[derive(Deserialize)]
 struct Offer {
     sdp: String,
+    /// The caller's phone number, if they gave one (identifies, does not verify).
+    #[serde(default)]
+    caller: Option<String>,
 }
 
 async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> Result<impl IntoResponse, AppError> {
@@ -48,7 +51,9 @@ async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> 
     }
     let offer: Offer = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
-    match w.answer(offer.sdp).await {
+    let caller =
+        offer.caller.map(|c| c.chars().filter(|c| !c.is_whitespace()).collect::<String>()).filter(|c| !c.is_empty());
+    match w.answer(offer.sdp, caller).await {
         Ok(a) => Ok(Json(a)),
         Err(WebRtcError::BadOffer(m)) => {
             tracing::info!("webrtc offer refused: {m}");

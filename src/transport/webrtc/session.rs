@@ -135,7 +135,17 @@ impl WebRtcService {
     }
 
     /// Answer a browser's SDP offer (complete, non-trickle): returns our complete answer.
-    pub async fn answer(self: &Arc<Self>, offer: String) -> Result<Answer, WebRtcError> {
+    /// `caller` is the number the caller gave on the page (E.164), if any: like a phone's
+    /// caller ID it identifies but does not verify.
+    pub async fn answer(self: &Arc<Self>, offer: String, caller: Option<String>) -> Result<Answer, WebRtcError> {
+        if let Some(c) = &caller {
+            let digits = c.chars().skip(1).filter(|d| d.is_ascii_digit()).count();
+            if !c.starts_with('+') || digits != c.len() - 1 || !(8..=15).contains(&digits) {
+                return Err(WebRtcError::BadOffer(format!(
+                    "caller {c:?} is not an international number like +15550100"
+                )));
+            }
+        }
         let pt = opus_payload_type(&offer)?;
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| WebRtcError::BadOffer(format!("invalid offer: {e}")))?;
@@ -222,7 +232,11 @@ impl WebRtcService {
         };
         let leg = match start_call(
             &self.svc,
-            NewCall { caller: "web".into(), transport: Transport::Webrtc, playout_rate: 48_000 },
+            NewCall {
+                caller: caller.unwrap_or_else(|| "web".into()),
+                transport: Transport::Webrtc,
+                playout_rate: 48_000,
+            },
         ) {
             Ok(l) => l,
             Err(e) => {

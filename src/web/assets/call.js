@@ -59,6 +59,13 @@ function showEvent(ev) {
     p.className = "final";
     p.textContent = ev.text;
     box.appendChild(p);
+  } else if (ev.type === "assistant_replied" && ev.text) {
+    sb.assistant = (sb.assistant || []).concat([ev.text]);
+    const p = document.createElement("p");
+    p.className = "assistant";
+    p.lang = ev.language || "en";
+    p.textContent = ev.text;
+    box.appendChild(p);
   } else if (ev.type === "call_ended") {
     // The last turn's transcript arrives before call_ended, so only now is the record complete.
     sb.ended = ev.reason;
@@ -105,7 +112,7 @@ async function start() {
     const resp = await fetch("/api/webrtc/offer", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ sdp: pc.localDescription.sdp }),
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, caller: document.getElementById("caller").value }),
     });
     const body = await resp.json();
     if (!resp.ok) throw new Error(body.error || resp.statusText);
