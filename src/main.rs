@@ -124,6 +124,23 @@ enum Command {
         #[arg(long, default_value_t = usize::MAX)]
         limit: usize,
     },
+    /// Place a scripted caller's call to a running server (SIP/RTP) and report both sides,
+    /// the actions, the outcome and the per-turn latency (see the README for the format).
+    Simulate {
+        scenario: PathBuf,
+        /// The server's HTTP address (for its events).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The server's SIP address.
+        #[arg(long, default_value = "127.0.0.1:5060")]
+        sip: std::net::SocketAddr,
+        /// Whisper model that transcribes what the assistant says.
+        #[arg(long, default_value = "base")]
+        model: String,
+        /// JSON lines, the last one the summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Install, list and convert models.
     Models {
         #[command(subcommand)]
@@ -297,6 +314,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 switchboard::cmd::demo_data::seed(&db, customers, if_empty)?;
             }
+        }
+        Command::Simulate { scenario, server, sip, model, json } => {
+            let engine = load_engine(&model, PipelineConfig::default())?;
+            runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, json))?;
         }
         Command::Eval { what } => {
             let rt = runtime()?;

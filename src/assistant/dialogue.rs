@@ -186,8 +186,16 @@ impl Assistant {
             }
             Input::Digits(d) => {
                 self.silences = 0;
-                if matches!(self.pending, Some(Pending::Verify(..))) {
-                    self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await;
+                match self.pending.clone() {
+                    Some(Pending::Verify(..)) => self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await,
+                    Some(Pending::OrderNumber(intent)) => match entities::order_number(d) {
+                        Some(n) => {
+                            self.pending = None;
+                            self.run_intent(&mut r, intent, &n, d).await;
+                        }
+                        None => self.msg(&mut r, Msg::AskOrderNumber),
+                    },
+                    _ => {}
                 }
             }
             Input::Turn { text, language, state, trend } => {
@@ -235,7 +243,14 @@ impl Assistant {
             }
         }
         let classified = self.classifier.classify(text);
-        let intent = classified.intent;
+        // "Order number" is about an order, not a phone-number or address change.
+        let about_order = text.to_lowercase().contains("order");
+        let intent = match classified.intent {
+            Intent::ChangePhone | Intent::ChangeAddress if about_order => {
+                classified.runner_up.map(|(i, _)| i).unwrap_or(Intent::Unknown)
+            }
+            i => i,
+        };
         r.intent = Some(intent);
         // The caller's mood first: an upset caller gets a person, whatever they asked.
         if let Some(s) = state {
@@ -271,6 +286,12 @@ impl Assistant {
                     .filter(|d| *d < self.today)
                     .map(Factor::DateOfBirth)
                     .or_else(|| entities::pin(text).map(Factor::Pin));
+                if factor.is_none() && entities::order_number(text).is_some() {
+                    // An order number instead of a factor: keep it for after verification.
+                    self.pending = Some(Pending::Verify(intent, format!("{asked} {text}")));
+                    self.msg(r, Msg::AskVerification);
+                    return true;
+                }
                 if factor.is_none() && self.classifier.classify(text).intent != Intent::Unknown {
                     // A new request instead of an answer: forget the old one.
                     return false;
@@ -284,7 +305,9 @@ impl Assistant {
                     self.run_intent(r, intent, &n, text).await;
                     true
                 }
-                None if self.classifier.classify(text).intent == Intent::Unknown => {
+                // A confident new request switches topic; anything else is a missed number
+                // ("order number" must not read as a phone-number change).
+                None if !switches_topic(&self.classifier.classify(text)) => {
                     self.not_understood += 1;
                     if self.not_understood >= 2 {
                         self.escalate(r, EscalationReason::NotUnderstood, Some(intent));
@@ -416,6 +439,11 @@ impl Assistant {
             }
         }
     }
+}
+
+/// Whether a turn that does not answer our question is a confident new request.
+fn switches_topic(c: &super::intents::Classified) -> bool {
+    c.intent != Intent::Unknown && c.score >= 0.4 && !matches!(c.intent, Intent::ChangePhone | Intent::ChangeAddress)
 }
 
 /// An e-mail address as spoken: "john dot smith at example dot com" -> john.smith@example.com.

@@ -124,6 +124,8 @@ pub const EXAMPLES: &[(Intent, &[&str])] = &[
             "it doesn't fit I want to return it",
             "how do I return my order",
             "refund my purchase",
+            "I want a refund for order number",
+            "refund for the item from my order",
             "jag vill returnera",
             "jag vill ha pengarna tillbaka",
             "ich möchte etwas zurückschicken",

@@ -128,6 +128,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         keys: String::new(),
         started: Instant::now(),
         silence_at: None,
+        keys_at: None,
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -144,12 +145,17 @@ struct Actor {
     analyzer: CallAnalyzer,
     /// The AI assistant for this call, if enabled.
     assistant: Option<crate::assistant::dialogue::Assistant>,
-    /// Keys pressed since the assistant last took them (a PIN ends at '#' or four digits).
+    /// Keys pressed since the assistant last took them (an entry ends at '#' or a 2 s pause).
     keys: String,
     started: Instant,
     /// When to re-prompt a caller who has not answered the assistant.
     silence_at: Option<tokio::time::Instant>,
+    /// When keyed digits without a closing # count as complete.
+    keys_at: Option<tokio::time::Instant>,
 }
+
+/// A pause after the last key that ends the entry (a PIN or an order number without #).
+const KEY_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
@@ -178,6 +184,14 @@ impl Actor {
                 _ = self.svc.shutdown.cancelled() => break EndReason::Shutdown,
                 _ = self.hangup.cancelled() => break EndReason::ServerHangup,
                 _ = tokio::time::sleep_until(deadline) => break EndReason::MaxDuration,
+                _ = sleep_until_opt(self.keys_at), if self.keys_at.is_some() => {
+                    // Keys end with # or a pause.
+                    self.keys_at = None;
+                    let keys = std::mem::take(&mut self.keys);
+                    if self.assistant.is_some() && !keys.is_empty() {
+                        self.assist(Input::Digits(&keys)).await;
+                    }
+                }
                 _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
                     self.silence_at = None;
                     self.assist(Input::Silence).await;
@@ -201,8 +215,10 @@ impl Actor {
                         self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
                         if digit.is_ascii_digit() {
                             self.keys.push(digit);
+                            self.keys_at = Some(tokio::time::Instant::now() + KEY_TIMEOUT);
                         }
-                        if self.assistant.is_some() && (digit == '#' || self.keys.len() >= 4) && !self.keys.is_empty() {
+                        if self.assistant.is_some() && digit == '#' && !self.keys.is_empty() {
+                            self.keys_at = None;
                             let keys = std::mem::take(&mut self.keys);
                             self.assist(Input::Digits(&keys)).await;
                         }

@@ -9,4 +9,5 @@ pub mod eval;
 pub mod eval_intent;
 pub mod eval_voice;
 pub mod serve;
+pub mod simulate;
 pub mod transcribe;

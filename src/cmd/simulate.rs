@@ -1,0 +1,348 @@
+//! `switchboard simulate SCENARIO.toml [--server URL] [--sip ADDR] [--json]`: a scripted caller
+//! that places a real SIP/RTP call to a running server, speaks its turns (espeak-ng, or WAV
+//! files) after the assistant finishes or over it (`barge_in`), presses keys, records and
+//! transcribes what the assistant says, follows the server's events, and reports both sides,
+//! the actions, the outcome and the latency from the end of each caller turn to the first
+//! assistant audio.
+//!
+//! Scenario format (TOML):
+//! ```toml
+//! caller = "+15550100"            # the calling number (caller ID)
+//! [[turns]]
+//! say = "Where is my order four five six seven eight?"
+//! voice = "espeak:en-us"           # optional; espeak:<voice>; rate / pitch optional
+//! [[turns]]
+//! dtmf = "1234#"                   # keys instead of speech
+//! [[turns]]
+//! wav = "path/to/caller.wav"       # or a recording
+//! barge_in = true                  # speak 1 s into the assistant's reply instead of after it
+//! ```
+
+mod uac;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::media::decode::read_mono_at;
+use crate::pipeline::Engine;
+use uac::{Call, Outgoing};
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub caller: String,
+    #[serde(default)]
+    pub description: String,
+    pub turns: Vec<Turn>,
+}
+
+/// One caller turn.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    pub say: Option<String>,
+    pub voice: Option<String>,
+    pub rate: Option<u32>,
+    pub pitch: Option<u32>,
+    pub amplitude: Option<u32>,
+    pub wav: Option<PathBuf>,
+    pub dtmf: Option<String>,
+    #[serde(default)]
+    pub barge_in: bool,
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let s: Scenario = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        for (i, t) in s.turns.iter().enumerate() {
+            let kinds = [t.say.is_some(), t.wav.is_some(), t.dtmf.is_some()].iter().filter(|x| **x).count();
+            if kinds != 1 {
+                anyhow::bail!("{} turn {}: give exactly one of say, wav or dtmf", path.display(), i + 1);
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// The caller's audio for a turn, 8 kHz.
+fn turn_audio(t: &Turn, base: &Path) -> anyhow::Result<Vec<f32>> {
+    if let Some(w) = &t.wav {
+        let p = if w.is_absolute() { w.clone() } else { base.join(w) };
+        return Ok(read_mono_at(&p, 8000)?);
+    }
+    let text = t.say.as_deref().unwrap_or_default();
+    let voice = t.voice.as_deref().unwrap_or("espeak:en-us");
+    let Some(v) = voice.strip_prefix("espeak:") else {
+        anyhow::bail!("voice {voice:?}: only espeak:<voice> is available in this build");
+    };
+    let out = std::process::Command::new("espeak-ng")
+        .args(["-v", v, "-s", &t.rate.unwrap_or(150).to_string(), "-p", &t.pitch.unwrap_or(45).to_string()])
+        .args(["-a", &t.amplitude.unwrap_or(100).to_string(), "--stdout", text])
+        .output()
+        .map_err(|e| anyhow::anyhow!("espeak-ng: {e} (apt-get install espeak-ng)"))?;
+    let tmp = std::env::temp_dir().join(format!("sim-{}-{}.wav", std::process::id(), fastrand::u32(..)));
+    std::fs::write(&tmp, &out.stdout)?;
+    // espeak's streaming header has no sizes: rewrite through sox when the decoder refuses it.
+    let audio = read_mono_at(&tmp, 8000).or_else(|_| {
+        let fixed = tmp.with_extension("fixed.wav");
+        std::process::Command::new("sox").args([tmp.to_str().unwrap_or(""), fixed.to_str().unwrap_or("")]).status()?;
+        let a = read_mono_at(&fixed, 8000);
+        let _ = std::fs::remove_file(&fixed);
+        a.map_err(anyhow::Error::from)
+    });
+    let _ = std::fs::remove_file(&tmp);
+    audio
+}
+
+fn loud(frame: &[f32]) -> bool {
+    let rms = (frame.iter().map(|x| x * x).sum::<f32>() / frame.len().max(1) as f32).sqrt();
+    rms > 0.01
+}
+
+/// Wait until the assistant has spoken and then been quiet for `quiet`; returns when its audio
+/// first started after `since` (None if it said nothing before `timeout`).
+async fn wait_for_reply(call: &Call, since: Instant, quiet: Duration, timeout: Duration) -> Option<Instant> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (first, last) = {
+            let h = call.heard.lock().expect("heard");
+            let loud_after: Vec<Instant> =
+                h.frames.iter().filter(|(t, f)| *t >= since && loud(f)).map(|(t, _)| *t).collect();
+            (loud_after.first().copied(), loud_after.last().copied())
+        };
+        if let (Some(first), Some(last)) = (first, last) {
+            if last.elapsed() >= quiet {
+                return Some(first);
+            }
+        }
+        if Instant::now() > deadline || call.server_hung_up().await {
+            return first;
+        }
+    }
+}
+
+/// Cut what the server played into utterances (gaps of 700 ms or more), 8 kHz.
+fn utterances(frames: &[(Instant, Vec<f32>)]) -> Vec<(Instant, Vec<f32>)> {
+    let mut out: Vec<(Instant, Vec<f32>)> = Vec::new();
+    let mut silent_run = 0usize;
+    for (t, f) in frames {
+        if loud(f) {
+            if out.is_empty() || silent_run >= 35 {
+                out.push((*t, Vec::new()));
+            }
+            silent_run = 0;
+        } else {
+            silent_run += 1;
+        }
+        if let Some(last) = out.last_mut() {
+            if silent_run < 35 {
+                last.1.extend_from_slice(f);
+            }
+        }
+    }
+    out
+}
+
+/// Run a scenario against a server; returns the summary.
+pub async fn run(
+    engine: Arc<Engine>,
+    path: &Path,
+    http: &str,
+    sip: SocketAddr,
+    json_out: bool,
+) -> anyhow::Result<Value> {
+    let scenario = Scenario::load(path)?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // Prepare every turn's audio first, so synthesis time is not counted as the caller's pause.
+    let audio: Vec<Option<Vec<f32>>> = scenario
+        .turns
+        .iter()
+        .map(|t| if t.dtmf.is_some() { Ok(None) } else { turn_audio(t, &base).map(Some) })
+        .collect::<anyhow::Result<_>>()?;
+    let ws_url = format!("{}/api/events", http.replacen("http", "ws", 1));
+    let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.map_err(|e| anyhow::anyhow!("{ws_url}: {e}"))?;
+    let events = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let sink = events.clone();
+    let (_, mut read) = ws.split();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = read.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+                if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                    sink.lock().expect("events").push(v);
+                }
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let call = Call::dial(sip, &scenario.caller).await?;
+    // The welcome.
+    wait_for_reply(&call, started, Duration::from_millis(1200), Duration::from_secs(20)).await;
+    let mut latencies = Vec::new();
+    let mut turn_reports = Vec::new();
+    for (i, t) in scenario.turns.iter().enumerate() {
+        if call.server_hung_up().await || escalated(&events, &scenario.caller) {
+            break;
+        }
+        let sent_at = Instant::now();
+        match (&audio[i], &t.dtmf) {
+            (_, Some(d)) => call.send.send(Outgoing::Dtmf(d.clone())).await?,
+            (Some(a), _) => call.send.send(Outgoing::Audio(a.clone())).await?,
+            _ => {}
+        }
+        // Audio: its length; keys: 100 ms each plus 100 ms between them.
+        let speech_ms = audio[i]
+            .as_ref()
+            .map(|a| a.len() as u64 / 8)
+            .unwrap_or(t.dtmf.as_ref().map(|d| d.len() as u64 * 260).unwrap_or(0));
+        // Wait until our audio is out, then for the reply.
+        tokio::time::sleep(Duration::from_millis(speech_ms + 40)).await;
+        let end_of_speech = *call.sent_until.lock().expect("sent");
+        let reply_start = if t.barge_in || scenario.turns.get(i + 1).is_some_and(|n| n.barge_in) {
+            // The next turn barges in: wait only for the reply to start, then 1 s into it.
+            let first = wait_first_audio(&call, end_of_speech, Duration::from_secs(15)).await;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            first
+        } else {
+            wait_for_reply(&call, end_of_speech, Duration::from_millis(1200), Duration::from_secs(25)).await
+        };
+        // Latency is measured for speech turns (keys are acted on at the fourth digit).
+        let latency = reply_start
+            .filter(|_| t.dtmf.is_none())
+            .map(|s| s.saturating_duration_since(end_of_speech).as_millis() as u64);
+        if let Some(l) = latency {
+            latencies.push(l);
+        }
+        let label = t.say.clone().or(t.dtmf.as_ref().map(|d| format!("[keys {d}]"))).unwrap_or_else(|| {
+            format!("[wav {}]", t.wav.as_ref().map(|w| w.display().to_string()).unwrap_or_default())
+        });
+        turn_reports.push(json!({"turn": i + 1, "caller": label, "barge_in": t.barge_in,
+            "sent_ms": sent_at.duration_since(started).as_millis() as u64, "latency_ms": latency}));
+    }
+    let hung_up_by_server = call.server_hung_up().await;
+    if !hung_up_by_server {
+        call.hang_up().await?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // What the assistant said, transcribed from the audio we heard.
+    let frames = std::mem::take(&mut call.heard.lock().expect("heard").frames);
+    let mut heard = Vec::new();
+    for (at, samples) in utterances(&frames) {
+        let audio = crate::media::resample::resample_all(&samples, 8000, 16_000)?;
+        let text = crate::cmd::eval::offline_transcribe(&engine, audio).await.unwrap_or_default();
+        heard.push(json!({"at_ms": at.duration_since(started).as_millis() as u64, "text": text.trim()}));
+    }
+    let evs = events.lock().expect("events").clone();
+    let call_id = evs
+        .iter()
+        .find(|v| v["type"] == "call_started" && v["caller"] == scenario.caller.as_str())
+        .and_then(|v| v["call_id"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mine: Vec<&Value> = evs.iter().filter(|v| v["call_id"] == call_id.as_str()).collect();
+    let replies: Vec<&Value> = mine.iter().copied().filter(|v| v["type"] == "assistant_replied").collect();
+    let actions: Vec<Value> =
+        replies.iter().flat_map(|r| r["actions"].as_array().cloned().unwrap_or_default()).collect();
+    let escalation = mine.iter().find(|v| v["type"] == "escalation_requested");
+    // Resolved: the assistant did something for the caller in the back office (identifying
+    // and verifying alone is not a resolution).
+    let acted =
+        actions.iter().any(|a| a["ok"] == true && !matches!(a["tool"].as_str(), Some("find_caller" | "verify")));
+    let outcome = match escalation {
+        Some(_) => "escalated",
+        None if acted => "resolved",
+        None => "abandoned",
+    };
+    let mut sorted = latencies.clone();
+    sorted.sort_unstable();
+    let pct = |p: f64| sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied();
+    let summary = json!({
+        "type": "summary",
+        "scenario": path.display().to_string(),
+        "call_id": call_id,
+        "outcome": outcome,
+        "escalation_reason": escalation.map(|e| e["reason"].clone()),
+        "actions": actions,
+        "turns": turn_reports,
+        "assistant_said": replies.iter().map(|r| r["text"].clone()).collect::<Vec<_>>(),
+        "assistant_heard": heard,
+        "interruptions": mine.iter().filter(|v| v["type"] == "assistant_interrupted").count(),
+        "latencies_ms": latencies,
+        "latency_p50_ms": pct(0.5),
+        "latency_p95_ms": pct(0.95),
+        "duration_ms": started.elapsed().as_millis() as u64,
+    });
+    if json_out {
+        for r in &replies {
+            println!(
+                "{}",
+                json!({"type": "assistant", "text": r["text"], "intent": r["intent"], "actions": r["actions"]})
+            );
+        }
+        println!("{summary}");
+    } else {
+        println!("scenario {} ({})", path.display(), scenario.description);
+        for t in &summary["turns"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "  caller: {}   (first assistant audio after {} ms)",
+                t["caller"].as_str().unwrap_or(""),
+                t["latency_ms"]
+            );
+        }
+        for r in &replies {
+            println!("  assistant said: {}", r["text"].as_str().unwrap_or(""));
+        }
+        for h in &heard {
+            println!("  heard at {:>6} ms: {}", h["at_ms"], h["text"].as_str().unwrap_or(""));
+        }
+        for a in &actions {
+            println!(
+                "  action: {} {} ({})",
+                a["tool"].as_str().unwrap_or(""),
+                a["detail"].as_str().unwrap_or(""),
+                if a["ok"] == true { "ok" } else { "failed" }
+            );
+        }
+        println!(
+            "outcome {outcome}{}; latency p50 {:?} ms, p95 {:?} ms; {} ms",
+            escalation.map(|e| format!(" ({})", e["reason"])).unwrap_or_default(),
+            pct(0.5),
+            pct(0.95),
+            summary["duration_ms"]
+        );
+    }
+    Ok(summary)
+}
+
+/// Whether this caller's call was handed over (the call is found by its caller number).
+fn escalated(events: &std::sync::Mutex<Vec<Value>>, caller: &str) -> bool {
+    let evs = events.lock().expect("events");
+    let Some(id) =
+        evs.iter().find(|v| v["type"] == "call_started" && v["caller"] == caller).map(|v| v["call_id"].clone())
+    else {
+        return false;
+    };
+    evs.iter().any(|v| v["type"] == "escalation_requested" && v["call_id"] == id)
+}
+
+async fn wait_first_audio(call: &Call, since: Instant, timeout: Duration) -> Option<Instant> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(t) =
+            call.heard.lock().expect("heard").frames.iter().find(|(t, f)| *t >= since && loud(f)).map(|(t, _)| *t)
+        {
+            return Some(t);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
