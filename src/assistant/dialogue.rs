@@ -232,7 +232,12 @@ impl Assistant {
     }
 
     async fn turn(&mut self, r: &mut Reply, text: &str, language: &str, state: Option<&TurnState>, trend: f32) {
-        // Language: speak the caller's if served; hand over if not.
+        // Language: speak the caller's if served; hand over if not. A language the recogniser
+        // confuses with the customer's own (Norwegian or Danish for a Swedish customer) is the
+        // customer's.
+        let customer_language = self.customer.as_ref().map(|c| c.language.clone()).unwrap_or_default();
+        let language =
+            if close_languages(language, &customer_language) { customer_language.as_str() } else { language };
         if !language.is_empty() && language != self.language {
             if SERVED.contains(&language) {
                 self.language = language.to_string();
@@ -439,6 +444,14 @@ impl Assistant {
             }
         }
     }
+}
+
+/// Whether `heard` is a language the recogniser often hears for `customer`'s.
+fn close_languages(heard: &str, customer: &str) -> bool {
+    matches!(
+        (heard, customer),
+        ("no" | "nn" | "da", "sv") | ("gl" | "ca", "es") | ("nl" | "lb", "de") | ("oc" | "ca", "fr")
+    )
 }
 
 /// Whether a turn that does not answer our question is a confident new request.
