@@ -108,6 +108,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         },
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
+        connections: TaskTracker::new(),
         assistant,
     });
     let listener = TcpListener::bind(config.http.listen).await.map_err(|source| ServerError::Bind {
@@ -155,6 +156,9 @@ impl Running {
         if tokio::time::timeout(DRAIN_TIMEOUT, self.services.tracker.wait()).await.is_err() {
             tracing::warn!("calls still running after {DRAIN_TIMEOUT:?}; exiting anyway");
         }
+        // Event subscribers get the last call_ended events and a close frame.
+        self.services.connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.services.connections.wait()).await;
         if let Some(t) = self.sip_task {
             let _ = t.await;
         }

@@ -45,6 +45,8 @@ pub struct CallServices {
     pub shutdown: CancellationToken,
     /// Every call task, so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// Event WebSocket connections, so shutdown can let them flush the last events.
+    pub connections: TaskTracker,
     /// The AI assistant, when enabled: it answers instead of the greeting.
     pub assistant: Option<Arc<crate::assistant::AssistantServices>>,
 }

@@ -85,7 +85,10 @@ async fn events_ws(
     Query(q): Query<EventsQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.on_upgrade(move |socket| stream_events(svc, socket, q.call.map(CallId)))
+    // Tracked, so shutdown waits for the last call_ended to go out before the process exits
+    // (upgraded sockets are not part of the HTTP server's graceful shutdown).
+    let connections = svc.connections.clone();
+    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, q.call.map(CallId))))
 }
 
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
