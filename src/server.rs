@@ -70,17 +70,21 @@ fn read_wav<R: std::io::Read>(r: hound::WavReader<R>) -> Result<(Vec<f32>, u32),
 }
 
 /// The assistant's back office (the configured database), understanding and voice.
-fn assistant_services(config: &ServerConfig) -> Result<crate::assistant::AssistantServices, ServerError> {
+/// Also returns how many customers the database holds (for the start-up line).
+fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
     use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice, tts::Espeak};
-    let store = crate::store::Store::open(&config.store.path).map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let err = |e: crate::store::StoreError| ServerError::Assistant(e.to_string());
+    let store = crate::store::Store::open(&config.store.path).map_err(err)?;
+    let customers = store.customer_count().map_err(err)?;
     let tts = Espeak::default();
     tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
-    Ok(crate::assistant::AssistantServices {
+    let services = crate::assistant::AssistantServices {
         back_office: Arc::new(SqliteBackOffice::new(store, config.assistant.policy.clone())),
         classifier: Arc::new(NearestExamples::default()),
         tts: Arc::new(tts),
         policy: config.assistant.policy.clone(),
-    })
+    };
+    Ok((services, customers))
 }
 
 /// A running server.
@@ -88,6 +92,8 @@ pub struct Running {
     pub http: SocketAddr,
     pub sip: Option<SocketAddr>,
     pub services: Arc<CallServices>,
+    /// Customers in the assistant's database (None with the assistant off).
+    pub customers: Option<i64>,
     sip_task: Option<JoinHandle<()>>,
     http_task: JoinHandle<()>,
 }
@@ -95,7 +101,10 @@ pub struct Running {
 /// Bind the ports and start serving. `config` must already be validated.
 pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running, ServerError> {
     let greeting = load_greeting(&config.calls.greeting)?;
-    let assistant = if config.assistant.enabled { Some(Arc::new(assistant_services(config)?)) } else { None };
+    let (assistant, customers) = match config.assistant.enabled {
+        true => assistant_services(config).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
+        false => (None, None),
+    };
     let services = Arc::new(CallServices {
         engine,
         events: EventBus::default(),
@@ -142,7 +151,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
             tracing::error!("http server: {e}");
         }
     });
-    Ok(Running { http, sip, services, sip_task, http_task })
+    Ok(Running { http, sip, services, customers, sip_task, http_task })
 }
 
 impl Running {

@@ -44,6 +44,13 @@ pub struct ActionRecord {
     pub ok: bool,
 }
 
+impl Reply {
+    /// Record a tool call and how it went.
+    fn act(&mut self, tool: &str, detail: impl Into<String>, ok: bool) {
+        self.actions.push(ActionRecord { tool: tool.into(), detail: detail.into(), ok });
+    }
+}
+
 /// What the assistant does after an input.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Reply {
@@ -162,16 +169,14 @@ impl Assistant {
                                 r.language = self.language.clone();
                             }
                         }
-                        r.actions.push(ActionRecord {
-                            tool: "find_caller".into(),
-                            detail: if c.is_some() { "number matched a customer" } else { "number not on file" }.into(),
-                            ok: true,
-                        });
+                        r.act(
+                            "find_caller",
+                            if c.is_some() { "number matched a customer" } else { "number not on file" },
+                            true,
+                        );
                         self.customer = c;
                     }
-                    Err(e) => {
-                        r.actions.push(ActionRecord { tool: "find_caller".into(), detail: e.to_string(), ok: false })
-                    }
+                    Err(e) => r.act("find_caller", e.to_string(), false),
                 }
                 self.msg(&mut r, Msg::Welcome);
             }
@@ -221,7 +226,7 @@ impl Assistant {
     }
 
     fn tool_failed(&mut self, r: &mut Reply, tool: &str, e: &ToolError) -> bool {
-        r.actions.push(ActionRecord { tool: tool.into(), detail: e.to_string(), ok: false });
+        r.act(tool, e.to_string(), false);
         if let ToolError::Unavailable(_) = e {
             self.msg(r, Msg::BackOfficeDown);
             r.escalate = Some((EscalationReason::BackOfficeUnavailable, r.intent));
@@ -378,7 +383,7 @@ impl Assistant {
         };
         match outcome {
             Ok(Some(v)) => {
-                r.actions.push(ActionRecord { tool: "verify".into(), detail: "verified".into(), ok: true });
+                r.act("verify", "verified", true);
                 self.verified = Some(v);
                 self.msg(r, Msg::Verified { name: customer.name.clone() });
                 // Carry on with what the caller asked, order number and all.
@@ -386,11 +391,11 @@ impl Assistant {
             }
             Ok(None) => {
                 self.verify_failures += 1;
-                r.actions.push(ActionRecord {
-                    tool: "verify".into(),
-                    detail: format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures),
-                    ok: false,
-                });
+                r.act(
+                    "verify",
+                    format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures),
+                    false,
+                );
                 if self.verify_failures >= self.policy.max_verification_failures {
                     self.escalate(r, EscalationReason::VerificationFailed, Some(intent));
                 } else {

@@ -14,29 +14,77 @@ pub enum Msg {
     HowCanIHelp,
     AskVerification,
     VerificationRetry,
-    Verified { name: String },
+    Verified {
+        name: String,
+    },
     AskOrderNumber,
-    OrderNotFound { number: String },
-    OrderShipped { number: String, carrier: String, expected: Option<NaiveDate> },
-    OrderDelivered { number: String, on: NaiveDate },
-    OrderPlaced { number: String, expected: Option<NaiveDate> },
-    OrderCancelled { number: String },
-    OrderReturned { number: String },
-    RefundConfirm { number: String, item: String, amount: i64, currency: String },
-    RefundDone { amount: i64, currency: String },
-    RefundRefused { reason: String },
-    RefundStatus { amount: i64, currency: String, number: String, status: String },
+    OrderNotFound {
+        number: String,
+    },
+    OrderShipped {
+        number: String,
+        carrier: String,
+        expected: Option<NaiveDate>,
+    },
+    OrderDelivered {
+        number: String,
+        on: NaiveDate,
+    },
+    OrderPlaced {
+        number: String,
+        expected: Option<NaiveDate>,
+    },
+    OrderCancelled {
+        number: String,
+    },
+    OrderReturned {
+        number: String,
+    },
+    RefundConfirm {
+        number: String,
+        item: String,
+        amount: i64,
+        currency: String,
+    },
+    RefundDone {
+        amount: i64,
+        currency: String,
+    },
+    /// The policy refused a refund or a postponement; `reason` says why.
+    Refused {
+        reason: String,
+    },
+    RefundStatus {
+        amount: i64,
+        currency: String,
+        number: String,
+        status: String,
+    },
     NoRefunds,
-    PaymentDue { amount: i64, currency: String, number: String, due: NaiveDate },
+    PaymentDue {
+        amount: i64,
+        currency: String,
+        number: String,
+        due: NaiveDate,
+    },
     NoPaymentsDue,
-    PayLinkConfirm { amount: i64, currency: String },
+    PayLinkConfirm {
+        amount: i64,
+        currency: String,
+    },
     PayLinkSent,
     AskNewDate,
-    PostponeConfirm { from: NaiveDate, to: NaiveDate },
-    PostponeDone { to: NaiveDate },
-    PostponeRefused { reason: String },
+    PostponeConfirm {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    PostponeDone {
+        to: NaiveDate,
+    },
     AskEmail,
-    EmailConfirm { email: String },
+    EmailConfirm {
+        email: String,
+    },
     Changed,
     NotChanged,
     ChangeByAgent,
@@ -298,7 +346,7 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Hecho. {} volverán a su cuenta en cinco días hábiles.",
         ])
         .replace("{}", &money(lang, *amount, currency)),
-        Msg::RefundRefused { reason } | Msg::PostponeRefused { reason } => pick([
+        Msg::Refused { reason } => pick([
             "I'm sorry, I can't do that here: {}. A colleague can look at it with you.",
             "Tyvärr kan jag inte göra det här: {}. En kollega kan hjälpa dig.",
             "Das kann ich hier leider nicht tun: {}. Ein Kollege kann Ihnen helfen.",

@@ -18,6 +18,7 @@ use crate::assistant::dialogue::Input;
 use crate::events::{Event, EventBus};
 use crate::pipeline::analysis::language::LanguageEvent;
 use crate::pipeline::analysis::prosody::Prosody;
+use crate::pipeline::analysis::state::TurnState;
 use crate::pipeline::analysis::CallAnalyzer;
 use crate::pipeline::{Engine, TranscriptEvent};
 
@@ -83,6 +84,14 @@ pub struct CallLeg {
     /// Cancelled when the call is over from the server's side: the transport then ends its
     /// leg (SIP BYE, socket close) and stops.
     pub hangup: CancellationToken,
+}
+
+/// A phone number in E.164 form ("+15550100"), from what a person typed or said: spaces and
+/// dashes between the digits are allowed; `None` unless it is + and 8 to 15 digits.
+pub fn e164(number: &str) -> Option<String> {
+    let compact: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let digits = compact.strip_prefix('+')?;
+    (digits.chars().all(|c| c.is_ascii_digit()) && (8..=15).contains(&digits.len())).then_some(compact)
 }
 
 /// Mask all but the last two digits of a phone number for logs.
@@ -233,9 +242,8 @@ impl Actor {
                 },
                 ev = events.recv(), if !pipeline_done => match ev {
                     Some(ev) => {
-                        let turn = self.on_transcript(ev);
-                        if let Some((text, end_ms)) = turn {
-                            self.assist_turn(&text, end_ms).await;
+                        if let Some((text, state)) = self.on_transcript(ev) {
+                            self.assist_turn(&text, state.as_ref()).await;
                         }
                     }
                     None => {
@@ -279,8 +287,16 @@ impl Actor {
 
     /// Analyse a finished turn: the caller's state, the call's language and the caller's
     /// accent; report whatever moved.
-    fn judge_turn(&mut self, text: &str, prosody: Option<Prosody>, language: &str, language_prob: f32, end_ms: u64) {
-        let Some(p) = prosody else { return };
+    /// Returns the caller's state after the turn.
+    fn judge_turn(
+        &mut self,
+        text: &str,
+        prosody: Option<Prosody>,
+        language: &str,
+        language_prob: f32,
+        end_ms: u64,
+    ) -> Option<TurnState> {
+        let p = prosody?;
         let a = self.analyzer.turn(text, p, language, language_prob);
         let call_id = self.id.clone();
         self.svc.registry.update(&self.id, |r| {
@@ -313,6 +329,7 @@ impl Actor {
                 at_ms: end_ms,
             });
         }
+        let verdict = a.verdict.clone();
         if a.changed() {
             self.svc.events.publish(Event::CallerStateChanged {
                 call_id,
@@ -325,10 +342,12 @@ impl Actor {
                 at_ms: end_ms,
             });
         }
+        Some(verdict)
     }
 
-    /// Handle a pipeline event; returns a finished turn's text and end for the assistant.
-    fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<(String, u64)> {
+    /// Handle a pipeline event; returns a finished turn's text and the caller's state after it,
+    /// for the assistant.
+    fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<(String, Option<TurnState>)> {
         let call_id = self.id.clone();
         match ev {
             // A turn's identification feeds the call-level language and accent, reported
@@ -374,8 +393,8 @@ impl Actor {
                     translation,
                 });
                 // After the final, so a listener sees the words before the verdict on them.
-                self.judge_turn(&text, prosody, &language, language_prob, end_ms);
-                return Some((text, end_ms));
+                let state = self.judge_turn(&text, prosody, &language, language_prob, end_ms);
+                return Some((text, state));
             }
             TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
             TranscriptEvent::Ended { .. } => {}
@@ -384,16 +403,13 @@ impl Actor {
     }
 
     /// Give a finished turn to the assistant with the call's language and the caller's state.
-    async fn assist_turn(&mut self, text: &str, end_ms: u64) {
+    async fn assist_turn(&mut self, text: &str, state: Option<&TurnState>) {
         if self.assistant.is_none() {
             return;
         }
         let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
-        let record = self.svc.registry.get(&self.id);
-        let state = record.as_ref().and_then(|r| r.caller_state.clone());
         let trend = self.analyzer.trend();
-        let _ = end_ms;
-        self.assist(Input::Turn { text, language: &language, state: state.as_ref(), trend }).await;
+        self.assist(Input::Turn { text, language: &language, state, trend }).await;
     }
 
     /// Run the assistant on an input, report what it did, and speak its reply.
@@ -466,6 +482,15 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn e164_numbers() {
+        assert_eq!(super::e164("+1 555 010 0999").as_deref(), Some("+15550100999"));
+        assert_eq!(super::e164("+46-70-123 45 67").as_deref(), Some("+46701234567"));
+        for bad in ["15550100", "+1234", "+1555abc0100", "call me maybe", ""] {
+            assert_eq!(super::e164(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn redacts_all_but_two_digits() {

@@ -45,13 +45,13 @@ pub fn load_engine(cfg: &ServerConfig) -> anyhow::Result<std::sync::Arc<Engine>>
 
 /// Run the server until a signal arrives.
 pub async fn run(cfg: ServerConfig, engine: std::sync::Arc<Engine>) -> anyhow::Result<()> {
-    // The back office opens (and migrates) before any port is bound: a bad path or a newer
-    // schema stops the start with a clear error instead of failing the first call.
-    let store = crate::store::Store::open(&cfg.store.path)?;
-    let assistant = if cfg.assistant.enabled { "assistant on" } else { "assistant off" };
-    eprintln!("back office {} ({} customers), {assistant}", cfg.store.path.display(), store.customer_count()?);
-    drop(store);
+    // The back office opens (and migrates) in `start` before any port is bound: a bad path or
+    // a newer schema stops the start with a clear error instead of failing the first call.
     let running = crate::server::start(&cfg, engine).await?;
+    match running.customers {
+        Some(n) => eprintln!("back office {} ({n} customers), assistant on", cfg.store.path.display()),
+        None => eprintln!("assistant off"),
+    }
     let sip = running.sip.map(|a| format!("sip:switchboard@{a} (UDP)")).unwrap_or_else(|| "SIP off".into());
     let media = if cfg.media_stream.enabled {
         format!("  media streams ws://{}{}", running.http, cfg.media_stream.path)

@@ -29,6 +29,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::assistant::tts::Espeak;
+use crate::cmd::bench::percentile;
 use crate::media::decode::read_mono_at;
 use crate::pipeline::Engine;
 use uac::{Call, Outgoing};
@@ -83,23 +85,12 @@ fn turn_audio(t: &Turn, base: &Path) -> anyhow::Result<Vec<f32>> {
     let Some(v) = voice.strip_prefix("espeak:") else {
         anyhow::bail!("voice {voice:?}: only espeak:<voice> is available in this build");
     };
-    let out = std::process::Command::new("espeak-ng")
-        .args(["-v", v, "-s", &t.rate.unwrap_or(150).to_string(), "-p", &t.pitch.unwrap_or(45).to_string()])
-        .args(["-a", &t.amplitude.unwrap_or(100).to_string(), "--stdout", text])
-        .output()
-        .map_err(|e| anyhow::anyhow!("espeak-ng: {e} (apt-get install espeak-ng)"))?;
-    let tmp = std::env::temp_dir().join(format!("sim-{}-{}.wav", std::process::id(), fastrand::u32(..)));
-    std::fs::write(&tmp, &out.stdout)?;
-    // espeak's streaming header has no sizes: rewrite through sox when the decoder refuses it.
-    let audio = read_mono_at(&tmp, 8000).or_else(|_| {
-        let fixed = tmp.with_extension("fixed.wav");
-        std::process::Command::new("sox").args([tmp.to_str().unwrap_or(""), fixed.to_str().unwrap_or("")]).status()?;
-        let a = read_mono_at(&fixed, 8000);
-        let _ = std::fs::remove_file(&fixed);
-        a.map_err(anyhow::Error::from)
-    });
-    let _ = std::fs::remove_file(&tmp);
-    audio
+    let mut tts = Espeak::default();
+    tts.rate_wpm = t.rate.unwrap_or(150);
+    tts.pitch = t.pitch.unwrap_or(45);
+    tts.amplitude = t.amplitude.unwrap_or(100);
+    let speech = tts.speak_with(text, v)?;
+    Ok(crate::media::resample::resample_all(&speech.samples, speech.rate, 8000)?)
 }
 
 fn loud(frame: &[f32]) -> bool {
@@ -264,7 +255,7 @@ pub async fn run(
     };
     let mut sorted = latencies.clone();
     sorted.sort_unstable();
-    let pct = |p: f64| sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied();
+    let pct = |p: f64| (!sorted.is_empty()).then(|| percentile(&sorted, p));
     let summary = json!({
         "type": "summary",
         "scenario": path.display().to_string(),

@@ -51,8 +51,7 @@ async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> 
     }
     let offer: Offer = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
-    let caller =
-        offer.caller.map(|c| c.chars().filter(|c| !c.is_whitespace()).collect::<String>()).filter(|c| !c.is_empty());
+    let caller = offer.caller.filter(|c| !c.trim().is_empty());
     match w.answer(offer.sdp, caller).await {
         Ok(a) => Ok(Json(a)),
         Err(WebRtcError::BadOffer(m)) => {

@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 
-use super::{ActionRecord, Assistant, Change, Pending, Reply};
+use super::{Assistant, Change, Pending, Reply};
 use crate::assistant::entities;
 use crate::assistant::intents::Intent;
+use crate::assistant::policy::Refusal;
 use crate::assistant::replies::Msg;
 use crate::assistant::tools::{OrderLookup, ToolError};
 use crate::store::model::{OrderStatus, PaymentStatus};
@@ -22,11 +23,7 @@ impl Assistant {
             }
             Intent::OrderStatus => match self.back_office.order(&who, number).await {
                 Ok(OrderLookup::Found(o)) => {
-                    r.actions.push(ActionRecord {
-                        tool: "order_status".into(),
-                        detail: format!("order {number}: {}", o.status.as_str()),
-                        ok: true,
-                    });
+                    r.act("order_status", format!("order {number}: {}", o.status.as_str()), true);
                     let day =
                         |d: &Option<String>| d.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
                     let m = match o.status {
@@ -49,11 +46,7 @@ impl Assistant {
                     self.msg(r, Msg::AnythingElse);
                 }
                 Ok(OrderLookup::NotOnAccount) => {
-                    r.actions.push(ActionRecord {
-                        tool: "order_status".into(),
-                        detail: format!("order {number}: not on account"),
-                        ok: false,
-                    });
+                    r.act("order_status", format!("order {number}: not on account"), false);
                     self.pending = Some(Pending::OrderNumber(intent));
                     self.msg(r, Msg::OrderNotFound { number: number.into() });
                 }
@@ -65,11 +58,7 @@ impl Assistant {
             // number is too easily the number itself.
             Intent::Refund => match self.back_office.quote_refund(&who, number, None, None).await {
                 Ok(q) => {
-                    r.actions.push(ActionRecord {
-                        tool: "quote_refund".into(),
-                        detail: format!("order {}: {} {}", q.order_number, q.amount_cents, q.currency),
-                        ok: true,
-                    });
+                    r.act("quote_refund", format!("order {}: {} {}", q.order_number, q.amount_cents, q.currency), true);
                     self.msg(
                         r,
                         Msg::RefundConfirm {
@@ -86,12 +75,7 @@ impl Assistant {
                     }));
                 }
                 Err(ToolError::Refused(why)) => {
-                    r.actions.push(ActionRecord {
-                        tool: "quote_refund".into(),
-                        detail: format!("refused: {why}"),
-                        ok: false,
-                    });
-                    self.msg(r, Msg::RefundRefused { reason: why.to_string() });
+                    self.refused(r, "quote_refund", &why);
                     self.msg(r, Msg::AnythingElse);
                 }
                 Err(ToolError::NotOnAccount(_)) => {
@@ -104,11 +88,7 @@ impl Assistant {
             },
             Intent::RefundStatus => match self.back_office.refunds(&who).await {
                 Ok(list) => {
-                    r.actions.push(ActionRecord {
-                        tool: "refunds".into(),
-                        detail: format!("{} refunds", list.len()),
-                        ok: true,
-                    });
+                    r.act("refunds", format!("{} refunds", list.len()), true);
                     match list.first() {
                         Some(f) => self.msg(
                             r,
@@ -135,11 +115,7 @@ impl Assistant {
                         return;
                     }
                 };
-                r.actions.push(ActionRecord {
-                    tool: "payments".into(),
-                    detail: format!("{} instalments", payments.len()),
-                    ok: true,
-                });
+                r.act("payments", format!("{} instalments", payments.len()), true);
                 // Overdue first, then the earliest due.
                 let mut open: Vec<_> = payments.into_iter().filter(|p| p.status != PaymentStatus::Paid).collect();
                 open.sort_by_key(|p| (p.status != PaymentStatus::Overdue, p.due_on.clone()));
@@ -192,12 +168,7 @@ impl Assistant {
                 self.pending = Some(Pending::Confirm(Change::Postpone { payment_id, to }));
             }
             Err(ToolError::Refused(why)) => {
-                r.actions.push(ActionRecord {
-                    tool: "quote_postpone".into(),
-                    detail: format!("refused: {why}"),
-                    ok: false,
-                });
-                self.msg(r, Msg::PostponeRefused { reason: why.to_string() });
+                self.refused(r, "quote_postpone", &why);
                 self.msg(r, Msg::AnythingElse);
             }
             Err(e) => {
@@ -239,19 +210,22 @@ impl Assistant {
         };
         match result {
             Ok((detail, m)) => {
-                r.actions.push(ActionRecord { tool: tool.into(), detail, ok: true });
+                r.act(tool, detail, true);
                 self.msg(r, m);
                 self.msg(r, Msg::AnythingElse);
             }
-            Err(ToolError::Refused(why)) => {
-                r.actions.push(ActionRecord { tool: tool.into(), detail: format!("refused: {why}"), ok: false });
-                self.msg(r, Msg::RefundRefused { reason: why.to_string() });
-            }
+            Err(ToolError::Refused(why)) => self.refused(r, tool, &why),
             Err(e) => {
                 if !self.tool_failed(r, tool, &e) {
                     self.msg(r, Msg::DidNotUnderstand);
                 }
             }
         }
+    }
+
+    /// The policy said no: record it and tell the caller why.
+    fn refused(&self, r: &mut Reply, tool: &str, why: &Refusal) {
+        r.act(tool, format!("refused: {why}"), false);
+        self.msg(r, Msg::Refused { reason: why.to_string() });
     }
 }

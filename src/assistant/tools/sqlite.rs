@@ -198,11 +198,10 @@ impl BackOffice for SqliteBackOffice {
     }
 
     async fn add_phone(&self, who: &Verified, number: &str) -> Result<(), ToolError> {
-        let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
-        if !number.trim_start().starts_with('+') || !(8..=15).contains(&digits.len()) {
+        let Some(normalised) = crate::call::actor::e164(number) else {
             return Err(ToolError::Invalid(format!("{number:?} is not an international (E.164) number")));
-        }
-        let (id, number) = (who.customer().id, format!("+{digits}"));
+        };
+        let (id, number) = (who.customer().id, normalised);
         self.db(move |s| s.add_phone(id, &number)).await
     }
 }

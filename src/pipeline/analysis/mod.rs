@@ -72,9 +72,14 @@ impl CallAnalyzer {
 
         let probs = std::mem::take(&mut self.pending_probs);
         let measured = !probs.is_empty();
-        let whisper =
-            if measured || language.is_empty() { probs.clone() } else { vec![(language.to_string(), language_prob)] };
-        let turn_language = LanguageTracker::fuse(&whisper, text, prosody.has_voice(), prosody.speech_ms);
+        let fixed;
+        let whisper: &[(String, f32)] = if measured || language.is_empty() {
+            &probs
+        } else {
+            fixed = [(language.to_string(), language_prob)];
+            &fixed
+        };
+        let turn_language = LanguageTracker::fuse(whisper, text, prosody.has_voice(), prosody.speech_ms);
         let language_event = turn_language.as_ref().and_then(|t| self.language.turn(t));
         let call_language = self.language.current().map(|(l, c)| (l.to_string(), c));
 

@@ -138,14 +138,12 @@ impl WebRtcService {
     /// `caller` is the number the caller gave on the page (E.164), if any: like a phone's
     /// caller ID it identifies but does not verify.
     pub async fn answer(self: &Arc<Self>, offer: String, caller: Option<String>) -> Result<Answer, WebRtcError> {
-        if let Some(c) = &caller {
-            let digits = c.chars().skip(1).filter(|d| d.is_ascii_digit()).count();
-            if !c.starts_with('+') || digits != c.len() - 1 || !(8..=15).contains(&digits) {
-                return Err(WebRtcError::BadOffer(format!(
-                    "caller {c:?} is not an international number like +15550100"
-                )));
-            }
-        }
+        let caller = match caller {
+            Some(c) => Some(crate::call::actor::e164(&c).ok_or_else(|| {
+                WebRtcError::BadOffer(format!("caller {c:?} is not an international number like +15550100"))
+            })?),
+            None => None,
+        };
         let pt = opus_payload_type(&offer)?;
         let desc =
             RTCSessionDescription::offer(offer).map_err(|e| WebRtcError::BadOffer(format!("invalid offer: {e}")))?;
