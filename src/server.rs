@@ -79,10 +79,11 @@ fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::Assist
     let tts = Espeak::default();
     tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
     let services = crate::assistant::AssistantServices {
-        back_office: Arc::new(SqliteBackOffice::new(store, config.assistant.policy.clone())),
+        back_office: Arc::new(SqliteBackOffice::new(store.clone(), config.assistant.policy.clone())),
         classifier: Arc::new(NearestExamples::default()),
         tts: Arc::new(tts),
         policy: config.assistant.policy.clone(),
+        store,
     };
     Ok((services, customers))
 }

@@ -94,6 +94,15 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
         "{s}"
     );
 
+    // Every call is on record with how it went (written before call_ended).
+    let contacts = store.interactions(john.id).unwrap();
+    let has = |outcome: &str, intent: &str| {
+        contacts.iter().any(|c| c.outcome == outcome && c.intent.as_deref() == Some(intent) && c.channel == "phone")
+    };
+    assert!(has("resolved", "refund") && has("resolved", "order_status"), "{contacts:?}");
+    assert!(has("escalated: verification_failed", "order_status"), "{contacts:?}");
+    assert!(contacts.iter().any(|c| c.summary.contains("request_refund: refund")), "{contacts:?}");
+
     let s = simulate(&server, "barge_in.toml");
     assert!(s["interruptions"].as_u64().unwrap() >= 1, "{s}");
     // The interrupting question is handled as an order question (Whisper sometimes loses the

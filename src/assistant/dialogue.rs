@@ -36,6 +36,23 @@ pub enum EscalationReason {
     Silence,
 }
 
+impl EscalationReason {
+    /// The reason as it appears in events and records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AskedForPerson => "asked_for_person",
+            Self::CallerUpset => "caller_upset",
+            Self::NotUnderstood => "not_understood",
+            Self::NeedsHuman => "needs_human",
+            Self::VerificationFailed => "verification_failed",
+            Self::CallerNotIdentified => "caller_not_identified",
+            Self::LanguageNotServed => "language_not_served",
+            Self::BackOfficeUnavailable => "back_office_unavailable",
+            Self::Silence => "silence",
+        }
+    }
+}
+
 /// A tool call the assistant made and how it went (for events and the case file).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRecord {
@@ -65,6 +82,21 @@ pub struct Reply {
     pub hangup: bool,
 }
 
+/// How a call went, as far as the assistant knows: for the interaction record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// "resolved" (a request was served), "escalated" or "abandoned" (nothing done).
+    pub outcome: &'static str,
+    pub escalation: Option<EscalationReason>,
+    /// The customer the caller's number matched (verified or not).
+    pub customer_id: Option<i64>,
+    pub verified: bool,
+    /// The main request: the first account intent, else the last one recognised.
+    pub intent: Option<Intent>,
+    /// The tool calls, one per line.
+    pub summary: String,
+}
+
 /// An input to the engine.
 #[derive(Debug, Clone)]
 pub enum Input<'a> {
@@ -84,6 +116,8 @@ enum Change {
     PayLink { payment_id: i64 },
     Postpone { payment_id: i64, to: NaiveDate },
     Email(String),
+    Phone(String),
+    Address { street: String, postcode: String, city: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +131,8 @@ enum Pending {
         due: NaiveDate,
     },
     Email,
+    Phone,
+    Address,
 }
 
 /// One call's assistant.
@@ -117,6 +153,10 @@ pub struct Assistant {
     pending: Option<Pending>,
     last_said: Vec<String>,
     done: bool,
+    /// Everything the call did, for `outcome`.
+    intents: Vec<Intent>,
+    actions: Vec<ActionRecord>,
+    escalation: Option<EscalationReason>,
 }
 
 impl Assistant {
@@ -145,6 +185,33 @@ impl Assistant {
             pending: None,
             last_said: Vec::new(),
             done: false,
+            intents: Vec::new(),
+            actions: Vec::new(),
+            escalation: None,
+        }
+    }
+
+    /// How the call went so far.
+    pub fn outcome(&self) -> Outcome {
+        let served = self.actions.iter().any(|a| a.ok && !matches!(a.tool.as_str(), "find_caller" | "verify"));
+        let outcome = match (self.escalation, served) {
+            (Some(_), _) => "escalated",
+            (None, true) => "resolved",
+            (None, false) => "abandoned",
+        };
+        let intent = self.intents.iter().copied().find(|i| i.is_account()).or(self.intents.last().copied());
+        Outcome {
+            outcome,
+            escalation: self.escalation,
+            customer_id: self.customer.as_ref().map(|c| c.id),
+            verified: self.verified.is_some(),
+            intent,
+            summary: self
+                .actions
+                .iter()
+                .map(|a| format!("{}{}: {}", a.tool, if a.ok { "" } else { " (failed)" }, a.detail))
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 
@@ -200,6 +267,7 @@ impl Assistant {
                         }
                         None => self.msg(&mut r, Msg::AskOrderNumber),
                     },
+                    Some(Pending::Phone) => self.new_phone(&mut r, d),
                     _ => {}
                 }
             }
@@ -210,6 +278,13 @@ impl Assistant {
         }
         if !r.say.is_empty() {
             self.last_said = r.say.clone();
+        }
+        if let Some(i) = r.intent.filter(|i| *i != Intent::Unknown) {
+            self.intents.push(i);
+        }
+        self.actions.extend(r.actions.iter().cloned());
+        if let Some((reason, _)) = r.escalate {
+            self.escalation = Some(reason);
         }
         r
     }
@@ -371,6 +446,49 @@ impl Assistant {
                 }
                 true
             }
+            Pending::Phone => {
+                self.new_phone(r, text);
+                true
+            }
+            Pending::Address => {
+                match entities::address(text) {
+                    Some((street, postcode, city)) => {
+                        self.msg(
+                            r,
+                            Msg::AddressConfirm {
+                                street: street.clone(),
+                                postcode: postcode.clone(),
+                                city: city.clone(),
+                            },
+                        );
+                        self.pending = Some(Pending::Confirm(Change::Address { street, postcode, city }));
+                    }
+                    None => self.missed(r, Pending::Address, Msg::AskAddress, Intent::ChangeAddress),
+                }
+                true
+            }
+        }
+    }
+
+    /// A new phone number, keyed or spoken: read it back for confirmation.
+    fn new_phone(&mut self, r: &mut Reply, text: &str) {
+        match entities::phone_number(text) {
+            Some(number) => {
+                self.msg(r, Msg::PhoneConfirm { number: number.clone() });
+                self.pending = Some(Pending::Confirm(Change::Phone(number)));
+            }
+            None => self.missed(r, Pending::Phone, Msg::AskPhone, Intent::ChangePhone),
+        }
+    }
+
+    /// An answer we could not use: ask again once, then hand over.
+    fn missed(&mut self, r: &mut Reply, again: Pending, ask: Msg, intent: Intent) {
+        self.not_understood += 1;
+        if self.not_understood >= 2 {
+            self.escalate(r, EscalationReason::NotUnderstood, Some(intent));
+        } else {
+            self.pending = Some(again);
+            self.msg(r, ask);
         }
     }
 
@@ -429,11 +547,6 @@ impl Assistant {
                 } else {
                     self.msg(r, Msg::DidNotUnderstand);
                 }
-            }
-            Intent::ChangeAddress | Intent::ChangePhone => {
-                // Addresses and numbers read out by voice go wrong too easily: a person does it.
-                self.msg(r, Msg::ChangeByAgent);
-                self.escalate(r, EscalationReason::NeedsHuman, Some(intent));
             }
             _ if self.verified.is_none() => {
                 if self.customer.is_none() {

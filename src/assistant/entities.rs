@@ -125,6 +125,77 @@ pub fn order_number(text: &str) -> Option<String> {
     digit_runs(text).into_iter().find(|r| (5..=6).contains(&r.len()))
 }
 
+/// A phone number given with its country code, keyed or spoken: all its digits (8 to 15, as
+/// E.164 allows), returned as "+<digits>". Spoken numbers come in groups ("plus 46 70 123 45
+/// 67"), so the runs are joined.
+pub fn phone_number(text: &str) -> Option<String> {
+    let digits: String = digit_runs(text).concat();
+    (8..=15).contains(&digits.len()).then(|| format!("+{digits}"))
+}
+
+/// A postal address as a caller says it: "12 Baker Street, 114 55 Stockholm" or "12 Baker
+/// Street, London NW1 6XE". The postcode is the last group of 4 to 6 digits (spaces allowed:
+/// Swedish "114 55") or a UK postcode; the street is what comes before it, the city what comes
+/// after (or, for the UK order, the last comma-separated part before it). `None` unless all
+/// three are there.
+pub fn address(text: &str) -> Option<(String, String, String)> {
+    let lead = ["my new address is", "the new address is", "new address is", "it's", "it is", "to", "address is"];
+    let mut t = text.trim().trim_end_matches(['.', '!', '?']).to_string();
+    for l in lead {
+        if t.to_lowercase().starts_with(l) {
+            t = t[l.len()..].trim_start_matches([' ', ':', ',']).to_string();
+        }
+    }
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let bare = |w: &str| w.trim_matches(|c: char| c == ',' || c == '.').to_string();
+    let uk = |w: &str, n: &str| {
+        let (a, b) = (bare(w), bare(n));
+        let outward = (2..=4).contains(&a.len())
+            && a.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && a.chars().any(|c| c.is_ascii_digit())
+            && a.chars().all(|c| c.is_ascii_alphanumeric());
+        let inward = b.len() == 3
+            && b.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && b.chars().skip(1).all(|c| c.is_ascii_alphabetic());
+        outward && inward
+    };
+    // Find the postcode: (start, end) word indices, last match wins.
+    let mut found = None;
+    for i in 0..words.len() {
+        if i + 1 < words.len() && uk(words[i], words[i + 1]) {
+            found = Some((i, i + 2));
+            continue;
+        }
+        let mut digits = String::new();
+        let mut j = i;
+        while j < words.len() && bare(words[j]).chars().all(|c| c.is_ascii_digit()) && !bare(words[j]).is_empty() {
+            digits.push_str(&bare(words[j]));
+            j += 1;
+            if (4..=6).contains(&digits.len()) && i > 0 {
+                found = Some((i, j));
+            }
+            // A comma ends the group: "Baker Street 12, 114 55" is a house number, then a postcode.
+            if words[j - 1].ends_with(',') {
+                break;
+            }
+        }
+    }
+    let (a, b) = found?;
+    let postcode = words[a..b].iter().map(|w| bare(w)).collect::<Vec<_>>().join(" ").to_uppercase();
+    let before = words[..a].join(" ");
+    let after = words[b..].join(" ");
+    let clean = |s: &str| s.trim().trim_matches(|c: char| c == ',' || c == '.').trim().to_string();
+    let (street, city) = match clean(&after) {
+        c if !c.is_empty() => (clean(&before), c),
+        _ => match before.rsplit_once(',') {
+            Some((street, city)) => (clean(street), clean(city)),
+            None => return None,
+        },
+    };
+    let has_letters = |s: &str| s.chars().any(|c| c.is_alphabetic());
+    (has_letters(&street) && has_letters(&city)).then_some((street, postcode, city))
+}
+
 /// A four-digit PIN.
 pub fn pin(text: &str) -> Option<String> {
     digit_runs(text).into_iter().find(|r| r.len() == 4)
@@ -495,6 +566,31 @@ mod tests {
         assert_eq!(date("in two weeks", today), Some(d("2026-12-13")));
         assert_eq!(date("in 10 days", today), Some(d("2026-12-09")));
         assert_eq!(date("whenever", today), None);
+    }
+
+    #[test]
+    fn phone_numbers() {
+        assert_eq!(phone_number("46701234567").as_deref(), Some("+46701234567"));
+        assert_eq!(phone_number("plus 46 70 123 45 67").as_deref(), Some("+46701234567"));
+        assert_eq!(phone_number("four four seven seven double oh").as_deref(), None, "too short");
+        assert_eq!(phone_number("no idea"), None);
+    }
+
+    #[test]
+    fn addresses() {
+        let a = |t: &str| address(t).map(|(s, p, c)| format!("{s} | {p} | {c}"));
+        assert_eq!(
+            a("My new address is Storgatan 12, 114 55 Stockholm.").as_deref(),
+            Some("Storgatan 12 | 114 55 | Stockholm")
+        );
+        assert_eq!(a("12 Baker Street, London NW1 6XE").as_deref(), Some("12 Baker Street | NW1 6XE | London"));
+        assert_eq!(a("Hauptstraße 5 10115 Berlin").as_deref(), Some("Hauptstraße 5 | 10115 | Berlin"));
+        assert_eq!(
+            a("It's 400 Main Street, Springfield 62704").as_deref(),
+            Some("400 Main Street | 62704 | Springfield")
+        );
+        assert_eq!(a("Storgatan 12"), None, "no postcode");
+        assert_eq!(a("11455 Stockholm"), None, "no street");
     }
 
     #[test]

@@ -64,6 +64,25 @@ impl Intent {
         }
     }
 
+    /// Requests about the caller's account (served by the back-office tools).
+    pub fn is_account(self) -> bool {
+        self.family() != "general" && !self.needs_human()
+    }
+
+    /// The skill family an agent needs for this intent (routing): orders, refunds, payments,
+    /// account, fraud, complaints or general.
+    pub fn family(self) -> &'static str {
+        match self {
+            Self::OrderStatus => "orders",
+            Self::Refund | Self::RefundStatus => "refunds",
+            Self::PaymentDue | Self::PayNow | Self::PostponePayment => "payments",
+            Self::ChangeEmail | Self::ChangePhone | Self::ChangeAddress => "account",
+            Self::Fraud | Self::Dispute => "fraud",
+            Self::Complaint | Self::Bereavement | Self::Legal => "complaints",
+            _ => "general",
+        }
+    }
+
     /// Intents only a person should handle.
     pub fn needs_human(self) -> bool {
         matches!(self, Self::Agent | Self::Fraud | Self::Dispute | Self::Complaint | Self::Bereavement | Self::Legal)

@@ -18,6 +18,8 @@ pub struct AssistantServices {
     pub classifier: Arc<dyn intents::IntentClassifier>,
     pub tts: Arc<dyn tts::Synthesizer>,
     pub policy: policy::Policy,
+    /// Switchboard's own records (every call's interaction), whatever the back office is.
+    pub store: crate::store::Store,
 }
 
 impl AssistantServices {

@@ -87,7 +87,16 @@ pub enum Msg {
     },
     Changed,
     NotChanged,
-    ChangeByAgent,
+    AskPhone,
+    PhoneConfirm {
+        number: String,
+    },
+    AskAddress,
+    AddressConfirm {
+        street: String,
+        postcode: String,
+        city: String,
+    },
     Handover,
     DidNotUnderstand,
     AnythingElse,
@@ -456,14 +465,38 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "D'accord, je ne change rien.",
             "De acuerdo, no cambio nada.",
         ]),
-        Msg::ChangeByAgent => pick([
-            "A colleague will make that change with you.",
-            "En kollega hjälper dig med den ändringen.",
-            "Ein Kollege nimmt die Änderung mit Ihnen vor.",
-            "Un collègue fera ce changement avec vous.",
-            "Un compañero hará ese cambio con usted.",
+        Msg::AskPhone => pick([
+            "Please key in the new phone number, starting with the country code, then press hash. Or say it.",
+            "Slå det nya telefonnumret med landsnummer och avsluta med fyrkant. Eller säg det.",
+            "Bitte tippen Sie die neue Telefonnummer mit Ländervorwahl ein und drücken Sie die Raute. Oder sagen Sie sie.",
+            "Tapez le nouveau numéro avec l'indicatif du pays, puis dièse. Ou dites-le.",
+            "Marque el nuevo número con el prefijo del país y pulse almohadilla. O dígalo.",
         ]),
-        Msg::Handover => pick([
+        Msg::PhoneConfirm { number } => pick([
+            "The new number is {}. Shall I add it to your account?",
+            "Det nya numret är {}. Ska jag lägga till det på ditt konto?",
+            "Die neue Nummer ist {}. Soll ich sie Ihrem Konto hinzufügen?",
+            "Le nouveau numéro est {}. Dois-je l'ajouter à votre compte ?",
+            "El nuevo número es {}. ¿Lo añado a su cuenta?",
+        ])
+        .replace("{}", &spaced(number.trim_start_matches('+'))),
+        Msg::AskAddress => pick([
+            "Please tell me the new street address, then the postcode and the city.",
+            "Säg den nya gatuadressen, sedan postnumret och orten.",
+            "Bitte nennen Sie die neue Straße mit Hausnummer, dann Postleitzahl und Ort.",
+            "Donnez-moi la nouvelle adresse, puis le code postal et la ville.",
+            "Dígame la nueva dirección, luego el código postal y la ciudad.",
+        ]),
+        Msg::AddressConfirm { street, postcode, city } => pick([
+            "I heard {street}, {postcode}, {city}. Shall I change your address to that?",
+            "Jag hörde {street}, {postcode}, {city}. Ska jag ändra din adress till det?",
+            "Ich habe {street}, {postcode}, {city} verstanden. Soll ich Ihre Adresse so ändern?",
+            "J'ai compris {street}, {postcode}, {city}. Dois-je changer votre adresse ?",
+            "He entendido {street}, {postcode}, {city}. ¿Cambio su dirección a esa?",
+        ])
+        .replace("{street}", street)
+        .replace("{postcode}", &spaced(&postcode.replace(' ', "")))
+        .replace("{city}", city),        Msg::Handover => pick([
             "I'll connect you with a colleague now. Please stay on the line.",
             "Jag kopplar dig till en kollega nu. Vänligen vänta kvar.",
             "Ich verbinde Sie jetzt mit einem Kollegen. Bitte bleiben Sie dran.",

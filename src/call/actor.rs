@@ -280,6 +280,9 @@ impl Actor {
             let rec = rec.clone();
             let _ = tokio::task::spawn_blocking(move || recorder.finish(&rec)).await;
         }
+        if let Some(rec) = record.as_ref() {
+            self.save_interaction(rec).await;
+        }
         let duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(call = %self.id, %reason, duration_ms, dropped_frames = self.dropped_frames, "call ended");
         self.svc.events.publish(Event::CallEnded { call_id: self.id.clone(), reason, duration_ms });
@@ -400,6 +403,37 @@ impl Actor {
             TranscriptEvent::Ended { .. } => {}
         }
         None
+    }
+
+    /// Record the call and how it went in the interactions table (before `call_ended`, so
+    /// whoever follows the events finds it there). A failing database costs the record, not
+    /// the call.
+    async fn save_interaction(&self, rec: &CallRecord) {
+        let (Some(assistant), Some(services)) = (self.assistant.as_ref(), self.svc.assistant.as_ref()) else {
+            return;
+        };
+        let o = assistant.outcome();
+        let store = services.store.clone();
+        let (call, started_at) = (self.id.0.clone(), rec.info.started_at.clone());
+        let channel = match rec.info.transport {
+            Transport::Sip => "phone",
+            Transport::Webrtc => "web",
+            Transport::MediaStream => "media_stream",
+        };
+        let saved = tokio::task::spawn_blocking(move || {
+            let id = store.start_interaction(o.customer_id, &call, channel, &started_at)?;
+            let outcome = match o.escalation {
+                Some(reason) => format!("escalated: {}", reason.name()),
+                None => o.outcome.to_string(),
+            };
+            store.finish_interaction(id, o.customer_id, &outcome, o.intent.map(|i| i.name()), &o.summary, None)
+        })
+        .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
+            Err(e) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
+        }
     }
 
     /// Give a finished turn to the assistant with the call's language and the caller's state.

@@ -155,6 +155,14 @@ impl Assistant {
                 self.pending = Some(Pending::Email);
                 self.msg(r, Msg::AskEmail);
             }
+            Intent::ChangePhone => {
+                self.pending = Some(Pending::Phone);
+                self.msg(r, Msg::AskPhone);
+            }
+            Intent::ChangeAddress => {
+                self.pending = Some(Pending::Address);
+                self.msg(r, Msg::AskAddress);
+            }
             // Conversational intents never get here (dispatch handles them before verification).
             _ => self.msg(r, Msg::HowCanIHelp),
         }
@@ -207,6 +215,15 @@ impl Assistant {
             Change::Email(e) => {
                 ("update_email", bo.update_email(&who, e).await.map(|_| ("email updated".to_string(), Msg::Changed)))
             }
+            Change::Phone(n) => {
+                ("add_phone", bo.add_phone(&who, n).await.map(|_| ("phone number added".to_string(), Msg::Changed)))
+            }
+            Change::Address { street, postcode, city } => (
+                "update_address",
+                bo.update_address(&who, street, postcode, city)
+                    .await
+                    .map(|_| ("address updated".to_string(), Msg::Changed)),
+            ),
         };
         match result {
             Ok((detail, m)) => {

@@ -207,6 +207,59 @@ async fn someone_elses_order_and_postponing_once() {
     assert!(store.payments(john.id).unwrap().iter().any(|p| p.due_on == "2026-12-24" && p.postponed == 1));
 }
 
+#[tokio::test]
+async fn phone_and_address_changes_after_confirmation() {
+    let (mut a, store) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "I'd like to add a new phone number").await;
+    let r = a.handle(Input::Digits("1234")).await;
+    assert!(said(&r).contains("country code"), "{r:?}");
+    let r = a.handle(Input::Digits("15550177")).await;
+    assert!(said(&r).contains("1 5 5 5 0 1 7 7. Shall I add it"), "{r:?}");
+    let r = say(&mut a, "yes").await;
+    assert!(r.actions.iter().any(|x| x.tool == "add_phone" && x.ok), "{r:?}");
+    assert!(store.customer_by_phone("+15550177").unwrap().is_some_and(|c| c.name.starts_with("John")));
+
+    let r = say(&mut a, "I moved, please change my address").await;
+    assert!(said(&r).contains("street address"), "{r:?}");
+    let r = say(&mut a, "My new address is 400 Main Street, Springfield 62704").await;
+    assert!(said(&r).contains("400 Main Street, 6 2 7 0 4, Springfield"), "{r:?}");
+    let r = say(&mut a, "no").await;
+    assert!(said(&r).contains("won't change anything"), "{r:?}");
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    assert_ne!(john.postcode, "62704", "a no changes nothing");
+    say(&mut a, "change my address please").await;
+    say(&mut a, "400 Main Street, Springfield 62704").await;
+    say(&mut a, "yes that's right").await;
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    assert_eq!(
+        (john.street.as_str(), john.postcode.as_str(), john.city.as_str()),
+        ("400 Main Street", "62704", "Springfield")
+    );
+    let o = a.outcome();
+    assert_eq!((o.outcome, o.customer_id), ("resolved", Some(john.id)));
+    assert!(o.summary.contains("update_address"), "{}", o.summary);
+}
+
+#[tokio::test]
+async fn outcome_of_an_escalated_and_an_abandoned_call() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    assert_eq!(a.outcome().outcome, "abandoned");
+    say(&mut a, "let me speak to a person").await;
+    let o = a.outcome();
+    assert_eq!((o.outcome, o.escalation), ("escalated", Some(EscalationReason::AskedForPerson)));
+    assert_eq!(o.intent, Some(Intent::Agent));
+    assert!(o.customer_id.is_some(), "the number matched, though not verified");
+}
+
+#[test]
+fn escalation_reason_names_match_the_events() {
+    for r in [EscalationReason::AskedForPerson, EscalationReason::BackOfficeUnavailable, EscalationReason::Silence] {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.name());
+    }
+}
+
 #[test]
 fn spoken_emails() {
     assert_eq!(spoken_email("it's john dot smith at example dot com").as_deref(), Some("john.smith@example.com"));
