@@ -183,6 +183,8 @@ pub struct ServerConfig {
     pub asr: AsrConfig,
     pub store: StoreConfig,
     pub assistant: AssistantConfig,
+    /// `[back_office]`: the built-in database (default) or a company's APIs over HTTP.
+    pub back_office: crate::assistant::tools::http::BackOfficeConfig,
     pub pipeline: PipelineConfig,
     pub webrtc: crate::transport::webrtc::WebRtcConfig,
 }
@@ -257,6 +259,7 @@ impl ServerConfig {
                 "assistant.policy.max_refund_cents: {c} = {v} (a three-letter currency and an amount >= 0)"
             ));
         }
+        self.back_office.validate().map_err(ConfigError::Invalid)?;
         if self.calls.max_calls == 0 {
             return bad("calls.max_calls must be at least 1".into());
         }

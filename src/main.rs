@@ -124,6 +124,18 @@ enum Command {
         #[arg(long, default_value_t = usize::MAX)]
         limit: usize,
     },
+    /// Serve the HTTP back-office contract on a database: the reference for a company's own
+    /// API and a stand-in for one ([back_office] kind = "http" points the assistant at it).
+    /// A bearer token is required when SWITCHBOARD_BACK_OFFICE_TOKEN is set.
+    BackOffice {
+        /// Database (default: [store] path of the config).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
     /// Place a scripted caller's call to a running server (SIP/RTP) and report both sides,
     /// the actions, the outcome and the per-turn latency (see the README for the format).
     Simulate {
@@ -314,6 +326,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 switchboard::cmd::demo_data::seed(&db, customers, if_empty)?;
             }
+        }
+        Command::BackOffice { db, config, listen } => {
+            let config = switchboard::config::ServerConfig::load(config.as_deref())?;
+            let store = switchboard::store::Store::open(&db.unwrap_or(config.store.path))?;
+            let token = std::env::var("SWITCHBOARD_BACK_OFFICE_TOKEN").ok().filter(|t| !t.is_empty());
+            let app = switchboard::assistant::tools::http_api::router(store, config.assistant.policy, token.clone());
+            runtime()?.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                eprintln!(
+                    "back-office API on http://{} ({})",
+                    listener.local_addr()?,
+                    if token.is_some() {
+                        "bearer token required"
+                    } else {
+                        "no token: set SWITCHBOARD_BACK_OFFICE_TOKEN to require one"
+                    }
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        tokio::signal::ctrl_c().await.ok();
+                    })
+                    .await?;
+                anyhow::Ok(())
+            })?;
         }
         Command::Simulate { scenario, server, sip, model, json } => {
             let engine = load_engine(&model, PipelineConfig::default())?;

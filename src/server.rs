@@ -72,6 +72,7 @@ fn read_wav<R: std::io::Read>(r: hound::WavReader<R>) -> Result<(Vec<f32>, u32),
 /// The assistant's back office (the configured database), understanding and voice.
 /// Also returns how many customers the database holds (for the start-up line).
 fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
+    use crate::assistant::tools::http::{BackOfficeKind, HttpBackOffice};
     use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice, tts::Espeak};
     let err = |e: crate::store::StoreError| ServerError::Assistant(e.to_string());
     let store = crate::store::Store::open(&config.store.path).map_err(err)?;
@@ -79,7 +80,13 @@ fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::Assist
     let tts = Espeak::default();
     tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
     let services = crate::assistant::AssistantServices {
-        back_office: Arc::new(SqliteBackOffice::new(store.clone(), config.assistant.policy.clone())),
+        back_office: match config.back_office.kind {
+            BackOfficeKind::Database => Arc::new(SqliteBackOffice::new(store.clone(), config.assistant.policy.clone())),
+            BackOfficeKind::Http => Arc::new(
+                HttpBackOffice::new(&config.back_office, config.assistant.policy.clone())
+                    .map_err(ServerError::Assistant)?,
+            ),
+        },
         classifier: Arc::new(NearestExamples::default()),
         tts: Arc::new(tts),
         policy: config.assistant.policy.clone(),

@@ -186,6 +186,15 @@ impl Store {
     }
 
     /// A customer's refunds, newest first.
+    /// The customer a payment (instalment) belongs to.
+    pub fn payment_owner(&self, payment_id: i64) -> Result<Option<i64>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT o.customer_id FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = ?1")?;
+        let mut rows = stmt.query_map([payment_id], |r| r.get::<_, i64>(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
     pub fn refunds(&self, customer_id: i64) -> Result<Vec<Refund>, StoreError> {
         let conn = self.lock();
         let rows = conn

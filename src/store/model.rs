@@ -1,10 +1,10 @@
 //! The back office's records, as the assistant and the agent desktop see them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A customer. `date_of_birth` and `pin` are verification secrets: they never leave the
 /// back office in a case file or a log line (see `Customer::public`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: i64,
     pub name: String,
@@ -15,14 +15,14 @@ pub struct Customer {
     pub market: String,
     pub language: String,
     pub phones: Vec<String>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub date_of_birth: String,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub pin: String,
 }
 
 /// An order's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Placed,
@@ -55,14 +55,14 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderItem {
     pub name: String,
     pub quantity: i64,
     pub unit_cents: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: i64,
     pub number: String,
@@ -80,7 +80,7 @@ pub struct Order {
     pub items: Vec<OrderItem>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Scheduled,
@@ -108,7 +108,7 @@ impl PaymentStatus {
 }
 
 /// One instalment of an order's payment plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: i64,
     pub order_id: i64,
@@ -123,7 +123,7 @@ pub struct Payment {
     pub postponed: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Refund {
     pub id: i64,
     pub order_id: i64,
@@ -138,7 +138,7 @@ pub struct Refund {
 }
 
 /// One contact with a customer and how it ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     pub id: i64,
     pub customer_id: Option<i64>,

@@ -5,12 +5,14 @@
 //! `Verified` caller, which only `BackOffice::verify` hands out (caller number matched plus one
 //! factor); and every action is checked against the `Policy` here, whoever asked for it.
 
+pub mod http;
+pub mod http_api;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::policy::Refusal;
+use super::policy::{Policy, Refusal};
 use crate::store::model::{Customer, Interaction, Order, Payment, Refund};
 
 /// One verification factor the caller gives.
@@ -115,4 +117,42 @@ pub trait BackOffice: Send + Sync {
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError>;
     async fn update_address(&self, who: &Verified, street: &str, postcode: &str, city: &str) -> Result<(), ToolError>;
     async fn add_phone(&self, who: &Verified, number: &str) -> Result<(), ToolError>;
+}
+
+/// What a refund on this order would be, checked against the policy: a named item refunds that
+/// item's price; otherwise the amount asked, or the whole order. Shared by every back office,
+/// so the policy holds whatever system is behind it.
+pub fn quote_refund(
+    policy: &Policy,
+    order: Order,
+    item: Option<&str>,
+    amount_cents: Option<i64>,
+    today: NaiveDate,
+) -> Result<RefundQuote, ToolError> {
+    let named = item.and_then(|name| order.items.iter().find(|i| i.name.eq_ignore_ascii_case(name)));
+    let amount = amount_cents.or(named.map(|i| i.unit_cents * i.quantity)).unwrap_or(order.total_cents);
+    policy.check_refund(&order, amount, today)?;
+    let item = named
+        .map(|i| i.name.clone())
+        .or_else(|| (order.items.len() == 1).then(|| order.items[0].name.clone()))
+        .unwrap_or_else(|| "order".into());
+    Ok(RefundQuote { order_number: order.number, item, amount_cents: amount, currency: order.currency })
+}
+
+/// An e-mail address, trimmed and lower-cased, or why it is not one.
+pub fn valid_email(email: &str) -> Result<String, ToolError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.ends_with('.'));
+    if !valid || email.contains(char::is_whitespace) {
+        return Err(ToolError::Invalid(format!("{email:?} is not an e-mail address")));
+    }
+    Ok(email)
+}
+
+/// An address needs all three parts.
+pub fn valid_address(street: &str, postcode: &str, city: &str) -> Result<(), ToolError> {
+    if [street, postcode, city].iter().any(|f| f.trim().is_empty()) {
+        return Err(ToolError::Invalid("an address needs a street, a postcode and a city".into()));
+    }
+    Ok(())
 }

@@ -121,15 +121,7 @@ impl BackOffice for SqliteBackOffice {
         amount_cents: Option<i64>,
     ) -> Result<RefundQuote, ToolError> {
         let order = self.own_order(who, order_number).await?;
-        // A named item refunds that item's price; otherwise the amount asked, or the whole order.
-        let named = item.and_then(|name| order.items.iter().find(|i| i.name.eq_ignore_ascii_case(name)));
-        let amount = amount_cents.or(named.map(|i| i.unit_cents * i.quantity)).unwrap_or(order.total_cents);
-        self.policy.check_refund(&order, amount, (self.today)())?;
-        let item = named
-            .map(|i| i.name.clone())
-            .or_else(|| (order.items.len() == 1).then(|| order.items[0].name.clone()))
-            .unwrap_or_else(|| "order".into());
-        Ok(RefundQuote { order_number: order.number, item, amount_cents: amount, currency: order.currency })
+        super::quote_refund(&self.policy, order, item, amount_cents, (self.today)())
     }
 
     async fn quote_postpone(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError> {
@@ -179,19 +171,13 @@ impl BackOffice for SqliteBackOffice {
     }
 
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError> {
-        let email = email.trim().to_lowercase();
-        let valid = email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.ends_with('.'));
-        if !valid || email.contains(char::is_whitespace) {
-            return Err(ToolError::Invalid(format!("{email:?} is not an e-mail address")));
-        }
+        let email = super::valid_email(email)?;
         let id = who.customer().id;
         self.db(move |s| s.update_email(id, &email)).await
     }
 
     async fn update_address(&self, who: &Verified, street: &str, postcode: &str, city: &str) -> Result<(), ToolError> {
-        if [street, postcode, city].iter().any(|f| f.trim().is_empty()) {
-            return Err(ToolError::Invalid("an address needs a street, a postcode and a city".into()));
-        }
+        super::valid_address(street, postcode, city)?;
         let (id, street, postcode, city) =
             (who.customer().id, street.to_string(), postcode.to_string(), city.to_string());
         self.db(move |s| s.update_address(id, &street, &postcode, &city)).await

@@ -1,0 +1,257 @@
+//! The HTTP back-office contract (see `http.rs`) served on the built-in database: the reference
+//! a company's developers can call and copy, and what the HTTP adapter is tested against
+//! (`switchboard back-office serve`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::sqlite::SqliteBackOffice;
+use super::{BackOffice, Factor, ToolError, Verified};
+use crate::assistant::policy::Policy;
+use crate::store::Store;
+
+struct Api {
+    store: Store,
+    tools: SqliteBackOffice,
+    token: Option<String>,
+}
+
+type Shared = State<Arc<Api>>;
+
+/// The contract's routes. With a token, every request must carry `Authorization: Bearer <token>`.
+pub fn router(store: Store, policy: Policy, token: Option<String>) -> Router {
+    let api = Arc::new(Api { tools: SqliteBackOffice::new(store.clone(), policy), store, token });
+    Router::new()
+        .route("/customers", get(find_caller))
+        .route("/customers/{id}", axum::routing::patch(update_customer))
+        .route("/customers/{id}/verify", post(verify))
+        .route("/customers/{id}/orders", get(orders))
+        .route("/customers/{id}/payments", get(payments))
+        .route("/customers/{id}/refunds", get(refunds).post(request_refund))
+        .route("/customers/{id}/interactions", get(interactions))
+        .route("/customers/{id}/phones", post(add_phone))
+        .route("/payments/{id}/postpone", post(postpone))
+        .route("/payments/{id}/link", post(link))
+        .with_state(api)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn tool_error(e: ToolError) -> Response {
+    match e {
+        ToolError::NotOnAccount(m) => error(StatusCode::NOT_FOUND, m),
+        ToolError::Refused(r) => error(StatusCode::CONFLICT, r.to_string()),
+        ToolError::Invalid(m) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
+        ToolError::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, m),
+    }
+}
+
+impl Api {
+    fn authorised(&self, headers: &HeaderMap) -> Result<(), Response> {
+        let Some(token) = &self.token else { return Ok(()) };
+        let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        match given {
+            Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+            _ => Err(error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")),
+        }
+    }
+
+    /// The customer as a verified caller: the HTTP client (Switchboard) did the verification.
+    async fn customer(&self, headers: &HeaderMap, id: i64) -> Result<Verified, Response> {
+        self.authorised(headers)?;
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.customer(id)).await {
+            Ok(Ok(Some(c))) => Ok(Verified::vouch(c)),
+            Ok(Ok(None)) => Err(error(StatusCode::NOT_FOUND, format!("customer {id}"))),
+            Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+            Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        }
+    }
+}
+
+/// Compare secrets without leaking where they differ through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn reply<T: serde::Serialize>(r: Result<T, ToolError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => tool_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PhoneQuery {
+    phone: String,
+}
+
+async fn find_caller(State(api): Shared, headers: HeaderMap, Query(q): Query<PhoneQuery>) -> Response {
+    if let Err(r) = api.authorised(&headers) {
+        return r;
+    }
+    match api.tools.find_caller(&q.phone).await {
+        Ok(Some(c)) => Json(c).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no customer with that number"),
+        Err(e) => tool_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    factor: String,
+    value: String,
+}
+
+async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<VerifyBody>) -> Response {
+    let who = match api.customer(&headers, id).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let factor = match b.factor.as_str() {
+        "pin" => Factor::Pin(b.value),
+        "postcode" => Factor::Postcode(b.value),
+        "date_of_birth" => match NaiveDate::parse_from_str(&b.value, "%Y-%m-%d") {
+            Ok(d) => Factor::DateOfBirth(d),
+            Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "date_of_birth must be YYYY-MM-DD"),
+        },
+        other => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("unknown factor {other:?}")),
+    };
+    reply(api.tools.verify(who.customer(), &factor).await.map(|v| json!({ "verified": v.is_some() })))
+}
+
+/// A GET of one of the customer's lists.
+macro_rules! list {
+    ($name:ident) => {
+        async fn $name(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+            match api.customer(&headers, id).await {
+                Ok(who) => reply(api.tools.$name(&who).await),
+                Err(r) => r,
+            }
+        }
+    };
+}
+list!(orders);
+list!(payments);
+list!(refunds);
+list!(interactions);
+
+#[derive(Deserialize)]
+struct RefundBody {
+    order_number: String,
+    item: Option<String>,
+    amount_cents: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    call_id: String,
+}
+
+async fn request_refund(
+    State(api): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(b): Json<RefundBody>,
+) -> Response {
+    let who = match api.customer(&headers, id).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    reply(
+        api.tools.request_refund(&who, &b.order_number, b.item.as_deref(), b.amount_cents, &b.reason, &b.call_id).await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CustomerPatch {
+    email: Option<String>,
+    street: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+}
+
+async fn update_customer(
+    State(api): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(b): Json<CustomerPatch>,
+) -> Response {
+    let who = match api.customer(&headers, id).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let done = match (b.email, b.street, b.postcode, b.city) {
+        (Some(e), None, None, None) => api.tools.update_email(&who, &e).await,
+        (None, Some(s), Some(p), Some(c)) => api.tools.update_address(&who, &s, &p, &c).await,
+        _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "send either email, or street, postcode and city"),
+    };
+    reply(done.map(|()| json!({ "ok": true })))
+}
+
+#[derive(Deserialize)]
+struct PhoneBody {
+    number: String,
+}
+
+async fn add_phone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PhoneBody>) -> Response {
+    match api.customer(&headers, id).await {
+        Ok(who) => reply(api.tools.add_phone(&who, &b.number).await.map(|()| json!({ "ok": true }))),
+        Err(r) => r,
+    }
+}
+
+/// The verified owner of a payment.
+async fn payment_owner(api: &Api, headers: &HeaderMap, payment: i64) -> Result<Verified, Response> {
+    api.authorised(headers)?;
+    let store = api.store.clone();
+    let owner = tokio::task::spawn_blocking(move || store.payment_owner(payment)).await;
+    match owner {
+        Ok(Ok(Some(id))) => api.customer(headers, id).await,
+        Ok(Ok(None)) => Err(error(StatusCode::NOT_FOUND, format!("payment {payment}"))),
+        Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+struct PostponeBody {
+    due_on: String,
+}
+
+async fn postpone(
+    State(api): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(b): Json<PostponeBody>,
+) -> Response {
+    let Ok(to) = NaiveDate::parse_from_str(&b.due_on, "%Y-%m-%d") else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "due_on must be YYYY-MM-DD");
+    };
+    match payment_owner(&api, &headers, id).await {
+        Ok(who) => reply(api.tools.postpone_payment(&who, id, to).await),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    #[serde(default)]
+    call_id: String,
+}
+
+async fn link(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<LinkBody>) -> Response {
+    match payment_owner(&api, &headers, id).await {
+        Ok(who) => reply(api.tools.send_payment_link(&who, id, &b.call_id).await.map(|url| json!({ "url": url }))),
+        Err(r) => r,
+    }
+}
