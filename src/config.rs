@@ -185,6 +185,8 @@ pub struct ServerConfig {
     pub assistant: AssistantConfig,
     /// `[back_office]`: the built-in database (default) or a company's APIs over HTTP.
     pub back_office: crate::assistant::tools::http::BackOfficeConfig,
+    /// `[llm]`: an optional OpenAI-compatible model for the assistant (off by default).
+    pub llm: crate::assistant::llm::LlmConfig,
     pub pipeline: PipelineConfig,
     pub webrtc: crate::transport::webrtc::WebRtcConfig,
 }
@@ -260,6 +262,7 @@ impl ServerConfig {
             ));
         }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
+        self.llm.validate().map_err(ConfigError::Invalid)?;
         if self.calls.max_calls == 0 {
             return bad("calls.max_calls must be at least 1".into());
         }

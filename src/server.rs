@@ -90,6 +90,11 @@ fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::Assist
         classifier: Arc::new(NearestExamples::default()),
         tts: Arc::new(tts),
         policy: config.assistant.policy.clone(),
+        llm: config.llm.enabled.then(|| {
+            tracing::info!(model = %config.llm.model, url = %config.llm.base_url, "assistant uses a language model");
+            Arc::new(crate::assistant::llm::OpenAiCompatible::new(&config.llm))
+                as Arc<dyn crate::assistant::llm::LanguageModel>
+        }),
         store,
     };
     Ok((services, customers))

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::entities;
 use super::intents::{Intent, IntentClassifier};
+use super::llm::LanguageModel;
 use super::policy::Policy;
 use super::replies::{say, Msg, SERVED};
 use super::tools::{BackOffice, Factor, ToolError, Verified};
@@ -157,6 +158,10 @@ pub struct Assistant {
     intents: Vec<Intent>,
     actions: Vec<ActionRecord>,
     escalation: Option<EscalationReason>,
+    /// The optional LLM backend and its conversation (dropped for the rest of the call when it
+    /// fails: the built-in engine carries on).
+    llm: Option<Arc<dyn LanguageModel>>,
+    chat: Vec<serde_json::Value>,
 }
 
 impl Assistant {
@@ -188,7 +193,15 @@ impl Assistant {
             intents: Vec::new(),
             actions: Vec::new(),
             escalation: None,
+            llm: None,
+            chat: Vec::new(),
         }
+    }
+
+    /// Understand open requests with a language model (the built-in engine stays the fallback).
+    pub fn with_llm(mut self, llm: Option<Arc<dyn LanguageModel>>) -> Self {
+        self.llm = llm;
+        self
     }
 
     /// How the call went so far.
@@ -357,6 +370,17 @@ impl Assistant {
         if let Some(p) = self.pending.take() {
             if self.answer_pending(r, p, text).await {
                 return;
+            }
+        }
+        if self.llm.is_some() {
+            match self.llm_turn(r, text).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(call = %self.call_id, "language model failed; the built-in engine carries on: {e}");
+                    r.act("llm", e.to_string(), false);
+                    self.llm = None;
+                }
             }
         }
         self.dispatch(r, intent, text).await;
@@ -598,6 +622,7 @@ pub fn spoken_email(text: &str) -> Option<String> {
 }
 
 mod account;
+mod llm_turn;
 
 #[cfg(test)]
 mod tests;

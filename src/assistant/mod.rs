@@ -4,6 +4,7 @@
 pub mod dialogue;
 pub mod entities;
 pub mod intents;
+pub mod llm;
 pub mod policy;
 pub mod replies;
 pub mod tools;
@@ -18,6 +19,8 @@ pub struct AssistantServices {
     pub classifier: Arc<dyn intents::IntentClassifier>,
     pub tts: Arc<dyn tts::Synthesizer>,
     pub policy: policy::Policy,
+    /// The optional LLM backend (`[llm]`); the built-in engine when `None`.
+    pub llm: Option<Arc<dyn llm::LanguageModel>>,
     /// Switchboard's own records (every call's interaction), whatever the back office is.
     pub store: crate::store::Store,
 }
@@ -33,5 +36,6 @@ impl AssistantServices {
             caller,
             chrono::Local::now().date_naive(),
         )
+        .with_llm(self.llm.clone())
     }
 }
