@@ -105,6 +105,10 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
 
     let s = simulate(&server, "barge_in.toml");
     assert!(s["interruptions"].as_u64().unwrap() >= 1, "{s}");
+    // The caller heard the assistant stop (how fast is a figure, printed, not asserted).
+    let stops = s["barge_in_stop_ms"].as_array().unwrap();
+    assert!(!stops.is_empty() && stops.iter().all(|v| v.is_u64()), "playback went on over the caller: {s}");
+    eprintln!("barge-in: assistant audio stopped {stops:?} ms after the caller's speech onset");
     // The interrupting question is handled as an order question (Whisper sometimes loses the
     // number at the end of a barged-in sentence; then the assistant asks for it).
     let last = s["assistant_said"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();

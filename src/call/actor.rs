@@ -140,6 +140,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         started: Instant::now(),
         silence_at: None,
         keys_at: None,
+        onset: Default::default(),
+        resume_at: None,
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -163,6 +165,10 @@ struct Actor {
     silence_at: Option<tokio::time::Instant>,
     /// When keyed digits without a closing # count as complete.
     keys_at: Option<tokio::time::Instant>,
+    /// The caller's speech onset while the assistant talks (fast barge-in).
+    onset: super::barge_in::OnsetDetector,
+    /// Playback paused for a possible barge-in resumes then unless a turn starts.
+    resume_at: Option<tokio::time::Instant>,
 }
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
@@ -203,6 +209,11 @@ impl Actor {
                         self.assist(Input::Digits(&keys)).await;
                     }
                 }
+                _ = sleep_until_opt(self.resume_at), if self.resume_at.is_some() => {
+                    // No turn followed the noise (a cough, "mm-hm"): carry on where it paused.
+                    self.resume_at = None;
+                    self.playout.resume();
+                }
                 _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
                     self.silence_at = None;
                     self.assist(Input::Silence).await;
@@ -214,6 +225,7 @@ impl Actor {
                         if let Some(r) = self.recorder.as_mut() {
                             r.push(&frame);
                         }
+                        self.watch_onset(&frame);
                         if input.try_send(frame).is_err() {
                             self.dropped_frames += 1;
                             if self.dropped_frames == 1 {
@@ -360,6 +372,7 @@ impl Actor {
             // cough) over the assistant: stop its audio now and drop the rest of that reply.
             TranscriptEvent::TurnStarted { start_ms } => {
                 self.silence_at = None;
+                self.resume_at = None;
                 if self.playout.pending_ms() > 0 {
                     self.playout.clear();
                     tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
@@ -403,6 +416,18 @@ impl Actor {
             TranscriptEvent::Ended { .. } => {}
         }
         None
+    }
+
+    /// While the assistant speaks, pause it as soon as the caller's level says they started
+    /// talking; the turn detector then confirms (the reply is dropped) or it resumes.
+    fn watch_onset(&mut self, frame: &crate::media::AudioFrame) {
+        let speaking = self.playout.pending_ms() > 0 && !self.playout.is_paused();
+        let started = self.onset.push(super::barge_in::level_db(&frame.samples));
+        if speaking && started && self.assistant.is_some() {
+            self.onset.reset();
+            self.playout.pause();
+            self.resume_at = Some(tokio::time::Instant::now() + super::barge_in::RESUME_AFTER);
+        }
     }
 
     /// Record the call and how it went in the interactions table (before `call_ended`, so

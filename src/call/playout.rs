@@ -4,7 +4,7 @@
 //! (a media-stream `clear`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::media::resample::resample_all;
@@ -14,12 +14,14 @@ pub struct Playout {
     rate: u32,
     queue: Mutex<VecDeque<f32>>,
     generation: AtomicU64,
+    /// Paused: the transport gets silence and the queue waits (a possible barge-in).
+    paused: AtomicBool,
 }
 
 impl Playout {
     /// An empty queue for audio at `rate` Hz.
     pub fn new(rate: u32) -> Self {
-        Self { rate, queue: Mutex::new(VecDeque::new()), generation: AtomicU64::new(0) }
+        Self { rate, queue: Mutex::new(VecDeque::new()), generation: AtomicU64::new(0), paused: AtomicBool::new(false) }
     }
 
     /// The transport's rate.
@@ -53,15 +55,32 @@ impl Playout {
         if q.is_empty() {
             return None;
         }
+        if self.paused.load(Ordering::SeqCst) {
+            return Some(vec![0.0; n]);
+        }
         let k = n.min(q.len());
         let mut out: Vec<f32> = q.drain(..k).collect();
         out.resize(n, 0.0);
         Some(out)
     }
 
-    /// Drop everything queued.
+    /// Hold the queue and send silence until `resume` (or `clear`).
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Drop everything queued (and end a pause).
     pub fn clear(&self) {
         self.queue.lock().expect("playout lock").clear();
+        self.paused.store(false, Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -91,8 +110,15 @@ mod tests {
         assert_eq!((&last[..40], last[40]), (&[0.5; 40][..], 0.0));
         p.play(&[0.5; 16000], 16000);
         assert!((p.pending_ms() as i64 - 1000).abs() <= 5, "{}", p.pending_ms());
+        p.pause();
+        assert_eq!(p.take(160).unwrap(), vec![0.0; 160], "paused: silence, nothing consumed");
+        assert!((p.pending_ms() as i64 - 1000).abs() <= 5);
+        p.resume();
+        assert_eq!(p.take(160).unwrap().len(), 160);
+        p.pause();
         p.clear();
         assert!(p.take(160).is_none());
+        assert!(!p.is_paused(), "clear ends the pause");
         assert_eq!(p.generation(), 1);
     }
 }

@@ -143,6 +143,18 @@ fn utterances(frames: &[(Instant, Vec<f32>)]) -> Vec<(Instant, Vec<f32>)> {
     out
 }
 
+/// How long the assistant kept talking after the caller started speaking over it: from the
+/// caller's speech onset to the end of the last loud frame we heard before the caller finished.
+/// `None` when it was still talking in the caller's last 300 ms (it never stopped).
+fn barge_in_stop_ms(frames: &[(Instant, Vec<f32>)], onset: Instant, caller_done: Instant) -> Option<u64> {
+    let last_loud = frames.iter().filter(|(t, f)| *t >= onset && *t <= caller_done && loud(f)).map(|(t, _)| *t).last();
+    match last_loud {
+        None => Some(0),
+        Some(t) if caller_done.saturating_duration_since(t) < Duration::from_millis(300) => None,
+        Some(t) => Some((t + Duration::from_millis(20)).saturating_duration_since(onset).as_millis() as u64),
+    }
+}
+
 /// Run a scenario against a server; returns the summary.
 pub async fn run(
     engine: Arc<Engine>,
@@ -180,6 +192,8 @@ pub async fn run(
     wait_for_reply(&call, started, Duration::from_millis(1200), Duration::from_secs(20)).await;
     let mut latencies = Vec::new();
     let mut turn_reports = Vec::new();
+    // Barge-in turns: (turn index, caller speech onset, caller speech end).
+    let mut barge_ins: Vec<(usize, Instant, Instant)> = Vec::new();
     for (i, t) in scenario.turns.iter().enumerate() {
         if call.server_hung_up().await || escalated(&events, &scenario.caller) {
             break;
@@ -198,10 +212,22 @@ pub async fn run(
         // Wait until our audio is out, then for the reply.
         tokio::time::sleep(Duration::from_millis(speech_ms + 40)).await;
         let end_of_speech = *call.sent_until.lock().expect("sent");
+        if let (true, Some(a)) = (t.barge_in, &audio[i]) {
+            // Speech onset: the first sample above the noise floor (TTS starts with silence).
+            let lead = a.iter().position(|x| x.abs() > 0.02).unwrap_or(0) as u64 / 8;
+            barge_ins.push((i, sent_at + Duration::from_millis(lead), end_of_speech));
+        }
         let reply_start = if t.barge_in || scenario.turns.get(i + 1).is_some_and(|n| n.barge_in) {
             // The next turn barges in: wait only for the reply to start, then 1 s into it.
             let first = wait_first_audio(&call, end_of_speech, Duration::from_secs(15)).await;
             tokio::time::sleep(Duration::from_millis(1000)).await;
+            // Barge in mid-word, not in a pause between sentences.
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline
+                && !call.heard.lock().expect("heard").frames.last().is_some_and(|(_, f)| loud(f))
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             first
         } else {
             wait_for_reply(&call, end_of_speech, Duration::from_millis(1200), Duration::from_secs(25)).await
@@ -227,6 +253,12 @@ pub async fn run(
 
     // What the assistant said, transcribed from the audio we heard.
     let frames = std::mem::take(&mut call.heard.lock().expect("heard").frames);
+    let stops: Vec<Option<u64>> = barge_ins.iter().map(|(_, on, done)| barge_in_stop_ms(&frames, *on, *done)).collect();
+    for ((i, _, _), stop) in barge_ins.iter().zip(&stops) {
+        if let Some(r) = turn_reports.get_mut(*i) {
+            r["barge_in_stop_ms"] = json!(stop);
+        }
+    }
     let mut heard = Vec::new();
     for (at, samples) in utterances(&frames) {
         let audio = crate::media::resample::resample_all(&samples, 8000, 16_000)?;
@@ -267,6 +299,7 @@ pub async fn run(
         "assistant_said": replies.iter().map(|r| r["text"].clone()).collect::<Vec<_>>(),
         "assistant_heard": heard,
         "interruptions": mine.iter().filter(|v| v["type"] == "assistant_interrupted").count(),
+        "barge_in_stop_ms": stops,
         "latencies_ms": latencies,
         "latency_p50_ms": pct(0.5),
         "latency_p95_ms": pct(0.95),
@@ -288,6 +321,9 @@ pub async fn run(
                 t["caller"].as_str().unwrap_or(""),
                 t["latency_ms"]
             );
+            if let Some(stop) = t.get("barge_in_stop_ms") {
+                println!("    barged in: the assistant stopped {stop} ms after the caller started");
+            }
         }
         for r in &replies {
             println!("  assistant said: {}", r["text"].as_str().unwrap_or(""));
@@ -336,4 +372,33 @@ async fn wait_first_audio(call: &Call, since: Instant, timeout: Duration) -> Opt
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms frames from a pattern: 'x' loud, '.' quiet.
+    fn frames(start: Instant, pattern: &str) -> Vec<(Instant, Vec<f32>)> {
+        pattern
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (start + Duration::from_millis(20 * i as u64), vec![if c == 'x' { 0.3 } else { 0.0 }; 160]))
+            .collect()
+    }
+
+    #[test]
+    fn barge_in_stop_is_the_end_of_the_last_loud_frame() {
+        let t0 = Instant::now();
+        // Talking, a 100 ms gap between words, talking, then quiet from frame 20 (400 ms)
+        // until the answer at frame 60.
+        let f = frames(t0, &format!("{}{}{}{}{}", "x".repeat(10), ".....", "xxxxx", ".".repeat(40), "xxxx"));
+        let onset = t0 + Duration::from_millis(100);
+        assert_eq!(barge_in_stop_ms(&f, onset, t0 + Duration::from_millis(1000)), Some(300));
+        // Quiet from the onset on: nothing more was heard.
+        assert_eq!(barge_in_stop_ms(&f, t0 + Duration::from_millis(500), t0 + Duration::from_millis(1000)), Some(0));
+        // Never quiet while the caller spoke: no stop.
+        let f = frames(t0, &"x".repeat(50));
+        assert_eq!(barge_in_stop_ms(&f, onset, t0 + Duration::from_millis(800)), None);
+    }
 }
