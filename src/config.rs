@@ -171,6 +171,22 @@ impl Default for AssistantConfig {
     }
 }
 
+/// `[auth]`: staff logins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// How long a login lasts.
+    pub session_hours: u64,
+    /// Mark the session cookie `Secure` (when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { session_hours: 12, secure_cookies: false }
+    }
+}
+
 /// The whole server configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -185,6 +201,7 @@ pub struct ServerConfig {
     pub assistant: AssistantConfig,
     /// `[back_office]`: the built-in database (default) or a company's APIs over HTTP.
     pub back_office: crate::assistant::tools::http::BackOfficeConfig,
+    pub auth: AuthConfig,
     /// `[llm]`: an optional OpenAI-compatible model for the assistant (off by default).
     pub llm: crate::assistant::llm::LlmConfig,
     pub pipeline: PipelineConfig,
@@ -263,6 +280,9 @@ impl ServerConfig {
         }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
         self.llm.validate().map_err(ConfigError::Invalid)?;
+        if !(1..=24 * 30).contains(&self.auth.session_hours) {
+            return bad(format!("auth.session_hours = {} (1 to 720)", self.auth.session_hours));
+        }
         if self.calls.max_calls == 0 {
             return bad("calls.max_calls must be at least 1".into());
         }

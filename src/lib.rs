@@ -2,6 +2,7 @@
 //! assistant and hand-over to human agents), built to run on one ordinary CPU.
 
 pub mod assistant;
+pub mod auth;
 pub mod call;
 pub mod cmd;
 pub mod config;

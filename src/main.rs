@@ -124,6 +124,16 @@ enum Command {
         #[arg(long, default_value_t = usize::MAX)]
         limit: usize,
     },
+    /// Staff logins: add one, list them, or set a password.
+    Users {
+        #[command(subcommand)]
+        what: UsersWhat,
+        /// Database (default: [store] path of the config).
+        #[arg(long, global = true)]
+        db: Option<PathBuf>,
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// Serve the HTTP back-office contract on a database: the reference for a company's own
     /// API and a stand-in for one ([back_office] kind = "http" points the assistant at it).
     /// A bearer token is required when SWITCHBOARD_BACK_OFFICE_TOKEN is set.
@@ -212,6 +222,27 @@ struct VoiceEval {
     /// One JSON object per file with the features, then a summary (for calibration).
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand)]
+enum UsersWhat {
+    /// Add a login. The password comes from SWITCHBOARD_PASSWORD, or stdin with
+    /// --password-stdin; without either a strong one is generated and printed once.
+    Add {
+        username: String,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The agent profile this login answers calls as (agents).
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the logins (never the passwords).
+    List,
+    /// Set a new password (from SWITCHBOARD_PASSWORD or stdin).
+    Passwd { username: String },
 }
 
 #[derive(Subcommand)]
@@ -325,6 +356,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 switchboard::cmd::demo_data::print(&db, json, limit)?;
             } else {
                 switchboard::cmd::demo_data::seed(&db, customers, if_empty)?;
+            }
+        }
+        Command::Users { what, db, config } => {
+            let db = match db {
+                Some(db) => db,
+                None => switchboard::config::ServerConfig::load(config.as_deref())?.store.path,
+            };
+            let store = switchboard::store::Store::open(&db)?;
+            let password = |from_stdin: bool| -> anyhow::Result<Option<String>> {
+                if let Ok(p) = std::env::var("SWITCHBOARD_PASSWORD") {
+                    return Ok(Some(p));
+                }
+                if from_stdin {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    return Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()));
+                }
+                Ok(None)
+            };
+            match what {
+                UsersWhat::Add { username, role, agent, password_stdin } => {
+                    let role = switchboard::auth::Role::parse(&role)
+                        .ok_or_else(|| anyhow::anyhow!("--role {role:?}: use agent, supervisor or admin"))?;
+                    let (pw, generated) = match password(password_stdin)? {
+                        Some(p) => (p, false),
+                        None => (switchboard::auth::random_token(12)?, true),
+                    };
+                    let auth = switchboard::auth::Auth::new(store, std::time::Duration::from_secs(3600))?;
+                    let user = auth.add_user(&username, &pw, role, agent.as_deref())?;
+                    println!("added {} ({})", user.username, user.role.as_str());
+                    if generated {
+                        println!("password: {pw}   (shown once; change it with `switchboard users passwd`)");
+                    }
+                }
+                UsersWhat::List => {
+                    for u in store.users()? {
+                        println!("{:<20} {:<11} {}", u.username, u.role, u.agent_id.unwrap_or_default());
+                    }
+                }
+                UsersWhat::Passwd { username } => {
+                    let pw = password(true)?.unwrap_or_default();
+                    store.set_password(&username, &switchboard::auth::hash_password(&pw)?)?;
+                    println!("password of {username} changed");
+                }
             }
         }
         Command::BackOffice { db, config, listen } => {

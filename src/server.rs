@@ -71,11 +71,13 @@ fn read_wav<R: std::io::Read>(r: hound::WavReader<R>) -> Result<(Vec<f32>, u32),
 
 /// The assistant's back office (the configured database), understanding and voice.
 /// Also returns how many customers the database holds (for the start-up line).
-fn assistant_services(config: &ServerConfig) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
+fn assistant_services(
+    config: &ServerConfig,
+    store: crate::store::Store,
+) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
     use crate::assistant::tools::http::{BackOfficeKind, HttpBackOffice};
     use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice, tts::Espeak};
     let err = |e: crate::store::StoreError| ServerError::Assistant(e.to_string());
-    let store = crate::store::Store::open(&config.store.path).map_err(err)?;
     let customers = store.customer_count().map_err(err)?;
     let tts = Espeak::default();
     tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
@@ -114,8 +116,15 @@ pub struct Running {
 /// Bind the ports and start serving. `config` must already be validated.
 pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running, ServerError> {
     let greeting = load_greeting(&config.calls.greeting)?;
+    // Switchboard's database: staff, sessions, interactions (and the built-in back office).
+    let store = crate::store::Store::open(&config.store.path).map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let auth = crate::auth::Auth::new(store.clone(), Duration::from_secs(config.auth.session_hours * 3600))
+        .and_then(|a| a.with_service_token(std::env::var("SWITCHBOARD_API_TOKEN").ok().filter(|t| !t.is_empty())))
+        .map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let cookies =
+        crate::auth::http::CookiePolicy { ttl_s: config.auth.session_hours * 3600, secure: config.auth.secure_cookies };
     let (assistant, customers) = match config.assistant.enabled {
-        true => assistant_services(config).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
+        true => assistant_services(config, store.clone()).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
         false => (None, None),
     };
     let services = Arc::new(CallServices {
@@ -156,9 +165,11 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     };
     let media_path = config.media_stream.enabled.then_some(config.media_stream.path.as_str());
     let webrtc = config.webrtc.enabled.then(|| WebRtcService::new(services.clone(), config.webrtc.clone()));
-    let app = crate::web::router(services.clone(), media_path, webrtc);
+    let app = crate::web::router(services.clone(), media_path, webrtc, Arc::new(auth), cookies);
     let stop = services.shutdown.clone();
     let http_task = tokio::spawn(async move {
+        // With the peer address: failed logins are rate-limited per address too.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
         if let Err(e) = serve.await {
             tracing::error!("http server: {e}");

@@ -30,6 +30,9 @@ pub struct CallInfo {
     pub ended_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
+    /// The agent handling the call, once a person took it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// A call with everything known about it (`GET /api/calls/{id}`, recordings).
@@ -48,6 +51,9 @@ pub struct CallRecord {
     /// The caller's accent, once estimated (English-speaking callers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accent: Option<crate::pipeline::analysis::accent::Accent>,
+    /// The caller's own capability for this call (web callers: follow its events, hang up).
+    #[serde(skip)]
+    pub caller_token: Option<String>,
 }
 
 impl CallRecord {
@@ -62,11 +68,13 @@ impl CallRecord {
                 started_at,
                 ended_at: None,
                 end_reason: None,
+                agent: None,
             },
             language: None,
             dtmf: String::new(),
             transcript: Vec::new(),
             caller_state: None,
+            caller_token: None,
             accent: None,
         }
     }
@@ -138,6 +146,15 @@ impl Registry {
     }
 
     /// One call, live or recent.
+    pub fn set_caller_token(&self, id: &CallId, token: &str) {
+        self.update(id, |r| r.caller_token = Some(token.to_string()));
+    }
+
+    /// Whether `token` is this call's caller capability.
+    pub fn caller_token_ok(&self, id: &CallId, token: &str) -> bool {
+        self.get(id).and_then(|r| r.caller_token).is_some_and(|t| crate::auth::same_secret(&t, token))
+    }
+
     pub fn get(&self, id: &CallId) -> Option<CallRecord> {
         let g = self.lock();
         g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.info.id == id).cloned())

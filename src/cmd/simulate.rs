@@ -172,7 +172,14 @@ pub async fn run(
         .map(|t| if t.dtmf.is_some() { Ok(None) } else { turn_audio(t, &base).map(Some) })
         .collect::<anyhow::Result<_>>()?;
     let ws_url = format!("{}/api/events", http.replacen("http", "ws", 1));
-    let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.map_err(|e| anyhow::anyhow!("{ws_url}: {e}"))?;
+    // The events are staff-only: the simulator signs in with the server's service token.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str())?;
+    if let Ok(t) = std::env::var("SWITCHBOARD_API_TOKEN") {
+        req.headers_mut().insert("Authorization", format!("Bearer {t}").parse()?);
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| {
+        anyhow::anyhow!("{ws_url}: {e} (the events need SWITCHBOARD_API_TOKEN set to the server's service token)")
+    })?;
     let events = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let sink = events.clone();
     let (_, mut read) = ws.split();

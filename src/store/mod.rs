@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod model;
+pub mod staff;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use model::{Customer, Interaction, Order, OrderItem, OrderStatus, Payment, PaymentStatus, Refund};
 
 /// The migrations, in order. Never edit a shipped one: add the next.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_back_office", include_str!("../../migrations/0001_back_office.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_back_office", include_str!("../../migrations/0001_back_office.sql")),
+    ("0002_staff", include_str!("../../migrations/0002_staff.sql")),
+];
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::http::{CookiePolicy, CurrentUser};
+use crate::auth::{Auth, Role, User};
 use crate::call::{CallId, CallServices};
 use crate::transport::webrtc::WebRtcService;
 
@@ -51,44 +53,89 @@ impl IntoResponse for AppError {
 }
 
 /// The web application.
-pub fn router(svc: Arc<CallServices>, media_stream_path: Option<&str>, webrtc: Option<Arc<WebRtcService>>) -> Router {
+pub fn router(
+    svc: Arc<CallServices>,
+    media_stream_path: Option<&str>,
+    webrtc: Option<Arc<WebRtcService>>,
+    auth: Arc<Auth>,
+    cookies: CookiePolicy,
+) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
-        .route("/api/events", get(events_ws));
+        .route("/api/events", get(events_ws))
+        .merge(crate::auth::http::routes());
     if let Some(path) = media_stream_path {
         r = r.route(path, get(crate::transport::stream::media_stream_handler));
     }
     let r = r.with_state(svc);
-    match webrtc {
+    let r = match webrtc {
         Some(w) => r.merge(caller_page::router(w)),
         None => r,
-    }
+    };
+    crate::auth::http::layer(r, auth, cookies)
 }
 
-async fn list_calls(State(svc): State<Arc<CallServices>>) -> impl IntoResponse {
-    Json(svc.registry.list())
+/// Whether `user` may see this call: supervisors and admins every call, agents their own.
+fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
+    user.role >= Role::Supervisor || (call.agent.is_some() && call.agent == user.agent_id)
 }
 
-async fn get_call(State(svc): State<Arc<CallServices>>, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
-    svc.registry.get(&CallId(id.clone())).map(Json).ok_or_else(|| AppError::NotFound(format!("no call {id}")))
+async fn list_calls(State(svc): State<Arc<CallServices>>, user: CurrentUser) -> impl IntoResponse {
+    Json(svc.registry.list().into_iter().filter(|c| may_see(&user.0, c)).collect::<Vec<_>>())
+}
+
+async fn get_call(
+    State(svc): State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    // Someone else's call answers like a missing one.
+    svc.registry
+        .get(&CallId(id.clone()))
+        .filter(|c| may_see(&user.0, &c.info))
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no call {id}")))
 }
 
 #[derive(Deserialize)]
 struct EventsQuery {
     call: Option<String>,
+    /// A web caller's capability for their own call (from the offer's answer).
+    token: Option<String>,
 }
 
+/// Staff follow the calls they may see; a web caller follows only their own call, with its token.
 async fn events_ws(
     State(svc): State<Arc<CallServices>>,
     Query(q): Query<EventsQuery>,
+    headers: axum::http::HeaderMap,
+    auth: Option<axum::Extension<Arc<Auth>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let call = q.call.map(CallId);
+    let caller_ok = match (&call, &q.token) {
+        (Some(c), Some(t)) => svc.registry.caller_token_ok(c, t),
+        _ => false,
+    };
+    if !caller_ok {
+        let user = match CurrentUser::authenticate(auth.map(|a| a.0), &headers).await {
+            Ok(u) => u,
+            Err(r) => return r,
+        };
+        let allowed = match &call {
+            None => user.0.role >= Role::Supervisor,
+            Some(c) => svc.registry.get(c).is_some_and(|r| may_see(&user.0, &r.info)),
+        };
+        if !allowed {
+            return AppError::Forbidden("not your call".into()).into_response();
+        }
+    }
     // Tracked, so shutdown waits for the last call_ended to go out before the process exits
     // (upgraded sockets are not part of the HTTP server's graceful shutdown).
     let connections = svc.connections.clone();
-    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, q.call.map(CallId))))
+    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call)))
 }
 
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a

@@ -21,6 +21,19 @@ pub struct Server {
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
+/// The service token of this test process's servers (admin over the API). Exported to the
+/// environment too, so `switchboard simulate` run from a test finds it.
+pub fn api_token() -> String {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let t: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
+            std::env::set_var("SWITCHBOARD_API_TOKEN", &t);
+            t
+        })
+        .clone()
+}
+
 impl Server {
     /// Start with extra `SWITCHBOARD__SECTION__KEY` settings.
     pub fn start(env: &[(&str, &str)]) -> Server {
@@ -29,6 +42,7 @@ impl Server {
         let base = 20000 + (std::process::id() % 200) as u16 * 100 + (fastrand::u16(..50) * 2);
         let (min, max) = (base.to_string(), (base + 1000).to_string());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.env("SWITCHBOARD_API_TOKEN", api_token());
         cmd.args(["serve", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0"])
             .current_dir(root())
             .env("SWITCHBOARD_MODELS", root().join("models"))
@@ -73,7 +87,13 @@ impl Server {
     /// GET a JSON document.
     pub fn get(&self, path: &str) -> (u16, Value) {
         let url = format!("http://{}{path}", self.http);
-        let resp = ureq::get(&url).config().http_status_as_error(false).build().call().expect("http get");
+        let resp = ureq::get(&url)
+            .header("Authorization", &format!("Bearer {}", api_token()))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("http get");
         let status = resp.status().as_u16();
         let text = resp.into_body().read_to_string().unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -86,7 +106,10 @@ impl Server {
             Some(c) => format!("ws://{}/api/events?call={c}", self.http),
             None => format!("ws://{}/api/events", self.http),
         };
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect events");
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert("Authorization", format!("Bearer {}", api_token()).parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect events");
         Events { ws, seen: Vec::new() }
     }
 

@@ -61,7 +61,7 @@ impl Api {
         let Some(token) = &self.token else { return Ok(()) };
         let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         match given {
-            Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+            Some(g) if crate::auth::same_secret(g, token) => Ok(()),
             _ => Err(error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")),
         }
     }
@@ -77,11 +77,6 @@ impl Api {
             Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
         }
     }
-}
-
-/// Compare secrets without leaking where they differ through timing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn reply<T: serde::Serialize>(r: Result<T, ToolError>) -> Response {

@@ -242,7 +242,10 @@ impl WebRtcService {
                 return Err(e.into());
             }
         };
-        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        // The caller's capability for this call only: hang up, and follow its events.
+        let token = crate::auth::random_token(16)
+            .unwrap_or_else(|_| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
+        self.svc.registry.set_caller_token(&leg.id, &token);
         if let Ok(mut m) = self.live.lock() {
             m.insert(leg.id.clone(), (token.clone(), leg.media.clone()));
         }

@@ -120,7 +120,7 @@ async function start() {
     hangupToken = body.hangup_token;
     if (showTranscript) {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
-      events = new WebSocket(`${proto}//${location.host}/api/events?call=${encodeURIComponent(body.call_id)}`);
+      events = new WebSocket(`${proto}//${location.host}/api/events?call=${encodeURIComponent(body.call_id)}&token=${encodeURIComponent(body.hangup_token)}`);
       events.onmessage = (m) => showEvent(JSON.parse(m.data));
     }
     await pc.setRemoteDescription({ type: "answer", sdp: body.sdp });

@@ -1,0 +1,151 @@
+//! Staff records: agents' routing profiles (JSON, typed by the router), logins and sessions,
+//! and the agent's wrap-up on a contact.
+
+use rusqlite::{params, OptionalExtension};
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::{now_rfc3339, Store, StoreError};
+
+/// A login. The password hash stays in the database layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub agent_id: Option<String>,
+}
+
+fn user(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
+    Ok(UserRow { id: r.get(0)?, username: r.get(1)?, role: r.get(2)?, agent_id: r.get(3)? })
+}
+
+impl Store {
+    /// Create or replace an agent's profile.
+    pub fn put_agent<T: Serialize>(&self, id: &str, profile: &T) -> Result<(), StoreError> {
+        let json = serde_json::to_string(profile).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.lock().execute(
+            "INSERT INTO agents (id, profile, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+            params![id, json, now_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Every agent's profile, by id. A profile that no longer parses is an error naming it.
+    pub fn agents<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>, StoreError> {
+        let conn = self.lock();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT id, profile FROM agents ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|(id, p)| {
+                let parsed = serde_json::from_str(&p).map_err(|e| StoreError::Invalid(format!("agent {id}: {e}")))?;
+                Ok((id, parsed))
+            })
+            .collect()
+    }
+
+    pub fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().execute("DELETE FROM agents WHERE id = ?1", [id])? > 0)
+    }
+
+    /// Add a login; the username must be new.
+    pub fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: &str,
+        agent_id: Option<&str>,
+    ) -> Result<UserRow, StoreError> {
+        let conn = self.lock();
+        let inserted = conn.execute(
+            "INSERT INTO users (username, password_hash, role, agent_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![username, password_hash, role, agent_id, now_rfc3339()],
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(StoreError::Invalid(format!(
+                    "cannot add {username:?}: the name is taken, the role is not agent/supervisor/admin, or the agent does not exist"
+                )))
+            }
+            other => other?,
+        };
+        Ok(UserRow {
+            id: conn.last_insert_rowid(),
+            username: username.into(),
+            role: role.into(),
+            agent_id: agent_id.map(Into::into),
+        })
+    }
+
+    pub fn set_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        match self
+            .lock()
+            .execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?
+        {
+            0 => Err(StoreError::NotFound(format!("user {username}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A login and its password hash.
+    pub fn user_with_hash(&self, username: &str) -> Result<Option<(UserRow, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT id, username, role, agent_id, password_hash FROM users WHERE username = ?1",
+                [username],
+                |r| Ok((user(r)?, r.get(4)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let conn = self.lock();
+        let rows = conn
+            .prepare("SELECT id, username, role, agent_id FROM users ORDER BY username")?
+            .query_map([], user)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn add_session(&self, token_sha256: &str, user_id: i64, expires_at: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_sha256, user_id, now_rfc3339(), expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// The user of an unexpired session.
+    pub fn session_user(&self, token_sha256: &str, now: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT u.id, u.username, u.role, u.agent_id FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
+                params![token_sha256, now],
+                user,
+            )
+            .optional()?)
+    }
+
+    /// End a session; also sweeps expired ones.
+    pub fn delete_session(&self, token_sha256: &str, now: &str) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute("DELETE FROM sessions WHERE token_sha256 = ?1 OR expires_at <= ?2", params![token_sha256, now])?;
+        Ok(())
+    }
+
+    /// The agent's wrap-up of a call: disposition code and notes on its interaction.
+    pub fn wrap_up(&self, call_id: &str, agent: &str, disposition: &str, notes: &str) -> Result<(), StoreError> {
+        match self.lock().execute(
+            "UPDATE interactions SET disposition = ?2, notes = ?3, agent = ?4 WHERE call_id = ?1",
+            params![call_id, disposition, notes, agent],
+        )? {
+            0 => Err(StoreError::NotFound(format!("interaction of call {call_id}"))),
+            _ => Ok(()),
+        }
+    }
+}
