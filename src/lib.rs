@@ -11,6 +11,7 @@ pub mod events;
 pub mod media;
 pub mod models;
 pub mod pipeline;
+pub mod routing;
 pub mod server;
 pub mod store;
 pub mod transport;

@@ -285,6 +285,18 @@ enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// Routing decisions with a large floor: score one call, a burst of offers, and a queue
+    /// draining as agents free up (simulated clock; p50/p99 per decision).
+    Routing {
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Waiting calls.
+        #[arg(long, default_value_t = 1_000)]
+        calls: usize,
+        /// Seed of the generated population.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -503,6 +515,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect();
             let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
             switchboard::cmd::bench_analytics::run(&refs, rounds.max(1))?;
+        }
+        Command::Bench { what: BenchWhat::Routing { agents, calls, seed } } => {
+            switchboard::cmd::bench_routing::run(agents.max(1), calls, seed)?;
         }
         Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
             let manifest = Manifest::load_default()?;
