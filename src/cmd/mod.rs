@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod bench;
 pub mod bench_analytics;
 pub mod bench_sip;
+pub mod bench_tts;
 pub mod demo_data;
 pub mod eval;
 pub mod eval_intent;
