@@ -161,13 +161,17 @@ pub struct AssistantConfig {
     /// Answer calls with the AI assistant (otherwise callers hear the greeting and are only
     /// transcribed).
     pub enabled: bool,
+    /// "piper": the Piper neural voice (en_US-joe-medium) for English and espeak-ng for the
+    /// other languages, falling back to espeak-ng with a warning when the voice's files are not
+    /// installed; "espeak": espeak-ng for every language.
+    pub voice: String,
     /// `[assistant.policy]`: what self-service may do.
     pub policy: crate::assistant::policy::Policy,
 }
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { enabled: true, policy: Default::default() }
+        Self { enabled: true, voice: "piper".into(), policy: Default::default() }
     }
 }
 
@@ -211,6 +215,15 @@ pub struct ServerConfig {
 const ENV_PREFIX: &str = "SWITCHBOARD__";
 
 impl ServerConfig {
+    /// The models folder's manifest: `asr.models_dir`, else `$SWITCHBOARD_MODELS` or `./models`.
+    pub fn models(&self) -> Result<crate::models::Manifest, crate::models::ModelError> {
+        if self.asr.models_dir.is_empty() {
+            crate::models::Manifest::load_default()
+        } else {
+            crate::models::Manifest::load_dir(self.asr.models_dir.clone().into())
+        }
+    }
+
     /// Load from an optional file plus the process environment.
     pub fn load(path: Option<&Path>) -> Result<ServerConfig, ConfigError> {
         let text = match path {
@@ -268,6 +281,9 @@ impl ServerConfig {
         }
         if s.jitter_delay_ms > 1000 {
             return bad(format!("sip.jitter_delay_ms = {} is above 1000", s.jitter_delay_ms));
+        }
+        if !matches!(self.assistant.voice.as_str(), "piper" | "espeak") {
+            return bad(format!("assistant.voice = {:?}: use \"piper\" or \"espeak\"", self.assistant.voice));
         }
         let p = &self.assistant.policy;
         if p.refund_window_days < 0 || p.max_postpone_days < 0 {
@@ -346,6 +362,11 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("no such file"));
         let c = ServerConfig::from_parts("[sip]\npublic_address = \"pbx.example\"\n", env(&[])).unwrap();
         assert!(c.validate().is_err());
+        let c = ServerConfig::from_parts("", env(&[("SWITCHBOARD__ASSISTANT__VOICE", "festival")])).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("assistant.voice"));
+        let c = ServerConfig::from_parts("[assistant]\nvoice = \"espeak\"\n", env(&[])).unwrap();
+        c.validate().unwrap();
+        assert_eq!(ServerConfig::default().assistant.voice, "piper");
     }
 }
 

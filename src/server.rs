@@ -76,11 +76,10 @@ fn assistant_services(
     store: crate::store::Store,
 ) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
     use crate::assistant::tools::http::{BackOfficeKind, HttpBackOffice};
-    use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice, tts::Espeak};
+    use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice};
     let err = |e: crate::store::StoreError| ServerError::Assistant(e.to_string());
     let customers = store.customer_count().map_err(err)?;
-    let tts = Espeak::default();
-    tts.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let tts = voices(config)?;
     let services = crate::assistant::AssistantServices {
         back_office: match config.back_office.kind {
             BackOfficeKind::Database => Arc::new(SqliteBackOffice::new(store.clone(), config.assistant.policy.clone())),
@@ -102,6 +101,26 @@ fn assistant_services(
     Ok((services, customers))
 }
 
+/// The assistant's voices per `[assistant] voice`: espeak-ng must work (it speaks every
+/// language); the Piper English voice is optional and its absence is a warning, not an error.
+fn voices(config: &ServerConfig) -> Result<crate::assistant::tts::Voices, ServerError> {
+    use crate::assistant::tts::{piper::ENGLISH_VOICE, Espeak, Piper, Synthesizer, TtsError, Voices};
+    let espeak = Espeak::default();
+    espeak.check().map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let voices = match config.assistant.voice.as_str() {
+        "espeak" => Voices::espeak(espeak),
+        _ => {
+            let piper = config
+                .models()
+                .map_err(|e| TtsError::Unavailable(e.to_string()))
+                .and_then(|m| Piper::from_manifest(&m, ENGLISH_VOICE));
+            Voices::new(piper, espeak)
+        }
+    };
+    tracing::info!(voice = voices.name(), "assistant voice");
+    Ok(voices)
+}
+
 /// A running server.
 pub struct Running {
     pub http: SocketAddr,
@@ -109,6 +128,8 @@ pub struct Running {
     pub services: Arc<CallServices>,
     /// Customers in the assistant's database (None with the assistant off).
     pub customers: Option<i64>,
+    /// The assistant's voice (None with the assistant off).
+    pub voice: Option<String>,
     sip_task: Option<JoinHandle<()>>,
     http_task: JoinHandle<()>,
 }
@@ -127,6 +148,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         true => assistant_services(config, store.clone()).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
         false => (None, None),
     };
+    let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
     let services = Arc::new(CallServices {
         engine,
         events: EventBus::default(),
@@ -175,7 +197,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
             tracing::error!("http server: {e}");
         }
     });
-    Ok(Running { http, sip, services, customers, sip_task, http_task })
+    Ok(Running { http, sip, services, customers, voice, sip_task, http_task })
 }
 
 impl Running {

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_analytics;
 pub mod bench_routing;
 pub mod bench_sip;
+pub mod bench_tts;
 pub mod demo_data;
 pub mod eval;
 pub mod eval_intent;

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::config::ServerConfig;
-use crate::models::Manifest;
 use crate::pipeline::{self, Engine};
 
 /// Command-line overrides (highest precedence).
@@ -34,11 +33,7 @@ pub fn resolve_config(path: Option<&Path>, o: &Overrides) -> anyhow::Result<Serv
 
 /// Load the configured models.
 pub fn load_engine(cfg: &ServerConfig) -> anyhow::Result<std::sync::Arc<Engine>> {
-    let manifest = if cfg.asr.models_dir.is_empty() {
-        Manifest::load_default()?
-    } else {
-        Manifest::load_dir(cfg.asr.models_dir.clone().into())?
-    };
+    let manifest = cfg.models()?;
     let workers = if cfg.asr.workers == 0 { pipeline::default_workers() } else { cfg.asr.workers };
     Ok(Engine::load(&manifest, &cfg.asr.model, cfg.pipeline.clone(), workers)?)
 }
@@ -49,7 +44,11 @@ pub async fn run(cfg: ServerConfig, engine: std::sync::Arc<Engine>) -> anyhow::R
     // a newer schema stops the start with a clear error instead of failing the first call.
     let running = crate::server::start(&cfg, engine).await?;
     match running.customers {
-        Some(n) => eprintln!("back office {} ({n} customers), assistant on", cfg.store.path.display()),
+        Some(n) => eprintln!(
+            "back office {} ({n} customers), assistant on, voice {}",
+            cfg.store.path.display(),
+            running.voice.as_deref().unwrap_or("-")
+        ),
         None => eprintln!("assistant off"),
     }
     let sip = running.sip.map(|a| format!("sip:switchboard@{a} (UDP)")).unwrap_or_else(|| "SIP off".into());

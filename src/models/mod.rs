@@ -62,6 +62,10 @@ pub enum Convert {
 pub enum ModelKind {
     Whisper,
     Vad,
+    /// A text-to-speech voice (Piper: the `.onnx` model and its `.onnx.json` config).
+    Voice,
+    /// A runtime library a model needs (ONNX Runtime for Piper).
+    Runtime,
 }
 
 /// A manifest entry.
@@ -71,7 +75,11 @@ pub struct ModelSpec {
     pub file: String,
     pub kind: ModelKind,
     pub description: String,
-    pub public_url: String,
+    /// Where the file is published on its own; none for files only a package ships.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// sha256 of the installed file (as published, or as taken out of a package).
+    #[serde(alias = "sha256")]
     pub public_sha256: String,
     pub convert: Convert,
     /// sha256 of our own conversion's output (deterministic).
@@ -216,12 +224,14 @@ mod tests {
     #[test]
     fn builtin_manifest_parses_and_lists_required_models() {
         let m = Manifest::parse(BUILTIN_MANIFEST, "models", "built-in").unwrap();
-        for name in ["tiny.en", "base", "silero-vad"] {
+        for name in ["tiny.en", "base", "silero-vad", "en_US-joe-medium", "en_US-joe-medium.json", "onnxruntime"] {
             let s = m.get(name).unwrap();
             assert!(!s.packages.is_empty(), "{name} has a registry fallback");
             assert_eq!(s.public_sha256.len(), 64);
         }
-        assert!(m.get("large").unwrap_err().to_string().contains("known models: tiny.en, base, silero-vad"));
+        assert_eq!(m.get("en_US-joe-medium").unwrap().kind, ModelKind::Voice);
+        assert!(m.get("onnxruntime").unwrap().public_url.is_none(), "only the PyPI wheel ships the library");
+        assert!(m.get("large").unwrap_err().to_string().contains("known models: tiny.en, base, silero-vad, en_US"));
     }
 
     #[test]

@@ -1,9 +1,15 @@
-//! Speaking back: the `Synthesizer` trait and the espeak-ng voice that speaks every language
-//! the assistant serves (formant synthesis: robotic but real, fast and offline). Replies are
-//! split into sentences so the first one can play while the rest are synthesised.
+//! Speaking back: the `Synthesizer` trait, the Piper neural voice for English (`piper`), the
+//! espeak-ng voice that speaks every language the assistant serves (formant synthesis: robotic
+//! but real, fast and offline), and `Voices`, which picks between them per language. Replies
+//! are split into sentences so the first one can play while the rest are synthesised.
+
+pub mod piper;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use piper::Piper;
 
 /// Synthesised speech: mono samples at `rate` Hz.
 #[derive(Debug, Clone)]
@@ -151,6 +157,68 @@ fn parse_espeak_wav(bytes: &[u8]) -> Result<Speech, TtsError> {
         pos += 8 + size;
     }
     Err(bad())
+}
+
+/// The assistant's voices: Piper for English when its files loaded, espeak-ng for every other
+/// language, and for English too when Piper is unavailable or fails on a sentence.
+pub struct Voices {
+    english: Option<Piper>,
+    espeak: Espeak,
+    name: String,
+    /// A Piper failure on a sentence is warned about once, then logged at debug.
+    warned: AtomicBool,
+}
+
+impl Voices {
+    /// espeak-ng for every language.
+    pub fn espeak(espeak: Espeak) -> Self {
+        Self { english: None, name: espeak.name().to_string(), espeak, warned: AtomicBool::new(false) }
+    }
+
+    /// Piper for English when `piper` loaded; otherwise espeak-ng everywhere, with one warning
+    /// saying why.
+    pub fn new(piper: Result<Piper, TtsError>, espeak: Espeak) -> Self {
+        match piper {
+            Ok(p) => Self {
+                name: format!("{} (en) + {}", p.name(), espeak.name()),
+                english: Some(p),
+                espeak,
+                warned: AtomicBool::new(false),
+            },
+            Err(e) => {
+                tracing::warn!("Piper voice unavailable, English is spoken by espeak-ng: {e}");
+                Self::espeak(espeak)
+            }
+        }
+    }
+
+    /// The English Piper voice, when it loaded.
+    pub fn piper(&self) -> Option<&Piper> {
+        self.english.as_ref()
+    }
+}
+
+impl Synthesizer for Voices {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn supports(&self, language: &str) -> bool {
+        (language == "en" && self.english.is_some()) || self.espeak.supports(language)
+    }
+
+    fn synthesize(&self, text: &str, language: &str) -> Result<Speech, TtsError> {
+        if let (Some(piper), "en") = (&self.english, language) {
+            match piper.speak(text) {
+                Ok(speech) => return Ok(speech),
+                Err(e) if !self.warned.swap(true, Ordering::Relaxed) => {
+                    tracing::warn!("{} failed, espeak-ng speaks instead: {e}", piper.name())
+                }
+                Err(e) => tracing::debug!("{} failed, espeak-ng speaks instead: {e}", piper.name()),
+            }
+        }
+        self.espeak.synthesize(text, language)
+    }
 }
 
 /// Split a reply into sentences for sentence-by-sentence synthesis.
