@@ -513,7 +513,7 @@ impl Actor {
         let call = self.id.clone();
         let generation = playout.generation();
         self.svc.tracker.spawn(async move {
-            for sentence in sentences.iter().flat_map(|s| crate::assistant::tts::sentences(s)) {
+            for sentence in crate::assistant::tts::speaking_chunks(&sentences) {
                 let tts = services.tts.clone();
                 let lang = language.clone();
                 let speech = tokio::task::spawn_blocking(move || tts.synthesize(&sentence, &lang)).await;
