@@ -145,7 +145,6 @@ impl Registry {
         live.into_iter().chain(g.recent.iter()).map(|r| r.info.clone()).collect()
     }
 
-    /// One call, live or recent.
     pub fn set_caller_token(&self, id: &CallId, token: &str) {
         self.update(id, |r| r.caller_token = Some(token.to_string()));
     }
@@ -155,6 +154,7 @@ impl Registry {
         self.get(id).and_then(|r| r.caller_token).is_some_and(|t| crate::auth::same_secret(&t, token))
     }
 
+    /// One call, live or recent.
     pub fn get(&self, id: &CallId) -> Option<CallRecord> {
         let g = self.lock();
         g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.info.id == id).cloned())

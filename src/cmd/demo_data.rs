@@ -15,6 +15,12 @@ pub fn seed(db: &Path, customers: usize, if_empty: bool) -> anyhow::Result<()> {
         eprintln!("{}: {existing} customers already, not seeding", db.display());
         return Ok(());
     }
+    // The demo center's staff (agents, a supervisor, an admin), on an empty staff table.
+    let auth = crate::auth::Auth::new(store.clone(), std::time::Duration::from_secs(3600))?;
+    let staff = crate::routing::staff::seed(&auth)?;
+    if staff > 0 {
+        eprintln!("{}: added {staff} demo staff logins (see `switchboard demo-data --print`)", db.display());
+    }
     let today = chrono::Local::now().date_naive();
     let s = demo::seed(&store, customers, today)?;
     eprintln!(
@@ -93,6 +99,31 @@ pub fn print(db: &Path, json: bool, limit: usize) -> anyhow::Result<()> {
                 p.status.as_str()
             );
         }
+    }
+    if !json {
+        print_staff(&store)?;
+    }
+    Ok(())
+}
+
+/// The demo staff logins still present, with their demo passwords and profiles.
+fn print_staff(store: &Store) -> anyhow::Result<()> {
+    let users = store.users()?;
+    let demo: Vec<_> = crate::routing::staff::demo_logins()
+        .into_iter()
+        .filter(|l| users.iter().any(|u| u.username == l.username))
+        .collect();
+    if demo.is_empty() {
+        return Ok(());
+    }
+    println!("\nStaff logins (demo passwords; POST /api/login, see the README):");
+    for l in demo {
+        let profile = l.agent.map(|a| {
+            let langs: Vec<String> = a.languages.iter().map(|(l, p)| format!("{l} ({p:?})").to_lowercase()).collect();
+            let skills: Vec<String> = a.skills.iter().map(|s| format!("{s:?}").to_lowercase()).collect();
+            format!("{}: {}; skills {}; regions {}", a.name, langs.join(", "), skills.join(", "), a.regions.join(" "))
+        });
+        println!("    {:<7} {:<16} {:<10} {}", l.username, l.password, l.role.as_str(), profile.unwrap_or_default());
     }
     Ok(())
 }

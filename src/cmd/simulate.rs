@@ -171,7 +171,7 @@ fn utterances(frames: &[(Instant, Vec<f32>)]) -> Vec<(Instant, Vec<f32>)> {
 /// caller's speech onset to the end of the last loud frame we heard before the caller finished.
 /// `None` when it was still talking in the caller's last 300 ms (it never stopped).
 fn barge_in_stop_ms(frames: &[(Instant, Vec<f32>)], onset: Instant, caller_done: Instant) -> Option<u64> {
-    let last_loud = frames.iter().filter(|(t, f)| *t >= onset && *t <= caller_done && loud(f)).map(|(t, _)| *t).last();
+    let last_loud = frames.iter().rev().find(|(t, f)| *t >= onset && *t <= caller_done && loud(f)).map(|(t, _)| *t);
     match last_loud {
         None => Some(0),
         Some(t) if caller_done.saturating_duration_since(t) < Duration::from_millis(300) => None,

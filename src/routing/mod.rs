@@ -12,6 +12,7 @@ mod dispatch;
 pub mod model;
 pub mod router;
 mod score;
+pub mod staff;
 
 pub use config::{PriorityConfig, RouterConfig, Weights};
 pub use model::{
