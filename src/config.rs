@@ -206,6 +206,8 @@ pub struct ServerConfig {
     /// `[back_office]`: the built-in database (default) or a company's APIs over HTTP.
     pub back_office: crate::assistant::tools::http::BackOfficeConfig,
     pub auth: AuthConfig,
+    /// `[routing]`: how waiting callers are matched to agents (weights, waits, overflow).
+    pub routing: crate::routing::RouterConfig,
     /// `[llm]`: an optional OpenAI-compatible model for the assistant (off by default).
     pub llm: crate::assistant::llm::LlmConfig,
     pub pipeline: PipelineConfig,

@@ -142,6 +142,9 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     let auth = crate::auth::Auth::new(store.clone(), Duration::from_secs(config.auth.session_hours * 3600))
         .and_then(|a| a.with_service_token(std::env::var("SWITCHBOARD_API_TOKEN").ok().filter(|t| !t.is_empty())))
         .map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let events = EventBus::default();
+    let routing = crate::routing::service::RoutingService::new(config.routing.clone(), store.clone(), events.clone())
+        .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let cookies =
         crate::auth::http::CookiePolicy { ttl_s: config.auth.session_hours * 3600, secure: config.auth.secure_cookies };
     let (assistant, customers) = match config.assistant.enabled {
@@ -151,7 +154,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
     let services = Arc::new(CallServices {
         engine,
-        events: EventBus::default(),
+        events: events.clone(),
         registry: Registry::new(200),
         settings: CallSettings {
             max_calls: config.calls.max_calls,
@@ -163,7 +166,10 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         tracker: TaskTracker::new(),
         connections: TaskTracker::new(),
         assistant,
+        routing: Some(routing.clone()),
     });
+    // Offers to free agents every tick, until shutdown.
+    routing.spawn(services.shutdown.clone());
     let listener = TcpListener::bind(config.http.listen).await.map_err(|source| ServerError::Bind {
         what: "HTTP",
         addr: config.http.listen,
@@ -187,7 +193,8 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     };
     let media_path = config.media_stream.enabled.then_some(config.media_stream.path.as_str());
     let webrtc = config.webrtc.enabled.then(|| WebRtcService::new(services.clone(), config.webrtc.clone()));
-    let app = crate::web::router(services.clone(), media_path, webrtc, Arc::new(auth), cookies);
+    let app = crate::web::router(services.clone(), media_path, webrtc, Arc::new(auth), cookies)
+        .layer(axum::Extension(routing.clone()));
     let stop = services.shutdown.clone();
     let http_task = tokio::spawn(async move {
         // With the peer address: failed logins are rate-limited per address too.

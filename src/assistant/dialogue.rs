@@ -233,6 +233,16 @@ impl Assistant {
         self.verified.as_ref().map(|v| v.customer())
     }
 
+    /// The caller's proof of identity, for reading their account on an agent's behalf.
+    pub fn verification(&self) -> Option<&Verified> {
+        self.verified.as_ref()
+    }
+
+    /// The customer the calling number matched (verified or not).
+    pub fn customer(&self) -> Option<&Customer> {
+        self.customer.as_ref()
+    }
+
     /// Handle one input.
     pub async fn handle(&mut self, input: Input<'_>) -> Reply {
         if self.done {

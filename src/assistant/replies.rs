@@ -88,6 +88,10 @@ pub enum Msg {
     Changed,
     NotChanged,
     AskPhone,
+    /// The estimated wait for a person, in whole minutes (0: "shortly").
+    EstimatedWait {
+        minutes: u64,
+    },
     PhoneConfirm {
         number: String,
     },
@@ -465,6 +469,21 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "D'accord, je ne change rien.",
             "De acuerdo, no cambio nada.",
         ]),
+        Msg::EstimatedWait { minutes: 0 } => pick([
+            "A colleague will be with you shortly.",
+            "En kollega är strax hos dig.",
+            "Gleich ist ein Kollege für Sie da.",
+            "Un collègue va vous répondre dans un instant.",
+            "Un compañero le atenderá enseguida.",
+        ]),
+        Msg::EstimatedWait { minutes } => pick([
+            "The expected wait is about {} minutes.",
+            "Den beräknade väntetiden är ungefär {} minuter.",
+            "Die voraussichtliche Wartezeit beträgt etwa {} Minuten.",
+            "L'attente estimée est d'environ {} minutes.",
+            "El tiempo de espera estimado es de unos {} minutos.",
+        ])
+        .replace("{}", &minutes.to_string()),
         Msg::AskPhone => pick([
             "Please key in the new phone number, starting with the country code, then press hash. Or say it.",
             "Slå det nya telefonnumret med landsnummer och avsluta med fyrkant. Eller säg det.",

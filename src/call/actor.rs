@@ -21,6 +21,7 @@ use crate::pipeline::analysis::prosody::Prosody;
 use crate::pipeline::analysis::state::TurnState;
 use crate::pipeline::analysis::CallAnalyzer;
 use crate::pipeline::{Engine, TranscriptEvent};
+use crate::routing::case_file::CaseFile;
 
 /// Longest wait for the last turn's transcript after a call ends.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,6 +49,8 @@ pub struct CallServices {
     pub tracker: TaskTracker,
     /// Event WebSocket connections, so shutdown can let them flush the last events.
     pub connections: TaskTracker,
+    /// The router, which queues escalated calls for agents.
+    pub routing: Option<Arc<crate::routing::service::RoutingService>>,
     /// The AI assistant, when enabled: it answers instead of the greeting.
     pub assistant: Option<Arc<crate::assistant::AssistantServices>>,
 }
@@ -118,6 +121,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     }
     tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
     let assistant = svc.assistant.as_ref().map(|a| a.for_call(&id.0, &new.caller));
+    let caller = new.caller.clone();
     svc.events.publish(Event::CallStarted {
         call_id: id.clone(),
         caller: new.caller,
@@ -142,6 +146,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         keys_at: None,
         onset: Default::default(),
         resume_at: None,
+        case: CaseFile::new(&id.0, &caller),
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -169,6 +174,8 @@ struct Actor {
     onset: super::barge_in::OnsetDetector,
     /// Playback paused for a possible barge-in resumes then unless a turn starts.
     resume_at: Option<tokio::time::Instant>,
+    /// What an agent will see (kept current; `case_file_updated`).
+    case: CaseFile,
 }
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
@@ -295,6 +302,9 @@ impl Actor {
         if let Some(rec) = record.as_ref() {
             self.save_interaction(rec).await;
         }
+        if let Some(r) = &self.svc.routing {
+            r.call_gone(&self.id);
+        }
         let duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(call = %self.id, %reason, duration_ms, dropped_frames = self.dropped_frames, "call ended");
         self.svc.events.publish(Event::CallEnded { call_id: self.id.clone(), reason, duration_ms });
@@ -345,6 +355,13 @@ impl Actor {
             });
         }
         let verdict = a.verdict.clone();
+        self.case.on_state(&verdict, a.trend);
+        if let Some((l, _)) = &a.call_language {
+            self.case.on_language(l);
+        }
+        if a.accent.is_known() {
+            self.case.on_accent(&a.accent);
+        }
         if a.changed() {
             self.svc.events.publish(Event::CallerStateChanged {
                 call_id,
@@ -406,10 +423,12 @@ impl Actor {
                     language: language.clone(),
                     language_prob,
                     latency_ms,
-                    translation,
+                    translation: translation.clone(),
                 });
                 // After the final, so a listener sees the words before the verdict on them.
                 let state = self.judge_turn(&text, prosody, &language, language_prob, end_ms);
+                self.case.on_caller_turn(start_ms, &text, translation.as_deref());
+                self.case_changed();
                 return Some((text, state));
             }
             TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
@@ -476,6 +495,7 @@ impl Actor {
         let Some(assistant) = self.assistant.as_mut() else { return };
         let reply = assistant.handle(input).await;
         let at_ms = self.started.elapsed().as_millis() as u64;
+        self.case_after_reply(&reply, at_ms).await;
         if !reply.say.is_empty() || !reply.actions.is_empty() {
             self.svc.events.publish(Event::AssistantReplied {
                 call_id: self.id.clone(),
@@ -537,6 +557,9 @@ impl Actor {
         });
     }
 }
+
+#[path = "actor_case.rs"]
+mod case;
 
 #[cfg(test)]
 mod tests {

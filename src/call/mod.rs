@@ -57,6 +57,8 @@ pub enum CallState {
     OnHold,
     /// The assistant handed over; the caller hears a hold message until an agent takes it.
     WaitingForAgent,
+    /// An agent took the call.
+    WithAgent,
     Ending,
     Ended,
 }

@@ -51,6 +51,9 @@ pub struct CallRecord {
     /// The caller's accent, once estimated (English-speaking callers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accent: Option<crate::pipeline::analysis::accent::Accent>,
+    /// What an agent sees of the call (kept current by the call's actor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_file: Option<crate::routing::case_file::CaseFile>,
     /// The caller's own capability for this call (web callers: follow its events, hang up).
     #[serde(skip)]
     pub caller_token: Option<String>,
@@ -74,6 +77,7 @@ impl CallRecord {
             dtmf: String::new(),
             transcript: Vec::new(),
             caller_state: None,
+            case_file: None,
             caller_token: None,
             accent: None,
         }

@@ -71,6 +71,13 @@ pub enum Event {
         intent: Option<crate::assistant::intents::Intent>,
         at_ms: u64,
     },
+    /// A waiting call was offered to an agent: the decision with the top candidates' score
+    /// breakdowns (explainable routing).
+    CallRouted { call_id: CallId, decision: Box<crate::routing::Decision> },
+    /// An agent took the call (exactly one accept wins).
+    CallAccepted { call_id: CallId, agent_id: crate::routing::AgentId },
+    /// The case file an agent will see changed (sent whole; secrets are never in it).
+    CaseFileUpdated { call_id: CallId, case_file: Box<crate::routing::case_file::CaseFile> },
     /// Hold, resume and similar state changes.
     CallStateChanged { call_id: CallId, state: crate::call::CallState },
     /// The call is over; `reason` says why (caller_hangup, max_duration, shutdown, ...).
@@ -92,6 +99,9 @@ impl Event {
             | Event::EscalationRequested { call_id, .. }
             | Event::Dtmf { call_id, .. }
             | Event::CallStateChanged { call_id, .. }
+            | Event::CaseFileUpdated { call_id, .. }
+            | Event::CallRouted { call_id, .. }
+            | Event::CallAccepted { call_id, .. }
             | Event::CallerStateChanged { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,
         }

@@ -6,12 +6,15 @@
 //! every decision carries the top candidates' score breakdowns. Defaults and the meaning of
 //! each knob are in config.rs.
 
+pub mod api;
 mod bits;
+pub mod case_file;
 pub mod config;
 mod dispatch;
 pub mod model;
 pub mod router;
 mod score;
+pub mod service;
 pub mod staff;
 
 pub use config::{PriorityConfig, RouterConfig, Weights};

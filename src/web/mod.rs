@@ -65,7 +65,8 @@ pub fn router(
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/events", get(events_ws))
-        .merge(crate::auth::http::routes());
+        .merge(crate::auth::http::routes())
+        .merge(crate::routing::api::routes());
     if let Some(path) = media_stream_path {
         r = r.route(path, get(crate::transport::stream::media_stream_handler));
     }

@@ -100,6 +100,49 @@ impl Server {
         (status, body)
     }
 
+    /// A request without the test's service token (a browser's view): status, Set-Cookie, body.
+    pub fn request(&self, method: &str, path: &str, cookie: Option<&str>, body: Option<Value>) -> (u16, String, Value) {
+        let url = format!("http://{}{path}", self.http);
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let resp = match (method, body) {
+            ("GET", _) => {
+                let mut r = agent.get(&url);
+                if let Some(c) = cookie {
+                    r = r.header("Cookie", c);
+                }
+                r.call()
+            }
+            (m, b) => {
+                let mut r = match m {
+                    "PUT" => agent.put(&url),
+                    _ => agent.post(&url),
+                }
+                .header("Content-Type", "application/json");
+                if let Some(c) = cookie {
+                    r = r.header("Cookie", c);
+                }
+                r.send(b.unwrap_or(Value::Null).to_string())
+            }
+        }
+        .expect("http request");
+        let status = resp.status().as_u16();
+        let set_cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        (status, set_cookie, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// POST /api/login.
+    pub fn login(&self, user: &str, password: &str) -> (u16, String, Value) {
+        self.request("POST", "/api/login", None, Some(serde_json::json!({"username": user, "password": password})))
+    }
+
+    /// Log in and return the session cookie ("sb_session=...").
+    pub fn session(&self, user: &str, password: &str) -> String {
+        let (status, cookie, body) = self.login(user, password);
+        assert_eq!(status, 200, "login {user}: {body}");
+        cookie.split(';').next().unwrap().to_string()
+    }
+
     /// Subscribe to `/api/events` (optionally one call's).
     pub async fn events(&self, call: Option<&str>) -> Events {
         let url = match call {

@@ -1,0 +1,110 @@
+//! Keeping the call's case file current: after every caller turn and assistant reply, and at
+//! hand-over with the verified caller's account and previous contacts.
+
+use std::time::Duration;
+
+use super::Actor;
+use crate::assistant::dialogue::Reply;
+use crate::events::Event;
+
+/// How long the account look-up at hand-over may take before the file goes out without it.
+const ACCOUNT_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Actor {
+    /// Publish the case file and keep it on the call's record.
+    pub(super) fn case_changed(&self) {
+        let case = self.case.clone();
+        self.svc.registry.update(&self.id, |r| r.case_file = Some(case.clone()));
+        self.svc.events.publish(Event::CaseFileUpdated { call_id: self.id.clone(), case_file: Box::new(case) });
+    }
+
+    /// Record what the assistant did; at hand-over, add the account and previous contacts.
+    pub(super) async fn case_after_reply(&mut self, reply: &Reply, at_ms: u64) {
+        let Some(assistant) = self.assistant.as_ref() else { return };
+        self.case.set_identity(assistant.customer(), assistant.verified().is_some());
+        self.case.on_assistant(at_ms, &reply.say.join(" "), reply.intent, &reply.actions);
+        if let Some((reason, intent)) = reply.escalate {
+            self.case.on_handover(reason, intent, at_ms);
+            let who = assistant.verification().cloned();
+            let customer = assistant.customer().map(|c| c.id);
+            if let (Some(services), Some(id)) = (self.svc.assistant.clone(), customer) {
+                let load = async {
+                    let contacts = {
+                        let store = services.store.clone();
+                        tokio::task::spawn_blocking(move || store.interactions(id)).await.ok().and_then(Result::ok)
+                    };
+                    let account = match &who {
+                        Some(w) => {
+                            let bo = &services.back_office;
+                            let (o, p, r) = tokio::join!(bo.orders(w), bo.payments(w), bo.refunds(w));
+                            Some((o.unwrap_or_default(), p.unwrap_or_default(), r.unwrap_or_default()))
+                        }
+                        None => None,
+                    };
+                    (contacts, account)
+                };
+                match tokio::time::timeout(ACCOUNT_TIMEOUT, load).await {
+                    Ok((contacts, account)) => {
+                        if let Some(c) = contacts {
+                            self.case.set_contacts(&c);
+                        }
+                        if let Some((o, p, r)) = account {
+                            self.case.set_account(&o, &p, &r);
+                        }
+                    }
+                    Err(_) => tracing::warn!(call = %self.id, "case file: the account took too long; sent without it"),
+                }
+            }
+        }
+        self.case_changed();
+        if let (Some((_, intent)), Some(routing)) = (reply.escalate, self.svc.routing.clone()) {
+            self.queue_for_agent(&routing, intent, &reply.language);
+        }
+    }
+
+    /// Put the call in the agents' queue and tell the caller the expected wait.
+    fn queue_for_agent(
+        &mut self,
+        routing: &crate::routing::service::RoutingService,
+        intent: Option<crate::assistant::intents::Intent>,
+        language: &str,
+    ) {
+        use crate::routing::{AgentId, Skill, WaitingCall};
+        let case = &self.case;
+        let mut languages: Vec<String> = case.language.iter().cloned().collect();
+        if let Some(l) = case.caller.preferred_language.clone().filter(|l| !languages.contains(l)) {
+            languages.push(l);
+        }
+        // The agent who last handled this customer ("... agent maria" in the contacts).
+        let previous_agent = case
+            .previous_contacts
+            .iter()
+            .find_map(|c| c.text.split(", agent ").nth(1).map(|a| AgentId(a.trim().to_string())));
+        let call = WaitingCall {
+            call_id: self.id.clone(),
+            caller: case.caller.number.clone(),
+            customer_id: case.caller.customer_id,
+            languages,
+            skill: intent.map(Skill::from_intent).unwrap_or(Skill::General),
+            region: case.accent.as_ref().and_then(|a| a.region.clone()),
+            frustration: case.mood.as_ref().map(|m| m.frustration).unwrap_or(0.0),
+            high_value: false,
+            previous_agent,
+            enqueued_at: 0,
+        };
+        match routing.enqueue(call) {
+            Ok(wait) => {
+                let minutes = wait.as_secs().div_ceil(60);
+                tracing::info!(call = %self.id, wait_s = wait.as_secs(), "queued for an agent");
+                let text = crate::assistant::replies::say(
+                    language,
+                    &crate::assistant::replies::Msg::EstimatedWait {
+                        minutes: if wait.as_secs() < 30 { 0 } else { minutes },
+                    },
+                );
+                self.speak(vec![text], language.to_string(), false);
+            }
+            Err(e) => tracing::warn!(call = %self.id, "could not queue for an agent: {e}"),
+        }
+    }
+}

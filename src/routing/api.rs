@@ -1,0 +1,201 @@
+//! The staff REST API of routing: agents (admins edit profiles, supervisors see everyone,
+//! agents see and set themselves), presence, the queue, and an agent's answer to an offer
+//! (exactly one accept wins).
+
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::model::{Agent, AgentId, Presence, RouteError};
+use super::service::RoutingService;
+use crate::auth::http::CurrentUser;
+use crate::auth::{Role, User};
+use crate::call::{CallId, CallServices};
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn route_error(e: RouteError) -> Response {
+    let status = match e {
+        RouteError::UnknownAgent(_) | RouteError::UnknownCall(_) => StatusCode::NOT_FOUND,
+        RouteError::AlreadyTaken { .. }
+        | RouteError::NotOffered { .. }
+        | RouteError::OfferExpired { .. }
+        | RouteError::NotOnCall { .. }
+        | RouteError::AgentBusy(_) => StatusCode::CONFLICT,
+    };
+    error(status, e.to_string())
+}
+
+/// The agent a user answers calls as ("me"), or the one named, which only supervisors may act for.
+fn whose(user: &User, id: &str) -> Result<AgentId, Response> {
+    if id == "me" {
+        return user
+            .agent_id
+            .clone()
+            .map(AgentId)
+            .ok_or_else(|| error(StatusCode::CONFLICT, "this login has no agent profile"));
+    }
+    if user.role >= Role::Supervisor || user.agent_id.as_deref() == Some(id) {
+        Ok(AgentId(id.into()))
+    } else {
+        Err(error(StatusCode::FORBIDDEN, "agents act only for themselves"))
+    }
+}
+
+async fn list_agents(Extension(r): Extension<Arc<RoutingService>>, user: CurrentUser) -> Response {
+    let all = r.agents();
+    let visible: Vec<_> = all
+        .into_iter()
+        .filter(|a| user.0.role >= Role::Supervisor || user.0.agent_id.as_deref() == Some(a.agent.id.0.as_str()))
+        .collect();
+    Json(visible).into_response()
+}
+
+async fn get_agent(
+    Extension(r): Extension<Arc<RoutingService>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match whose(&user.0, &id) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    match r.agent(&id) {
+        Some(a) => Json(a).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no agent {id}")),
+    }
+}
+
+async fn put_agent(
+    Extension(r): Extension<Arc<RoutingService>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Json(mut agent): Json<Agent>,
+) -> Response {
+    if let Err(e) = user.require(Role::Admin) {
+        return e;
+    }
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "an agent id is 1-64 letters, digits or . _ -");
+    }
+    if agent.name.trim().is_empty() || agent.languages.is_empty() || agent.max_calls == 0 {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "an agent needs a name, a language and max_calls >= 1");
+    }
+    agent.id = AgentId(id);
+    match r.put_agent(agent.clone()) {
+        Ok(()) => Json(agent).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+async fn delete_agent(
+    Extension(r): Extension<Arc<RoutingService>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(e) = user.require(Role::Admin) {
+        return e;
+    }
+    match r.remove_agent(&AgentId(id)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    presence: Presence,
+}
+
+async fn set_presence(
+    Extension(r): Extension<Arc<RoutingService>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Json(b): Json<PresenceBody>,
+) -> Response {
+    let id = match whose(&user.0, &id) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    if matches!(b.presence, Presence::OnCall | Presence::WrapUp) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "on_call and wrap_up follow the calls; set available, away or offline",
+        );
+    }
+    match r.set_presence(&id, b.presence) {
+        Ok(()) => Json(r.agent(&id)).into_response(),
+        Err(e) => route_error(e),
+    }
+}
+
+async fn queue(Extension(r): Extension<Arc<RoutingService>>, user: CurrentUser) -> Response {
+    if let Err(e) = user.require(Role::Supervisor) {
+        return e;
+    }
+    let q: Vec<_> = r.waiting().into_iter().map(|(c, p)| json!({"call_id": c, "priority": p})).collect();
+    Json(q).into_response()
+}
+
+/// An agent takes an offered call; exactly one accept wins.
+async fn accept(
+    Extension(r): Extension<Arc<RoutingService>>,
+    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+) -> Response {
+    let agent = match whose(&user.0, "me") {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let call = CallId(call);
+    match r.accept(&call, &agent) {
+        Ok(_) => {
+            svc.registry.update(&call, |rec| {
+                rec.info.agent = Some(agent.0.clone());
+                rec.info.state = crate::call::CallState::WithAgent;
+            });
+            svc.events.publish(crate::events::Event::CallAccepted { call_id: call.clone(), agent_id: agent.clone() });
+            svc.events.publish(crate::events::Event::CallStateChanged {
+                call_id: call.clone(),
+                state: crate::call::CallState::WithAgent,
+            });
+            Json(json!({"call_id": call, "agent_id": agent})).into_response()
+        }
+        Err(e) => route_error(e),
+    }
+}
+
+async fn decline(
+    Extension(r): Extension<Arc<RoutingService>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+) -> Response {
+    let agent = match whose(&user.0, "me") {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    match r.decline(&CallId(call), &agent) {
+        Ok(()) => Json(json!({"declined": true})).into_response(),
+        Err(e) => route_error(e),
+    }
+}
+
+/// `/api/agents...`, `/api/queue`, `/api/calls/{id}/accept|decline`.
+pub fn routes() -> Router<Arc<CallServices>> {
+    Router::new()
+        .route("/api/agents", get(list_agents))
+        .route("/api/agents/{id}", get(get_agent).put(put_agent).delete(delete_agent))
+        .route("/api/agents/{id}/presence", put(set_presence))
+        .route("/api/queue", get(queue))
+        .route("/api/calls/{id}/accept", post(accept))
+        .route("/api/calls/{id}/decline", post(decline))
+}

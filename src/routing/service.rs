@@ -1,0 +1,135 @@
+//! The router in the server: the pure `Router` behind a lock, on the process clock, with the
+//! agents' profiles persisted in the database, a tick task that turns decisions into offers
+//! (event `call_routed` with the top candidates' score breakdowns), and the calls' side:
+//! queueing an escalated call and taking it off when it ends.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::model::{Agent, AgentId, AgentState, Decision, Millis, Presence, RouteError, WaitingCall};
+use super::{Router, RouterConfig};
+use crate::call::CallId;
+use crate::events::{Event, EventBus};
+use crate::store::{Store, StoreError};
+
+/// How often waiting calls are matched to free agents.
+const TICK: Duration = Duration::from_millis(250);
+
+pub struct RoutingService {
+    router: Mutex<Router>,
+    store: Store,
+    events: EventBus,
+    epoch: Instant,
+}
+
+impl RoutingService {
+    /// Load the agents' profiles (all offline until they log in and go available).
+    pub fn new(cfg: RouterConfig, store: Store, events: EventBus) -> Result<Arc<Self>, StoreError> {
+        let svc = Arc::new(Self { router: Mutex::new(Router::new(cfg)), store, events, epoch: Instant::now() });
+        let agents: Vec<(String, Agent)> = svc.store.agents()?;
+        let now = svc.now();
+        let mut r = svc.lock();
+        for (_, a) in agents {
+            r.add_or_update_agent(a, now);
+        }
+        drop(r);
+        Ok(svc)
+    }
+
+    pub fn now(&self) -> Millis {
+        self.epoch.elapsed().as_millis() as Millis
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Router> {
+        self.router.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Match waiting calls to free agents every tick until `stop`.
+    pub fn spawn(self: &Arc<Self>, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TICK);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = every.tick() => { svc.tick(); }
+                }
+            }
+        })
+    }
+
+    /// One round: publish every new offer.
+    pub fn tick(&self) -> Vec<Decision> {
+        let now = self.now();
+        let decisions = self.lock().tick(now);
+        for d in &decisions {
+            tracing::info!(call = %d.call_id, agent = %d.agent_id, score = d.score, "call offered");
+            self.events.publish(Event::CallRouted { call_id: d.call_id.clone(), decision: Box::new(d.clone()) });
+        }
+        decisions
+    }
+
+    /// Queue a call for a person; returns the estimated wait.
+    pub fn enqueue(&self, call: WaitingCall) -> Result<Duration, RouteError> {
+        let now = self.now();
+        let id = call.call_id.clone();
+        let mut r = self.lock();
+        r.enqueue(call, now)?;
+        r.estimated_wait(&id, now)
+    }
+
+    /// The call ended or no longer waits: off the queue, and off its agent's desk.
+    pub fn call_gone(&self, call: &CallId) {
+        let now = self.now();
+        let mut r = self.lock();
+        r.remove_call(call);
+        if let Some(agent) = r.handled_by(call).cloned() {
+            let _ = r.call_ended(&agent, call, now);
+        }
+    }
+
+    pub fn accept(&self, call: &CallId, agent: &AgentId) -> Result<WaitingCall, RouteError> {
+        let now = self.now();
+        self.lock().accept(call, agent, now)
+    }
+
+    pub fn decline(&self, call: &CallId, agent: &AgentId) -> Result<(), RouteError> {
+        self.lock().decline(call, agent)
+    }
+
+    pub fn set_presence(&self, agent: &AgentId, presence: Presence) -> Result<(), RouteError> {
+        let now = self.now();
+        self.lock().set_presence(agent, presence, now)
+    }
+
+    /// Agents with their presence and load.
+    pub fn agents(&self) -> Vec<AgentState> {
+        self.lock().agents().cloned().collect()
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<AgentState> {
+        self.lock().agent(id).cloned()
+    }
+
+    /// Create or change an agent's profile (persisted first, then live).
+    pub fn put_agent(&self, agent: Agent) -> Result<(), StoreError> {
+        self.store.put_agent(&agent.id.0, &agent)?;
+        let now = self.now();
+        self.lock().add_or_update_agent(agent, now);
+        Ok(())
+    }
+
+    /// Remove an agent with no calls.
+    pub fn remove_agent(&self, id: &AgentId) -> Result<(), String> {
+        self.lock().remove_agent(id).map_err(|e| e.to_string())?;
+        self.store.delete_agent(&id.0).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn waiting(&self) -> Vec<(CallId, f64)> {
+        let now = self.now();
+        self.lock().queue(now)
+    }
+}

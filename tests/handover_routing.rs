@@ -1,0 +1,98 @@
+//! Hand-over to a person on the real server: demo staff log in and go available, a simulated
+//! caller (SIP/RTP, real models) reports fraud, the assistant hands over, and the router offers
+//! the call to the agent with the fraud skill and the caller's language (not to the other), with
+//! the score breakdowns; the case file names the caller and the intent; exactly one accept wins.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::Server;
+use common::{ok_stdout, root};
+use serde_json::json;
+
+fn have(cmd: &str) -> bool {
+    std::process::Command::new("which").arg(cmd).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
+    assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
+    let db = std::env::temp_dir().join(format!("switchboard-handover-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+
+    // Priya (English, fraud) and James (English, no fraud) go available; agents act only for themselves.
+    let priya = server.session("priya", "priya-demo-pass");
+    let james = server.session("james", "james-demo-pass");
+    for who in [&priya, &james] {
+        let (status, _, body) =
+            server.request("PUT", "/api/agents/me/presence", Some(who), Some(json!({"presence": "available"})));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["presence"], "available");
+    }
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/priya/presence", Some(&james), Some(json!({"presence": "away"})));
+    assert_eq!(status, 403, "an agent cannot set someone else's presence");
+    let (status, _, _) = server.request("PUT", "/api/agents/x", Some(&james), Some(json!({})));
+    assert!(status == 403 || status == 422, "only admins edit agents: {status}");
+
+    let mut events = rt.block_on(server.events(None));
+    let scenario = root().join("tests/scenarios/fraud.toml");
+    let (http, sip) = (format!("http://{}", server.http), server.sip.to_string());
+    let caller = std::thread::spawn(move || {
+        ok_stdout(&[
+            "simulate",
+            scenario.to_str().unwrap(),
+            "--server",
+            &http,
+            "--sip",
+            &sip,
+            "--model",
+            "tiny.en",
+            "--json",
+        ])
+    });
+
+    let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = routed["call_id"].as_str().unwrap().to_string();
+    let d = &routed["decision"];
+    assert_eq!(d["agent_id"], "priya", "fraud + English goes to Priya: {d}");
+    let top = d["candidates"].as_array().unwrap();
+    assert_eq!(top[0]["agent_id"], "priya");
+    let parts: Vec<&str> = top[0]["breakdown"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    assert!(parts.contains(&"language") && parts.contains(&"skill"), "explainable: {parts:?}");
+
+    // The case file says who is calling and why, before anyone says hello.
+    let case = rt.block_on(events.find(Duration::from_secs(5), |v| {
+        v["type"] == "case_file_updated" && v["call_id"] == call.as_str() && !v["case_file"]["handover"].is_null()
+    }));
+    let cf = &case["case_file"];
+    assert_eq!(cf["caller"]["name"], "John Carter", "{cf}");
+    assert_eq!(cf["handover"]["reason"], "needs_human");
+    assert!(cf["intents"].as_array().unwrap().iter().any(|i| i == "fraud"), "{cf}");
+    assert!(cf["next_step"].as_str().unwrap().contains("fraud"), "{cf}");
+
+    // James cannot take it; Priya can, once.
+    let (status, _, _) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&james), None);
+    assert_eq!(status, 409, "not offered to James");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&priya), None);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&priya), None);
+    assert_eq!(status, 409, "exactly one accept wins");
+    rt.block_on(events.find(Duration::from_secs(5), |v| v["type"] == "call_accepted" && v["agent_id"] == "priya"));
+
+    // Priya now sees the call; James does not.
+    let (_, _, mine) = server.request("GET", "/api/calls", Some(&priya), None);
+    assert!(mine.as_array().unwrap().iter().any(|c| c["id"] == call.as_str() && c["agent"] == "priya"), "{mine}");
+    let (status, _, _) = server.request("GET", &format!("/api/calls/{call}"), Some(&james), None);
+    assert_eq!(status, 404);
+
+    let out = caller.join().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["escalation_reason"], "needs_human", "{summary}");
+    let _ = std::fs::remove_file(&db);
+}
