@@ -91,8 +91,26 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     let (status, _, _) = server.request("GET", &format!("/api/calls/{call}"), Some(&james), None);
     assert_eq!(status, 404);
 
+    // Wrap-up only after the call, only by its agent, with a known disposition.
+    let wrap = json!({"disposition": "fraud_case_opened", "notes": "Card 4111 1111 1111 1111 blocked, case opened."});
+    let path = format!("/api/calls/{call}/wrap-up");
     let out = caller.join().unwrap();
     let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(summary["escalation_reason"], "needs_human", "{summary}");
+    rt.block_on(events.find(Duration::from_secs(20), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()));
+    assert_eq!(server.request("POST", &path, Some(&james), Some(wrap.clone())).0, 404, "not James's call");
+    let (status, _, body) = server.request("POST", &path, Some(&priya), Some(json!({"disposition": "whatever"})));
+    assert_eq!(status, 422, "{body}");
+    let (status, _, body) = server.request("POST", &path, Some(&priya), Some(wrap));
+    assert_eq!(status, 200, "{body}");
+    let store = switchboard::store::Store::open(&db).unwrap();
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    let contact =
+        store.interactions(john.id).unwrap().into_iter().find(|c| c.call_id.as_deref() == Some(call.as_str()));
+    let contact = contact.expect("the call's interaction");
+    assert_eq!(contact.agent.as_deref(), Some("priya"));
+    let (disposition, notes) = store.wrap_up_of(&call).unwrap().unwrap();
+    assert_eq!(disposition, "fraud_case_opened");
+    assert!(notes.contains("[card number]") && !notes.contains("4111"), "{notes}");
     let _ = std::fs::remove_file(&db);
 }

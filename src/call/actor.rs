@@ -458,7 +458,7 @@ impl Actor {
         };
         let o = assistant.outcome();
         let store = services.store.clone();
-        let (call, started_at) = (self.id.0.clone(), rec.info.started_at.clone());
+        let (call, started_at, agent) = (self.id.0.clone(), rec.info.started_at.clone(), rec.info.agent.clone());
         let channel = match rec.info.transport {
             Transport::Sip => "phone",
             Transport::Webrtc => "web",
@@ -470,7 +470,14 @@ impl Actor {
                 Some(reason) => format!("escalated: {}", reason.name()),
                 None => o.outcome.to_string(),
             };
-            store.finish_interaction(id, o.customer_id, &outcome, o.intent.map(|i| i.name()), &o.summary, None)
+            store.finish_interaction(
+                id,
+                o.customer_id,
+                &outcome,
+                o.intent.map(|i| i.name()),
+                &o.summary,
+                agent.as_deref(),
+            )
         })
         .await;
         match saved {

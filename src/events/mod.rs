@@ -85,6 +85,20 @@ pub enum Event {
 }
 
 impl Event {
+    /// Whether the caller's own page may see it: the conversation and the call's state, not
+    /// staff material (case file, routing, the caller's assessed mood or accent, hand-over reasons).
+    pub fn for_caller(&self) -> bool {
+        !matches!(
+            self,
+            Event::CaseFileUpdated { .. }
+                | Event::CallRouted { .. }
+                | Event::CallAccepted { .. }
+                | Event::CallerStateChanged { .. }
+                | Event::AccentDetected { .. }
+                | Event::EscalationRequested { .. }
+        )
+    }
+
     /// The call this event belongs to.
     pub fn call_id(&self) -> &CallId {
         match self {
@@ -135,5 +149,35 @@ impl EventBus {
 impl Default for EventBus {
     fn default() -> Self {
         Self::new(4096)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_see_the_conversation_not_staff_material() {
+        let id = CallId("c-1".into());
+        let said = Event::TranscriptFinal {
+            call_id: id.clone(),
+            text: "hello".into(),
+            start_ms: 0,
+            end_ms: 1,
+            language: "en".into(),
+            language_prob: 1.0,
+            latency_ms: 1,
+            translation: None,
+        };
+        assert!(said.for_caller());
+        let case = Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::default() };
+        assert!(!case.for_caller());
+        let why = Event::EscalationRequested {
+            call_id: id,
+            reason: crate::assistant::dialogue::EscalationReason::CallerUpset,
+            intent: None,
+            at_ms: 0,
+        };
+        assert!(!why.for_caller());
     }
 }

@@ -189,7 +189,66 @@ async fn decline(
     }
 }
 
-/// `/api/agents...`, `/api/queue`, `/api/calls/{id}/accept|decline`.
+/// Disposition codes an agent closes a call with.
+pub const DISPOSITIONS: &[&str] = &[
+    "resolved",
+    "callback_needed",
+    "follow_up_email",
+    "fraud_case_opened",
+    "complaint_logged",
+    "transferred",
+    "other",
+];
+
+#[derive(Deserialize)]
+struct WrapUp {
+    disposition: String,
+    #[serde(default)]
+    notes: String,
+}
+
+/// The agent's wrap-up of an ended call: disposition code and notes on its interaction record.
+async fn wrap_up(
+    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+    Json(b): Json<WrapUp>,
+) -> Response {
+    let Some(rec) = svc.registry.get(&CallId(call.clone())) else {
+        return error(StatusCode::NOT_FOUND, format!("no call {call}"));
+    };
+    let Some(agent) = rec.info.agent.clone() else {
+        return error(StatusCode::CONFLICT, "no agent took this call");
+    };
+    if user.0.role < Role::Supervisor && user.0.agent_id.as_deref() != Some(agent.as_str()) {
+        // Someone else's call answers like a missing one.
+        return error(StatusCode::NOT_FOUND, format!("no call {call}"));
+    }
+    if rec.info.ended_at.is_none() {
+        return error(StatusCode::CONFLICT, "the call is still going: wrap up after it ends");
+    }
+    if !DISPOSITIONS.contains(&b.disposition.as_str()) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("disposition must be one of {}", DISPOSITIONS.join(", ")),
+        );
+    }
+    if b.notes.chars().count() > 4000 {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "notes are limited to 4000 characters");
+    }
+    let Some(store) = svc.assistant.as_ref().map(|a| a.store.clone()) else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "no database");
+    };
+    let notes = crate::routing::case_file::mask_cards(&b.notes);
+    let (c, d) = (call.clone(), b.disposition.clone());
+    match tokio::task::spawn_blocking(move || store.wrap_up(&c, &agent, &d, &notes)).await {
+        Ok(Ok(())) => Json(json!({"call_id": call, "disposition": b.disposition, "saved": true})).into_response(),
+        Ok(Err(e)) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `/api/agents...`, `/api/queue`, `/api/calls/{id}/accept|decline|wrap-up`.
 pub fn routes() -> Router<Arc<CallServices>> {
     Router::new()
         .route("/api/agents", get(list_agents))
@@ -198,4 +257,5 @@ pub fn routes() -> Router<Arc<CallServices>> {
         .route("/api/queue", get(queue))
         .route("/api/calls/{id}/accept", post(accept))
         .route("/api/calls/{id}/decline", post(decline))
+        .route("/api/calls/{id}/wrap-up", post(wrap_up))
 }

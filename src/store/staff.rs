@@ -138,6 +138,18 @@ impl Store {
         Ok(())
     }
 
+    /// A call's wrap-up (disposition, notes), if an agent saved one.
+    pub fn wrap_up_of(&self, call_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT disposition, COALESCE(notes, '') FROM interactions WHERE call_id = ?1 AND disposition IS NOT NULL",
+                [call_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// The agent's wrap-up of a call: disposition code and notes on its interaction.
     pub fn wrap_up(&self, call_id: &str, agent: &str, disposition: &str, notes: &str) -> Result<(), StoreError> {
         match self.lock().execute(

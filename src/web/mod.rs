@@ -136,19 +136,20 @@ async fn events_ws(
     // Tracked, so shutdown waits for the last call_ended to go out before the process exits
     // (upgraded sockets are not part of the HTTP server's graceful shutdown).
     let connections = svc.connections.clone();
-    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call)))
+    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, caller_ok)))
 }
 
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
 /// `{"type":"lagged","missed":N}` notice and continues with current events.
-async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>) {
+/// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
+async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>, caller_view: bool) {
     let mut rx = svc.events.subscribe();
     loop {
         tokio::select! {
             ev = rx.recv() => {
                 let text = match ev {
                     Ok(ev) => {
-                        if only.as_ref().is_some_and(|c| c != ev.call_id()) {
+                        if only.as_ref().is_some_and(|c| c != ev.call_id()) || (caller_view && !ev.for_caller()) {
                             continue;
                         }
                         serde_json::to_string(&ev).expect("events serialise")
@@ -168,7 +169,7 @@ async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Opti
                 // Let the last call_ended events out before closing.
                 svc.tracker.wait().await;
                 while let Ok(ev) = rx.try_recv() {
-                    if only.as_ref().is_none_or(|c| c == ev.call_id()) {
+                    if only.as_ref().is_none_or(|c| c == ev.call_id()) && (!caller_view || ev.for_caller()) {
                         let _ = socket.send(Message::Text(serde_json::to_string(&ev).expect("serialise").into())).await;
                     }
                 }
