@@ -206,7 +206,7 @@ impl Assistant {
 
     /// How the call went so far.
     pub fn outcome(&self) -> Outcome {
-        let served = self.actions.iter().any(|a| a.ok && !matches!(a.tool.as_str(), "find_caller" | "verify"));
+        let served = self.actions.iter().any(|a| a.ok && serves_the_caller(&a.tool));
         let outcome = match (self.escalation, served) {
             (Some(_), _) => "escalated",
             (None, true) => "resolved",
@@ -427,13 +427,7 @@ impl Assistant {
                 // A confident new request switches topic; anything else is a missed number
                 // ("order number" must not read as a phone-number change).
                 None if !switches_topic(&self.classifier.classify(text)) => {
-                    self.not_understood += 1;
-                    if self.not_understood >= 2 {
-                        self.escalate(r, EscalationReason::NotUnderstood, Some(intent));
-                    } else {
-                        self.pending = Some(Pending::OrderNumber(intent));
-                        self.msg(r, Msg::AskOrderNumber);
-                    }
+                    self.missed(r, Pending::OrderNumber(intent), Msg::AskOrderNumber, intent);
                     true
                 }
                 None => false,
@@ -596,6 +590,12 @@ impl Assistant {
             }
         }
     }
+}
+
+/// Whether a successful tool call did something for the caller (identifying and verifying
+/// alone are not a resolution). The simulator judges outcomes by the same rule.
+pub fn serves_the_caller(tool: &str) -> bool {
+    !matches!(tool, "find_caller" | "verify")
 }
 
 /// Whether `heard` is a language the recogniser often hears for `customer`'s.

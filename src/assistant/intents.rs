@@ -64,23 +64,21 @@ impl Intent {
         }
     }
 
-    /// Requests about the caller's account (served by the back-office tools).
-    pub fn is_account(self) -> bool {
-        self.family() != "general" && !self.needs_human()
-    }
+    /// The requests about the caller's account that the back-office tools serve.
+    pub const ACCOUNT: [Intent; 9] = [
+        Self::OrderStatus,
+        Self::Refund,
+        Self::RefundStatus,
+        Self::PaymentDue,
+        Self::PayNow,
+        Self::PostponePayment,
+        Self::ChangeEmail,
+        Self::ChangePhone,
+        Self::ChangeAddress,
+    ];
 
-    /// The skill family an agent needs for this intent (routing): orders, refunds, payments,
-    /// account, fraud, complaints or general.
-    pub fn family(self) -> &'static str {
-        match self {
-            Self::OrderStatus => "orders",
-            Self::Refund | Self::RefundStatus => "refunds",
-            Self::PaymentDue | Self::PayNow | Self::PostponePayment => "payments",
-            Self::ChangeEmail | Self::ChangePhone | Self::ChangeAddress => "account",
-            Self::Fraud | Self::Dispute => "fraud",
-            Self::Complaint | Self::Bereavement | Self::Legal => "complaints",
-            _ => "general",
-        }
+    pub fn is_account(self) -> bool {
+        Self::ACCOUNT.contains(&self)
     }
 
     /// Intents only a person should handle.

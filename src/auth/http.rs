@@ -12,6 +12,8 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::json_error as error;
+
 use super::{Auth, AuthError, Role, User};
 
 /// The session cookie's name.
@@ -23,10 +25,6 @@ pub struct CookiePolicy {
     pub ttl_s: u64,
     /// Add `Secure` (serve over HTTPS, directly or behind a proxy).
     pub secure: bool,
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 /// The session token of a request: the cookie, or `Authorization: Bearer`.

@@ -133,6 +133,19 @@ fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A hash to verify against when the username does not exist (the same time either way);
+/// made once per process, on the first such login, not at every start.
+fn decoy() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"decoy-password-never-matches", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// Failed logins per key within `window`.
 #[derive(Debug)]
 struct Limiter {
@@ -173,8 +186,6 @@ pub struct Auth {
     store: Store,
     session_ttl: Duration,
     limiter: Limiter,
-    /// A hash to verify against when the username does not exist (same time either way).
-    decoy: String,
     /// A bearer token for machine clients (the simulator, monitoring), acting as an admin;
     /// from the environment (`SWITCHBOARD_API_TOKEN`), never from a file.
     service_token: Option<String>,
@@ -187,7 +198,6 @@ impl Auth {
             store,
             session_ttl,
             limiter: Limiter { max: 5, window: Duration::from_secs(300), failures: Mutex::default() },
-            decoy: hash_password("decoy-password-never-matches")?,
             service_token: None,
         })
     }
@@ -233,7 +243,7 @@ impl Auth {
         let ok = match &found {
             Some((_, hash)) => verify_password(hash, password),
             None => {
-                verify_password(&self.decoy, password);
+                verify_password(decoy(), password);
                 false
             }
         };

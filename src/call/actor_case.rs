@@ -13,9 +13,9 @@ const ACCOUNT_TIMEOUT: Duration = Duration::from_secs(2);
 impl Actor {
     /// Publish the case file and keep it on the call's record.
     pub(super) fn case_changed(&self) {
-        let case = self.case.clone();
-        self.svc.registry.update(&self.id, |r| r.case_file = Some(case.clone()));
-        self.svc.events.publish(Event::CaseFileUpdated { call_id: self.id.clone(), case_file: Box::new(case) });
+        let case = Box::new(self.case.clone());
+        self.svc.registry.update(&self.id, |r| r.case_file = Some((*case).clone()));
+        self.svc.events.publish(Event::CaseFileUpdated { call_id: self.id.clone(), case_file: case });
     }
 
     /// Record what the assistant did; at hand-over, add the account and previous contacts.
@@ -75,11 +75,7 @@ impl Actor {
         if let Some(l) = case.caller.preferred_language.clone().filter(|l| !languages.contains(l)) {
             languages.push(l);
         }
-        // The agent who last handled this customer ("... agent maria" in the contacts).
-        let previous_agent = case
-            .previous_contacts
-            .iter()
-            .find_map(|c| c.text.split(", agent ").nth(1).map(|a| AgentId(a.trim().to_string())));
+        let previous_agent = case.previous_agent().map(|a| AgentId(a.to_string()));
         let call = WaitingCall {
             call_id: self.id.clone(),
             caller: case.caller.number.clone(),

@@ -311,8 +311,9 @@ pub async fn run(
     let escalation = mine.iter().find(|v| v["type"] == "escalation_requested");
     // Resolved: the assistant did something for the caller in the back office (identifying
     // and verifying alone is not a resolution).
-    let acted =
-        actions.iter().any(|a| a["ok"] == true && !matches!(a["tool"].as_str(), Some("find_caller" | "verify")));
+    let acted = actions.iter().any(|a| {
+        a["ok"] == true && crate::assistant::dialogue::serves_the_caller(a["tool"].as_str().unwrap_or("verify"))
+    });
     let outcome = match escalation {
         Some(_) => "escalated",
         None if acted => "resolved",

@@ -12,15 +12,13 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::json_error as error;
+
 use super::model::{Agent, AgentId, Presence, RouteError};
 use super::service::RoutingService;
 use crate::auth::http::CurrentUser;
 use crate::auth::{Role, User};
 use crate::call::{CallId, CallServices};
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
 
 fn route_error(e: RouteError) -> Response {
     let status = match e {

@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 
+use super::model::Skill;
 use crate::assistant::dialogue::{ActionRecord, EscalationReason};
 use crate::assistant::intents::Intent;
 use crate::pipeline::analysis::accent::Accent;
@@ -90,6 +91,9 @@ pub struct CaseFile {
     pub transcript: Vec<Line>,
     #[serde(skip)]
     secrets: Vec<String>,
+    /// The agent of the newest previous contact that had one (routing affinity).
+    #[serde(skip)]
+    previous_agent: Option<String>,
 }
 
 /// Mask card-like numbers (13-19 digits, spaces or dashes between) in `text`.
@@ -239,10 +243,11 @@ impl CaseFile {
 
     /// Earlier contacts, newest first (this call's own record excluded).
     pub fn set_contacts(&mut self, contacts: &[Interaction]) {
-        self.previous_contacts = contacts
-            .iter()
-            .filter(|c| c.call_id.as_deref() != Some(self.call_id.as_str()))
-            .take(5)
+        let earlier: Vec<&Interaction> =
+            contacts.iter().filter(|c| c.call_id.as_deref() != Some(self.call_id.as_str())).take(5).collect();
+        self.previous_agent = earlier.iter().find_map(|c| c.agent.clone());
+        self.previous_contacts = earlier
+            .into_iter()
             .map(|c| AccountLine {
                 kind: "contact",
                 text: format!(
@@ -255,6 +260,11 @@ impl CaseFile {
                 ),
             })
             .collect();
+    }
+
+    /// The agent who handled this customer last, if any.
+    pub fn previous_agent(&self) -> Option<&str> {
+        self.previous_agent.as_deref()
     }
 
     pub fn on_caller_turn(&mut self, at_ms: u64, text: &str, english: Option<&str>) {
@@ -319,13 +329,15 @@ impl CaseFile {
 
     /// What is open (asked for, not done) and what to do first.
     fn suggest(&mut self) {
-        let done = |family: &str| {
+        // Whether a tool call served this family of requests. Requests only a person handles
+        // are always open.
+        let done = |skill: Skill| {
             self.ai_actions.iter().any(|a| {
-                a.ok && match family {
-                    "orders" => a.tool == "order_status",
-                    "refunds" => matches!(a.tool.as_str(), "request_refund" | "refunds"),
-                    "payments" => matches!(a.tool.as_str(), "payments" | "send_payment_link" | "postpone_payment"),
-                    "account" => matches!(a.tool.as_str(), "update_email" | "update_address" | "add_phone"),
+                a.ok && match skill {
+                    Skill::Orders => a.tool == "order_status",
+                    Skill::Refunds => matches!(a.tool.as_str(), "request_refund" | "refunds"),
+                    Skill::Payments => matches!(a.tool.as_str(), "payments" | "send_payment_link" | "postpone_payment"),
+                    Skill::Account => matches!(a.tool.as_str(), "update_email" | "update_address" | "add_phone"),
                     _ => false,
                 }
             })
@@ -333,7 +345,10 @@ impl CaseFile {
         self.open = self
             .intents
             .iter()
-            .filter(|i| i.family() != "general" && !done(i.family()))
+            .filter(|i| {
+                let skill = Skill::from_intent(**i);
+                skill != Skill::General && (i.needs_human() || !done(skill))
+            })
             .map(|i| format!("{} (not completed by the assistant)", i.name().replace('_', " ")))
             .collect();
         let name = self.caller.name.clone().unwrap_or_else(|| "the caller".into());

@@ -39,6 +39,11 @@ pub enum AppError {
     Internal,
 }
 
+/// An error response: `{"error": message}` with `status`.
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match self {
@@ -48,7 +53,7 @@ impl IntoResponse for AppError {
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        json_error(status, self.to_string())
     }
 }
 

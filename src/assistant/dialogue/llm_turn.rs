@@ -12,21 +12,8 @@ use crate::assistant::llm::LlmError;
 /// Tool rounds per caller turn before giving up on the model.
 const MAX_ROUNDS: usize = 4;
 
-/// The account requests the model may pass to `account_request`.
-const REQUESTS: &[Intent] = &[
-    Intent::OrderStatus,
-    Intent::Refund,
-    Intent::RefundStatus,
-    Intent::PaymentDue,
-    Intent::PayNow,
-    Intent::PostponePayment,
-    Intent::ChangeEmail,
-    Intent::ChangePhone,
-    Intent::ChangeAddress,
-];
-
 fn tools() -> Vec<Value> {
-    let names: Vec<&str> = REQUESTS.iter().map(|i| i.name()).collect();
+    let names: Vec<&str> = Intent::ACCOUNT.iter().map(|i| i.name()).collect();
     vec![
         json!({"type": "function", "function": {
             "name": "account_request",
@@ -130,7 +117,7 @@ impl Assistant {
         match name {
             "account_request" => {
                 let asked = args.get("request").and_then(Value::as_str).unwrap_or_default();
-                let Some(intent) = REQUESTS.iter().copied().find(|i| i.name() == asked) else {
+                let Some(intent) = Intent::ACCOUNT.iter().copied().find(|i| i.name() == asked) else {
                     return format!("error: unknown request {asked:?}");
                 };
                 r.intent = Some(intent);

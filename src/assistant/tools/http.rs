@@ -240,14 +240,6 @@ impl HttpBackOffice {
     fn customer_vars(who: &Verified) -> Vec<(&'static str, String)> {
         vec![("customer", who.customer().id.to_string())]
     }
-
-    async fn own_payment(&self, who: &Verified, payment_id: i64) -> Result<Payment, ToolError> {
-        self.payments(who)
-            .await?
-            .into_iter()
-            .find(|p| p.id == payment_id)
-            .ok_or_else(|| ToolError::NotOnAccount(format!("payment {payment_id}")))
-    }
 }
 
 #[async_trait]
@@ -299,15 +291,12 @@ impl BackOffice for HttpBackOffice {
         item: Option<&str>,
         amount_cents: Option<i64>,
     ) -> Result<RefundQuote, ToolError> {
-        let order = match self.order(who, order_number).await? {
-            OrderLookup::Found(o) => *o,
-            OrderLookup::NotOnAccount => return Err(ToolError::NotOnAccount(format!("order {order_number}"))),
-        };
+        let order = super::own_order(self, who, order_number).await?;
         super::quote_refund(&self.policy, order, item, amount_cents, (self.today)())
     }
 
     async fn quote_postpone(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError> {
-        let payment = self.own_payment(who, payment_id).await?;
+        let payment = super::own_payment(self, who, payment_id).await?;
         self.policy.check_postpone(&payment, to)?;
         Ok(payment)
     }
@@ -338,7 +327,7 @@ impl BackOffice for HttpBackOffice {
     }
 
     async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError> {
-        let payment = self.own_payment(who, payment_id).await?;
+        let payment = super::own_payment(self, who, payment_id).await?;
         if payment.status == PaymentStatus::Paid {
             return Err(Refusal::AlreadyPaid.into());
         }

@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::json_error as error;
+
 use super::sqlite::SqliteBackOffice;
 use super::{BackOffice, Factor, ToolError, Verified};
 use crate::assistant::policy::Policy;
@@ -41,10 +43,6 @@ pub fn router(store: Store, policy: Policy, token: Option<String>) -> Router {
         .route("/payments/{id}/postpone", post(postpone))
         .route("/payments/{id}/link", post(link))
         .with_state(api)
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 fn tool_error(e: ToolError) -> Response {

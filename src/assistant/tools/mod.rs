@@ -119,6 +119,27 @@ pub trait BackOffice: Send + Sync {
     async fn add_phone(&self, who: &Verified, number: &str) -> Result<(), ToolError>;
 }
 
+/// The caller's order with this number, or "not on this account".
+pub async fn own_order<B: BackOffice + ?Sized>(bo: &B, who: &Verified, number: &str) -> Result<Order, ToolError> {
+    match bo.order(who, number).await? {
+        OrderLookup::Found(o) => Ok(*o),
+        OrderLookup::NotOnAccount => Err(ToolError::NotOnAccount(format!("order {number}"))),
+    }
+}
+
+/// The caller's instalment with this id, or "not on this account".
+pub async fn own_payment<B: BackOffice + ?Sized>(
+    bo: &B,
+    who: &Verified,
+    payment_id: i64,
+) -> Result<Payment, ToolError> {
+    bo.payments(who)
+        .await?
+        .into_iter()
+        .find(|p| p.id == payment_id)
+        .ok_or_else(|| ToolError::NotOnAccount(format!("payment {payment_id}")))
+}
+
 /// What a refund on this order would be, checked against the policy: a named item refunds that
 /// item's price; otherwise the amount asked, or the whole order. Shared by every back office,
 /// so the policy holds whatever system is behind it.

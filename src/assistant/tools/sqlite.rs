@@ -44,21 +44,6 @@ impl SqliteBackOffice {
                 other => ToolError::Unavailable(other.to_string()),
             })
     }
-
-    async fn own_order(&self, who: &Verified, number: &str) -> Result<Order, ToolError> {
-        match self.order(who, number).await? {
-            OrderLookup::Found(o) => Ok(*o),
-            OrderLookup::NotOnAccount => Err(ToolError::NotOnAccount(format!("order {number}"))),
-        }
-    }
-
-    async fn own_payment(&self, who: &Verified, payment_id: i64) -> Result<Payment, ToolError> {
-        self.payments(who)
-            .await?
-            .into_iter()
-            .find(|p| p.id == payment_id)
-            .ok_or_else(|| ToolError::NotOnAccount(format!("payment {payment_id}")))
-    }
 }
 
 fn normalise_postcode(s: &str) -> String {
@@ -120,12 +105,12 @@ impl BackOffice for SqliteBackOffice {
         item: Option<&str>,
         amount_cents: Option<i64>,
     ) -> Result<RefundQuote, ToolError> {
-        let order = self.own_order(who, order_number).await?;
+        let order = super::own_order(self, who, order_number).await?;
         super::quote_refund(&self.policy, order, item, amount_cents, (self.today)())
     }
 
     async fn quote_postpone(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError> {
-        let payment = self.own_payment(who, payment_id).await?;
+        let payment = super::own_payment(self, who, payment_id).await?;
         self.policy.check_postpone(&payment, to)?;
         Ok(payment)
     }
@@ -161,7 +146,7 @@ impl BackOffice for SqliteBackOffice {
     }
 
     async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError> {
-        let payment = self.own_payment(who, payment_id).await?;
+        let payment = super::own_payment(self, who, payment_id).await?;
         if payment.status == crate::store::model::PaymentStatus::Paid {
             return Err(crate::assistant::policy::Refusal::AlreadyPaid.into());
         }
