@@ -77,11 +77,11 @@ impl Api {
     }
 }
 
-fn reply<T: serde::Serialize>(r: Result<T, ToolError>) -> Response {
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => tool_error(e),
-    }
+/// A handler's answer: the JSON, or the error response.
+type Answer = Result<Response, Response>;
+
+fn reply<T: serde::Serialize>(r: Result<T, ToolError>) -> Answer {
+    r.map(|v| Json(v).into_response()).map_err(tool_error)
 }
 
 #[derive(Deserialize)]
@@ -89,14 +89,11 @@ struct PhoneQuery {
     phone: String,
 }
 
-async fn find_caller(State(api): Shared, headers: HeaderMap, Query(q): Query<PhoneQuery>) -> Response {
-    if let Err(r) = api.authorised(&headers) {
-        return r;
-    }
-    match api.tools.find_caller(&q.phone).await {
-        Ok(Some(c)) => Json(c).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "no customer with that number"),
-        Err(e) => tool_error(e),
+async fn find_caller(State(api): Shared, headers: HeaderMap, Query(q): Query<PhoneQuery>) -> Answer {
+    api.authorised(&headers)?;
+    match api.tools.find_caller(&q.phone).await.map_err(tool_error)? {
+        Some(c) => Ok(Json(c).into_response()),
+        None => Err(error(StatusCode::NOT_FOUND, "no customer with that number")),
     }
 }
 
@@ -106,19 +103,16 @@ struct VerifyBody {
     value: String,
 }
 
-async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<VerifyBody>) -> Response {
-    let who = match api.customer(&headers, id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<VerifyBody>) -> Answer {
+    let who = api.customer(&headers, id).await?;
     let factor = match b.factor.as_str() {
         "pin" => Factor::Pin(b.value),
         "postcode" => Factor::Postcode(b.value),
         "date_of_birth" => match NaiveDate::parse_from_str(&b.value, "%Y-%m-%d") {
             Ok(d) => Factor::DateOfBirth(d),
-            Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "date_of_birth must be YYYY-MM-DD"),
+            Err(_) => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "date_of_birth must be YYYY-MM-DD")),
         },
-        other => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("unknown factor {other:?}")),
+        other => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("unknown factor {other:?}"))),
     };
     reply(api.tools.verify(who.customer(), &factor).await.map(|v| json!({ "verified": v.is_some() })))
 }
@@ -126,11 +120,9 @@ async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Jso
 /// A GET of one of the customer's lists.
 macro_rules! list {
     ($name:ident) => {
-        async fn $name(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {
-            match api.customer(&headers, id).await {
-                Ok(who) => reply(api.tools.$name(&who).await),
-                Err(r) => r,
-            }
+        async fn $name(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Answer {
+            let who = api.customer(&headers, id).await?;
+            reply(api.tools.$name(&who).await)
         }
     };
 }
@@ -155,11 +147,8 @@ async fn request_refund(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<RefundBody>,
-) -> Response {
-    let who = match api.customer(&headers, id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let who = api.customer(&headers, id).await?;
     reply(
         api.tools.request_refund(&who, &b.order_number, b.item.as_deref(), b.amount_cents, &b.reason, &b.call_id).await,
     )
@@ -178,15 +167,12 @@ async fn update_customer(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<CustomerPatch>,
-) -> Response {
-    let who = match api.customer(&headers, id).await {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let who = api.customer(&headers, id).await?;
     let done = match (b.email, b.street, b.postcode, b.city) {
         (Some(e), None, None, None) => api.tools.update_email(&who, &e).await,
         (None, Some(s), Some(p), Some(c)) => api.tools.update_address(&who, &s, &p, &c).await,
-        _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "send either email, or street, postcode and city"),
+        _ => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "send either email, or street, postcode and city")),
     };
     reply(done.map(|()| json!({ "ok": true })))
 }
@@ -196,11 +182,9 @@ struct PhoneBody {
     number: String,
 }
 
-async fn add_phone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PhoneBody>) -> Response {
-    match api.customer(&headers, id).await {
-        Ok(who) => reply(api.tools.add_phone(&who, &b.number).await.map(|()| json!({ "ok": true }))),
-        Err(r) => r,
-    }
+async fn add_phone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PhoneBody>) -> Answer {
+    let who = api.customer(&headers, id).await?;
+    reply(api.tools.add_phone(&who, &b.number).await.map(|()| json!({ "ok": true })))
 }
 
 /// The verified owner of a payment.
@@ -221,19 +205,12 @@ struct PostponeBody {
     due_on: String,
 }
 
-async fn postpone(
-    State(api): Shared,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Json(b): Json<PostponeBody>,
-) -> Response {
+async fn postpone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PostponeBody>) -> Answer {
     let Ok(to) = NaiveDate::parse_from_str(&b.due_on, "%Y-%m-%d") else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "due_on must be YYYY-MM-DD");
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "due_on must be YYYY-MM-DD"));
     };
-    match payment_owner(&api, &headers, id).await {
-        Ok(who) => reply(api.tools.postpone_payment(&who, id, to).await),
-        Err(r) => r,
-    }
+    let who = payment_owner(&api, &headers, id).await?;
+    reply(api.tools.postpone_payment(&who, id, to).await)
 }
 
 #[derive(Deserialize)]
@@ -242,9 +219,7 @@ struct LinkBody {
     call_id: String,
 }
 
-async fn link(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<LinkBody>) -> Response {
-    match payment_owner(&api, &headers, id).await {
-        Ok(who) => reply(api.tools.send_payment_link(&who, id, &b.call_id).await.map(|url| json!({ "url": url }))),
-        Err(r) => r,
-    }
+async fn link(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<LinkBody>) -> Answer {
+    let who = payment_owner(&api, &headers, id).await?;
+    reply(api.tools.send_payment_link(&who, id, &b.call_id).await.map(|url| json!({ "url": url })))
 }
