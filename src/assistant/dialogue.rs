@@ -593,9 +593,10 @@ impl Assistant {
 }
 
 /// Whether a successful tool call did something for the caller (identifying and verifying
-/// alone are not a resolution). The simulator judges outcomes by the same rule.
+/// alone are not a resolution, nor is the record that the language model asked for a flow).
+/// The simulator judges outcomes by the same rule.
 pub fn serves_the_caller(tool: &str) -> bool {
-    !matches!(tool, "find_caller" | "verify")
+    !matches!(tool, "find_caller" | "verify" | "llm")
 }
 
 /// Whether `heard` is a language the recogniser often hears for `customer`'s.

@@ -88,6 +88,7 @@ async fn the_model_phrases_but_verification_stays_with_the_engine() {
     assert!(s.starts_with("Sure.") && s.contains("date of birth"), "the model relays the engine's question: {s}");
     assert!(!s.contains("on its way"), "nothing disclosed before verification: {s}");
     assert_eq!(r.intent, Some(Intent::OrderStatus));
+    assert_eq!(a.outcome().outcome, "abandoned", "asking for verification resolves nothing yet");
     let r = a.handle(Input::Digits("1234")).await;
     assert!(r.say.join(" ").contains("Order 4 5 6 7 8 is on its way"), "{r:?}");
     assert_eq!(script.requests.load(Ordering::SeqCst), 2, "the PIN went to the engine, not the model");
