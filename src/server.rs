@@ -143,8 +143,14 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         .and_then(|a| a.with_service_token(std::env::var("SWITCHBOARD_API_TOKEN").ok().filter(|t| !t.is_empty())))
         .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let events = EventBus::default();
-    let routing = crate::routing::service::RoutingService::new(config.routing.clone(), store.clone(), events.clone())
-        .map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let controls = Arc::new(crate::call::Controls::default());
+    let routing = crate::routing::service::RoutingService::new(
+        config.routing.clone(),
+        store.clone(),
+        events.clone(),
+        controls.clone(),
+    )
+    .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let cookies =
         crate::auth::http::CookiePolicy { ttl_s: config.auth.session_hours * 3600, secure: config.auth.secure_cookies };
     let (assistant, customers) = match config.assistant.enabled {
@@ -167,6 +173,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         connections: TaskTracker::new(),
         assistant,
         routing: Some(routing.clone()),
+        controls,
     });
     // Offers to free agents every tick, until shutdown.
     routing.spawn(services.shutdown.clone());

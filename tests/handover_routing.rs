@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::server::{have, Server};
-use common::{ok_stdout, root};
+use common::{ok_stdout, simulate_in_background, summary_and_heard};
 use serde_json::json;
 
 #[test]
@@ -39,21 +39,7 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert_eq!(status, 403, "only admins edit agents");
 
     let mut events = rt.block_on(server.events(None));
-    let scenario = root().join("tests/scenarios/fraud.toml");
-    let (http, sip) = (format!("http://{}", server.http), server.sip.to_string());
-    let caller = std::thread::spawn(move || {
-        ok_stdout(&[
-            "simulate",
-            scenario.to_str().unwrap(),
-            "--server",
-            &http,
-            "--sip",
-            &sip,
-            "--model",
-            "tiny.en",
-            "--json",
-        ])
-    });
+    let caller = simulate_in_background(&server, "fraud.toml");
 
     let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
     let call = routed["call_id"].as_str().unwrap().to_string();
@@ -92,8 +78,7 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     // Wrap-up only after the call, only by its agent, with a known disposition.
     let wrap = json!({"disposition": "fraud_case_opened", "notes": "Card 4111 1111 1111 1111 blocked, case opened."});
     let path = format!("/api/calls/{call}/wrap-up");
-    let out = caller.join().unwrap();
-    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let (summary, _) = summary_and_heard(&caller.join().unwrap());
     assert_eq!(summary["escalation_reason"], "needs_human", "{summary}");
     rt.block_on(events.find(Duration::from_secs(20), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()));
     assert_eq!(server.request("POST", &path, Some(&james), Some(wrap.clone())).0, 404, "not James's call");
@@ -110,5 +95,53 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     let (disposition, notes) = store.wrap_up_of(&call).unwrap().unwrap();
     assert_eq!(disposition, "fraud_case_opened");
     assert!(notes.contains("[card number]") && !notes.contains("4111"), "{notes}");
+    let _ = std::fs::remove_file(&db);
+}
+
+/// Nobody takes the call: the offer rolls over from one agent to the next, then the caller is
+/// offered a callback, presses 1, hears the number read back and the call ends; the request is
+/// on record for the team.
+#[test]
+fn an_offer_nobody_accepts_rolls_over_then_the_caller_books_a_callback() {
+    assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
+    let db = std::env::temp_dir().join(format!("switchboard-callback-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"),
+        ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "2"),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    // Two fraud agents are available and neither answers.
+    for (who, pw) in [("priya", "priya-demo-pass"), ("lena", "lena-demo-pass")] {
+        let s = server.session(who, pw);
+        let (status, _, body) =
+            server.request("PUT", "/api/agents/me/presence", Some(&s), Some(json!({"presence": "available"})));
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut events = rt.block_on(server.events(None));
+    let caller = simulate_in_background(&server, "fraud_callback.toml");
+    let first = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = first["call_id"].as_str().unwrap().to_string();
+    let second = rt.block_on(events.next_of("call_routed", Duration::from_secs(10)));
+    assert_eq!(second["call_id"], call.as_str());
+    let mut offered =
+        [first["decision"]["agent_id"].as_str().unwrap(), second["decision"]["agent_id"].as_str().unwrap()];
+    offered.sort();
+    assert_eq!(offered, ["lena", "priya"], "rolled over to the other agent");
+    let cb = rt.block_on(events.next_of("callback_offered", Duration::from_secs(10)));
+    assert_eq!(cb["call_id"], call.as_str());
+    let req = rt.block_on(events.next_of("callback_requested", Duration::from_secs(40)));
+    assert_eq!((req["kind"].as_str(), req["number"].as_str()), (Some("callback"), Some("+15550100")), "{req}");
+    let ended = rt.block_on(events.next_of("call_ended", Duration::from_secs(30)));
+    assert_eq!(ended["call_id"], call.as_str());
+    let (_, heard) = summary_and_heard(&caller.join().unwrap());
+    assert!(heard.contains("busy"), "the offer: {heard}");
+    assert!(heard.contains("call you back"), "the confirmation: {heard}");
+    let store = switchboard::store::Store::open(&db).unwrap();
+    let open = store.open_callbacks().unwrap();
+    assert!(open.iter().any(|(c, n, k, _)| c == &call && n == "+15550100" && k == "callback"), "{open:?}");
     let _ = std::fs::remove_file(&db);
 }

@@ -66,7 +66,7 @@ fn logins_roles_sessions_and_rate_limits() {
     let agent_session = agent_cookie.split(';').next().unwrap().to_string();
     let (status, _, calls) = server.request("GET", "/api/calls", Some(&agent_session), None);
     assert_eq!((status, calls), (200, json!([])));
-    assert_eq!(ws_status(&server, "/api/events", Some(&agent_session)), 403, "agents do not see every call");
+    assert_eq!(ws_status(&server, "/api/events", Some(&agent_session)), 403, "no agent profile: no desk, no calls");
     assert_eq!(ws_status(&server, "/api/events", Some(&session)), 101, "supervisors do");
 
     // Logged out: the cookie is dead.

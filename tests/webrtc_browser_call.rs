@@ -6,110 +6,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use fantoccini::Locator;
+use serde_json::Value;
 
-use common::server::{have, tempdir, Server};
+use common::browser::{browser, wait_page, with_leading_silence};
+use common::server::{tempdir, Server};
 use common::{fixture, words};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// chromedriver plus a headless Chromium session whose microphone plays `wav` once.
-async fn browser(wav: &std::path::Path) -> (Driver, Client) {
-    assert!(
-        have("chromedriver"),
-        "chromedriver is missing: apt-get install chromium chromium-driver (scripts/setup installs it)"
-    );
-    let port = free_tcp_port();
-    let driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    let profile = tempdir("chromium-profile");
-    let args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        format!("--user-data-dir={}", profile.display()),
-        "--use-fake-ui-for-media-stream".into(),
-        "--use-fake-device-for-media-stream".into(),
-        format!("--use-file-for-fake-audio-capture={}%noloop", wav.display()),
-        // Chromium leaves loopback out of ICE unless told; the test server binds 127.0.0.1 only.
-        "--allow-loopback-in-peer-connection".into(),
-        "--autoplay-policy=no-user-gesture-required".into(),
-        "--window-size=900,900".into(),
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), json!({ "binary": "/usr/bin/chromium", "args": args }));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => return (driver, c),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
-        }
-    }
-}
-
-/// Copy a WAV with `secs` of silence in front.
-fn with_leading_silence(src: &std::path::Path, dst: &std::path::Path, secs: f32) {
-    let mut r = hound::WavReader::open(src).unwrap();
-    let spec = r.spec();
-    let mut w = hound::WavWriter::create(dst, spec).unwrap();
-    for _ in 0..(secs * spec.sample_rate as f32) as usize * spec.channels as usize {
-        w.write_sample(0i16).unwrap();
-    }
-    for s in r.samples::<i16>() {
-        w.write_sample(s.unwrap()).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
-async fn page_state(c: &Client) -> Value {
-    c.execute("return window.switchboard;", vec![]).await.expect("read window.switchboard")
-}
-
-async fn wait_page(c: &Client, timeout: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = page_state(c).await;
-        if pred(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "page never showed {what}: {s}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
@@ -119,7 +23,7 @@ async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
     // browser's echo canceller duck the microphone, as it does for a real caller).
     let wav = tempdir("caller").join("caller.wav");
     with_leading_silence(&fixture("order_status.wav"), &wav, 5.0);
-    let (_driver, c) = browser(&wav).await;
+    let (_driver, c) = browser(&wav, false).await;
     c.goto(&format!("http://{}/call", server.http)).await.unwrap();
     let button = c.find(Locator::Id("call")).await.unwrap();
     assert_eq!(button.text().await.unwrap(), "Call");

@@ -102,6 +102,16 @@ pub enum Msg {
         city: String,
     },
     Handover,
+    /// The agent's connection dropped; the caller is back at the front of the queue.
+    AgentLost,
+    /// Nobody could take the call: press 1 for a callback, or leave a message.
+    CallbackOffer,
+    /// A callback is booked to `number` (read out digit by digit).
+    CallbackConfirmed {
+        number: String,
+    },
+    /// The caller's message is saved.
+    VoicemailSaved,
     DidNotUnderstand,
     AnythingElse,
     YouAreWelcome,
@@ -515,7 +525,37 @@ pub fn say(lang: &str, msg: &Msg) -> String {
         ])
         .replace("{street}", street)
         .replace("{postcode}", &spaced(&postcode.replace(' ', "")))
-        .replace("{city}", city),        Msg::Handover => pick([
+        .replace("{city}", city),
+        Msg::AgentLost => pick([
+            "Sorry, we lost the connection to your agent. You are back at the front of the queue.",
+            "Förlåt, vi tappade kontakten med din handläggare. Du står först i kön igen.",
+            "Entschuldigung, die Verbindung zu Ihrem Berater ist abgebrochen. Sie sind wieder ganz vorne in der Warteschlange.",
+            "Désolé, la connexion avec votre conseiller a été perdue. Vous êtes de nouveau en tête de file.",
+            "Lo sentimos, se perdió la conexión con su agente. Vuelve a estar el primero en la cola.",
+        ]),
+        Msg::CallbackOffer => pick([
+            "All our agents are busy. Press 1 and we will call you back, or leave a message after the tone.",
+            "Alla våra handläggare är upptagna. Tryck 1 så ringer vi upp dig, eller lämna ett meddelande efter tonen.",
+            "Alle Berater sind im Gespräch. Drücken Sie die 1 für einen Rückruf, oder hinterlassen Sie nach dem Ton eine Nachricht.",
+            "Tous nos conseillers sont occupés. Appuyez sur 1 pour être rappelé, ou laissez un message après le bip.",
+            "Todos nuestros agentes están ocupados. Pulse 1 y le devolveremos la llamada, o deje un mensaje después del tono.",
+        ]),
+        Msg::CallbackConfirmed { number } => pick([
+            "We will call you back at {n}. Goodbye.",
+            "Vi ringer upp dig på {n}. Hej då.",
+            "Wir rufen Sie unter {n} zurück. Auf Wiederhören.",
+            "Nous vous rappellerons au {n}. Au revoir.",
+            "Le llamaremos al {n}. Adiós.",
+        ])
+        .replace("{n}", &spaced(number.trim_start_matches('+'))),
+        Msg::VoicemailSaved => pick([
+            "Thank you, your message is saved and we will get back to you. Goodbye.",
+            "Tack, ditt meddelande är sparat och vi återkommer. Hej då.",
+            "Danke, Ihre Nachricht ist gespeichert, wir melden uns. Auf Wiederhören.",
+            "Merci, votre message est enregistré, nous vous recontacterons. Au revoir.",
+            "Gracias, su mensaje está guardado y le contactaremos. Adiós.",
+        ]),
+        Msg::Handover => pick([
             "I'll connect you with a colleague now. Please stay on the line.",
             "Jag kopplar dig till en kollega nu. Vänligen vänta kvar.",
             "Ich verbinde Sie jetzt mit einem Kollegen. Bitte bleiben Sie dran.",

@@ -53,6 +53,8 @@ pub struct CallServices {
     pub routing: Option<Arc<crate::routing::service::RoutingService>>,
     /// The AI assistant, when enabled: it answers instead of the greeting.
     pub assistant: Option<Arc<crate::assistant::AssistantServices>>,
+    /// Each live call's control channel (router notices, the agent's media).
+    pub controls: Arc<super::Controls>,
 }
 
 /// A call a transport wants to start.
@@ -129,6 +131,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         started_at,
     });
     let (media_tx, media_rx) = mpsc::channel(256);
+    svc.controls.insert(&id, &media_tx);
     let playout = Arc::new(Playout::new(new.playout_rate));
     let hangup = CancellationToken::new();
     let actor = Actor {
@@ -147,6 +150,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         onset: Default::default(),
         resume_at: None,
         case: CaseFile::new(&id.0, &caller),
+        agent: None,
+        callback: None,
     };
     svc.tracker.spawn(actor.run(media_rx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
@@ -176,6 +181,10 @@ struct Actor {
     resume_at: Option<tokio::time::Instant>,
     /// What an agent will see (kept current; `case_file_updated`).
     case: CaseFile,
+    /// The agent talking to the caller, once their audio is connected.
+    agent: Option<agent::AgentBridge>,
+    /// Nobody took the call: the callback / message offer.
+    callback: Option<agent::CallbackOffer>,
 }
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
@@ -225,14 +234,23 @@ impl Actor {
                     self.silence_at = None;
                     self.assist(Input::Silence).await;
                 }
+                ev = agent::next_agent_event(&mut self.agent) => self.on_agent_transcript(ev),
                 m = media.recv() => match m {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
+                    Some(MediaIn::AgentJoined(leg)) => self.agent_joined(leg),
+                    Some(MediaIn::AgentAudio(frame)) => self.agent_to_caller(frame),
+                    Some(MediaIn::AgentLost { agent }) => self.agent_lost(&agent),
+                    Some(MediaIn::NoAgent) => self.offer_callback(),
                     Some(MediaIn::Audio(frame)) => {
                         if let Some(r) = self.recorder.as_mut() {
                             r.push(&frame);
                         }
-                        self.watch_onset(&frame);
+                        if self.agent.is_some() {
+                            self.caller_to_agent(&frame);
+                        } else {
+                            self.watch_onset(&frame);
+                        }
                         if input.try_send(frame).is_err() {
                             self.dropped_frames += 1;
                             if self.dropped_frames == 1 {
@@ -243,6 +261,9 @@ impl Actor {
                     Some(MediaIn::Dtmf { digit, at_ms }) => {
                         self.svc.registry.update(&self.id, |r| r.dtmf.push(digit));
                         self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
+                        if self.agent.is_some() || self.callback_key(digit).await {
+                            continue;
+                        }
                         if digit.is_ascii_digit() {
                             self.keys.push(digit);
                             self.keys_at = Some(tokio::time::Instant::now() + KEY_TIMEOUT);
@@ -274,6 +295,8 @@ impl Actor {
         };
         // Tell the transport to end its leg (a no-op when the caller already hung up).
         self.svc.registry.update(&self.id, |r| r.info.state = CallState::Ending);
+        self.svc.controls.remove(&self.id);
+        self.release_agent();
         self.hangup.cancel();
         drop(media);
         // Closing the input flushes the last turn; wait for its final.
@@ -390,7 +413,7 @@ impl Actor {
             TranscriptEvent::TurnStarted { start_ms } => {
                 self.silence_at = None;
                 self.resume_at = None;
-                if self.playout.pending_ms() > 0 {
+                if self.playout.pending_ms() > 0 && self.agent.is_none() {
                     self.playout.clear();
                     tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
                     self.svc.events.publish(Event::AssistantInterrupted { call_id, at_ms: start_ms });
@@ -489,7 +512,7 @@ impl Actor {
 
     /// Give a finished turn to the assistant with the call's language and the caller's state.
     async fn assist_turn(&mut self, text: &str, state: Option<&TurnState>) {
-        if self.assistant.is_none() {
+        if self.assistant.is_none() || self.agent.is_some() || self.callback_turn(text).await {
             return;
         }
         let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
@@ -565,6 +588,8 @@ impl Actor {
     }
 }
 
+#[path = "actor_agent.rs"]
+mod agent;
 #[path = "actor_case.rs"]
 mod case;
 

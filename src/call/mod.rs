@@ -82,6 +82,8 @@ pub enum EndReason {
     IceTimeout,
     /// A browser's connection failed or stayed interrupted.
     ConnectionLost,
+    /// The agent hung up from the desktop.
+    AgentHangup,
     /// The transport failed.
     TransportError(String),
 }
@@ -97,6 +99,7 @@ impl std::fmt::Display for EndReason {
             EndReason::ServerHangup => f.write_str("server_hangup"),
             EndReason::IceTimeout => f.write_str("ice_timeout"),
             EndReason::ConnectionLost => f.write_str("connection_lost"),
+            EndReason::AgentHangup => f.write_str("agent_hangup"),
             EndReason::TransportError(e) => write!(f, "transport_error: {e}"),
         }
     }
@@ -113,4 +116,52 @@ pub enum MediaIn {
     Hold(bool),
     /// The caller side is gone.
     Ended(EndReason),
+    /// An agent's media connected: from now on the caller talks to a person.
+    AgentJoined(AgentLeg),
+    /// The agent's voice (any rate).
+    AgentAudio(crate::media::AudioFrame),
+    /// The agent's media went away without hanging up (browser closed, network gone).
+    AgentLost { agent: String },
+    /// Nobody took the call in time: offer a callback or a voice message.
+    NoAgent,
+}
+
+/// The server's side of an agent's audio on a call.
+pub struct AgentLeg {
+    pub agent: String,
+    /// Audio for the agent to hear (the caller), at the agent transport's rate.
+    pub to_agent: std::sync::Arc<Playout>,
+    /// Cancelled when the call no longer needs this agent's media (call over, agent lost).
+    pub done: tokio_util::sync::CancellationToken,
+}
+
+impl std::fmt::Debug for AgentLeg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentLeg").field("agent", &self.agent).finish_non_exhaustive()
+    }
+}
+
+/// The live calls' control channels (the transport's media channel, held weakly so the call
+/// still ends when its transport goes away): how the router and the agent desktop reach a call.
+#[derive(Default)]
+pub struct Controls(std::sync::Mutex<std::collections::HashMap<CallId, tokio::sync::mpsc::WeakSender<MediaIn>>>);
+
+impl Controls {
+    pub fn insert(&self, id: &CallId, media: &tokio::sync::mpsc::Sender<MediaIn>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), media.downgrade());
+    }
+
+    pub fn remove(&self, id: &CallId) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// The call's channel while it runs.
+    pub fn get(&self, id: &CallId) -> Option<tokio::sync::mpsc::Sender<MediaIn>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).and_then(|w| w.upgrade())
+    }
+
+    /// Send to a running call; false if it is gone or its queue is full.
+    pub fn send(&self, id: &CallId, m: MediaIn) -> bool {
+        self.get(id).is_some_and(|tx| tx.try_send(m).is_ok())
+    }
 }

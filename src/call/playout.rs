@@ -49,6 +49,18 @@ impl Playout {
         self.queue.lock().expect("playout lock").extend(samples.iter().copied());
     }
 
+    /// Queue live audio already at this queue's rate, keeping at most `max_ms` queued (the
+    /// oldest goes): a conversation must not drift into a growing delay.
+    pub fn play_live(&self, samples: &[f32], max_ms: u64) {
+        let mut q = self.queue.lock().expect("playout lock");
+        q.extend(samples.iter().copied());
+        let max = (max_ms * self.rate as u64 / 1000) as usize;
+        if q.len() > max {
+            let extra = q.len() - max;
+            q.drain(..extra);
+        }
+    }
+
     /// Take the next `n` samples, padded with silence; `None` when nothing is queued.
     pub fn take(&self, n: usize) -> Option<Vec<f32>> {
         let mut q = self.queue.lock().expect("playout lock");
@@ -120,5 +132,15 @@ mod tests {
         assert!(p.take(160).is_none());
         assert!(!p.is_paused(), "clear ends the pause");
         assert_eq!(p.generation(), 1);
+    }
+
+    #[test]
+    fn live_audio_never_queues_more_than_its_limit() {
+        let p = Playout::new(8000);
+        for i in 0..20 {
+            p.play_live(&[i as f32; 160], 100);
+        }
+        assert_eq!(p.pending_ms(), 100);
+        assert_eq!(p.take(160).unwrap(), vec![15.0; 160], "the oldest went");
     }
 }

@@ -155,13 +155,24 @@ impl Registry {
 
     /// Whether `token` is this call's caller capability.
     pub fn caller_token_ok(&self, id: &CallId, token: &str) -> bool {
-        self.get(id).and_then(|r| r.caller_token).is_some_and(|t| crate::auth::same_secret(&t, token))
+        self.read(id, |r| r.caller_token.as_deref().is_some_and(|t| crate::auth::same_secret(t, token)))
+            .unwrap_or(false)
     }
 
     /// One call, live or recent.
     pub fn get(&self, id: &CallId) -> Option<CallRecord> {
+        self.read(id, CallRecord::clone)
+    }
+
+    /// Look at one call (live or recent) without copying it.
+    pub fn read<T>(&self, id: &CallId, f: impl FnOnce(&CallRecord) -> T) -> Option<T> {
         let g = self.lock();
-        g.live.get(id).cloned().or_else(|| g.recent.iter().find(|r| &r.info.id == id).cloned())
+        g.live.get(id).or_else(|| g.recent.iter().find(|r| &r.info.id == id)).map(f)
+    }
+
+    /// The agent a call is with, if any.
+    pub fn agent_of(&self, id: &CallId) -> Option<String> {
+        self.read(id, |r| r.info.agent.clone()).flatten()
     }
 }
 

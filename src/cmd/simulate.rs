@@ -18,6 +18,14 @@
 //! [[turns]]
 //! wav = "path/to/caller.wav"       # or a recording
 //! barge_in = true                  # speak 1 s into the assistant's reply instead of after it
+//!
+//! # After the hand-over (optional): stay on the line and act on the call's events.
+//! [handover]
+//! stay_s = 60                      # stay this long after the hand-over, or until hung up
+//! [[handover.steps]]
+//! wait_for = "agent_joined"        # the next event of this type for the call
+//! after_ms = 1000                  # then wait this long
+//! say = "Hello? Is someone there?" # and speak (or dtmf / wav, as in a turn)
 //! ```
 
 mod uac;
@@ -45,6 +53,45 @@ pub struct Scenario {
     #[serde(default)]
     pub description: String,
     pub turns: Vec<Turn>,
+    pub handover: Option<Handover>,
+}
+
+/// What the caller does once handed over.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handover {
+    pub stay_s: u64,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+/// One action after the hand-over, when an event arrives: keys or speech as in a turn.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub wait_for: String,
+    #[serde(default)]
+    pub after_ms: u64,
+    pub say: Option<String>,
+    pub voice: Option<String>,
+    pub wav: Option<PathBuf>,
+    pub dtmf: Option<String>,
+}
+
+impl Step {
+    /// The step's audio or keys as a turn.
+    fn turn(&self) -> Turn {
+        Turn {
+            say: self.say.clone(),
+            voice: self.voice.clone(),
+            rate: None,
+            pitch: None,
+            amplitude: None,
+            wav: self.wav.clone(),
+            dtmf: self.dtmf.clone(),
+            barge_in: false,
+        }
+    }
 }
 
 /// One caller turn.
@@ -70,6 +117,12 @@ impl Scenario {
             let kinds = [t.say.is_some(), t.wav.is_some(), t.dtmf.is_some()].iter().filter(|x| **x).count();
             if kinds != 1 {
                 anyhow::bail!("{} turn {}: give exactly one of say, wav or dtmf", path.display(), i + 1);
+            }
+        }
+        for (i, t) in s.handover.iter().flat_map(|h| &h.steps).enumerate() {
+            let kinds = [t.say.is_some(), t.wav.is_some(), t.dtmf.is_some()].iter().filter(|x| **x).count();
+            if kinds != 1 {
+                anyhow::bail!("{} handover step {}: give exactly one of say, wav or dtmf", path.display(), i + 1);
             }
         }
         Ok(s)
@@ -196,6 +249,12 @@ pub async fn run(
         .iter()
         .map(|t| if t.dtmf.is_some() { Ok(None) } else { turn_audio(t, &base, &mut pipers).map(Some) })
         .collect::<anyhow::Result<_>>()?;
+    let handover_audio: Vec<Option<Vec<f32>>> = scenario
+        .handover
+        .iter()
+        .flat_map(|h| &h.steps)
+        .map(|s| if s.dtmf.is_some() { Ok(None) } else { turn_audio(&s.turn(), &base, &mut pipers).map(Some) })
+        .collect::<anyhow::Result<_>>()?;
     drop(pipers);
     let ws_url = format!("{}/api/events", http.replacen("http", "ws", 1));
     // The events are staff-only: the simulator signs in with the server's service token.
@@ -277,6 +336,9 @@ pub async fn run(
         });
         turn_reports.push(json!({"turn": i + 1, "caller": label, "barge_in": t.barge_in,
             "sent_ms": sent_at.duration_since(started).as_millis() as u64, "latency_ms": latency}));
+    }
+    if let (Some(h), true) = (&scenario.handover, escalated(&events, &scenario.caller)) {
+        after_handover(&call, h, &handover_audio, &events, &scenario.caller).await?;
     }
     let hung_up_by_server = call.server_hung_up().await;
     if !hung_up_by_server {
@@ -395,6 +457,51 @@ fn escalated(events: &std::sync::Mutex<Vec<Value>>, caller: &str) -> bool {
     evs.iter().any(|v| v["type"] == "escalation_requested" && v["call_id"] == id)
 }
 
+/// Stay on the line after the hand-over: each step waits for its event, then speaks or keys;
+/// then wait until the server hangs up or `stay_s` is over.
+async fn after_handover(
+    call: &Call,
+    h: &Handover,
+    audio: &[Option<Vec<f32>>],
+    events: &std::sync::Mutex<Vec<Value>>,
+    caller: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(h.stay_s);
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    for (step, audio) in h.steps.iter().zip(audio) {
+        let n = seen.entry(step.wait_for.as_str()).or_default();
+        *n += 1;
+        let wanted = *n;
+        loop {
+            let count = {
+                let evs = events.lock().expect("events");
+                let id = evs
+                    .iter()
+                    .find(|v| v["type"] == "call_started" && v["caller"] == caller)
+                    .map(|v| v["call_id"].clone());
+                evs.iter().filter(|v| v["type"] == step.wait_for.as_str() && Some(&v["call_id"]) == id.as_ref()).count()
+            };
+            if count >= wanted {
+                break;
+            }
+            if Instant::now() >= deadline || call.server_hung_up().await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(step.after_ms)).await;
+        match (audio, &step.dtmf) {
+            (_, Some(d)) => call.send.send(Outgoing::Dtmf(d.clone())).await?,
+            (Some(a), _) => call.send.send(Outgoing::Audio(a.clone())).await?,
+            _ => {}
+        }
+    }
+    while Instant::now() < deadline && !call.server_hung_up().await {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
 async fn wait_first_audio(call: &Call, since: Instant, timeout: Duration) -> Option<Instant> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -434,6 +541,16 @@ mod tests {
         // Never quiet while the caller spoke: no stop.
         let f = frames(t0, &"x".repeat(50));
         assert_eq!(barge_in_stop_ms(&f, onset, t0 + Duration::from_millis(800)), None);
+    }
+
+    #[test]
+    fn handover_steps_parse_and_refuse_unknown_keys() {
+        let text = "caller = \"+1\"\n[[turns]]\ndtmf = \"1\"\n[handover]\nstay_s = 5\n[[handover.steps]]\nwait_for = \"agent_joined\"\nafter_ms = 10\nsay = \"hi\"\n";
+        let s: Scenario = toml::from_str(text).unwrap();
+        let h = s.handover.unwrap();
+        assert_eq!((h.stay_s, h.steps[0].wait_for.as_str(), h.steps[0].after_ms), (5, "agent_joined", 10));
+        assert_eq!(h.steps[0].say.as_deref(), Some("hi"));
+        assert!(toml::from_str::<Scenario>(&text.replace("after_ms", "aftr_ms")).is_err());
     }
 
     fn turn(voice: &str) -> Turn {

@@ -78,6 +78,17 @@ pub enum Event {
     CallAccepted { call_id: CallId, agent_id: crate::routing::AgentId },
     /// The case file an agent will see changed (sent whole; secrets are never in it).
     CaseFileUpdated { call_id: CallId, case_file: Box<crate::routing::case_file::CaseFile> },
+    /// The agent's audio is connected: caller and agent hear each other.
+    AgentJoined { call_id: CallId, agent_id: crate::routing::AgentId },
+    /// The agent left the call: `reason` is `connection_lost` (the call goes back to the front
+    /// of the queue) or `transferred`.
+    AgentLeft { call_id: CallId, agent_id: crate::routing::AgentId, reason: String },
+    /// What the agent said, transcribed (times in ms into the call).
+    AgentTranscript { call_id: CallId, agent_id: crate::routing::AgentId, text: String, start_ms: u64, end_ms: u64 },
+    /// Nobody took the call in time: the caller is offered a callback or a voice message.
+    CallbackOffered { call_id: CallId, at_ms: u64 },
+    /// The caller asked to be called back (`kind` "callback") or left a message ("voicemail").
+    CallbackRequested { call_id: CallId, kind: String, number: String, message: String },
     /// Hold, resume and similar state changes.
     CallStateChanged { call_id: CallId, state: crate::call::CallState },
     /// The call is over; `reason` says why (caller_hangup, max_duration, shutdown, ...).
@@ -96,6 +107,7 @@ impl Event {
                 | Event::CallerStateChanged { .. }
                 | Event::AccentDetected { .. }
                 | Event::EscalationRequested { .. }
+                | Event::AgentLeft { .. }
         )
     }
 
@@ -117,6 +129,11 @@ impl Event {
             | Event::CallRouted { call_id, .. }
             | Event::CallAccepted { call_id, .. }
             | Event::CallerStateChanged { call_id, .. }
+            | Event::AgentJoined { call_id, .. }
+            | Event::AgentLeft { call_id, .. }
+            | Event::AgentTranscript { call_id, .. }
+            | Event::CallbackOffered { call_id, .. }
+            | Event::CallbackRequested { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,
         }
     }

@@ -187,6 +187,25 @@ async fn decline(
     }
 }
 
+/// The agent (or a supervisor) ends the call: the caller's leg is hung up.
+async fn hangup(
+    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+) -> Response {
+    let id = CallId(call.clone());
+    let agent = svc.registry.agent_of(&id);
+    let mine = agent.is_some() && agent == user.0.agent_id;
+    if !mine && user.0.role < Role::Supervisor {
+        return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
+    }
+    if svc.controls.send(&id, crate::call::MediaIn::Ended(crate::call::EndReason::AgentHangup)) {
+        Json(json!({"call_id": call, "ending": true})).into_response()
+    } else {
+        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+    }
+}
+
 /// Disposition codes an agent closes a call with.
 pub const DISPOSITIONS: &[&str] = &[
     "resolved",
@@ -256,4 +275,5 @@ pub fn routes() -> Router<Arc<CallServices>> {
         .route("/api/calls/{id}/accept", post(accept))
         .route("/api/calls/{id}/decline", post(decline))
         .route("/api/calls/{id}/wrap-up", post(wrap_up))
+        .route("/api/calls/{id}/hangup", post(hangup))
 }

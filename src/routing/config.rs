@@ -82,6 +82,11 @@ pub struct RouterConfig {
     /// An agent who lets an offer time out is set `Away` (it is likely not at the desk).
     /// Default true.
     pub away_on_missed_offer: bool,
+    /// After this many offers of a call went unanswered or were declined, the caller is offered
+    /// a callback or a voice message instead of waiting on (0: never). Default 3.
+    pub voicemail_after_offers: u32,
+    /// ... or after waiting this long in the queue (0: never). Default 300 s.
+    pub voicemail_after_s: u64,
     /// Idle time at which the fairness component is full. Default 600 s.
     pub idle_full_s: u64,
     /// Average handle time (talk + wrap-up) assumed before any call has ended. Default 300 s.
@@ -102,6 +107,8 @@ impl Default for RouterConfig {
             wrap_up_s: 30,
             offer_timeout_s: 15,
             away_on_missed_offer: true,
+            voicemail_after_offers: 3,
+            voicemail_after_s: 300,
             idle_full_s: 600,
             initial_handle_time_s: 300,
             handle_time_smoothing: 0.1,

@@ -279,6 +279,30 @@ fn declined_or_timed_out_offers_go_to_the_next_agent_never_back() {
 }
 
 #[test]
+fn unanswered_offers_or_a_long_wait_end_in_a_callback_offer() {
+    let cfg = RouterConfig { voicemail_after_offers: 2, voicemail_after_s: 120, ..Default::default() };
+    let mut r = Router::new(cfg);
+    online(&mut r, en("a1", &[Skill::Orders], 1), 0);
+    online(&mut r, en("a2", &[Skill::Orders], 1), S);
+    r.enqueue(call("c", &["en"], Skill::Orders), 2 * S).unwrap();
+    r.enqueue(call("slow", &["de"], Skill::Orders), 2 * S).unwrap();
+    assert_eq!(offers(&mut r, 2 * S), [pair("c", "a1")]);
+    assert!(r.give_up(3 * S).is_empty(), "on offer: left to its offer");
+    assert_eq!(offers(&mut r, 17 * S), [pair("c", "a2")], "a1 let it time out: rolls over");
+    assert!(r.give_up(18 * S).is_empty(), "one unanswered offer so far");
+    r.decline(&cid("c"), &aid("a2")).unwrap();
+    assert_eq!(r.give_up(19 * S), [cid("c")], "two offers unanswered");
+    assert_eq!(r.waiting_len(), 1);
+    assert!(r.give_up(121 * S).is_empty(), "the German call has waited 119 s");
+    assert_eq!(r.give_up(122 * S), [cid("slow")]);
+    assert_eq!(r.waiting_len(), 0);
+    r.check();
+    let mut never = Router::new(RouterConfig { voicemail_after_offers: 0, voicemail_after_s: 0, ..Default::default() });
+    never.enqueue(call("c", &["en"], Skill::Orders), 0).unwrap();
+    assert!(never.give_up(100_000 * S).is_empty());
+}
+
+#[test]
 fn two_accepts_for_one_call_exactly_one_wins() {
     let mut r = Router::new(RouterConfig::default());
     online(&mut r, en("a1", &[Skill::Orders], 2), 0);

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::{Agent, AgentId, AgentState, Decision, Millis, Presence, RouteError, WaitingCall};
 use super::{Router, RouterConfig};
-use crate::call::CallId;
+use crate::call::{CallId, Controls, MediaIn};
 use crate::events::{Event, EventBus};
 use crate::store::{Store, StoreError};
 
@@ -22,12 +22,20 @@ pub struct RoutingService {
     store: Store,
     events: EventBus,
     epoch: Instant,
+    /// How the router tells a call that nobody took it (callback / voice message offer).
+    controls: Arc<Controls>,
 }
 
 impl RoutingService {
     /// Load the agents' profiles (all offline until they log in and go available).
-    pub fn new(cfg: RouterConfig, store: Store, events: EventBus) -> Result<Arc<Self>, StoreError> {
-        let svc = Arc::new(Self { router: Mutex::new(Router::new(cfg)), store, events, epoch: Instant::now() });
+    pub fn new(
+        cfg: RouterConfig,
+        store: Store,
+        events: EventBus,
+        controls: Arc<Controls>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let svc =
+            Arc::new(Self { router: Mutex::new(Router::new(cfg)), store, events, epoch: Instant::now(), controls });
         let agents: Vec<(String, Agent)> = svc.store.agents()?;
         let now = svc.now();
         let mut r = svc.lock();
@@ -36,6 +44,11 @@ impl RoutingService {
         }
         drop(r);
         Ok(svc)
+    }
+
+    /// How long an offer stands before it goes to the next agent.
+    pub fn offer_timeout_s(&self) -> u64 {
+        self.lock().config().offer_timeout_s.max(1)
     }
 
     pub fn now(&self) -> Millis {
@@ -60,10 +73,21 @@ impl RoutingService {
         })
     }
 
-    /// One round: publish every new offer.
+    /// One round: publish every new offer; calls nobody took in time are told so (the caller
+    /// is then offered a callback or a voice message).
     pub fn tick(&self) -> Vec<Decision> {
         let now = self.now();
-        let decisions = self.lock().tick(now);
+        let (decisions, gave_up) = {
+            let mut r = self.lock();
+            let d = r.tick(now);
+            (d, r.give_up(now))
+        };
+        for c in gave_up {
+            tracing::info!(call = %c, "nobody took the call: offering a callback");
+            if !self.controls.send(&c, MediaIn::NoAgent) {
+                tracing::warn!(call = %c, "could not reach the call to offer a callback");
+            }
+        }
         for d in &decisions {
             tracing::info!(call = %d.call_id, agent = %d.agent_id, score = d.score, "call offered");
             self.events.publish(Event::CallRouted { call_id: d.call_id.clone(), decision: Box::new(d.clone()) });
@@ -88,6 +112,20 @@ impl RoutingService {
         if let Some(agent) = r.handled_by(call).cloned() {
             let _ = r.call_ended(&agent, call, now);
         }
+    }
+
+    /// The agent's connection dropped mid-call: it goes offline and its calls go back to the
+    /// front of the queue. Returns those calls.
+    pub fn agent_lost(&self, agent: &AgentId) -> Vec<CallId> {
+        let now = self.now();
+        self.lock().disconnect(agent, now).unwrap_or_default()
+    }
+
+    /// Who a waiting call is on offer to right now.
+    pub fn offered_to(&self, call: &CallId) -> Option<AgentId> {
+        let r = self.lock();
+        let agent = r.agents().find(|a| a.offered.as_ref() == Some(call)).map(|a| a.agent.id.clone());
+        agent
     }
 
     pub fn accept(&self, call: &CallId, agent: &AgentId) -> Result<WaitingCall, RouteError> {

@@ -17,6 +17,7 @@ use model::{Customer, Interaction, Order, OrderItem, OrderStatus, Payment, Payme
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_back_office", include_str!("../../migrations/0001_back_office.sql")),
     ("0002_staff", include_str!("../../migrations/0002_staff.sql")),
+    ("0003_callbacks", include_str!("../../migrations/0003_callbacks.sql")),
 ];
 
 /// What can go wrong with the database.

@@ -160,4 +160,31 @@ impl Store {
             _ => Ok(()),
         }
     }
+
+    /// Record a callback request or a voice message (`kind` "callback" or "voicemail").
+    pub fn add_callback(
+        &self,
+        call_id: &str,
+        customer_id: Option<i64>,
+        number: &str,
+        kind: &str,
+        message: &str,
+    ) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO callbacks (call_id, customer_id, number, kind, message, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![call_id, customer_id, number, kind, message, chrono::Utc::now().to_rfc3339()],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Open callback requests and messages, oldest first: (call id, number, kind, message).
+    pub fn open_callbacks(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut st = conn.prepare(
+            "SELECT call_id, number, kind, message FROM callbacks WHERE done_at IS NULL ORDER BY created_at, id",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

@@ -16,6 +16,8 @@ use crate::transport::webrtc::{WebRtcError, WebRtcService};
 
 const CALL_HTML: &str = include_str!("assets/call.html");
 const CALL_JS: &str = include_str!("assets/call.js");
+/// Level meters and ICE gathering, shared with the agent desktop.
+const MEDIA_JS: &str = include_str!("assets/media.js");
 /// Largest SDP offer accepted (browsers send 2-6 KB).
 const MAX_OFFER: usize = 64 * 1024;
 
@@ -26,6 +28,10 @@ pub fn router(w: Arc<WebRtcService>) -> Router {
         .route(
             "/assets/call.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CALL_JS) }),
+        )
+        .route(
+            "/assets/media.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], MEDIA_JS) }),
         )
         .route("/api/webrtc/config", get(page_config))
         .route("/api/webrtc/offer", post(offer))
@@ -59,6 +65,7 @@ async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> 
             Err(AppError::BadRequest(m))
         }
         Err(WebRtcError::Unavailable(m)) => Err(AppError::Unavailable(m)),
+        Err(WebRtcError::Conflict(m)) => Err(AppError::Conflict(m)),
         Err(WebRtcError::Internal(m)) => {
             tracing::error!("webrtc: {m}");
             Err(AppError::Internal)

@@ -15,8 +15,11 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::http::{CookiePolicy, CurrentUser};
 use crate::auth::{Auth, Role, User};
 use crate::call::{CallId, CallServices};
+use crate::events::Event;
 use crate::transport::webrtc::WebRtcService;
+use std::collections::HashSet;
 
+mod agent_page;
 mod caller_page;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
@@ -31,6 +34,9 @@ pub enum AppError {
     /// Not allowed (wrong token).
     #[error("{0}")]
     Forbidden(String),
+    /// Not possible in the thing's current state.
+    #[error("{0}")]
+    Conflict(String),
     /// The server cannot take this now (capacity, shutdown).
     #[error("{0}")]
     Unavailable(String),
@@ -50,6 +56,7 @@ impl IntoResponse for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -77,7 +84,7 @@ pub fn router(
     }
     let r = r.with_state(svc);
     let r = match webrtc {
-        Some(w) => r.merge(caller_page::router(w)),
+        Some(w) => r.merge(caller_page::router(w.clone())).merge(agent_page::router(w)),
         None => r,
     };
     crate::auth::http::layer(r, auth, cookies)
@@ -125,45 +132,97 @@ async fn events_ws(
         (Some(c), Some(t)) => svc.registry.caller_token_ok(c, t),
         _ => false,
     };
-    if !caller_ok {
+    let view = if caller_ok {
+        View::Caller
+    } else {
         let user = match CurrentUser::authenticate(auth.map(|a| a.0), &headers).await {
-            Ok(u) => u,
+            Ok(u) => u.0,
             Err(r) => return r,
         };
-        let allowed = match &call {
-            None => user.0.role >= Role::Supervisor,
-            Some(c) => svc.registry.get(c).is_some_and(|r| may_see(&user.0, &r.info)),
-        };
-        if !allowed {
-            return AppError::Forbidden("not your call".into()).into_response();
+        match (&call, user.role >= Role::Supervisor, user.agent_id.clone()) {
+            (Some(c), _, _) if !svc.registry.read(c, |r| may_see(&user, &r.info)).unwrap_or(false) => {
+                return AppError::Forbidden("not your call".into()).into_response();
+            }
+            (_, true, _) | (Some(_), _, _) => View::Staff,
+            (None, false, Some(agent)) => View::Agent { agent, offered: HashSet::new() },
+            (None, false, None) => {
+                return AppError::Forbidden("this login has no agent profile".into()).into_response()
+            }
         }
-    }
+    };
     // Tracked, so shutdown waits for the last call_ended to go out before the process exits
     // (upgraded sockets are not part of the HTTP server's graceful shutdown).
     let connections = svc.connections.clone();
-    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, caller_ok)))
+    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, view)))
+}
+
+/// What one event subscription may see.
+enum View {
+    /// Supervisors: everything (or the one call asked for).
+    Staff,
+    /// A web caller: their own call's conversation (`Event::for_caller`).
+    Caller,
+    /// An agent's desktop: offers to this agent (with the case file) and the calls they hold.
+    Agent { agent: String, offered: HashSet<CallId> },
+}
+
+impl View {
+    /// Whether `ev` goes out; an offer to this agent also sends the case file so far.
+    fn pass(&mut self, svc: &CallServices, ev: &Event) -> (bool, Option<Event>) {
+        let (agent, offered) = match self {
+            View::Staff => return (true, None),
+            View::Caller => return (ev.for_caller(), None),
+            View::Agent { agent, offered } => (agent.as_str(), offered),
+        };
+        let id = ev.call_id();
+        match ev {
+            Event::CallRouted { decision, .. } if decision.agent_id.0 == agent => {
+                offered.insert(id.clone());
+                let case = svc.registry.read(id, |r| r.case_file.clone()).flatten();
+                let case = case.map(|c| Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::new(c) });
+                return (true, case);
+            }
+            // Rolled over to someone else: the desktop withdraws the offer.
+            Event::CallRouted { .. } => return (offered.remove(id), None),
+            Event::AgentLeft { agent_id, .. } if agent_id.0 == agent => return (true, None),
+            _ => {}
+        }
+        let pass = offered.contains(id) || svc.registry.agent_of(id).as_deref() == Some(agent);
+        if matches!(ev, Event::CallEnded { .. } | Event::CallAccepted { .. }) {
+            offered.remove(id);
+        }
+        (pass, None)
+    }
 }
 
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
 /// `{"type":"lagged","missed":N}` notice and continues with current events.
 /// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
-async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>, caller_view: bool) {
+async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>, mut view: View) {
     let mut rx = svc.events.subscribe();
     loop {
         tokio::select! {
             ev = rx.recv() => {
-                let text = match ev {
+                let mut texts = Vec::new();
+                match ev {
                     Ok(ev) => {
-                        if only.as_ref().is_some_and(|c| c != ev.call_id()) || (caller_view && !ev.for_caller()) {
+                        if only.as_ref().is_some_and(|c| c != ev.call_id()) {
                             continue;
                         }
-                        serde_json::to_string(&ev).expect("events serialise")
+                        let (pass, extra) = view.pass(&svc, &ev);
+                        if !pass {
+                            continue;
+                        }
+                        texts.push(serde_json::to_string(&ev).expect("events serialise"));
+                        texts.extend(extra.map(|e| serde_json::to_string(&e).expect("events serialise")));
                     }
-                    Err(RecvError::Lagged(n)) => serde_json::json!({"type": "lagged", "missed": n}).to_string(),
+                    Err(RecvError::Lagged(n)) => texts.push(serde_json::json!({"type": "lagged", "missed": n}).to_string()),
                     Err(RecvError::Closed) => break,
                 };
-                if socket.send(Message::Text(text.into())).await.is_err() {
-                    return;
+                for text in texts {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
                 }
             }
             m = socket.recv() => match m {
@@ -174,7 +233,7 @@ async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Opti
                 // Let the last call_ended events out before closing.
                 svc.tracker.wait().await;
                 while let Ok(ev) = rx.try_recv() {
-                    if only.as_ref().is_none_or(|c| c == ev.call_id()) && (!caller_view || ev.for_caller()) {
+                    if only.as_ref().is_none_or(|c| c == ev.call_id()) && view.pass(&svc, &ev).0 {
                         let _ = socket.send(Message::Text(serde_json::to_string(&ev).expect("serialise").into())).await;
                     }
                 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the real binary, the real models, the fixtures.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod server;
 
 use std::path::PathBuf;
@@ -56,4 +57,34 @@ pub fn datasets() -> Option<PathBuf> {
 /// Lower-case words of a text, punctuation removed.
 pub fn words(text: &str) -> String {
     text.to_lowercase().chars().map(|c| if c.is_alphanumeric() || c.is_whitespace() { c } else { ' ' }).collect()
+}
+
+/// Run a caller scenario (tests/scenarios/NAME) against `server` in the background with the
+/// tiny.en model; join for the simulator's JSON output.
+pub fn simulate_in_background(server: &server::Server, scenario: &str) -> std::thread::JoinHandle<String> {
+    let scenario = root().join("tests/scenarios").join(scenario);
+    let (http, sip) = (format!("http://{}", server.http), server.sip.to_string());
+    std::thread::spawn(move || {
+        ok_stdout(&[
+            "simulate",
+            scenario.to_str().unwrap(),
+            "--server",
+            &http,
+            "--sip",
+            &sip,
+            "--model",
+            "tiny.en",
+            "--json",
+        ])
+    })
+}
+
+/// The simulator's summary (its last line) and everything it heard, lower-case, " | " between utterances.
+pub fn summary_and_heard(out: &str) -> (serde_json::Value, String) {
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or("")).expect("summary line");
+    let heard = summary["assistant_heard"]
+        .as_array()
+        .map(|a| a.iter().map(|h| h["text"].as_str().unwrap_or("").to_lowercase()).collect::<Vec<_>>().join(" | "))
+        .unwrap_or_default();
+    (summary, heard)
 }

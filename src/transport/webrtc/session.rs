@@ -25,10 +25,13 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 use super::opus_rtp::{OpusIn, OpusOut, FRAME_48K};
 use super::WebRtcConfig;
-use crate::call::{start_call, CallError, CallId, CallLeg, CallServices, EndReason, MediaIn, NewCall, Transport};
+use crate::call::{
+    start_call, AgentLeg, CallError, CallId, CallLeg, CallServices, EndReason, MediaIn, NewCall, Playout, Transport,
+};
 use crate::media::AudioFrame;
 use crate::transport::sdp::SessionDescription;
 
@@ -41,6 +44,9 @@ pub enum WebRtcError {
     /// The server cannot take the call now (503).
     #[error("{0}")]
     Unavailable(String),
+    /// Not possible for this call now (not the caller's agent, call over; 409).
+    #[error("{0}")]
+    Conflict(String),
     /// WebRTC machinery failed (500, details logged).
     #[error("WebRTC setup failed")]
     Internal(String),
@@ -144,90 +150,10 @@ impl WebRtcService {
             })?),
             None => None,
         };
-        let pt = opus_payload_type(&offer)?;
-        let desc =
-            RTCSessionDescription::offer(offer).map_err(|e| WebRtcError::BadOffer(format!("invalid offer: {e}")))?;
         if self.svc.registry.live_count() >= self.svc.settings.max_calls {
             return Err(WebRtcError::Unavailable(format!("at capacity ({} live calls)", self.svc.settings.max_calls)));
         }
-        let (gathered_tx, mut gathered) = watch::channel(false);
-        let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
-        let (track_tx, tracks) = mpsc::unbounded_channel();
-        let codec = RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        };
-        let internal = |e: ::webrtc::error::Error| WebRtcError::Internal(e.to_string());
-        let mut media_engine = MediaEngine::default();
-        media_engine
-            .register_codec(
-                RTCRtpCodecParameters { rtp_codec: codec.clone(), payload_type: pt, ..Default::default() },
-                RtpCodecKind::Audio,
-            )
-            .map_err(internal)?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine).map_err(internal)?;
-        let ice_servers = self
-            .cfg
-            .ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone(),
-                credential: s.credential.clone(),
-            })
-            .collect();
-        let config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
-        // No mDNS: by default every connection would bind 0.0.0.0:5353 and join a multicast
-        // group (which fails in some containers). Browsers that were given the microphone
-        // expose real host addresses, so nothing is lost. UDP over IPv4 only.
-        let settings = SettingEngineBuilder::new()
-            .with_network_types(vec![NetworkType::Udp4])
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .build();
-        let handler = Arc::new(Handler { gathered: gathered_tx, state: state_tx, tracks: track_tx });
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(config)
-            .with_media_engine(media_engine)
-            .with_setting_engine(settings)
-            .with_interceptor_registry(registry)
-            .with_handler(handler)
-            .with_udp_addrs(self.cfg.udp_addrs.clone())
-            .build()
-            .await
-            .map_err(internal)?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let ssrc = fastrand::u32(..);
-        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-            "switchboard".to_owned(),
-            "switchboard-audio".to_owned(),
-            "Switchboard".to_owned(),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                codec,
-                ..Default::default()
-            }],
-        )));
-        let setup = async {
-            pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
-            pc.set_remote_description(desc).await?;
-            let answer = pc.create_answer(None).await?;
-            pc.set_local_description(answer).await?;
-            Ok::<_, ::webrtc::error::Error>(())
-        };
-        if let Err(e) = setup.await {
-            let _ = pc.close().await;
-            return Err(WebRtcError::BadOffer(format!("cannot answer the offer: {e}")));
-        }
-        // Non-trickle: the answer carries every host (and, with STUN/TURN, reflexive/relay) candidate.
-        let _ = tokio::time::timeout(Duration::from_secs(5), gathered.wait_for(|g| *g)).await;
-        let Some(local) = pc.local_description().await else {
-            let _ = pc.close().await;
-            return Err(WebRtcError::Internal("no local description after answering".into()));
-        };
+        let (peer, sdp) = open_peer(&self.cfg, offer).await?;
         let leg = match start_call(
             &self.svc,
             NewCall {
@@ -238,7 +164,7 @@ impl WebRtcService {
         ) {
             Ok(l) => l,
             Err(e) => {
-                let _ = pc.close().await;
+                let _ = peer.pc.close().await;
                 return Err(e.into());
             }
         };
@@ -250,16 +176,51 @@ impl WebRtcService {
             m.insert(leg.id.clone(), (token.clone(), leg.media.clone()));
         }
         let id = leg.id.clone();
-        let session = Session { service: self.clone(), pc, leg, track, ssrc, pt, state, tracks };
+        let CallLeg { id: call, media, playout, hangup } = leg;
+        let session =
+            Session { service: self.clone(), peer, id: call, side: Side::Caller, media, playout, stop: hangup };
         self.svc.tracker.spawn(session.run());
-        Ok(Answer { call_id: id, sdp: local.sdp, hangup_token: token })
+        Ok(Answer { call_id: id, sdp, hangup_token: token })
+    }
+
+    /// Answer an agent's offer for a call the agent has accepted: the agent's browser then
+    /// hears the caller and the caller the agent (the call bridges and transcodes).
+    pub async fn answer_agent(
+        self: &Arc<Self>,
+        call: &CallId,
+        agent: &str,
+        offer: String,
+    ) -> Result<String, WebRtcError> {
+        let record = self.svc.registry.get(call).ok_or_else(|| WebRtcError::Conflict(format!("no call {call}")))?;
+        if record.info.agent.as_deref() != Some(agent) {
+            return Err(WebRtcError::Conflict(format!("call {call} is not with {agent}: accept it first")));
+        }
+        let media = self.svc.controls.get(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
+        let (peer, sdp) = open_peer(&self.cfg, offer).await?;
+        let to_agent = Arc::new(Playout::new(48_000));
+        let done = CancellationToken::new();
+        let leg = AgentLeg { agent: agent.to_string(), to_agent: to_agent.clone(), done: done.clone() };
+        if media.try_send(MediaIn::AgentJoined(leg)).is_err() {
+            let _ = peer.pc.close().await;
+            return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
+        }
+        let session = Session {
+            service: self.clone(),
+            peer,
+            id: call.clone(),
+            side: Side::Agent(agent.to_string()),
+            media,
+            playout: to_agent,
+            stop: done,
+        };
+        self.svc.tracker.spawn(session.run());
+        Ok(sdp)
     }
 }
 
-struct Session {
-    service: Arc<WebRtcService>,
+/// A peer connection answering a browser's offer, with our audio track.
+struct Peer {
     pc: Arc<dyn PeerConnection>,
-    leg: CallLeg,
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     pt: u8,
@@ -267,9 +228,111 @@ struct Session {
     tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
 }
 
+/// Answer a complete (non-trickle) offer: the peer and our complete answer SDP.
+async fn open_peer(cfg: &WebRtcConfig, offer: String) -> Result<(Peer, String), WebRtcError> {
+    let pt = opus_payload_type(&offer)?;
+    let desc = RTCSessionDescription::offer(offer).map_err(|e| WebRtcError::BadOffer(format!("invalid offer: {e}")))?;
+    let (gathered_tx, mut gathered) = watch::channel(false);
+    let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+    let (track_tx, tracks) = mpsc::unbounded_channel();
+    let codec = RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    };
+    let internal = |e: ::webrtc::error::Error| WebRtcError::Internal(e.to_string());
+    let mut media_engine = MediaEngine::default();
+    media_engine
+        .register_codec(
+            RTCRtpCodecParameters { rtp_codec: codec.clone(), payload_type: pt, ..Default::default() },
+            RtpCodecKind::Audio,
+        )
+        .map_err(internal)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine).map_err(internal)?;
+    let ice_servers = cfg
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
+        .collect();
+    let config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
+    // No mDNS: by default every connection would bind 0.0.0.0:5353 and join a multicast
+    // group (which fails in some containers). Browsers that were given the microphone
+    // expose real host addresses, so nothing is lost. UDP over IPv4 only.
+    let settings = SettingEngineBuilder::new()
+        .with_network_types(vec![NetworkType::Udp4])
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .build();
+    let handler = Arc::new(Handler { gathered: gathered_tx, state: state_tx, tracks: track_tx });
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(media_engine)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(cfg.udp_addrs.clone())
+        .build()
+        .await
+        .map_err(internal)?;
+    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+    let ssrc = fastrand::u32(..);
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "switchboard".to_owned(),
+        "switchboard-audio".to_owned(),
+        "Switchboard".to_owned(),
+        RtpCodecKind::Audio,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            codec,
+            ..Default::default()
+        }],
+    )));
+    let setup = async {
+        pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+        pc.set_remote_description(desc).await?;
+        let answer = pc.create_answer(None).await?;
+        pc.set_local_description(answer).await?;
+        Ok::<_, ::webrtc::error::Error>(())
+    };
+    if let Err(e) = setup.await {
+        let _ = pc.close().await;
+        return Err(WebRtcError::BadOffer(format!("cannot answer the offer: {e}")));
+    }
+    // Non-trickle: the answer carries every host (and, with STUN/TURN, reflexive/relay) candidate.
+    let _ = tokio::time::timeout(Duration::from_secs(5), gathered.wait_for(|g| *g)).await;
+    let Some(local) = pc.local_description().await else {
+        let _ = pc.close().await;
+        return Err(WebRtcError::Internal("no local description after answering".into()));
+    };
+    Ok((Peer { pc, track, ssrc, pt, state, tracks }, local.sdp))
+}
+
+/// Whose browser a session carries.
+#[derive(Clone)]
+enum Side {
+    /// The caller (the call's transport).
+    Caller,
+    /// An agent answering the call.
+    Agent(String),
+}
+
+struct Session {
+    service: Arc<WebRtcService>,
+    peer: Peer,
+    id: CallId,
+    side: Side,
+    /// Into the call.
+    media: mpsc::Sender<MediaIn>,
+    /// What this browser hears.
+    playout: Arc<Playout>,
+    /// Cancelled when the call no longer wants this browser.
+    stop: CancellationToken,
+}
+
 impl Session {
     async fn run(mut self) {
-        let id = self.leg.id.clone();
+        let id = self.id.clone();
         let cfg = self.service.cfg.clone();
         let ice_deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.ice_timeout_s);
         let mut connected = false;
@@ -285,19 +348,27 @@ impl Session {
         tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let (mut seq, mut ts) = (fastrand::u16(..), fastrand::u32(..));
         let mut readers = Vec::new();
+        let side = self.side.clone();
         let end = |r: EndReason| {
-            let _ = self.leg.media.try_send(MediaIn::Ended(r));
+            let m = match &side {
+                Side::Caller => MediaIn::Ended(r),
+                Side::Agent(agent) => {
+                    tracing::warn!(call = %id, %agent, "agent media ended: {r}");
+                    MediaIn::AgentLost { agent: agent.clone() }
+                }
+            };
+            let _ = self.media.try_send(m);
         };
         loop {
             tokio::select! {
                 biased;
-                _ = self.leg.hangup.cancelled() => break,
-                changed = self.state.changed() => {
+                _ = self.stop.cancelled() => break,
+                changed = self.peer.state.changed() => {
                     if changed.is_err() {
                         end(EndReason::TransportError("peer connection gone".into()));
                         break;
                     }
-                    let s = *self.state.borrow();
+                    let s = *self.peer.state.borrow();
                     tracing::debug!(call = %id, "webrtc state {s}");
                     match s {
                         RTCPeerConnectionState::Connected => {
@@ -314,10 +385,10 @@ impl Session {
                         _ => {}
                     }
                 }
-                Some(track) = self.tracks.recv() => {
-                    let media = self.leg.media.clone();
+                Some(track) = self.peer.tracks.recv() => {
+                    let media = self.media.clone();
                     let call = id.clone();
-                    readers.push(tokio::spawn(read_track(track, media, call)));
+                    readers.push(tokio::spawn(read_track(track, media, call, self.side.clone())));
                 }
                 _ = tick.tick() => {
                     let now = tokio::time::Instant::now();
@@ -334,31 +405,31 @@ impl Session {
                         continue;
                     }
                     // Keep sending (silence too) so the browser's jitter buffer stays primed.
-                    let frame = self.leg.playout.take(FRAME_48K).unwrap_or_else(|| vec![0.0; FRAME_48K]);
+                    let frame = self.playout.take(FRAME_48K).unwrap_or_else(|| vec![0.0; FRAME_48K]);
                     let Some(enc) = out.as_mut() else { continue };
                     let Ok(payload) = enc.encode(&frame) else { continue };
                     let mut pkt = rtc::rtp::Packet::default();
                     pkt.header.version = 2;
-                    pkt.header.payload_type = self.pt;
+                    pkt.header.payload_type = self.peer.pt;
                     pkt.header.sequence_number = seq;
                     pkt.header.timestamp = ts;
-                    pkt.header.ssrc = self.ssrc;
+                    pkt.header.ssrc = self.peer.ssrc;
                     pkt.payload = payload.into();
                     seq = seq.wrapping_add(1);
                     ts = ts.wrapping_add(FRAME_48K as u32);
-                    if let Err(e) = self.track.write_rtp(pkt).await {
+                    if let Err(e) = self.peer.track.write_rtp(pkt).await {
                         tracing::debug!(call = %id, "webrtc send: {e}");
                     }
                 }
             }
         }
-        if let Ok(mut m) = self.service.live.lock() {
+        if let (Side::Caller, Ok(mut m)) = (&self.side, self.service.live.lock()) {
             m.remove(&id);
         }
         for r in readers {
             r.abort();
         }
-        if let Err(e) = self.pc.close().await {
+        if let Err(e) = self.peer.pc.close().await {
             tracing::debug!(call = %id, "closing peer connection: {e}");
         }
         tracing::info!(call = %id, connected, "webrtc session ended");
@@ -366,7 +437,7 @@ impl Session {
 }
 
 /// Decode the caller's Opus packets into the call.
-async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, call: CallId) {
+async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, call: CallId, side: Side) {
     if track.kind().await != RtpCodecKind::Audio {
         return;
     }
@@ -387,7 +458,12 @@ async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, c
         }
         let pts = Duration::from_micros(samples * 1_000_000 / 48_000);
         samples += pcm.len() as u64;
-        if media.try_send(MediaIn::Audio(AudioFrame::mono(pcm, 48_000, pts))).is_err() {
+        let frame = AudioFrame::mono(pcm, 48_000, pts);
+        let m = match side {
+            Side::Caller => MediaIn::Audio(frame),
+            Side::Agent(_) => MediaIn::AgentAudio(frame),
+        };
+        if media.try_send(m).is_err() {
             dropped += 1;
         }
     }

@@ -9,41 +9,13 @@ const sb = (window.switchboard = {
   connectMs: null, ended: null,
 });
 
-let pc = null, events = null, mic = null, audioCtx = null, statsTimer = null, hangupToken = null;
+let pc = null, events = null, mic = null, statsTimer = null, hangupToken = null;
 let clickedAt = 0, showTranscript = true;
 
 function setState(s, isError) {
   sb.state = s;
   $("state").textContent = s;
   $("state").classList.toggle("error", !!isError);
-}
-
-function levelMeter(stream, meterId, onLevel) {
-  audioCtx = audioCtx || new AudioContext();
-  const src = audioCtx.createMediaStreamSource(stream);
-  const an = audioCtx.createAnalyser();
-  an.fftSize = 1024;
-  src.connect(an);
-  const buf = new Float32Array(an.fftSize);
-  const tick = () => {
-    if (!pc) { $(meterId).value = 0; return; }
-    an.getFloatTimeDomainData(buf);
-    let peak = 0;
-    for (const v of buf) peak = Math.max(peak, Math.abs(v));
-    $(meterId).value = Math.min(1, peak * 2);
-    if (onLevel) onLevel(peak);
-    requestAnimationFrame(tick);
-  };
-  tick();
-}
-
-function gathered(peer, timeoutMs) {
-  return new Promise((resolve) => {
-    if (peer.iceGatheringState === "complete") return resolve();
-    const done = () => { if (peer.iceGatheringState === "complete") resolve(); };
-    peer.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, timeoutMs);
-  });
 }
 
 function showEvent(ev) {
@@ -92,7 +64,7 @@ async function start() {
     pc.ontrack = (ev) => {
       const stream = ev.streams[0] || new MediaStream([ev.track]);
       $("remote").srcObject = stream;
-      levelMeter(stream, "out-level", (l) => { sb.inboundLevel = Math.max(sb.inboundLevel, l); });
+      levelMeter(stream, "out-level", () => !!pc, (l) => { sb.inboundLevel = Math.max(sb.inboundLevel, l); });
     };
     pc.onconnectionstatechange = () => {
       const s = pc && pc.connectionState;
@@ -105,7 +77,7 @@ async function start() {
         setState("connection interrupted…");
       }
     };
-    levelMeter(mic, "mic-level");
+    levelMeter(mic, "mic-level", () => !!pc);
     setState("connecting…");
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, 2000);

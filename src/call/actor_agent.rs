@@ -1,0 +1,259 @@
+//! The call's human side: bridging the caller to the agent's audio (both ways, resampled to
+//! each side's rate, with the agent's speech transcribed into the call and its case file),
+//! the agent dropping mid-call (back to the front of the queue, with a message), and the
+//! callback / voice-message offer when nobody takes the call.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Actor;
+use crate::assistant::replies::{say, Msg};
+use crate::call::CallState;
+use crate::events::Event;
+use crate::media::resample::StreamResampler;
+use crate::media::AudioFrame;
+use crate::pipeline::TranscriptEvent;
+use crate::routing::AgentId;
+
+/// Most audio queued for either side; beyond it the oldest goes (a late packet burst must not
+/// turn into a growing delay in a live conversation).
+const LIVE_MAX_MS: u64 = 240;
+
+/// A connected agent.
+pub(super) struct AgentBridge {
+    pub agent: String,
+    to_agent: Arc<crate::call::Playout>,
+    done: CancellationToken,
+    /// Caller audio -> the agent's rate; agent audio -> the caller's.
+    to_agent_rs: Option<(u32, StreamResampler)>,
+    to_caller_rs: Option<(u32, StreamResampler)>,
+    /// The agent's own transcription stream (None if it could not start).
+    input: Option<mpsc::Sender<AudioFrame>>,
+    events: Option<mpsc::Receiver<TranscriptEvent>>,
+    /// When the agent joined, ms into the call (the agent stream's clock starts there).
+    joined_ms: u64,
+}
+
+/// Resample `samples` from `from` to `to` Hz through a resampler kept for that pair.
+fn convert(rs: &mut Option<(u32, StreamResampler)>, samples: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to {
+        return samples.to_vec();
+    }
+    if rs.as_ref().is_none_or(|(r, _)| *r != from) {
+        *rs = StreamResampler::new(from, to).ok().map(|r| (from, r));
+    }
+    match rs.as_mut() {
+        Some((_, r)) => r.push(samples),
+        None => Vec::new(),
+    }
+}
+
+/// Where the callback offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallbackOffer {
+    /// Offered: 1 books a callback, speech is a message.
+    Offered,
+    /// Taken; the call is ending.
+    Taken,
+}
+
+/// The next transcript event of the agent's stream (pending while there is none).
+pub(super) async fn next_agent_event(agent: &mut Option<AgentBridge>) -> Option<TranscriptEvent> {
+    match agent.as_mut().and_then(|a| a.events.as_mut()) {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Actor {
+    fn ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// The agent's audio is up: stop whatever the assistant was playing and bridge.
+    pub(super) fn agent_joined(&mut self, leg: crate::call::AgentLeg) {
+        let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
+        if assigned.as_deref() != Some(leg.agent.as_str()) || self.agent.is_some() {
+            tracing::warn!(call = %self.id, agent = %leg.agent, "agent media refused: not this call's agent");
+            leg.done.cancel();
+            return;
+        }
+        let (input, events) = match self.svc.engine.start_stream() {
+            Ok(s) => (Some(s.input), Some(s.events)),
+            Err(e) => {
+                tracing::warn!(call = %self.id, "the agent's speech will not be transcribed: {e}");
+                (None, None)
+            }
+        };
+        self.playout.clear();
+        (self.silence_at, self.resume_at, self.callback) = (None, None, None);
+        tracing::info!(call = %self.id, agent = %leg.agent, "agent connected");
+        self.svc.events.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(leg.agent.clone()) });
+        self.agent = Some(AgentBridge {
+            agent: leg.agent,
+            to_agent: leg.to_agent,
+            done: leg.done,
+            to_agent_rs: None,
+            to_caller_rs: None,
+            input,
+            events,
+            joined_ms: self.ms(),
+        });
+    }
+
+    /// Caller audio for the agent.
+    pub(super) fn caller_to_agent(&mut self, frame: &AudioFrame) {
+        let Some(a) = self.agent.as_mut() else { return };
+        let rate = a.to_agent.rate();
+        let samples = convert(&mut a.to_agent_rs, &frame.samples, frame.sample_rate, rate);
+        a.to_agent.play_live(&samples, LIVE_MAX_MS);
+    }
+
+    /// The agent's voice: to the caller, and to the agent's transcription.
+    pub(super) fn agent_to_caller(&mut self, frame: AudioFrame) {
+        let Some(a) = self.agent.as_mut() else { return };
+        let rate = self.playout.rate();
+        let samples = convert(&mut a.to_caller_rs, &frame.samples, frame.sample_rate, rate);
+        self.playout.play_live(&samples, LIVE_MAX_MS);
+        if let Some(input) = &a.input {
+            let _ = input.try_send(frame);
+        }
+    }
+
+    /// A turn of the agent's, transcribed.
+    pub(super) fn on_agent_transcript(&mut self, ev: Option<TranscriptEvent>) {
+        let Some(a) = self.agent.as_mut() else { return };
+        let Some(ev) = ev else {
+            a.events = None;
+            return;
+        };
+        let TranscriptEvent::Final { text, start_ms, end_ms, .. } = ev else { return };
+        if text.trim().is_empty() {
+            return;
+        }
+        let (agent_id, offset) = (AgentId(a.agent.clone()), a.joined_ms);
+        self.svc.events.publish(Event::AgentTranscript {
+            call_id: self.id.clone(),
+            agent_id,
+            text: text.clone(),
+            start_ms: offset + start_ms,
+            end_ms: offset + end_ms,
+        });
+        self.case.on_agent_turn(offset + start_ms, &text);
+        self.case_changed();
+    }
+
+    /// The agent's connection dropped: the call goes back to the front of the queue with its
+    /// case file, and the caller is told.
+    pub(super) fn agent_lost(&mut self, agent: &str) {
+        if self.agent.as_ref().is_some_and(|a| a.agent != agent) {
+            return;
+        }
+        let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
+        if assigned.as_deref() != Some(agent) {
+            return;
+        }
+        if let Some(a) = self.agent.take() {
+            a.done.cancel();
+        }
+        self.playout.clear();
+        tracing::warn!(call = %self.id, %agent, "agent connection lost: back to the front of the queue");
+        let requeued = self.svc.routing.as_ref().map(|r| r.agent_lost(&AgentId(agent.to_string()))).unwrap_or_default();
+        if !requeued.contains(&self.id) {
+            tracing::warn!(call = %self.id, "the call was not on the agent's desk; not requeued");
+        }
+        self.svc.registry.update(&self.id, |r| {
+            r.info.agent = None;
+            r.info.state = CallState::WaitingForAgent;
+        });
+        self.svc.events.publish(Event::AgentLeft {
+            call_id: self.id.clone(),
+            agent_id: AgentId(agent.to_string()),
+            reason: "connection_lost".into(),
+        });
+        self.svc
+            .events
+            .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
+        let lang = self.caller_language();
+        self.speak(vec![say(&lang, &Msg::AgentLost)], lang, false);
+    }
+
+    /// The caller's language as the assistant last spoke it (English before any turn).
+    fn caller_language(&self) -> String {
+        self.case.language.clone().unwrap_or_else(|| "en".into())
+    }
+
+    /// Nobody took the call: offer a callback (key 1) or a voice message (speak).
+    pub(super) fn offer_callback(&mut self) {
+        let waiting = self.svc.registry.get(&self.id).is_some_and(|r| r.info.state == CallState::WaitingForAgent);
+        if !waiting || self.agent.is_some() || self.callback.is_some() {
+            return;
+        }
+        self.callback = Some(CallbackOffer::Offered);
+        self.svc.events.publish(Event::CallbackOffered { call_id: self.id.clone(), at_ms: self.ms() });
+        let lang = self.caller_language();
+        self.speak(vec![say(&lang, &Msg::CallbackOffer)], lang, false);
+    }
+
+    /// A key while the callback is on offer; true if it was taken here.
+    pub(super) async fn callback_key(&mut self, digit: char) -> bool {
+        if self.callback != Some(CallbackOffer::Offered) {
+            return false;
+        }
+        if digit != '1' {
+            return true;
+        }
+        let number = self.case.caller.number.clone();
+        self.playout.clear();
+        self.save_callback("callback", &number, "").await;
+        let lang = self.caller_language();
+        self.speak(vec![say(&lang, &Msg::CallbackConfirmed { number })], lang, true);
+        true
+    }
+
+    /// A caller's turn while the callback is on offer: their message. True if taken here.
+    pub(super) async fn callback_turn(&mut self, text: &str) -> bool {
+        match self.callback {
+            Some(CallbackOffer::Offered) => {
+                let number = self.case.caller.number.clone();
+                let message = crate::routing::case_file::mask_cards(text);
+                self.playout.clear();
+                self.save_callback("voicemail", &number, &message).await;
+                let lang = self.caller_language();
+                self.speak(vec![say(&lang, &Msg::VoicemailSaved)], lang, true);
+                true
+            }
+            Some(CallbackOffer::Taken) => true,
+            None => false,
+        }
+    }
+
+    async fn save_callback(&mut self, kind: &str, number: &str, message: &str) {
+        self.callback = Some(CallbackOffer::Taken);
+        if let Some(services) = self.svc.assistant.clone() {
+            let store = services.store.clone();
+            let (call, customer) = (self.id.0.clone(), self.case.caller.customer_id);
+            let (n, k, m) = (number.to_string(), kind.to_string(), message.to_string());
+            let saved = tokio::task::spawn_blocking(move || store.add_callback(&call, customer, &n, &k, &m)).await;
+            if !matches!(saved, Ok(Ok(_))) {
+                tracing::error!(call = %self.id, "the {kind} could not be saved: {saved:?}");
+            }
+        }
+        tracing::info!(call = %self.id, kind, "callback requested");
+        self.svc.events.publish(Event::CallbackRequested {
+            call_id: self.id.clone(),
+            kind: kind.to_string(),
+            number: number.to_string(),
+            message: message.to_string(),
+        });
+    }
+
+    /// The call is over: release the agent's media.
+    pub(super) fn release_agent(&mut self) {
+        if let Some(a) = self.agent.take() {
+            a.done.cancel();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The agent desktop: the `/agent` page (embedded HTML/JS, no build step), its settings, and
+//! the agent's WebRTC audio for an accepted call (`/api/calls/{id}/agent-media`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+
+use super::AppError;
+use crate::auth::http::CurrentUser;
+use crate::call::CallId;
+use crate::routing::service::RoutingService;
+use crate::transport::webrtc::{WebRtcError, WebRtcService};
+
+const AGENT_HTML: &str = include_str!("assets/agent.html");
+const AGENT_JS: &str = include_str!("assets/agent.js");
+/// Largest SDP offer accepted (browsers send 2-6 KB).
+const MAX_OFFER: usize = 64 * 1024;
+
+/// Routes for the agent desktop.
+pub fn router(w: Arc<WebRtcService>) -> Router {
+    Router::new()
+        .route("/agent", get(|| async { Html(AGENT_HTML) }))
+        .route(
+            "/assets/agent.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], AGENT_JS) }),
+        )
+        .route("/api/agent/config", get(config))
+        .route("/api/calls/{id}/agent-media", post(media))
+        .with_state(w)
+}
+
+/// What the desktop needs to know: ICE servers, how long an offer stands, the dispositions.
+async fn config(
+    State(w): State<Arc<WebRtcService>>,
+    Extension(r): Extension<Arc<RoutingService>>,
+    _user: CurrentUser,
+) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "ice_servers": w.cfg.ice_servers,
+        "offer_timeout_s": r.offer_timeout_s(),
+        "dispositions": crate::routing::api::DISPOSITIONS,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Offer {
+    sdp: String,
+}
+
+/// The agent's browser offers its audio for a call it accepted; the answer bridges it to the caller.
+async fn media(
+    State(w): State<Arc<WebRtcService>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, AppError> {
+    let Some(agent) = user.0.agent_id.clone() else {
+        return Err(AppError::Forbidden("this login has no agent profile".into()));
+    };
+    if body.len() > MAX_OFFER {
+        return Err(AppError::BadRequest(format!("offer larger than {MAX_OFFER} bytes")));
+    }
+    let offer: Offer = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
+    match w.answer_agent(&CallId(id.clone()), &agent, offer.sdp).await {
+        Ok(sdp) => Ok(Json(serde_json::json!({ "call_id": id, "sdp": sdp }))),
+        Err(WebRtcError::BadOffer(m)) => Err(AppError::BadRequest(m)),
+        Err(WebRtcError::Conflict(m)) => Err(AppError::Conflict(m)),
+        Err(WebRtcError::Unavailable(m)) => Err(AppError::Unavailable(m)),
+        Err(WebRtcError::Internal(m)) => {
+            tracing::error!("agent webrtc: {m}");
+            Err(AppError::Internal)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+// Switchboard agent desktop: log in, set presence, take offered calls with their case file,
+// talk to the caller over WebRTC, follow the live transcript (both sides), the caller's mood
+// and the suggested next step, hang up and wrap up. `window.switchboard` exposes the same
+// facts for automated tests.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const sb = (window.switchboard = {
+  user: null, presence: null, offer: null, callId: null, connected: false, bytesReceived: 0,
+  inboundLevel: 0, caseFile: null, transcript: [], ended: null, wrapUp: null, error: null, status: null,
+});
+
+let cfg = { offer_timeout_s: 15, dispositions: [], ice_servers: [] };
+let events = null, pc = null, mic = null, statsTimer = null, offerTimer = null;
+let offerDeadline = 0;
+
+const show = (id, on) => { $(id).hidden = !on; };
+function status(text, isError) {
+  sb.status = text;
+  $("status").textContent = text;
+  $("status").classList.toggle("error", !!isError);
+}
+
+async function api(method, path, body) {
+  const resp = await fetch(path, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  let data = null;
+  try { data = await resp.json(); } catch (_) { /* empty body */ }
+  if (!resp.ok) throw new Error((data && data.error) || resp.statusText);
+  return data;
+}
+
+// --- logging in and presence -------------------------------------------------------------
+
+async function loggedIn(me) {
+  sb.user = me;
+  $("who").textContent = `${me.username} (${me.role})`;
+  show("login-box", false);
+  show("status-box", true);
+  show("logout", true);
+  if (!me.agent_id) {
+    status("This login has no agent profile: it cannot take calls.", true);
+    return;
+  }
+  cfg = await api("GET", "/api/agent/config");
+  $("disposition").innerHTML = cfg.dispositions.map((d) => `<option value="${d}">${d.replace(/_/g, " ")}</option>`).join("");
+  const agent = await api("GET", "/api/agents/me");
+  show("presence", true);
+  $("presence").value = ["available", "away", "offline"].includes(agent.presence) ? agent.presence : "available";
+  sb.presence = agent.presence;
+  status(`You are ${agent.presence.replace("_", " ")}.`);
+  connectEvents();
+}
+
+$("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("login-error").textContent = "";
+  try {
+    await api("POST", "/api/login", { username: $("username").value, password: $("password").value });
+    await loggedIn(await api("GET", "/api/me"));
+  } catch (err) {
+    $("login-error").textContent = err.message;
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await api("PUT", "/api/agents/me/presence", { presence: "offline" }); } catch (_) { /* not an agent */ }
+  await api("POST", "/api/logout").catch(() => {});
+  location.reload();
+});
+
+async function setPresence(p) {
+  try {
+    const a = await api("PUT", "/api/agents/me/presence", { presence: p });
+    sb.presence = a.presence;
+    status(`You are ${a.presence.replace("_", " ")}.`);
+  } catch (err) {
+    status(`Could not change presence: ${err.message}`, true);
+  }
+}
+$("presence").addEventListener("change", () => setPresence($("presence").value));
+
+// --- events ------------------------------------------------------------------------------
+
+function connectEvents() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  events = new WebSocket(`${proto}//${location.host}/api/events`);
+  events.onmessage = (m) => onEvent(JSON.parse(m.data));
+  events.onclose = () => { events = null; setTimeout(() => { if (sb.user) connectEvents(); }, 2000); };
+}
+
+function onEvent(ev) {
+  const mine = ev.call_id && (ev.call_id === sb.callId || (sb.offer && ev.call_id === sb.offer.call_id));
+  switch (ev.type) {
+    case "call_routed":
+      if (ev.decision.agent_id === sb.user.agent_id) showOffer(ev);
+      else if (sb.offer && sb.offer.call_id === ev.call_id) withdrawOffer("The call went to a colleague.");
+      break;
+    case "case_file_updated":
+      if (mine) showCase(ev.case_file);
+      break;
+    case "transcript_final":
+      if (ev.call_id === sb.callId) addLine("caller", "Caller", ev.text, ev.translation);
+      break;
+    case "agent_transcript":
+      if (ev.call_id === sb.callId) addLine("agent", "You", ev.text);
+      break;
+    case "assistant_replied":
+      if (ev.call_id === sb.callId && ev.text) addLine("assistant", "Assistant", ev.text);
+      break;
+    case "caller_state_changed":
+      if (ev.call_id === sb.callId) showMood(ev.state, ev.frustration);
+      break;
+    case "agent_left":
+      if (ev.call_id === sb.callId) { endMedia(); status("Your connection to the call was lost; it went back to the queue.", true); resetCall(); }
+      break;
+    case "call_ended":
+      if (sb.offer && ev.call_id === sb.offer.call_id) withdrawOffer("The caller hung up.");
+      if (ev.call_id === sb.callId) callEnded(ev.reason);
+      break;
+  }
+}
+
+// --- offers ------------------------------------------------------------------------------
+
+function showOffer(ev) {
+  sb.offer = { call_id: ev.call_id, decision: ev.decision };
+  offerDeadline = Date.now() + cfg.offer_timeout_s * 1000;
+  $("offer-summary").textContent = `Call ${ev.call_id}, waited ${Math.round(ev.decision.waited_ms / 1000)} s.` +
+    (ev.decision.translation ? " The caller speaks a language you do not: use the English translation." : "");
+  show("offer", true);
+  show("case-box", true);
+  $("accept").disabled = false;
+  $("decline").disabled = false;
+  $("accept").focus();
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((offerDeadline - Date.now()) / 1000));
+    $("countdown").textContent = left;
+    if (left === 0) withdrawOffer("The offer timed out and went to the next agent.");
+  };
+  clearInterval(offerTimer);
+  offerTimer = setInterval(tick, 250);
+  tick();
+  status("A call is waiting for you.");
+}
+
+function withdrawOffer(why) {
+  clearInterval(offerTimer);
+  if (!sb.offer) return;
+  sb.offer = null;
+  show("offer", false);
+  if (!sb.callId) { show("case-box", false); $("case").innerHTML = ""; }
+  status(why);
+}
+
+$("decline").addEventListener("click", async () => {
+  const call = sb.offer && sb.offer.call_id;
+  if (!call) return;
+  await api("POST", `/api/calls/${encodeURIComponent(call)}/decline`).catch(() => {});
+  withdrawOffer("Declined.");
+});
+
+$("accept").addEventListener("click", async () => {
+  const call = sb.offer && sb.offer.call_id;
+  if (!call) return;
+  $("accept").disabled = true;
+  $("decline").disabled = true;
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(call)}/accept`);
+  } catch (err) {
+    withdrawOffer(`Could not take the call: ${err.message}`);
+    return;
+  }
+  clearInterval(offerTimer);
+  sb.offer = null;
+  show("offer", false);
+  sb.callId = call;
+  sb.ended = null;
+  sb.wrapUp = null;
+  sb.transcript = [];
+  $("transcript").innerHTML = "";
+  show("call-box", true);
+  show("wrapup-box", false);
+  $("hangup").disabled = false;
+  // Earlier lines of the conversation, from the case file.
+  if (sb.caseFile) for (const l of sb.caseFile.transcript || []) addLine(l.speaker, cap(l.speaker), l.text, l.english);
+  status("Connecting your audio…");
+  try {
+    await connectAudio(call);
+  } catch (err) {
+    sb.error = String(err.message || err);
+    status(`Audio failed: ${sb.error}`, true);
+  }
+});
+
+const cap = (s) => (s === "agent" ? "You" : s.charAt(0).toUpperCase() + s.slice(1));
+
+// --- audio -------------------------------------------------------------------------------
+
+
+async function connectAudio(call) {
+  mic = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  });
+  pc = new RTCPeerConnection({ iceServers: cfg.ice_servers });
+  mic.getAudioTracks().forEach((t) => pc.addTrack(t, mic));
+  pc.ontrack = (ev) => {
+    const stream = ev.streams[0] || new MediaStream([ev.track]);
+    $("remote").srcObject = stream;
+    levelMeter(stream, "in-level", () => !!pc, (l) => { sb.inboundLevel = Math.max(sb.inboundLevel, l); });
+  };
+  pc.onconnectionstatechange = () => {
+    const s = pc && pc.connectionState;
+    if (s === "connected") { sb.connected = true; status("On the call."); $("call-state").textContent = "connected"; }
+    else if (s === "disconnected") $("call-state").textContent = "connection interrupted…";
+    else if (s === "failed") { $("call-state").textContent = "connection failed"; status("Audio connection failed.", true); }
+  };
+  levelMeter(mic, "mic-level", () => !!pc);
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, 2000);
+  const answer = await api("POST", `/api/calls/${encodeURIComponent(call)}/agent-media`, { sdp: pc.localDescription.sdp });
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  statsTimer = setInterval(async () => {
+    if (!pc) return;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio") sb.bytesReceived = r.bytesReceived;
+    });
+  }, 500);
+}
+
+function endMedia() {
+  clearInterval(statsTimer);
+  statsTimer = null;
+  if (pc) { pc.close(); pc = null; }
+  if (mic) { mic.getTracks().forEach((t) => t.stop()); mic = null; }
+  sb.connected = false;
+}
+
+function resetCall() {
+  sb.callId = null;
+  show("call-box", false);
+  show("case-box", false);
+}
+
+$("hangup").addEventListener("click", async () => {
+  if (!sb.callId) return;
+  $("hangup").disabled = true;
+  try { await api("POST", `/api/calls/${encodeURIComponent(sb.callId)}/hangup`); }
+  catch (err) { status(`Could not hang up: ${err.message}`, true); $("hangup").disabled = false; }
+});
+
+function callEnded(reason) {
+  sb.ended = reason;
+  endMedia();
+  $("call-state").textContent = `ended (${reason.replace(/_/g, " ")})`;
+  $("hangup").disabled = true;
+  show("wrapup-box", true);
+  $("disposition").focus();
+  status("Call ended: please wrap up.");
+}
+
+$("wrapup").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const call = sb.callId;
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(call)}/wrap-up`, {
+      disposition: $("disposition").value, notes: $("notes").value,
+    });
+    sb.wrapUp = { call_id: call, disposition: $("disposition").value };
+    $("wrapup-status").textContent = "Saved.";
+    $("notes").value = "";
+    show("wrapup-box", false);
+    resetCall();
+    status(`Wrap-up saved. You are ${sb.presence || "available"}.`);
+  } catch (err) {
+    $("wrapup-status").textContent = `Not saved: ${err.message}`;
+  }
+});
+
+// --- case file and transcript ------------------------------------------------------------
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+function showMood(state, frustration) {
+  const m = $("mood");
+  m.className = state || "";
+  m.textContent = state ? `${state}${frustration != null ? ` (frustration ${Math.round(frustration * 100)}%)` : ""}` : "–";
+}
+
+function showCase(c) {
+  sb.caseFile = c;
+  show("case-box", true);
+  const who = c.caller || {};
+  const rows = [
+    ["Caller", `${esc(who.name || "unknown caller")} · ${esc(who.number || "")} · ${who.verified ? "verified" : "<strong>not verified</strong>"}`],
+    ["Market", esc(who.market || "–")],
+    ["Language", esc(c.language || who.preferred_language || "–") + (c.accent && c.accent.label ? ` · accent ${esc(c.accent.label)}` : "")],
+    ["Mood", c.mood ? `${esc(c.mood.state)} · trend ${c.mood.trend > 0.05 ? "rising" : c.mood.trend < -0.05 ? "calming" : "steady"}` +
+      (c.mood.evidence && c.mood.evidence.length ? ` · ${esc(c.mood.evidence.join(", "))}` : "") : "–"],
+    ["Intent", esc((c.intents || []).join(", ") || "–")],
+    ["Hand-over", c.handover ? esc(c.handover.reason.replace(/_/g, " ")) : "–"],
+    ["Account", list((c.account || []).map((l) => `${l.kind}: ${l.text}`))],
+    ["Previous contacts", list((c.previous_contacts || []).map((l) => l.text))],
+    ["AI did", list((c.ai_actions || []).map((a) => `${a.tool} ${a.detail || ""} (${a.ok ? "ok" : "failed"})`))],
+    ["Still open", list(c.open || [])],
+    ["Summary", list((c.summary || []).map((l) => `${fmt(l.at_ms)} ${l.text}${l.english ? ` [${l.english}]` : ""}`))],
+  ];
+  $("case").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+  $("next-step").textContent = c.next_step || "";
+  if (c.mood) showMood(c.mood.state, c.mood.frustration);
+}
+
+function list(items) {
+  return items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : "–";
+}
+
+function fmt(ms) {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function addLine(kind, who, text, english) {
+  sb.transcript.push({ speaker: kind, text });
+  const p = document.createElement("p");
+  p.className = kind;
+  p.innerHTML = `<span class="who">${esc(who)}:</span>${esc(text)}` + (english ? ` <span class="muted">[${esc(english)}]</span>` : "");
+  $("transcript").appendChild(p);
+  $("transcript").scrollTop = $("transcript").scrollHeight;
+}
+
+// Already logged in (cookie)?
+api("GET", "/api/me").then(loggedIn).catch(() => { $("username").focus(); });

@@ -1,0 +1,191 @@
+//! The agent desktop with a real browser and a real phone call: Priya logs in at `/agent` in
+//! headless Chromium (whose microphone plays a recording of her voice) and goes available; a
+//! simulated caller (SIP/RTP, real models) reports fraud and is handed over; the call is offered
+//! to Priya (fraud, English), not to James; her desktop shows the case file with the caller's
+//! name and the intent; she accepts, her browser receives the caller's audio over WebRTC and the
+//! caller hears her (the simulator transcribes her words); her words are transcribed on the
+//! call too. Her browser then vanishes mid-call: the call goes back to the front of the queue
+//! and the caller is told; she comes back, takes it again, hangs up and saves the wrap-up.
+//! Saves a screenshot of the desktop to target/agent-desktop.png.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use common::browser::{browser, page_state, wait_page, with_leading_silence};
+use common::server::{have, tempdir, Server};
+use common::{ok_stdout, root, simulate_in_background, summary_and_heard};
+
+/// What Priya says into her microphone (espeak-ng, looped by Chromium).
+const PRIYA_SAYS: &str =
+    "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
+
+async fn log_in_and_go_available(c: &Client, base: &str) {
+    c.goto(&format!("{base}/agent")).await.unwrap();
+    let s = page_state(c).await;
+    if s["user"].is_null() {
+        c.find(Locator::Id("username")).await.unwrap().send_keys("priya").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys("priya-demo-pass").await.unwrap();
+        c.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
+    }
+    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == "priya").await;
+    wait_page(c, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
+    c.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
+    wait_page(c, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
+}
+
+async fn accept_offer(c: &Client, call: &str) {
+    let s = wait_page(c, Duration::from_secs(120), "an offer", |s| s["offer"]["call_id"] == call).await;
+    assert_eq!(s["offer"]["decision"]["agent_id"], "priya");
+    c.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    wait_page(c, Duration::from_secs(20), "the call's audio", |s| s["connected"] == true).await;
+}
+
+fn text_of(events: &[Value], kind: &str, call: &str) -> String {
+    events
+        .iter()
+        .filter(|v| v["type"] == kind && v["call_id"] == call)
+        .map(|v| v["text"].as_str().unwrap_or("").to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_up() {
+    assert!(have("espeak-ng") && have("chromedriver"), "needs espeak-ng and chromium-driver (scripts/setup)");
+    let dir = tempdir("agent-desktop");
+    let db = dir.join("desk.db");
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
+        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
+    ]);
+    let base = format!("http://{}", server.http);
+    // Priya's voice: one sentence with a pause before it, looped as her microphone.
+    let raw = dir.join("priya-raw.wav");
+    let spoke = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), PRIYA_SAYS])
+        .status()
+        .unwrap();
+    assert!(spoke.success());
+    let voice = dir.join("priya.wav");
+    with_leading_silence(&raw, &voice, 1.0);
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _guard = rt.enter();
+    let (_driver, c) = rt.block_on(browser(&voice, true));
+    rt.block_on(log_in_and_go_available(&c, &base));
+    // James (English, no fraud skill) is available too; the fraud call must not go to him.
+    let james = server.session("james", "james-demo-pass");
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&james), Some(json!({"presence": "available"})));
+    assert_eq!(status, 200);
+
+    let mut events = rt.block_on(server.events(None));
+    let caller = simulate_in_background(&server, "fraud_agent.toml");
+
+    let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = routed["call_id"].as_str().unwrap().to_string();
+    assert_eq!(routed["decision"]["agent_id"], "priya", "fraud + English goes to Priya: {routed}");
+    // Her desktop shows the offer with the case file: who is calling and why.
+    let s = rt.block_on(wait_page(&c, Duration::from_secs(20), "the case file", |s| {
+        s["offer"]["call_id"] == call.as_str() && s["caseFile"]["caller"]["name"].is_string()
+    }));
+    assert_eq!(s["caseFile"]["caller"]["name"], "John Carter", "{}", s["caseFile"]);
+    let shown = rt.block_on(async { c.find(Locator::Id("case")).await.unwrap().text().await.unwrap() });
+    assert!(shown.contains("John Carter") && shown.contains("fraud"), "{shown}");
+    let offered = Instant::now();
+    rt.block_on(accept_offer(&c, &call));
+    println!("offer -> accepted and audio connected: {} ms", offered.elapsed().as_millis());
+    let joined = rt.block_on(events.next_of("agent_joined", Duration::from_secs(10)));
+    assert_eq!((joined["call_id"].as_str(), joined["agent_id"].as_str()), (Some(call.as_str()), Some("priya")));
+
+    // Her browser hears the caller (who speaks 1.5 s after she joins) ...
+    let s = rt.block_on(wait_page(&c, Duration::from_secs(30), "the caller's audio", |s| {
+        s["bytesReceived"].as_u64().unwrap_or(0) > 2000 && s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.02
+    }));
+    println!("agent browser received {} bytes of caller audio, peak level {}", s["bytesReceived"], s["inboundLevel"]);
+    // ... and what she says is transcribed on the call and shown on her desktop.
+    rt.block_on(events.until(Duration::from_secs(60), |v| {
+        v["type"] == "agent_transcript" && v["call_id"] == call.as_str() && {
+            let t = v["text"].as_str().unwrap_or("").to_lowercase();
+            t.contains("fraud") || t.contains("blocked") || t.contains("card")
+        }
+    }));
+    let s = rt.block_on(wait_page(&c, Duration::from_secs(10), "her words in the transcript", |s| {
+        s["transcript"].as_array().is_some_and(|t| t.iter().any(|l| l["speaker"] == "agent"))
+    }));
+    assert!(s["transcript"].as_array().unwrap().iter().any(|l| l["speaker"] == "caller"), "both sides: {s}");
+    std::thread::sleep(Duration::from_secs(2));
+    let shot = rt.block_on(c.screenshot()).unwrap();
+    let path = root().join("target/agent-desktop.png");
+    std::fs::write(&path, shot).unwrap();
+    println!("screenshot: {}", path.display());
+
+    // Her browser goes away mid-call: the call goes back to the front of the queue, keeps its
+    // case file, and the caller is told. James steps away so the call waits for her.
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&james), Some(json!({"presence": "away"})));
+    assert_eq!(status, 200);
+    rt.block_on(c.goto("about:blank")).unwrap();
+    let left = rt.block_on(events.next_of("agent_left", Duration::from_secs(30)));
+    assert_eq!((left["call_id"].as_str(), left["reason"].as_str()), (Some(call.as_str()), Some("connection_lost")));
+    let (_, queue) = server.get("/api/queue");
+    assert_eq!(queue[0]["call_id"], call.as_str(), "back at the front of the queue: {queue}");
+    // The caller hears why (about 5 s); she comes back after that (her session cookie is still
+    // good), goes available and gets the call again.
+    std::thread::sleep(Duration::from_secs(7));
+    rt.block_on(log_in_and_go_available(&c, &base));
+    let again = rt.block_on(events.next_of("call_routed", Duration::from_secs(30)));
+    assert_eq!(
+        (again["call_id"].as_str(), again["decision"]["agent_id"].as_str()),
+        (Some(call.as_str()), Some("priya"))
+    );
+    let s = rt.block_on(wait_page(&c, Duration::from_secs(20), "the case file again", |s| {
+        s["caseFile"]["caller"]["name"] == "John Carter"
+    }));
+    assert!(s["caseFile"]["handover"].is_object(), "the case file was kept");
+    rt.block_on(accept_offer(&c, &call));
+    rt.block_on(
+        events.until(Duration::from_secs(20), |v| v["type"] == "agent_joined" && v["call_id"] == call.as_str()),
+    );
+    // Let the caller hear her again, then she hangs up.
+    std::thread::sleep(Duration::from_secs(12));
+    rt.block_on(async { c.find(Locator::Id("hangup")).await.unwrap().click().await.unwrap() });
+    let ended = rt.block_on(
+        events.until(Duration::from_secs(30), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()),
+    );
+    assert_eq!(ended["reason"], "agent_hangup");
+
+    // The wrap-up form, saved to the interaction record.
+    rt.block_on(wait_page(&c, Duration::from_secs(10), "the wrap-up form", |s| s["ended"] == "agent_hangup"));
+    rt.block_on(async {
+        c.find(Locator::Id("disposition")).await.unwrap().select_by_value("fraud_case_opened").await.unwrap();
+        c.find(Locator::Id("notes"))
+            .await
+            .unwrap()
+            .send_keys("Card 4111 1111 1111 1111 blocked; new card sent.")
+            .await
+            .unwrap();
+        c.find(Locator::Id("save-wrapup")).await.unwrap().click().await.unwrap();
+    });
+    rt.block_on(wait_page(&c, Duration::from_secs(10), "the saved wrap-up", |s| !s["wrapUp"].is_null()));
+    let store = switchboard::store::Store::open(&db).unwrap();
+    let (disposition, notes) = store.wrap_up_of(&call).unwrap().expect("wrap-up saved");
+    assert_eq!(disposition, "fraud_case_opened");
+    assert!(notes.contains("[card number]") && !notes.contains("4111"), "{notes}");
+
+    // The caller heard Priya (through the bridge, transcribed by the simulator) and the message
+    // when her connection dropped.
+    let (_, heard) = summary_and_heard(&caller.join().unwrap());
+    println!("the caller heard: {heard}");
+    assert!(heard.contains("priya") || heard.contains("fraud team") || heard.contains("blocked"), "{heard}");
+    assert!(heard.contains("connection") || heard.contains("queue"), "the message when she dropped: {heard}");
+    let said = text_of(&events.seen, "agent_transcript", &call);
+    println!("Priya's words on the call: {said}");
+    let _ = rt.block_on(c.close());
+}
