@@ -39,7 +39,7 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert_eq!(status, 403, "only admins edit agents");
 
     let mut events = rt.block_on(server.events(None));
-    let caller = simulate_in_background(&server, "fraud.toml");
+    let caller = simulate_in_background(&server, "fraud_hold.toml");
 
     let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
     let call = routed["call_id"].as_str().unwrap().to_string();
@@ -75,23 +75,60 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     let (status, _, _) = server.request("GET", &format!("/api/calls/{call}"), Some(&james), None);
     assert_eq!(status, 404);
 
+    // Priya transfers the call to Lena (German/English, fraud) with a note; only Lena is offered
+    // it, and the case file carries the note (card number masked).
+    let lena = server.session("lena", "lena-demo-pass");
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&lena), Some(json!({"presence": "available"})));
+    assert_eq!(status, 200);
+    let transfer = format!("/api/calls/{call}/transfer");
+    let note = json!({"to_agent": "lena", "note": "Card 4111 1111 1111 1111 used in Berlin; please block it."});
+    assert_eq!(server.request("POST", &transfer, Some(&james), Some(note.clone())).0, 404, "not James's call");
+    let (status, _, body) = server.request("POST", &transfer, Some(&priya), Some(json!({"to_agent": "nobody"})));
+    assert_eq!(status, 404, "{body}");
+    let (status, _, body) = server.request("POST", &transfer, Some(&priya), Some(note));
+    assert_eq!(status, 200, "{body}");
+    let left = rt.block_on(events.next_of("agent_left", Duration::from_secs(10)));
+    assert_eq!((left["agent_id"].as_str(), left["reason"].as_str()), (Some("priya"), Some("transferred")));
+    let to_lena = rt.block_on(events.next_of("call_routed", Duration::from_secs(10)));
+    assert_eq!(
+        (to_lena["call_id"].as_str(), to_lena["decision"]["agent_id"].as_str()),
+        (Some(call.as_str()), Some("lena"))
+    );
+    let case = rt.block_on(events.find(Duration::from_secs(5), |v| {
+        v["type"] == "case_file_updated"
+            && v["case_file"]["open"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|l| l.as_str().unwrap_or("").contains("Transferred")))
+    }));
+    let open = case["case_file"]["open"].to_string();
+    assert!(open.contains("Transferred by priya to lena") && !open.contains("4111"), "{open}");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&lena), None);
+    assert_eq!(status, 200, "{body}");
+    // Lena ends the call (the caller is still on the line).
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/hangup"), Some(&lena), None);
+    assert_eq!(status, 200, "{body}");
+    let ended = rt.block_on(
+        events.until(Duration::from_secs(20), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()),
+    );
+    assert_eq!(ended["reason"], "agent_hangup");
+
     // Wrap-up only after the call, only by its agent, with a known disposition.
     let wrap = json!({"disposition": "fraud_case_opened", "notes": "Card 4111 1111 1111 1111 blocked, case opened."});
     let path = format!("/api/calls/{call}/wrap-up");
     let (summary, _) = summary_and_heard(&caller.join().unwrap());
     assert_eq!(summary["escalation_reason"], "needs_human", "{summary}");
-    rt.block_on(events.find(Duration::from_secs(20), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()));
-    assert_eq!(server.request("POST", &path, Some(&james), Some(wrap.clone())).0, 404, "not James's call");
-    let (status, _, body) = server.request("POST", &path, Some(&priya), Some(json!({"disposition": "whatever"})));
+    assert_eq!(server.request("POST", &path, Some(&priya), Some(wrap.clone())).0, 404, "no longer Priya's call");
+    let (status, _, body) = server.request("POST", &path, Some(&lena), Some(json!({"disposition": "whatever"})));
     assert_eq!(status, 422, "{body}");
-    let (status, _, body) = server.request("POST", &path, Some(&priya), Some(wrap));
+    let (status, _, body) = server.request("POST", &path, Some(&lena), Some(wrap));
     assert_eq!(status, 200, "{body}");
     let store = switchboard::store::Store::open(&db).unwrap();
     let john = store.customer_by_phone("+15550100").unwrap().unwrap();
     let contact =
         store.interactions(john.id).unwrap().into_iter().find(|c| c.call_id.as_deref() == Some(call.as_str()));
     let contact = contact.expect("the call's interaction");
-    assert_eq!(contact.agent.as_deref(), Some("priya"));
+    assert_eq!(contact.agent.as_deref(), Some("lena"));
     let (disposition, notes) = store.wrap_up_of(&call).unwrap().unwrap();
     assert_eq!(disposition, "fraud_case_opened");
     assert!(notes.contains("[card number]") && !notes.contains("4111"), "{notes}");

@@ -112,6 +112,8 @@ pub enum Msg {
     },
     /// The caller's message is saved.
     VoicemailSaved,
+    /// An agent passes the call to a colleague.
+    Transferring,
     DidNotUnderstand,
     AnythingElse,
     YouAreWelcome,
@@ -548,6 +550,13 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Le llamaremos al {n}. Adiós.",
         ])
         .replace("{n}", &spaced(number.trim_start_matches('+'))),
+        Msg::Transferring => pick([
+            "I'm transferring you to a colleague who can help. Please stay on the line.",
+            "Jag kopplar dig vidare till en kollega som kan hjälpa dig. Vänligen vänta kvar.",
+            "Ich verbinde Sie mit einem Kollegen, der Ihnen helfen kann. Bitte bleiben Sie dran.",
+            "Je vous transfère à un collègue qui peut vous aider. Merci de patienter.",
+            "Le paso con un compañero que puede ayudarle. Por favor, no cuelgue.",
+        ]),
         Msg::VoicemailSaved => pick([
             "Thank you, your message is saved and we will get back to you. Goodbye.",
             "Tack, ditt meddelande är sparat och vi återkommer. Hej då.",

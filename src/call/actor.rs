@@ -242,6 +242,12 @@ impl Actor {
                     Some(MediaIn::AgentAudio(frame)) => self.agent_to_caller(frame),
                     Some(MediaIn::AgentLost { agent }) => self.agent_lost(&agent),
                     Some(MediaIn::NoAgent) => self.offer_callback(),
+                    Some(MediaIn::Transfer { from, to_agent, skill, note }) => self.transfer(&from, to_agent, skill, &note),
+                    Some(MediaIn::AgentCheck { agent }) => {
+                        if self.agent.is_none() {
+                            self.agent_lost(&agent);
+                        }
+                    }
                     Some(MediaIn::Audio(frame)) => {
                         if let Some(r) = self.recorder.as_mut() {
                             r.push(&frame);

@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::media::resample::StreamResampler;
 use crate::media::AudioFrame;
 use crate::pipeline::TranscriptEvent;
-use crate::routing::AgentId;
+use crate::routing::{AgentId, Skill};
 
 /// Most audio queued for either side; beyond it the oldest goes (a late packet burst must not
 /// turn into a growing delay in a live conversation).
@@ -178,6 +178,45 @@ impl Actor {
             .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
         let lang = self.caller_language();
         self.speak(vec![say(&lang, &Msg::AgentLost)], lang, false);
+    }
+
+    /// The agent passes the call on: their audio goes, the call is queued again at the front
+    /// for the colleague or the skill's queue, the note goes in the case file, the caller is told.
+    pub(super) fn transfer(&mut self, from: &str, to_agent: Option<String>, skill: Option<Skill>, note: &str) {
+        if self.svc.registry.agent_of(&self.id).as_deref() != Some(from) {
+            tracing::warn!(call = %self.id, %from, "transfer refused: not this agent's call");
+            return;
+        }
+        let Some(routing) = self.svc.routing.clone() else { return };
+        let skill =
+            skill.or_else(|| self.case.intents.last().map(|i| Skill::from_intent(*i))).unwrap_or(Skill::General);
+        let call = self.waiting_call(skill, to_agent.clone().map(AgentId));
+        if let Err(e) = routing.transfer(&AgentId(from.to_string()), call) {
+            tracing::warn!(call = %self.id, "transfer failed: {e}");
+            return;
+        }
+        if let Some(a) = self.agent.take() {
+            a.done.cancel();
+        }
+        self.playout.clear();
+        let to = to_agent.unwrap_or_else(|| format!("the {} queue", skill.name()));
+        tracing::info!(call = %self.id, %from, %to, "transferred");
+        self.svc.registry.update(&self.id, |r| {
+            r.info.agent = None;
+            r.info.state = CallState::WaitingForAgent;
+        });
+        self.svc.events.publish(Event::AgentLeft {
+            call_id: self.id.clone(),
+            agent_id: AgentId(from.to_string()),
+            reason: "transferred".into(),
+        });
+        self.svc
+            .events
+            .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
+        self.case.on_transfer(from, &to, note);
+        self.case_changed();
+        let lang = self.caller_language();
+        self.speak(vec![say(&lang, &Msg::Transferring)], lang, false);
     }
 
     /// The caller's language as the assistant last spoke it (English before any turn).

@@ -62,6 +62,33 @@ impl Actor {
         }
     }
 
+    /// The call as the router sees it: languages, skill, region, mood, the last agent.
+    pub(super) fn waiting_call(
+        &self,
+        skill: crate::routing::Skill,
+        only_agent: Option<crate::routing::AgentId>,
+    ) -> crate::routing::WaitingCall {
+        use crate::routing::{AgentId, WaitingCall};
+        let case = &self.case;
+        let mut languages: Vec<String> = case.language.iter().cloned().collect();
+        if let Some(l) = case.caller.preferred_language.clone().filter(|l| !languages.contains(l)) {
+            languages.push(l);
+        }
+        WaitingCall {
+            call_id: self.id.clone(),
+            caller: case.caller.number.clone(),
+            customer_id: case.caller.customer_id,
+            languages,
+            skill,
+            region: case.accent.as_ref().and_then(|a| a.region.clone()),
+            frustration: case.mood.as_ref().map(|m| m.frustration).unwrap_or(0.0),
+            high_value: false,
+            previous_agent: case.previous_agent().map(|a| AgentId(a.to_string())),
+            only_agent,
+            enqueued_at: 0,
+        }
+    }
+
     /// Put the call in the agents' queue and tell the caller the expected wait.
     fn queue_for_agent(
         &mut self,
@@ -69,25 +96,8 @@ impl Actor {
         intent: Option<crate::assistant::intents::Intent>,
         language: &str,
     ) {
-        use crate::routing::{AgentId, Skill, WaitingCall};
-        let case = &self.case;
-        let mut languages: Vec<String> = case.language.iter().cloned().collect();
-        if let Some(l) = case.caller.preferred_language.clone().filter(|l| !languages.contains(l)) {
-            languages.push(l);
-        }
-        let previous_agent = case.previous_agent().map(|a| AgentId(a.to_string()));
-        let call = WaitingCall {
-            call_id: self.id.clone(),
-            caller: case.caller.number.clone(),
-            customer_id: case.caller.customer_id,
-            languages,
-            skill: intent.map(Skill::from_intent).unwrap_or(Skill::General),
-            region: case.accent.as_ref().and_then(|a| a.region.clone()),
-            frustration: case.mood.as_ref().map(|m| m.frustration).unwrap_or(0.0),
-            high_value: false,
-            previous_agent,
-            enqueued_at: 0,
-        };
+        use crate::routing::Skill;
+        let call = self.waiting_call(intent.map(Skill::from_intent).unwrap_or(Skill::General), None);
         match routing.enqueue(call) {
             Ok(wait) => {
                 let minutes = wait.as_secs().div_ceil(60);

@@ -124,6 +124,11 @@ pub enum MediaIn {
     AgentLost { agent: String },
     /// Nobody took the call in time: offer a callback or a voice message.
     NoAgent,
+    /// The agent passes the call on, to a named colleague or to a skill's queue, with a note
+    /// for the next person (added to the case file).
+    Transfer { from: String, to_agent: Option<String>, skill: Option<crate::routing::Skill>, note: String },
+    /// The agent accepted a while ago: if their audio never connected, treat them as lost.
+    AgentCheck { agent: String },
 }
 
 /// The server's side of an agent's audio on a call.

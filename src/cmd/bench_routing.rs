@@ -108,6 +108,7 @@ fn make_call(rng: &mut fastrand::Rng, i: usize, agents: usize) -> WaitingCall {
         frustration: rng.f32().powi(2),
         high_value: rng.f64() < 0.1,
         previous_agent: (rng.f64() < 0.15).then(|| AgentId(format!("a{:05}", rng.usize(..agents)))),
+        only_agent: None,
         enqueued_at: 0,
     }
 }

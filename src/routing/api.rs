@@ -166,6 +166,13 @@ async fn accept(
                 call_id: call.clone(),
                 state: crate::call::CallState::WithAgent,
             });
+            // An agent who accepts but whose audio never connects (page closed, no microphone)
+            // must not leave the caller in silence: the call goes back to the queue.
+            let (controls, id, who) = (svc.controls.clone(), call.clone(), agent.0.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(AUDIO_CONNECT_TIMEOUT).await;
+                controls.send(&id, crate::call::MediaIn::AgentCheck { agent: who });
+            });
             Json(json!({"call_id": call, "agent_id": agent})).into_response()
         }
         Err(e) => route_error(e),
@@ -204,6 +211,71 @@ async fn hangup(
     } else {
         error(StatusCode::CONFLICT, format!("call {call} is not live"))
     }
+}
+
+/// How long an agent's audio may take to connect after accepting.
+const AUDIO_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Transfer {
+    /// A named colleague ...
+    to_agent: Option<String>,
+    /// ... or a skill's queue.
+    to_queue: Option<super::Skill>,
+    /// For the next person (goes in the case file).
+    #[serde(default)]
+    note: String,
+}
+
+/// The agent passes their call on to a colleague or a queue, with the case file and a note.
+async fn transfer(
+    Extension(r): Extension<Arc<RoutingService>>,
+    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+    Json(b): Json<Transfer>,
+) -> Response {
+    let id = CallId(call.clone());
+    let Some(from) = svc.registry.agent_of(&id) else {
+        return error(StatusCode::CONFLICT, format!("call {call} is not with an agent"));
+    };
+    if user.0.role < Role::Supervisor && user.0.agent_id.as_deref() != Some(from.as_str()) {
+        return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
+    }
+    if b.to_agent.is_some() == b.to_queue.is_some() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "give to_agent or to_queue");
+    }
+    if b.note.chars().count() > 1000 {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "the note is limited to 1000 characters");
+    }
+    if let Some(to) = &b.to_agent {
+        if to == &from {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "the call is already with this agent");
+        }
+        if r.agent(&AgentId(to.clone())).is_none() {
+            return error(StatusCode::NOT_FOUND, format!("no agent {to}"));
+        }
+    }
+    let m = crate::call::MediaIn::Transfer { from, to_agent: b.to_agent.clone(), skill: b.to_queue, note: b.note };
+    if svc.controls.send(&id, m) {
+        Json(json!({"call_id": call, "to_agent": b.to_agent, "to_queue": b.to_queue})).into_response()
+    } else {
+        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+    }
+}
+
+/// Every agent's name, presence, languages and skills, for a transfer (any logged-in staff).
+async fn directory(Extension(r): Extension<Arc<RoutingService>>, _user: CurrentUser) -> Response {
+    let list: Vec<_> = r
+        .agents()
+        .into_iter()
+        .map(|a| {
+            json!({"id": a.agent.id, "name": a.agent.name, "presence": a.presence,
+                "languages": a.agent.languages, "skills": a.agent.skills})
+        })
+        .collect();
+    Json(list).into_response()
 }
 
 /// Disposition codes an agent closes a call with.
@@ -269,6 +341,7 @@ async fn wrap_up(
 pub fn routes() -> Router<Arc<CallServices>> {
     Router::new()
         .route("/api/agents", get(list_agents))
+        .route("/api/agents/directory", get(directory))
         .route("/api/agents/{id}", get(get_agent).put(put_agent).delete(delete_agent))
         .route("/api/agents/{id}/presence", put(set_presence))
         .route("/api/queue", get(queue))
@@ -276,4 +349,5 @@ pub fn routes() -> Router<Arc<CallServices>> {
         .route("/api/calls/{id}/decline", post(decline))
         .route("/api/calls/{id}/wrap-up", post(wrap_up))
         .route("/api/calls/{id}/hangup", post(hangup))
+        .route("/api/calls/{id}/transfer", post(transfer))
 }

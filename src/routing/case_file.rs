@@ -306,6 +306,16 @@ impl CaseFile {
         self.suggest();
     }
 
+    /// An agent passed the call on: who, to whom, and their note for the next person.
+    pub fn on_transfer(&mut self, from: &str, to: &str, note: &str) {
+        let note = self.mask(note.trim());
+        let line = match note.is_empty() {
+            true => format!("Transferred by {from} to {to}."),
+            false => format!("Transferred by {from} to {to}: {note}"),
+        };
+        self.open.push(line);
+    }
+
     pub fn on_handover(&mut self, reason: EscalationReason, intent: Option<Intent>, at_ms: u64) {
         self.handover = Some(Handover { reason, intent, at_ms });
         if let Some(i) = intent.filter(|i| *i != Intent::Unknown && !self.intents.contains(i)) {

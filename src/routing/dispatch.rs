@@ -36,8 +36,8 @@ impl Router {
             seniority_counts: (q.call.frustration >= cfg.angry_frustration || q.call.high_value)
                 && !past(cfg.overflow_no_preferences_s),
             region_counts: !past(cfg.overflow_no_preferences_s),
-            any_skill: past(cfg.overflow_any_skill_s),
-            any_language: past(cfg.language_wait_s),
+            any_skill: past(cfg.overflow_any_skill_s) || q.call.only_agent.is_some(),
+            any_language: past(cfg.language_wait_s) || q.call.only_agent.is_some(),
         };
         let overflow = [
             (ctx.any_skill, "any_skill"),
@@ -76,6 +76,12 @@ impl Router {
     /// agents, or (`brute_force`, for the benchmark and tests) by checking every agent.
     fn search(&self, q: &Queued, ctx: &CallCtx, now: Millis, free: Option<&[u32]>, brute_force: bool) -> Top<TOP> {
         let mut top = Top::default();
+        if let Some(target) = &q.call.only_agent {
+            if let Some(&s) = self.ids.get(target).filter(|&&s| self.available.get(s)) {
+                top.consider(self.score_slot(s, q, ctx, now));
+            }
+            return top;
+        }
         if brute_force {
             for s in (0..self.agents.len() as u32).filter(|&s| self.available.get(s)) {
                 top.consider(self.score_slot(s, q, ctx, now));

@@ -170,6 +170,10 @@ pub struct WaitingCall {
     pub high_value: bool,
     /// The agent who handled this customer last.
     pub previous_agent: Option<AgentId>,
+    /// A transfer to a named colleague: only this agent is offered the call, whatever its
+    /// languages and skills (a person chose them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_agent: Option<AgentId>,
     /// Set by `Router::enqueue` to the time it was queued (kept by `requeue`).
     #[serde(default)]
     pub enqueued_at: Millis,

@@ -69,6 +69,7 @@ fn call(id: &str, langs: &[&str], skill: Skill) -> WaitingCall {
         frustration: 0.0,
         high_value: false,
         previous_agent: None,
+        only_agent: None,
         enqueued_at: 0,
     }
 }
@@ -300,6 +301,23 @@ fn unanswered_offers_or_a_long_wait_end_in_a_callback_offer() {
     let mut never = Router::new(RouterConfig { voicemail_after_offers: 0, voicemail_after_s: 0, ..Default::default() });
     never.enqueue(call("c", &["en"], Skill::Orders), 0).unwrap();
     assert!(never.give_up(100_000 * S).is_empty());
+}
+
+#[test]
+fn a_transfer_to_a_named_colleague_goes_only_to_them_whatever_their_skills() {
+    let mut r = Router::new(RouterConfig::default());
+    online(&mut r, en("fraud", &[Skill::Fraud], 3), 0);
+    online(&mut r, en("orders", &[Skill::Orders], 1), S);
+    r.enqueue(call("c", &["sv"], Skill::Fraud), 2 * S).unwrap();
+    assert_eq!(offers(&mut r, 2 * S), [], "nobody speaks Swedish yet");
+    r.remove_call(&cid("c"));
+    let mut c = call("c", &["sv"], Skill::Fraud);
+    c.only_agent = Some(aid("orders"));
+    r.requeue(c, 3 * S).unwrap();
+    assert_eq!(offers(&mut r, 3 * S), [pair("c", "orders")], "a person chose them");
+    r.decline(&cid("c"), &aid("orders")).unwrap();
+    assert_eq!(offers(&mut r, 4 * S), [], "declined: not offered to anyone else");
+    r.check();
 }
 
 #[test]

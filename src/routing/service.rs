@@ -121,6 +121,15 @@ impl RoutingService {
         self.lock().disconnect(agent, now).unwrap_or_default()
     }
 
+    /// The agent passes an accepted call on: off their desk (they wrap up), and back in the
+    /// queue at the front (`call.only_agent` for a named colleague).
+    pub fn transfer(&self, from: &AgentId, call: WaitingCall) -> Result<(), RouteError> {
+        let now = self.now();
+        let mut r = self.lock();
+        r.call_ended(from, &call.call_id, now)?;
+        r.requeue(call, now)
+    }
+
     /// Who a waiting call is on offer to right now.
     pub fn offered_to(&self, call: &CallId) -> Option<AgentId> {
         let r = self.lock();

@@ -116,7 +116,11 @@ function onEvent(ev) {
       if (ev.call_id === sb.callId) showMood(ev.state, ev.frustration);
       break;
     case "agent_left":
-      if (ev.call_id === sb.callId) { endMedia(); status("Your connection to the call was lost; it went back to the queue.", true); resetCall(); }
+      if (ev.call_id !== sb.callId) break;
+      endMedia();
+      resetCall();
+      if (ev.reason === "transferred") status("Call transferred, with its case file.");
+      else status("Your connection to the call was lost; it went back to the queue.", true);
       break;
     case "call_ended":
       if (sb.offer && ev.call_id === sb.offer.call_id) withdrawOffer("The caller hung up.");
@@ -188,6 +192,7 @@ $("accept").addEventListener("click", async () => {
   $("hangup").disabled = false;
   // Earlier lines of the conversation, from the case file.
   if (sb.caseFile) for (const l of sb.caseFile.transcript || []) addLine(l.speaker, cap(l.speaker), l.text, l.english);
+  loadTransferTargets();
   status("Connecting your audio…");
   try {
     await connectAudio(call);
@@ -245,6 +250,34 @@ function resetCall() {
   show("call-box", false);
   show("case-box", false);
 }
+
+async function loadTransferTargets() {
+  const queues = ["orders", "refunds", "payments", "account", "fraud", "complaints", "general"];
+  let agents = [];
+  try { agents = await api("GET", "/api/agents/directory"); } catch (_) { /* queues only */ }
+  const opts = agents
+    .filter((a) => a.id !== sb.user.agent_id)
+    .map((a) => `<option value="agent:${esc(a.id)}">${esc(a.name)} (${esc(a.presence.replace("_", " "))}; ` +
+      `${esc(a.languages.map((l) => l[0]).join(", "))}; ${esc(a.skills.join(", "))})</option>`)
+    .concat(queues.map((q) => `<option value="queue:${q}">${q} queue</option>`));
+  $("transfer-to").innerHTML = opts.join("");
+}
+
+$("transfer").addEventListener("click", async () => {
+  if (!sb.callId) return;
+  const [kind, target] = $("transfer-to").value.split(":");
+  const body = { note: $("transfer-note").value };
+  if (kind === "agent") body.to_agent = target; else body.to_queue = target;
+  $("transfer").disabled = true;
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(sb.callId)}/transfer`, body);
+    $("transfer-status").textContent = "Transferring…";
+    $("transfer-note").value = "";
+  } catch (err) {
+    $("transfer-status").textContent = `Not transferred: ${err.message}`;
+  }
+  $("transfer").disabled = false;
+});
 
 $("hangup").addEventListener("click", async () => {
   if (!sb.callId) return;
