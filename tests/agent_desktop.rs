@@ -37,13 +37,6 @@ async fn log_in_and_go_available(c: &Client, base: &str) {
     wait_page(c, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
 }
 
-async fn accept_offer(c: &Client, call: &str) {
-    let s = wait_page(c, Duration::from_secs(120), "an offer", |s| s["offer"]["call_id"] == call).await;
-    assert_eq!(s["offer"]["decision"]["agent_id"], "priya");
-    c.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
-    wait_page(c, Duration::from_secs(20), "the call's audio", |s| s["connected"] == true).await;
-}
-
 fn text_of(events: &[Value], kind: &str, call: &str) -> String {
     events
         .iter()
@@ -99,7 +92,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     let shown = rt.block_on(async { c.find(Locator::Id("case")).await.unwrap().text().await.unwrap() });
     assert!(shown.contains("John Carter") && shown.contains("fraud"), "{shown}");
     let offered = Instant::now();
-    rt.block_on(accept_offer(&c, &call));
+    rt.block_on(accept_offer_as(&c, &call, "priya"));
     println!("offer -> accepted and audio connected: {} ms", offered.elapsed().as_millis());
     let joined = rt.block_on(events.next_of("agent_joined", Duration::from_secs(10)));
     assert_eq!((joined["call_id"].as_str(), joined["agent_id"].as_str()), (Some(call.as_str()), Some("priya")));
@@ -149,7 +142,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
         s["caseFile"]["caller"]["name"] == "John Carter"
     }));
     assert!(s["caseFile"]["handover"].is_object(), "the case file was kept");
-    rt.block_on(accept_offer(&c, &call));
+    rt.block_on(accept_offer_as(&c, &call, "priya"));
     rt.block_on(
         events.until(Duration::from_secs(20), |v| v["type"] == "agent_joined" && v["call_id"] == call.as_str()),
     );
@@ -188,4 +181,95 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     let said = text_of(&events.seen, "agent_transcript", &call);
     println!("Priya's words on the call: {said}");
     let _ = rt.block_on(c.close());
+}
+
+/// The run command's demo: a caller on the `/call` page asks for a person and an agent answers
+/// on `/agent` in another browser; each browser receives the other's audio (WebRTC both ways,
+/// Opus in and out of the call, no phone leg) and the agent's words are transcribed.
+#[test]
+fn a_web_caller_is_answered_by_an_agent_in_another_browser() {
+    assert!(have("espeak-ng") && have("chromedriver"), "needs espeak-ng and chromium-driver (scripts/setup)");
+    let dir = tempdir("web-to-agent");
+    let db = dir.join("desk.db");
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
+        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
+    ]);
+    let base = format!("http://{}", server.http);
+    let raw = dir.join("james-raw.wav");
+    let spoke = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), "Hi, this is James. I can help you with your order today."])
+        .status()
+        .unwrap();
+    assert!(spoke.success());
+    let agent_voice = dir.join("james.wav");
+    with_leading_silence(&raw, &agent_voice, 1.0);
+    // The caller lets the welcome play, then asks for a person (once).
+    let caller_voice = dir.join("caller.wav");
+    with_leading_silence(&common::fixture("agent_please.wav"), &caller_voice, 5.0);
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _guard = rt.enter();
+    let (_agent_driver, agent) = rt.block_on(browser(&agent_voice, true));
+    rt.block_on(async {
+        agent.goto(&format!("{base}/agent")).await.unwrap();
+        agent.find(Locator::Id("username")).await.unwrap().send_keys("james").await.unwrap();
+        agent.find(Locator::Id("password")).await.unwrap().send_keys("james-demo-pass").await.unwrap();
+        agent.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
+        wait_page(&agent, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
+        agent.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
+        wait_page(&agent, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
+    });
+    let mut events = rt.block_on(server.events(None));
+    let (_caller_driver, caller) = rt.block_on(browser(&caller_voice, false));
+    rt.block_on(async {
+        caller.goto(&format!("{base}/call")).await.unwrap();
+        caller.find(Locator::Id("call")).await.unwrap().click().await.unwrap();
+    });
+    let started = rt.block_on(events.next_of("call_started", Duration::from_secs(20)));
+    let call = started["call_id"].as_str().unwrap().to_string();
+    assert_eq!(started["transport"], "webrtc");
+    let escalated = rt.block_on(events.next_of("escalation_requested", Duration::from_secs(60)));
+    assert_eq!(escalated["call_id"], call.as_str());
+    rt.block_on(accept_offer_as(&agent, &call, "james"));
+    rt.block_on(
+        events.until(Duration::from_secs(20), |v| v["type"] == "agent_joined" && v["call_id"] == call.as_str()),
+    );
+    // The caller's page now hears the agent: its level rises again after the assistant went quiet.
+    std::thread::sleep(Duration::from_millis(500));
+    rt.block_on(caller.execute("window.switchboard.inboundLevel = 0;", vec![])).unwrap();
+    let s = rt.block_on(wait_page(&caller, Duration::from_secs(20), "the agent's voice on the caller page", |s| {
+        s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.05
+    }));
+    println!("caller page hears the agent: peak level {}", s["inboundLevel"]);
+    // The agent's page received the caller's audio stream (the caller's microphone went quiet
+    // after its one sentence, so bytes and a connected stream are what is asserted here).
+    let s = rt.block_on(wait_page(&agent, Duration::from_secs(20), "the caller's stream", |s| {
+        s["bytesReceived"].as_u64().unwrap_or(0) > 2000
+    }));
+    println!("agent page received {} bytes from the web caller", s["bytesReceived"]);
+    let said = rt.block_on(events.until(Duration::from_secs(60), |v| {
+        v["type"] == "agent_transcript"
+            && v["call_id"] == call.as_str()
+            && v["text"].as_str().unwrap_or("").to_lowercase().contains("james")
+    }));
+    println!("agent said: {}", said["text"]);
+    // The caller hangs up from the page; the agent's desktop offers the wrap-up.
+    rt.block_on(async { caller.find(Locator::Id("call")).await.unwrap().click().await.unwrap() });
+    let ended = rt.block_on(
+        events.until(Duration::from_secs(20), |v| v["type"] == "call_ended" && v["call_id"] == call.as_str()),
+    );
+    assert_eq!(ended["reason"], "caller_hangup");
+    rt.block_on(wait_page(&agent, Duration::from_secs(10), "the wrap-up form", |s| s["ended"] == "caller_hangup"));
+    let _ = rt.block_on(caller.close());
+    let _ = rt.block_on(agent.close());
+}
+
+async fn accept_offer_as(c: &Client, call: &str, agent: &str) {
+    let s = wait_page(c, Duration::from_secs(120), "an offer", |s| s["offer"]["call_id"] == call).await;
+    assert_eq!(s["offer"]["decision"]["agent_id"], agent);
+    c.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    wait_page(c, Duration::from_secs(20), "the call's audio", |s| s["connected"] == true).await;
 }
