@@ -98,7 +98,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     assert_eq!((joined["call_id"].as_str(), joined["agent_id"].as_str()), (Some(call.as_str()), Some("priya")));
 
     // Her browser hears the caller (who speaks 1.5 s after she joins) ...
-    let s = rt.block_on(wait_page(&c, Duration::from_secs(30), "the caller's audio", |s| {
+    let s = rt.block_on(wait_page(&c, Duration::from_secs(60), "the caller's audio", |s| {
         s["bytesReceived"].as_u64().unwrap_or(0) > 2000 && s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.02
     }));
     println!("agent browser received {} bytes of caller audio, peak level {}", s["bytesReceived"], s["inboundLevel"]);

@@ -17,7 +17,11 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     let db = std::env::temp_dir().join(format!("switchboard-handover-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
     ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())]);
+    // Accepts here carry no audio (no browser): give them time before they count as dropped.
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "300"),
+    ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
 
@@ -180,5 +184,59 @@ fn an_offer_nobody_accepts_rolls_over_then_the_caller_books_a_callback() {
     let store = switchboard::store::Store::open(&db).unwrap();
     let open = store.open_callbacks().unwrap();
     assert!(open.iter().any(|(c, n, k, _)| c == &call && n == "+15550100" && k == "callback"), "{open:?}");
+    let _ = std::fs::remove_file(&db);
+}
+
+/// An agent accepts but their audio never connects (no browser): after
+/// `agent_connect_timeout_s` they count as dropped (offline), the call goes back to the front of
+/// the queue with its case file, and the next agent gets it.
+#[test]
+fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
+    assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
+    let db = std::env::temp_dir().join(format!("switchboard-noaudio-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "3"),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let priya = server.session("priya", "priya-demo-pass");
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&priya), Some(json!({"presence": "available"})));
+    assert_eq!(status, 200);
+    let mut events = rt.block_on(server.events(None));
+    let caller = simulate_in_background(&server, "fraud_hold.toml");
+    let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = routed["call_id"].as_str().unwrap().to_string();
+    assert_eq!(routed["decision"]["agent_id"], "priya");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&priya), None);
+    assert_eq!(status, 200, "{body}");
+    let left = rt.block_on(events.next_of("agent_left", Duration::from_secs(20)));
+    assert_eq!((left["agent_id"].as_str(), left["reason"].as_str()), (Some("priya"), Some("connection_lost")));
+    let (_, _, me) = server.request("GET", "/api/agents/me", Some(&priya), None);
+    assert_eq!(me["presence"], "offline", "a dropped agent is offline until they come back");
+    let (_, queue) = server.get("/api/queue");
+    assert_eq!(queue[0]["call_id"], call.as_str(), "back at the front: {queue}");
+    // Lena comes in and gets it, with the case file.
+    let lena = server.session("lena", "lena-demo-pass");
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&lena), Some(json!({"presence": "available"})));
+    assert_eq!(status, 200);
+    let again = rt.block_on(events.next_of("call_routed", Duration::from_secs(10)));
+    assert_eq!(
+        (again["call_id"].as_str(), again["decision"]["agent_id"].as_str()),
+        (Some(call.as_str()), Some("lena"))
+    );
+    let (_, _, rec) =
+        server.request("GET", &format!("/api/calls/{call}"), Some(&server.session("sam", "sam-demo-pass")), None);
+    assert_eq!(rec["case_file"]["caller"]["name"], "John Carter", "the case file stays with the call");
+    // A supervisor ends it.
+    let sam = server.session("sam", "sam-demo-pass");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/hangup"), Some(&sam), None);
+    assert_eq!(status, 200, "{body}");
+    let (_, heard) = summary_and_heard(&caller.join().unwrap());
+    assert!(heard.contains("connection") || heard.contains("queue"), "the caller was told: {heard}");
     let _ = std::fs::remove_file(&db);
 }

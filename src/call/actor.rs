@@ -131,7 +131,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         started_at,
     });
     let (media_tx, media_rx) = mpsc::channel(256);
-    svc.controls.insert(&id, &media_tx);
+    let (control_tx, control_rx) = mpsc::channel(64);
+    svc.controls.insert(&id, &media_tx, &control_tx);
     let playout = Arc::new(Playout::new(new.playout_rate));
     let hangup = CancellationToken::new();
     let actor = Actor {
@@ -153,7 +154,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         agent: None,
         callback: None,
     };
-    svc.tracker.spawn(actor.run(media_rx, stream));
+    svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
     Ok(CallLeg { id, media: media_tx, playout, hangup })
 }
 
@@ -201,7 +202,14 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl Actor {
-    async fn run(mut self, mut media: mpsc::Receiver<MediaIn>, stream: crate::pipeline::StreamHandle) {
+    async fn run(
+        mut self,
+        mut media: mpsc::Receiver<MediaIn>,
+        mut control: mpsc::Receiver<super::Control>,
+        // Keeps `control` open while the call runs (others hold it weakly, through `Controls`).
+        _control_tx: mpsc::Sender<super::Control>,
+        stream: crate::pipeline::StreamHandle,
+    ) {
         let started = Instant::now();
         let crate::pipeline::StreamHandle { input, mut events } = stream;
         if self.assistant.is_some() {
@@ -234,20 +242,16 @@ impl Actor {
                     self.silence_at = None;
                     self.assist(Input::Silence).await;
                 }
+                Some(c) = control.recv() => {
+                    if let Some(r) = self.on_control(c) {
+                        break r;
+                    }
+                }
                 ev = agent::next_agent_event(&mut self.agent) => self.on_agent_transcript(ev),
                 m = media.recv() => match m {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
-                    Some(MediaIn::AgentJoined(leg)) => self.agent_joined(leg),
                     Some(MediaIn::AgentAudio(frame)) => self.agent_to_caller(frame),
-                    Some(MediaIn::AgentLost { agent }) => self.agent_lost(&agent),
-                    Some(MediaIn::NoAgent) => self.offer_callback(),
-                    Some(MediaIn::Transfer { from, to_agent, skill, note }) => self.transfer(&from, to_agent, skill, &note),
-                    Some(MediaIn::AgentCheck { agent }) => {
-                        if self.agent.is_none() {
-                            self.agent_lost(&agent);
-                        }
-                    }
                     Some(MediaIn::Audio(frame)) => {
                         if let Some(r) = self.recorder.as_mut() {
                             r.push(&frame);
@@ -475,44 +479,6 @@ impl Actor {
             self.onset.reset();
             self.playout.pause();
             self.resume_at = Some(tokio::time::Instant::now() + super::barge_in::RESUME_AFTER);
-        }
-    }
-
-    /// Record the call and how it went in the interactions table (before `call_ended`, so
-    /// whoever follows the events finds it there). A failing database costs the record, not
-    /// the call.
-    async fn save_interaction(&self, rec: &CallRecord) {
-        let (Some(assistant), Some(services)) = (self.assistant.as_ref(), self.svc.assistant.as_ref()) else {
-            return;
-        };
-        let o = assistant.outcome();
-        let store = services.store.clone();
-        let (call, started_at, agent) = (self.id.0.clone(), rec.info.started_at.clone(), rec.info.agent.clone());
-        let channel = match rec.info.transport {
-            Transport::Sip => "phone",
-            Transport::Webrtc => "web",
-            Transport::MediaStream => "media_stream",
-        };
-        let saved = tokio::task::spawn_blocking(move || {
-            let id = store.start_interaction(o.customer_id, &call, channel, &started_at)?;
-            let outcome = match o.escalation {
-                Some(reason) => format!("escalated: {}", reason.name()),
-                None => o.outcome.to_string(),
-            };
-            store.finish_interaction(
-                id,
-                o.customer_id,
-                &outcome,
-                o.intent.map(|i| i.name()),
-                &o.summary,
-                agent.as_deref(),
-            )
-        })
-        .await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
-            Err(e) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
         }
     }
 

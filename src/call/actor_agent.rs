@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::DropGuard;
 
 use super::Actor;
 use crate::assistant::replies::{say, Msg};
@@ -25,7 +25,8 @@ const LIVE_MAX_MS: u64 = 240;
 pub(super) struct AgentBridge {
     pub agent: String,
     to_agent: Arc<crate::call::Playout>,
-    done: CancellationToken,
+    /// Dropping the bridge ends the agent's media session.
+    _done: DropGuard,
     /// Caller audio -> the agent's rate; agent audio -> the caller's.
     to_agent_rs: Option<(u32, StreamResampler)>,
     to_caller_rs: Option<(u32, StreamResampler)>,
@@ -68,6 +69,26 @@ pub(super) async fn next_agent_event(agent: &mut Option<AgentBridge>) -> Option<
 }
 
 impl Actor {
+    /// A message from the rest of the server; `Some` ends the call.
+    pub(super) fn on_control(&mut self, c: crate::call::Control) -> Option<crate::call::EndReason> {
+        use crate::call::Control;
+        match c {
+            Control::AgentJoined(leg) => self.agent_joined(leg),
+            Control::AgentLost { agent, requeued } => self.agent_lost(&agent, requeued),
+            Control::AgentCheck { agent, accept_id } => {
+                let current = self.svc.registry.read(&self.id, |r| r.accept_id).flatten() == Some(accept_id);
+                if self.agent.is_none() && current {
+                    tracing::warn!(call = %self.id, %agent, "the agent's audio never connected");
+                    self.agent_lost(&agent, false);
+                }
+            }
+            Control::NoAgent => self.offer_callback(),
+            Control::Transfer { from, to_agent, skill, note } => self.transfer(&from, to_agent, skill, &note),
+            Control::Hangup(r) => return Some(r),
+        }
+        None
+    }
+
     fn ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
@@ -77,7 +98,6 @@ impl Actor {
         let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
         if assigned.as_deref() != Some(leg.agent.as_str()) || self.agent.is_some() {
             tracing::warn!(call = %self.id, agent = %leg.agent, "agent media refused: not this call's agent");
-            leg.done.cancel();
             return;
         }
         let (input, events) = match self.svc.engine.start_stream() {
@@ -94,7 +114,7 @@ impl Actor {
         self.agent = Some(AgentBridge {
             agent: leg.agent,
             to_agent: leg.to_agent,
-            done: leg.done,
+            _done: leg.done,
             to_agent_rs: None,
             to_caller_rs: None,
             input,
@@ -146,38 +166,52 @@ impl Actor {
     }
 
     /// The agent's connection dropped: the call goes back to the front of the queue with its
-    /// case file, and the caller is told.
-    pub(super) fn agent_lost(&mut self, agent: &str) {
-        if self.agent.as_ref().is_some_and(|a| a.agent != agent) {
+    /// case file, and the caller is told. `requeued`: the router already did (the agent held
+    /// several calls and another call reported the drop first).
+    pub(super) fn agent_lost(&mut self, agent: &str, requeued: bool) {
+        if self.agent.as_ref().is_some_and(|a| a.agent != agent)
+            || self.svc.registry.agent_of(&self.id).as_deref() != Some(agent)
+        {
             return;
         }
-        let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
-        if assigned.as_deref() != Some(agent) {
-            return;
-        }
-        if let Some(a) = self.agent.take() {
-            a.done.cancel();
-        }
-        self.playout.clear();
         tracing::warn!(call = %self.id, %agent, "agent connection lost: back to the front of the queue");
-        let requeued = self.svc.routing.as_ref().map(|r| r.agent_lost(&AgentId(agent.to_string()))).unwrap_or_default();
-        if !requeued.contains(&self.id) {
-            tracing::warn!(call = %self.id, "the call was not on the agent's desk; not requeued");
+        if let (Some(routing), false) = (self.svc.routing.clone(), requeued) {
+            let calls = routing.agent_lost(&AgentId(agent.to_string()));
+            // The agent's other calls hear it from their own actors.
+            for other in calls.iter().filter(|c| **c != self.id) {
+                let m = crate::call::Control::AgentLost { agent: agent.to_string(), requeued: true };
+                self.svc.controls.send(other, m);
+            }
+            if !calls.contains(&self.id) {
+                // Not on the agent's desk in the router (it should be): queue it anyway.
+                let skill = self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General);
+                if let Err(e) = routing.requeue(self.waiting_call(skill, None)) {
+                    tracing::warn!(call = %self.id, "could not requeue: {e}");
+                }
+            }
         }
+        self.detach_agent(agent, "connection_lost", Msg::AgentLost);
+    }
+
+    /// The agent is off the call (dropped or transferred): their media goes, the call waits for
+    /// a person again, everyone is told, and the caller hears `msg`.
+    fn detach_agent(&mut self, agent: &str, reason: &str, msg: Msg) {
+        self.agent = None;
+        self.playout.clear();
         self.svc.registry.update(&self.id, |r| {
             r.info.agent = None;
             r.info.state = CallState::WaitingForAgent;
+            r.accept_id = None;
         });
         self.svc.events.publish(Event::AgentLeft {
             call_id: self.id.clone(),
             agent_id: AgentId(agent.to_string()),
-            reason: "connection_lost".into(),
+            reason: reason.into(),
         });
-        self.svc
-            .events
-            .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
+        let state = CallState::WaitingForAgent;
+        self.svc.events.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
         let lang = self.caller_language();
-        self.speak(vec![say(&lang, &Msg::AgentLost)], lang, false);
+        self.speak(vec![say(&lang, &msg)], lang, false);
     }
 
     /// The agent passes the call on: their audio goes, the call is queued again at the front
@@ -195,28 +229,11 @@ impl Actor {
             tracing::warn!(call = %self.id, "transfer failed: {e}");
             return;
         }
-        if let Some(a) = self.agent.take() {
-            a.done.cancel();
-        }
-        self.playout.clear();
         let to = to_agent.unwrap_or_else(|| format!("the {} queue", skill.name()));
         tracing::info!(call = %self.id, %from, %to, "transferred");
-        self.svc.registry.update(&self.id, |r| {
-            r.info.agent = None;
-            r.info.state = CallState::WaitingForAgent;
-        });
-        self.svc.events.publish(Event::AgentLeft {
-            call_id: self.id.clone(),
-            agent_id: AgentId(from.to_string()),
-            reason: "transferred".into(),
-        });
-        self.svc
-            .events
-            .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
         self.case.on_transfer(from, &to, note);
         self.case_changed();
-        let lang = self.caller_language();
-        self.speak(vec![say(&lang, &Msg::Transferring)], lang, false);
+        self.detach_agent(from, "transferred", Msg::Transferring);
     }
 
     /// The caller's language as the assistant last spoke it (English before any turn).
@@ -291,8 +308,6 @@ impl Actor {
 
     /// The call is over: release the agent's media.
     pub(super) fn release_agent(&mut self) {
-        if let Some(a) = self.agent.take() {
-            a.done.cancel();
-        }
+        self.agent = None;
     }
 }

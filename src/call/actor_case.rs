@@ -1,9 +1,10 @@
 //! Keeping the call's case file current: after every caller turn and assistant reply, and at
-//! hand-over with the verified caller's account and previous contacts.
+//! hand-over with the verified caller's account and previous contacts; and the call's record
+//! in the interactions table at the end.
 
 use std::time::Duration;
 
-use super::Actor;
+use super::{Actor, CallRecord, Transport};
 use crate::assistant::dialogue::Reply;
 use crate::events::Event;
 
@@ -111,6 +112,44 @@ impl Actor {
                 self.speak(vec![text], language.to_string(), false);
             }
             Err(e) => tracing::warn!(call = %self.id, "could not queue for an agent: {e}"),
+        }
+    }
+
+    /// Record the call and how it went in the interactions table (before `call_ended`, so
+    /// whoever follows the events finds it there). A failing database costs the record, not
+    /// the call.
+    pub(super) async fn save_interaction(&self, rec: &CallRecord) {
+        let (Some(assistant), Some(services)) = (self.assistant.as_ref(), self.svc.assistant.as_ref()) else {
+            return;
+        };
+        let o = assistant.outcome();
+        let store = services.store.clone();
+        let (call, started_at, agent) = (self.id.0.clone(), rec.info.started_at.clone(), rec.info.agent.clone());
+        let channel = match rec.info.transport {
+            Transport::Sip => "phone",
+            Transport::Webrtc => "web",
+            Transport::MediaStream => "media_stream",
+        };
+        let saved = tokio::task::spawn_blocking(move || {
+            let id = store.start_interaction(o.customer_id, &call, channel, &started_at)?;
+            let outcome = match o.escalation {
+                Some(reason) => format!("escalated: {}", reason.name()),
+                None => o.outcome.to_string(),
+            };
+            store.finish_interaction(
+                id,
+                o.customer_id,
+                &outcome,
+                o.intent.map(|i| i.name()),
+                &o.summary,
+                agent.as_deref(),
+            )
+        })
+        .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
+            Err(e) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),
         }
     }
 }

@@ -116,19 +116,28 @@ pub enum MediaIn {
     Hold(bool),
     /// The caller side is gone.
     Ended(EndReason),
-    /// An agent's media connected: from now on the caller talks to a person.
-    AgentJoined(AgentLeg),
     /// The agent's voice (any rate).
     AgentAudio(crate::media::AudioFrame),
+}
+
+/// What the rest of the server tells a call, on its own channel (audio cannot crowd it out).
+#[derive(Debug)]
+pub enum Control {
+    /// An agent's media connected: from now on the caller talks to a person.
+    AgentJoined(AgentLeg),
     /// The agent's media went away without hanging up (browser closed, network gone).
-    AgentLost { agent: String },
+    /// `requeued`: the router already put the call back in the queue.
+    AgentLost { agent: String, requeued: bool },
+    /// The agent accepted a while ago (accept `accept_id`): if their audio never connected,
+    /// treat them as lost.
+    AgentCheck { agent: String, accept_id: u64 },
     /// Nobody took the call in time: offer a callback or a voice message.
     NoAgent,
     /// The agent passes the call on, to a named colleague or to a skill's queue, with a note
     /// for the next person (added to the case file).
     Transfer { from: String, to_agent: Option<String>, skill: Option<crate::routing::Skill>, note: String },
-    /// The agent accepted a while ago: if their audio never connected, treat them as lost.
-    AgentCheck { agent: String },
+    /// End the call (an agent or supervisor hung up).
+    Hangup(EndReason),
 }
 
 /// The server's side of an agent's audio on a call.
@@ -136,8 +145,9 @@ pub struct AgentLeg {
     pub agent: String,
     /// Audio for the agent to hear (the caller), at the agent transport's rate.
     pub to_agent: std::sync::Arc<Playout>,
-    /// Cancelled when the call no longer needs this agent's media (call over, agent lost).
-    pub done: tokio_util::sync::CancellationToken,
+    /// Ends the agent's media session when dropped (call over, agent lost or transferred, or
+    /// the message never reached the call).
+    pub done: tokio_util::sync::DropGuard,
 }
 
 impl std::fmt::Debug for AgentLeg {
@@ -146,27 +156,46 @@ impl std::fmt::Debug for AgentLeg {
     }
 }
 
-/// The live calls' control channels (the transport's media channel, held weakly so the call
-/// still ends when its transport goes away): how the router and the agent desktop reach a call.
+/// The live calls' channels, held weakly so a call still ends when its transport goes: how
+/// the router, the staff API and the agent desktop reach a call.
 #[derive(Default)]
-pub struct Controls(std::sync::Mutex<std::collections::HashMap<CallId, tokio::sync::mpsc::WeakSender<MediaIn>>>);
+pub struct Controls(std::sync::Mutex<std::collections::HashMap<CallId, CallChannels>>);
+
+struct CallChannels {
+    media: tokio::sync::mpsc::WeakSender<MediaIn>,
+    control: tokio::sync::mpsc::WeakSender<Control>,
+}
 
 impl Controls {
-    pub fn insert(&self, id: &CallId, media: &tokio::sync::mpsc::Sender<MediaIn>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), media.downgrade());
+    pub fn insert(
+        &self,
+        id: &CallId,
+        media: &tokio::sync::mpsc::Sender<MediaIn>,
+        control: &tokio::sync::mpsc::Sender<Control>,
+    ) {
+        let c = CallChannels { media: media.downgrade(), control: control.downgrade() };
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), c);
     }
 
     pub fn remove(&self, id: &CallId) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 
-    /// The call's channel while it runs.
-    pub fn get(&self, id: &CallId) -> Option<tokio::sync::mpsc::Sender<MediaIn>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).and_then(|w| w.upgrade())
+    /// The call's media channel while it runs (held weakly by whoever keeps it).
+    pub fn media(&self, id: &CallId) -> Option<tokio::sync::mpsc::WeakSender<MediaIn>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).map(|c| c.media.clone())
     }
 
-    /// Send to a running call; false if it is gone or its queue is full.
-    pub fn send(&self, id: &CallId, m: MediaIn) -> bool {
-        self.get(id).is_some_and(|tx| tx.try_send(m).is_ok())
+    /// Tell a running call something; false if it is gone.
+    pub fn send(&self, id: &CallId, m: Control) -> bool {
+        let tx = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).and_then(|c| c.control.upgrade());
+        match tx.map(|tx| tx.try_send(m)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::error!(call = %id, "call control queue full; dropped {:?}", e.into_inner());
+                false
+            }
+            None => false,
+        }
     }
 }

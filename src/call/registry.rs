@@ -57,6 +57,9 @@ pub struct CallRecord {
     /// The caller's own capability for this call (web callers: follow its events, hang up).
     #[serde(skip)]
     pub caller_token: Option<String>,
+    /// Which accept the current agent holds the call by (a check for their audio names it).
+    #[serde(skip)]
+    pub accept_id: Option<u64>,
 }
 
 impl CallRecord {
@@ -78,6 +81,7 @@ impl CallRecord {
             transcript: Vec::new(),
             caller_state: None,
             case_file: None,
+            accept_id: None,
             caller_token: None,
             accent: None,
         }

@@ -177,7 +177,14 @@ fn loud(frame: &[f32]) -> bool {
 
 /// Wait until the assistant has spoken and then been quiet for `quiet`; returns when its audio
 /// first started after `since` (None if it said nothing before `timeout`).
-async fn wait_for_reply(call: &Call, since: Instant, quiet: Duration, timeout: Duration) -> Option<Instant> {
+/// Stops early once `done()` holds (an agent took the call: what follows is not the reply).
+async fn wait_for_reply(
+    call: &Call,
+    since: Instant,
+    quiet: Duration,
+    timeout: Duration,
+    done: impl Fn() -> bool,
+) -> Option<Instant> {
     let deadline = Instant::now() + timeout;
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -192,7 +199,7 @@ async fn wait_for_reply(call: &Call, since: Instant, quiet: Duration, timeout: D
                 return Some(first);
             }
         }
-        if Instant::now() > deadline || call.server_hung_up().await {
+        if Instant::now() > deadline || done() || call.server_hung_up().await {
             return first;
         }
     }
@@ -281,7 +288,8 @@ pub async fn run(
     let started = Instant::now();
     let call = Call::dial(sip, &scenario.caller).await?;
     // The welcome.
-    wait_for_reply(&call, started, Duration::from_millis(1200), Duration::from_secs(20)).await;
+    let agent_joined = || event_seen(&events, &scenario.caller, "agent_joined");
+    wait_for_reply(&call, started, Duration::from_millis(1200), Duration::from_secs(20), agent_joined).await;
     let mut latencies = Vec::new();
     let mut turn_reports = Vec::new();
     // Barge-in turns: (turn index, caller speech onset, caller speech end).
@@ -322,7 +330,8 @@ pub async fn run(
             }
             first
         } else {
-            wait_for_reply(&call, end_of_speech, Duration::from_millis(1200), Duration::from_secs(25)).await
+            wait_for_reply(&call, end_of_speech, Duration::from_millis(1200), Duration::from_secs(25), agent_joined)
+                .await
         };
         // Latency is measured for speech turns (keys are acted on at the fourth digit).
         let latency = reply_start
@@ -448,13 +457,18 @@ pub async fn run(
 
 /// Whether this caller's call was handed over (the call is found by its caller number).
 fn escalated(events: &std::sync::Mutex<Vec<Value>>, caller: &str) -> bool {
+    event_seen(events, caller, "escalation_requested")
+}
+
+/// Whether an event of `kind` arrived for this caller's call.
+fn event_seen(events: &std::sync::Mutex<Vec<Value>>, caller: &str, kind: &str) -> bool {
     let evs = events.lock().expect("events");
     let Some(id) =
         evs.iter().find(|v| v["type"] == "call_started" && v["caller"] == caller).map(|v| v["call_id"].clone())
     else {
         return false;
     };
-    evs.iter().any(|v| v["type"] == "escalation_requested" && v["call_id"] == id)
+    evs.iter().any(|v| v["type"] == kind && v["call_id"] == id)
 }
 
 /// Stay on the line after the hand-over: each step waits for its event, then speaks or keys;

@@ -157,9 +157,11 @@ async fn accept(
     let call = CallId(call);
     match r.accept(&call, &agent) {
         Ok(_) => {
+            let accept_id = fastrand::u64(..);
             svc.registry.update(&call, |rec| {
                 rec.info.agent = Some(agent.0.clone());
                 rec.info.state = crate::call::CallState::WithAgent;
+                rec.accept_id = Some(accept_id);
             });
             svc.events.publish(crate::events::Event::CallAccepted { call_id: call.clone(), agent_id: agent.clone() });
             svc.events.publish(crate::events::Event::CallStateChanged {
@@ -168,10 +170,11 @@ async fn accept(
             });
             // An agent who accepts but whose audio never connects (page closed, no microphone)
             // must not leave the caller in silence: the call goes back to the queue.
-            let (controls, id, who) = (svc.controls.clone(), call.clone(), agent.0.clone());
+            let (controls, id, who, wait) =
+                (svc.controls.clone(), call.clone(), agent.0.clone(), r.agent_connect_timeout());
             tokio::spawn(async move {
-                tokio::time::sleep(AUDIO_CONNECT_TIMEOUT).await;
-                controls.send(&id, crate::call::MediaIn::AgentCheck { agent: who });
+                tokio::time::sleep(wait).await;
+                controls.send(&id, crate::call::Control::AgentCheck { agent: who, accept_id });
             });
             Json(json!({"call_id": call, "agent_id": agent})).into_response()
         }
@@ -206,15 +209,12 @@ async fn hangup(
     if !mine && user.0.role < Role::Supervisor {
         return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
     }
-    if svc.controls.send(&id, crate::call::MediaIn::Ended(crate::call::EndReason::AgentHangup)) {
+    if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
         Json(json!({"call_id": call, "ending": true})).into_response()
     } else {
         error(StatusCode::CONFLICT, format!("call {call} is not live"))
     }
 }
-
-/// How long an agent's audio may take to connect after accepting.
-const AUDIO_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,11 +253,20 @@ async fn transfer(
         if to == &from {
             return error(StatusCode::UNPROCESSABLE_ENTITY, "the call is already with this agent");
         }
-        if r.agent(&AgentId(to.clone())).is_none() {
-            return error(StatusCode::NOT_FOUND, format!("no agent {to}"));
+        match r.agent(&AgentId(to.clone())) {
+            None => return error(StatusCode::NOT_FOUND, format!("no agent {to}")),
+            Some(a) if a.presence != Presence::Available => {
+                let presence = serde_json::to_value(a.presence).unwrap_or_default();
+                let presence = presence.as_str().unwrap_or("not available").replace('_', " ");
+                return error(
+                    StatusCode::CONFLICT,
+                    format!("{to} is {presence}: choose an available colleague or a queue"),
+                );
+            }
+            Some(_) => {}
         }
     }
-    let m = crate::call::MediaIn::Transfer { from, to_agent: b.to_agent.clone(), skill: b.to_queue, note: b.note };
+    let m = crate::call::Control::Transfer { from, to_agent: b.to_agent.clone(), skill: b.to_queue, note: b.note };
     if svc.controls.send(&id, m) {
         Json(json!({"call_id": call, "to_agent": b.to_agent, "to_queue": b.to_queue})).into_response()
     } else {

@@ -82,6 +82,9 @@ pub struct RouterConfig {
     /// An agent who lets an offer time out is set `Away` (it is likely not at the desk).
     /// Default true.
     pub away_on_missed_offer: bool,
+    /// An agent who accepted but whose audio has not connected after this long is treated as
+    /// dropped (the call goes back to the front of the queue). Default 20 s.
+    pub agent_connect_timeout_s: u64,
     /// After this many offers of a call went unanswered or were declined, the caller is offered
     /// a callback or a voice message instead of waiting on (0: never). Default 3.
     pub voicemail_after_offers: u32,
@@ -107,6 +110,7 @@ impl Default for RouterConfig {
             wrap_up_s: 30,
             offer_timeout_s: 15,
             away_on_missed_offer: true,
+            agent_connect_timeout_s: 20,
             voicemail_after_offers: 3,
             voicemail_after_s: 300,
             idle_full_s: 600,

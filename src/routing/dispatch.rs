@@ -170,6 +170,27 @@ impl Router {
         out
     }
 
+    /// Calls that waited too long (`voicemail_after_s`) or whose offers went unanswered too
+    /// often (`voicemail_after_offers`) leave the queue: the caller is offered a callback or a
+    /// voice message. Calls on offer are left to their offer.
+    pub fn give_up(&mut self, now: Millis) -> Vec<CallId> {
+        let (offers, wait_ms) = (self.cfg.voicemail_after_offers as usize, self.cfg.voicemail_after_s * 1000);
+        let due: Vec<CallId> = self
+            .calls
+            .values()
+            .filter(|q| q.offered.is_none())
+            .filter(|q| {
+                (offers > 0 && q.declined_by.len() >= offers)
+                    || (wait_ms > 0 && now.saturating_sub(q.queued_since) >= wait_ms)
+            })
+            .map(|q| q.call.call_id.clone())
+            .collect();
+        for c in &due {
+            self.remove_call(c);
+        }
+        due
+    }
+
     /// The best (up to 3) available agents for a waiting call at `now`, with their score
     /// breakdowns, without offering it. `brute_force` checks every agent instead of using the
     /// index (same answer; for the benchmark).

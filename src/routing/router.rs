@@ -55,6 +55,9 @@ pub(crate) struct Queued {
     /// (agent slot, offer expiry).
     pub offered: Option<(u32, Millis)>,
     pub declined_by: Vec<u32>,
+    /// When it last entered the queue (a requeue after a drop or transfer starts over), for
+    /// `voicemail_after_s`.
+    pub queued_since: Millis,
 }
 
 impl Queued {
@@ -383,17 +386,17 @@ impl Router {
             Some(seq) => self.calls[seq].call.enqueued_at,
             None => now,
         };
-        self.insert(call, false)
+        self.insert(call, false, now)
     }
 
     /// Put a call whose agent dropped back in the queue: it keeps its `enqueued_at` (clamped to
     /// `now`) and gets the `requeued` priority bonus, so it goes to the front.
     pub fn requeue(&mut self, mut call: WaitingCall, now: Millis) -> Result<(), RouteError> {
         call.enqueued_at = call.enqueued_at.min(now);
-        self.insert(call, true)
+        self.insert(call, true, now)
     }
 
-    fn insert(&mut self, mut call: WaitingCall, requeued: bool) -> Result<(), RouteError> {
+    fn insert(&mut self, mut call: WaitingCall, requeued: bool, now: Millis) -> Result<(), RouteError> {
         if let Some(a) = self.active.get(&call.call_id) {
             let by = self.slot(a.slot).state.agent.id.clone();
             return Err(RouteError::AlreadyTaken { call: call.call_id, by });
@@ -406,20 +409,22 @@ impl Router {
         call.frustration = call.frustration.clamp(0.0, 1.0);
         let langs: Vec<u16> = call.languages.iter().map(|l| intern(&mut self.lang_ids, l.clone())).collect();
         let region = call.region.clone().map(|r| intern(&mut self.region_ids, r));
-        let (declined_by, offered, requeued, seq) = match self.seq_of.get(&call.call_id) {
+        let (declined_by, offered, was_requeued, seq, since) = match self.seq_of.get(&call.call_id) {
             Some(&seq) => {
                 let old = self.calls.remove(&seq).expect("indexed call");
                 self.order.remove(&old.key());
-                (old.declined_by, old.offered, old.requeued || requeued, seq)
+                (old.declined_by, old.offered, old.requeued, seq, old.queued_since)
             }
             None => {
                 self.next_seq += 1;
                 self.seq_of.insert(call.call_id.clone(), self.next_seq);
-                (Vec::new(), None, requeued, self.next_seq)
+                (Vec::new(), None, false, self.next_seq, now)
             }
         };
+        let queued_since = if requeued { now } else { since };
+        let requeued = requeued || was_requeued;
         let prio = self.priority_base(&call, requeued);
-        let q = Queued { call, langs, region, prio, seq, requeued, offered, declined_by };
+        let q = Queued { call, langs, region, prio, seq, requeued, offered, declined_by, queued_since };
         if q.offered.is_none() {
             self.order.insert(q.key());
         }
@@ -443,33 +448,14 @@ impl Router {
         Some(q.call)
     }
 
-    /// Calls that waited too long (`voicemail_after_s`) or whose offers went unanswered too
-    /// often (`voicemail_after_offers`) leave the queue: the caller is offered a callback or a
-    /// voice message. Calls on offer are left to their offer.
-    pub fn give_up(&mut self, now: Millis) -> Vec<CallId> {
-        let (offers, wait_ms) = (self.cfg.voicemail_after_offers as usize, self.cfg.voicemail_after_s * 1000);
-        let due: Vec<CallId> = self
-            .calls
-            .values()
-            .filter(|q| q.offered.is_none())
-            .filter(|q| {
-                (offers > 0 && q.declined_by.len() >= offers)
-                    || (wait_ms > 0 && now.saturating_sub(q.call.enqueued_at) >= wait_ms)
-            })
-            .map(|q| q.call.call_id.clone())
-            .collect();
-        for c in &due {
-            self.remove_call(c);
-        }
-        due
-    }
-
     /// Put an offered call back in the queue; `declined`: never offer it to this agent again.
     pub(crate) fn release_offer(&mut self, seq: u64, declined: bool) {
         let q = self.calls.get_mut(&seq).expect("offered call");
         let Some((s, expires)) = q.offered.take() else { return };
         if declined {
             q.declined_by.push(s);
+            // A transfer to a named colleague who does not take it goes to the queue at large.
+            q.call.only_agent = None;
         }
         let (key, id) = (q.key(), q.call.call_id.clone());
         self.order.insert(key);

@@ -297,6 +297,15 @@ fn unanswered_offers_or_a_long_wait_end_in_a_callback_offer() {
     assert!(r.give_up(121 * S).is_empty(), "the German call has waited 119 s");
     assert_eq!(r.give_up(122 * S), [cid("slow")]);
     assert_eq!(r.waiting_len(), 0);
+    // A call back in the queue after its agent dropped starts its wait over.
+    r.set_presence(&aid("a2"), Presence::Offline, 200 * S).unwrap();
+    online(&mut r, en("a3", &[Skill::Orders], 1), 200 * S);
+    r.enqueue(call("d", &["en"], Skill::Orders), 200 * S).unwrap();
+    assert_eq!(offers(&mut r, 200 * S), [pair("d", "a3")]);
+    r.accept(&cid("d"), &aid("a3"), 201 * S).unwrap();
+    assert_eq!(r.disconnect(&aid("a3"), 400 * S), Ok(vec![cid("d")]));
+    assert!(r.give_up(401 * S).is_empty(), "requeued at 400 s: not given up for its first wait");
+    assert_eq!(r.give_up(520 * S), [cid("d")]);
     r.check();
     let mut never = Router::new(RouterConfig { voicemail_after_offers: 0, voicemail_after_s: 0, ..Default::default() });
     never.enqueue(call("c", &["en"], Skill::Orders), 0).unwrap();
@@ -316,7 +325,8 @@ fn a_transfer_to_a_named_colleague_goes_only_to_them_whatever_their_skills() {
     r.requeue(c, 3 * S).unwrap();
     assert_eq!(offers(&mut r, 3 * S), [pair("c", "orders")], "a person chose them");
     r.decline(&cid("c"), &aid("orders")).unwrap();
-    assert_eq!(offers(&mut r, 4 * S), [], "declined: not offered to anyone else");
+    assert_eq!(offers(&mut r, 4 * S), [], "declined: back to the queue at large, where nobody speaks Swedish");
+    assert_eq!(offers(&mut r, 123 * S), [pair("c", "fraud")], "the translation path, to the specialist");
     r.check();
 }
 

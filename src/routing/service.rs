@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::{Agent, AgentId, AgentState, Decision, Millis, Presence, RouteError, WaitingCall};
 use super::{Router, RouterConfig};
-use crate::call::{CallId, Controls, MediaIn};
+use crate::call::{CallId, Control, Controls};
 use crate::events::{Event, EventBus};
 use crate::store::{Store, StoreError};
 
@@ -44,6 +44,11 @@ impl RoutingService {
         }
         drop(r);
         Ok(svc)
+    }
+
+    /// How long an agent's audio may take to connect after accepting.
+    pub fn agent_connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.lock().config().agent_connect_timeout_s.max(1))
     }
 
     /// How long an offer stands before it goes to the next agent.
@@ -84,7 +89,7 @@ impl RoutingService {
         };
         for c in gave_up {
             tracing::info!(call = %c, "nobody took the call: offering a callback");
-            if !self.controls.send(&c, MediaIn::NoAgent) {
+            if !self.controls.send(&c, Control::NoAgent) {
                 tracing::warn!(call = %c, "could not reach the call to offer a callback");
             }
         }
@@ -127,7 +132,14 @@ impl RoutingService {
         let now = self.now();
         let mut r = self.lock();
         r.call_ended(from, &call.call_id, now)?;
-        r.requeue(call, now)
+        // A new request: its wait (and the overflow rules that follow it) starts now.
+        r.requeue(WaitingCall { enqueued_at: now, ..call }, now)
+    }
+
+    /// Put a call back at the front of the queue (its agent dropped).
+    pub fn requeue(&self, call: WaitingCall) -> Result<(), RouteError> {
+        let now = self.now();
+        self.lock().requeue(WaitingCall { enqueued_at: now, ..call }, now)
     }
 
     /// Who a waiting call is on offer to right now.

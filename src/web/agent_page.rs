@@ -14,12 +14,10 @@ use super::AppError;
 use crate::auth::http::CurrentUser;
 use crate::call::CallId;
 use crate::routing::service::RoutingService;
-use crate::transport::webrtc::{WebRtcError, WebRtcService};
+use crate::transport::webrtc::WebRtcService;
 
 const AGENT_HTML: &str = include_str!("assets/agent.html");
 const AGENT_JS: &str = include_str!("assets/agent.js");
-/// Largest SDP offer accepted (browsers send 2-6 KB).
-const MAX_OFFER: usize = 64 * 1024;
 
 /// Routes for the agent desktop.
 pub fn router(w: Arc<WebRtcService>) -> Router {
@@ -62,19 +60,7 @@ async fn media(
     let Some(agent) = user.0.agent_id.clone() else {
         return Err(AppError::Forbidden("this login has no agent profile".into()));
     };
-    if body.len() > MAX_OFFER {
-        return Err(AppError::BadRequest(format!("offer larger than {MAX_OFFER} bytes")));
-    }
-    let offer: Offer = serde_json::from_slice(&body)
-        .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
-    match w.answer_agent(&CallId(id.clone()), &agent, offer.sdp).await {
-        Ok(sdp) => Ok(Json(serde_json::json!({ "call_id": id, "sdp": sdp }))),
-        Err(WebRtcError::BadOffer(m)) => Err(AppError::BadRequest(m)),
-        Err(WebRtcError::Conflict(m)) => Err(AppError::Conflict(m)),
-        Err(WebRtcError::Unavailable(m)) => Err(AppError::Unavailable(m)),
-        Err(WebRtcError::Internal(m)) => {
-            tracing::error!("agent webrtc: {m}");
-            Err(AppError::Internal)
-        }
-    }
+    let offer: Offer = super::caller_page::parse_offer(&body)?;
+    let sdp = w.answer_agent(&CallId(id.clone()), &agent, offer.sdp).await?;
+    Ok(Json(serde_json::json!({ "call_id": id, "sdp": sdp })))
 }

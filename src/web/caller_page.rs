@@ -52,23 +52,32 @@ struct Offer {
 }
 
 async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> Result<impl IntoResponse, AppError> {
+    let offer: Offer = parse_offer(&body)?;
+    let caller = offer.caller.filter(|c| !c.trim().is_empty());
+    Ok(Json(w.answer(offer.sdp, caller).await?))
+}
+
+/// A browser's JSON offer (`{"sdp": ...}` and more), size-limited.
+pub(super) fn parse_offer<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.len() > MAX_OFFER {
         return Err(AppError::BadRequest(format!("offer larger than {MAX_OFFER} bytes")));
     }
-    let offer: Offer = serde_json::from_slice(&body)
-        .map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))?;
-    let caller = offer.caller.filter(|c| !c.trim().is_empty());
-    match w.answer(offer.sdp, caller).await {
-        Ok(a) => Ok(Json(a)),
-        Err(WebRtcError::BadOffer(m)) => {
-            tracing::info!("webrtc offer refused: {m}");
-            Err(AppError::BadRequest(m))
-        }
-        Err(WebRtcError::Unavailable(m)) => Err(AppError::Unavailable(m)),
-        Err(WebRtcError::Conflict(m)) => Err(AppError::Conflict(m)),
-        Err(WebRtcError::Internal(m)) => {
-            tracing::error!("webrtc: {m}");
-            Err(AppError::Internal)
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("expected {{\"sdp\": \"...\"}}: {e}")))
+}
+
+impl From<WebRtcError> for AppError {
+    fn from(e: WebRtcError) -> Self {
+        match e {
+            WebRtcError::BadOffer(m) => {
+                tracing::info!("webrtc offer refused: {m}");
+                AppError::BadRequest(m)
+            }
+            WebRtcError::Unavailable(m) => AppError::Unavailable(m),
+            WebRtcError::Conflict(m) => AppError::Conflict(m),
+            WebRtcError::Internal(m) => {
+                tracing::error!("webrtc: {m}");
+                AppError::Internal
+            }
         }
     }
 }

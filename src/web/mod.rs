@@ -143,11 +143,10 @@ async fn events_ws(
             (Some(c), _, _) if !svc.registry.read(c, |r| may_see(&user, &r.info)).unwrap_or(false) => {
                 return AppError::Forbidden("not your call".into()).into_response();
             }
-            (_, true, _) | (Some(_), _, _) => View::Staff,
-            (None, false, Some(agent)) => View::Agent { agent, offered: HashSet::new() },
-            (None, false, None) => {
-                return AppError::Forbidden("this login has no agent profile".into()).into_response()
-            }
+            (_, true, _) => View::Staff,
+            // An agent's view of one call follows the call only while it is theirs.
+            (_, false, Some(agent)) => View::Agent { agent, offered: HashSet::new() },
+            (_, false, None) => return AppError::Forbidden("this login has no agent profile".into()).into_response(),
         }
     };
     // Tracked, so shutdown waits for the last call_ended to go out before the process exits
@@ -163,6 +162,8 @@ enum View {
     /// A web caller: their own call's conversation (`Event::for_caller`).
     Caller,
     /// An agent's desktop: offers to this agent (with the case file) and the calls they hold.
+    /// `offered`: calls offered to this agent, so it also hears when such an offer ends
+    /// (rolled over, caller gone).
     Agent { agent: String, offered: HashSet<CallId> },
 }
 
@@ -182,16 +183,16 @@ impl View {
                 let case = case.map(|c| Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::new(c) });
                 return (true, case);
             }
-            // Rolled over to someone else: the desktop withdraws the offer.
-            Event::CallRouted { .. } => return (offered.remove(id), None),
+            // Rolled over to someone else, or the caller left: the desktop withdraws the offer.
+            Event::CallRouted { .. } | Event::CallEnded { .. } if offered.remove(id) => return (true, None),
             Event::AgentLeft { agent_id, .. } if agent_id.0 == agent => return (true, None),
             _ => {}
         }
-        let pass = offered.contains(id) || svc.registry.agent_of(id).as_deref() == Some(agent);
-        if matches!(ev, Event::CallEnded { .. } | Event::CallAccepted { .. }) {
-            offered.remove(id);
-        }
-        (pass, None)
+        // Everything else only while the call is on offer to this agent or with them.
+        let mine = svc.registry.agent_of(id).as_deref() == Some(agent)
+            || (offered.contains(id)
+                && svc.routing.as_ref().and_then(|r| r.offered_to(id)).is_some_and(|a| a.0 == agent));
+        (mine, None)
     }
 }
 

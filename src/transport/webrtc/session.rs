@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 use super::opus_rtp::{OpusIn, OpusOut, FRAME_48K};
 use super::WebRtcConfig;
 use crate::call::{
-    start_call, AgentLeg, CallError, CallId, CallLeg, CallServices, EndReason, MediaIn, NewCall, Playout, Transport,
+    start_call, AgentLeg, CallError, CallId, CallLeg, CallServices, Control, Controls, EndReason, MediaIn, NewCall,
+    Playout, Transport,
 };
 use crate::media::AudioFrame;
 use crate::transport::sdp::SessionDescription;
@@ -178,7 +179,7 @@ impl WebRtcService {
         let id = leg.id.clone();
         let CallLeg { id: call, media, playout, hangup } = leg;
         let session =
-            Session { service: self.clone(), peer, id: call, side: Side::Caller, media, playout, stop: hangup };
+            Session { service: self.clone(), peer, id: call, side: Side::Caller(media), playout, stop: hangup };
         self.svc.tracker.spawn(session.run());
         Ok(Answer { call_id: id, sdp, hangup_token: token })
     }
@@ -195,24 +196,18 @@ impl WebRtcService {
         if record.info.agent.as_deref() != Some(agent) {
             return Err(WebRtcError::Conflict(format!("call {call} is not with {agent}: accept it first")));
         }
-        let media = self.svc.controls.get(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
+        let media =
+            self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
         let (peer, sdp) = open_peer(&self.cfg, offer).await?;
         let to_agent = Arc::new(Playout::new(48_000));
         let done = CancellationToken::new();
-        let leg = AgentLeg { agent: agent.to_string(), to_agent: to_agent.clone(), done: done.clone() };
-        if media.try_send(MediaIn::AgentJoined(leg)).is_err() {
+        let leg = AgentLeg { agent: agent.to_string(), to_agent: to_agent.clone(), done: done.clone().drop_guard() };
+        if !self.svc.controls.send(call, Control::AgentJoined(leg)) {
             let _ = peer.pc.close().await;
             return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
         }
-        let session = Session {
-            service: self.clone(),
-            peer,
-            id: call.clone(),
-            side: Side::Agent(agent.to_string()),
-            media,
-            playout: to_agent,
-            stop: done,
-        };
+        let side = Side::Agent { agent: agent.to_string(), media, controls: self.svc.controls.clone() };
+        let session = Session { service: self.clone(), peer, id: call.clone(), side, playout: to_agent, stop: done };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
     }
@@ -308,13 +303,39 @@ async fn open_peer(cfg: &WebRtcConfig, offer: String) -> Result<(Peer, String), 
     Ok((Peer { pc, track, ssrc, pt, state, tracks }, local.sdp))
 }
 
-/// Whose browser a session carries.
+/// Whose browser a session carries, and where its audio and its end go.
 #[derive(Clone)]
 enum Side {
-    /// The caller (the call's transport).
-    Caller,
-    /// An agent answering the call.
-    Agent(String),
+    /// The caller: the call's transport (its media channel).
+    Caller(mpsc::Sender<MediaIn>),
+    /// An agent answering the call: audio into the call's media channel, held weakly (the call
+    /// ends without waiting for the agent), and a lost connection reported on its control channel.
+    Agent { agent: String, media: mpsc::WeakSender<MediaIn>, controls: Arc<Controls> },
+}
+
+impl Side {
+    /// Deliver a decoded frame; false if the call is gone or busy.
+    fn audio(&self, frame: AudioFrame) -> bool {
+        match self {
+            Side::Caller(tx) => tx.try_send(MediaIn::Audio(frame)).is_ok(),
+            Side::Agent { media, .. } => {
+                media.upgrade().is_some_and(|tx| tx.try_send(MediaIn::AgentAudio(frame)).is_ok())
+            }
+        }
+    }
+
+    /// The browser's connection is over for `r`.
+    fn end(&self, call: &CallId, r: EndReason) {
+        match self {
+            Side::Caller(tx) => {
+                let _ = tx.try_send(MediaIn::Ended(r));
+            }
+            Side::Agent { agent, controls, .. } => {
+                tracing::warn!(%call, %agent, "agent media ended: {r}");
+                controls.send(call, Control::AgentLost { agent: agent.clone(), requeued: false });
+            }
+        }
+    }
 }
 
 struct Session {
@@ -322,8 +343,6 @@ struct Session {
     peer: Peer,
     id: CallId,
     side: Side,
-    /// Into the call.
-    media: mpsc::Sender<MediaIn>,
     /// What this browser hears.
     playout: Arc<Playout>,
     /// Cancelled when the call no longer wants this browser.
@@ -348,17 +367,7 @@ impl Session {
         tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let (mut seq, mut ts) = (fastrand::u16(..), fastrand::u32(..));
         let mut readers = Vec::new();
-        let side = self.side.clone();
-        let end = |r: EndReason| {
-            let m = match &side {
-                Side::Caller => MediaIn::Ended(r),
-                Side::Agent(agent) => {
-                    tracing::warn!(call = %id, %agent, "agent media ended: {r}");
-                    MediaIn::AgentLost { agent: agent.clone() }
-                }
-            };
-            let _ = self.media.try_send(m);
-        };
+        let end = |r: EndReason| self.side.end(&id, r);
         loop {
             tokio::select! {
                 biased;
@@ -386,9 +395,7 @@ impl Session {
                     }
                 }
                 Some(track) = self.peer.tracks.recv() => {
-                    let media = self.media.clone();
-                    let call = id.clone();
-                    readers.push(tokio::spawn(read_track(track, media, call, self.side.clone())));
+                    readers.push(tokio::spawn(read_track(track, id.clone(), self.side.clone())));
                 }
                 _ = tick.tick() => {
                     let now = tokio::time::Instant::now();
@@ -423,7 +430,7 @@ impl Session {
                 }
             }
         }
-        if let (Side::Caller, Ok(mut m)) = (&self.side, self.service.live.lock()) {
+        if let (Side::Caller(_), Ok(mut m)) = (&self.side, self.service.live.lock()) {
             m.remove(&id);
         }
         for r in readers {
@@ -437,7 +444,7 @@ impl Session {
 }
 
 /// Decode the caller's Opus packets into the call.
-async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, call: CallId, side: Side) {
+async fn read_track(track: Arc<dyn TrackRemote>, call: CallId, side: Side) {
     if track.kind().await != RtpCodecKind::Audio {
         return;
     }
@@ -458,12 +465,7 @@ async fn read_track(track: Arc<dyn TrackRemote>, media: mpsc::Sender<MediaIn>, c
         }
         let pts = Duration::from_micros(samples * 1_000_000 / 48_000);
         samples += pcm.len() as u64;
-        let frame = AudioFrame::mono(pcm, 48_000, pts);
-        let m = match side {
-            Side::Caller => MediaIn::Audio(frame),
-            Side::Agent(_) => MediaIn::AgentAudio(frame),
-        };
-        if media.try_send(m).is_err() {
+        if !side.audio(AudioFrame::mono(pcm, 48_000, pts)) {
             dropped += 1;
         }
     }

@@ -120,7 +120,10 @@ function onEvent(ev) {
       endMedia();
       resetCall();
       if (ev.reason === "transferred") status("Call transferred, with its case file.");
-      else status("Your connection to the call was lost; it went back to the queue.", true);
+      else {
+        status("Your connection to the call was lost; it went back to the queue. You are offline.", true);
+        api("GET", "/api/agents/me").then((a) => { sb.presence = a.presence; $("presence").value = a.presence; }).catch(() => {});
+      }
       break;
     case "call_ended":
       if (sb.offer && ev.call_id === sb.offer.call_id) withdrawOffer("The caller hung up.");
