@@ -232,7 +232,8 @@ fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
     let (_, _, rec) =
         server.request("GET", &format!("/api/calls/{call}"), Some(&server.session("sam", "sam-demo-pass")), None);
     assert_eq!(rec["case_file"]["caller"]["name"], "John Carter", "the case file stays with the call");
-    // A supervisor ends it.
+    // A supervisor ends it, once the caller has heard why they wait again (about 5 s).
+    std::thread::sleep(Duration::from_secs(7));
     let sam = server.session("sam", "sam-demo-pass");
     let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/hangup"), Some(&sam), None);
     assert_eq!(status, 200, "{body}");
