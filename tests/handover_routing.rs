@@ -241,3 +241,50 @@ fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
     assert!(heard.contains("connection") || heard.contains("queue"), "the caller was told: {heard}");
     let _ = std::fs::remove_file(&db);
 }
+
+/// The caller ignores the callback offer: after the answer time they go back to the front of
+/// the queue (not left waiting outside it) and are told so.
+#[test]
+fn a_caller_who_ignores_the_callback_offer_goes_back_to_the_queue() {
+    assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
+    let db = std::env::temp_dir().join(format!("switchboard-ignored-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"),
+        ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "1"),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let priya = server.session("priya", "priya-demo-pass");
+    let (status, _, _) =
+        server.request("PUT", "/api/agents/me/presence", Some(&priya), Some(json!({"presence": "available"})));
+    assert_eq!(status, 200);
+    let mut events = rt.block_on(server.events(None));
+    let caller = simulate_in_background(&server, "fraud_callback_ignored.toml");
+    let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = routed["call_id"].as_str().unwrap().to_string();
+    rt.block_on(events.next_of("callback_offered", Duration::from_secs(10)));
+    let (_, queue) = server.get("/api/queue");
+    assert!(queue.as_array().unwrap().is_empty(), "out of the queue while the offer stands: {queue}");
+    // No key, no message: back in the queue within the answer time (20 s after the offer is said).
+    let deadline = std::time::Instant::now() + Duration::from_secs(45);
+    loop {
+        let (_, queue) = server.get("/api/queue");
+        if queue[0]["call_id"] == call.as_str() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never back in the queue: {queue}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    let sam = server.session("sam", "sam-demo-pass");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/hangup"), Some(&sam), None);
+    assert_eq!(status, 200, "{body}");
+    let (_, heard) = summary_and_heard(&caller.join().unwrap());
+    assert!(heard.contains("back in the queue"), "the caller was told: {heard}");
+    let store = switchboard::store::Store::open(&db).unwrap();
+    assert!(store.open_callbacks().unwrap().is_empty(), "no callback was booked");
+    let _ = std::fs::remove_file(&db);
+}

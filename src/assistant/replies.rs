@@ -114,6 +114,8 @@ pub enum Msg {
     VoicemailSaved,
     /// An agent passes the call to a colleague.
     Transferring,
+    /// The caller did not answer the callback offer: they keep waiting.
+    BackInQueue,
     DidNotUnderstand,
     AnythingElse,
     YouAreWelcome,
@@ -556,6 +558,13 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Ich verbinde Sie mit einem Kollegen, der Ihnen helfen kann. Bitte bleiben Sie dran.",
             "Je vous transfère à un collègue qui peut vous aider. Merci de patienter.",
             "Le paso con un compañero que puede ayudarle. Por favor, no cuelgue.",
+        ]),
+        Msg::BackInQueue => pick([
+            "You are back in the queue, and we will be with you as soon as we can.",
+            "Du står i kön igen, och vi är hos dig så snart vi kan.",
+            "Sie sind wieder in der Warteschlange, wir sind so schnell wie möglich für Sie da.",
+            "Vous êtes de nouveau dans la file, nous vous répondons dès que possible.",
+            "Vuelve a estar en la cola; le atenderemos lo antes posible.",
         ]),
         Msg::VoicemailSaved => pick([
             "Thank you, your message is saved and we will get back to you. Goodbye.",

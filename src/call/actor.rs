@@ -240,7 +240,9 @@ impl Actor {
                 }
                 _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
                     self.silence_at = None;
-                    self.assist(Input::Silence).await;
+                    if !self.callback_unanswered() {
+                        self.assist(Input::Silence).await;
+                    }
                 }
                 Some(c) = control.recv() => {
                     if let Some(r) = self.on_control(c) {

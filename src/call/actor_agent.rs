@@ -4,6 +4,7 @@
 //! callback / voice-message offer when nobody takes the call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
@@ -50,6 +51,9 @@ fn convert(rs: &mut Option<(u32, StreamResampler)>, samples: &[f32], from: u32, 
         None => Vec::new(),
     }
 }
+
+/// How long a caller has to answer the callback offer before they go back to the queue.
+const CALLBACK_ANSWER: Duration = Duration::from_secs(20);
 
 /// Where the callback offer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,7 +254,30 @@ impl Actor {
         self.callback = Some(CallbackOffer::Offered);
         self.svc.events.publish(Event::CallbackOffered { call_id: self.id.clone(), at_ms: self.ms() });
         let lang = self.caller_language();
-        self.speak(vec![say(&lang, &Msg::CallbackOffer)], lang, false);
+        let text = say(&lang, &Msg::CallbackOffer);
+        // No answer (about 70 ms a character to say it, then CALLBACK_ANSWER): back to the queue.
+        let speaking = Duration::from_millis(70 * text.chars().count() as u64);
+        self.silence_at = Some(tokio::time::Instant::now() + speaking + CALLBACK_ANSWER);
+        self.speak(vec![text], lang, false);
+    }
+
+    /// The caller neither keyed 1 nor left a message: they keep waiting, back in the queue
+    /// (at the front), and are told so. False when no callback offer stands.
+    pub(super) fn callback_unanswered(&mut self) -> bool {
+        if self.callback != Some(CallbackOffer::Offered) {
+            return false;
+        }
+        self.callback = None;
+        let skill = self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General);
+        if let Some(routing) = self.svc.routing.clone() {
+            if let Err(e) = routing.requeue(self.waiting_call(skill, None)) {
+                tracing::warn!(call = %self.id, "could not requeue after the callback offer: {e}");
+            }
+        }
+        tracing::info!(call = %self.id, "no answer to the callback offer: back in the queue");
+        let lang = self.caller_language();
+        self.speak(vec![say(&lang, &Msg::BackInQueue)], lang, false);
+        true
     }
 
     /// A key while the callback is on offer; true if it was taken here.
