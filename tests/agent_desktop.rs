@@ -23,15 +23,15 @@ use common::{ok_stdout, root, simulate_in_background, summary_and_heard};
 const PRIYA_SAYS: &str =
     "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
 
-async fn log_in_and_go_available(c: &Client, base: &str) {
+async fn log_in_and_go_available(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/agent")).await.unwrap();
     let s = page_state(c).await;
     if s["user"].is_null() {
-        c.find(Locator::Id("username")).await.unwrap().send_keys("priya").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys("priya-demo-pass").await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{user}-demo-pass")).await.unwrap();
         c.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
     }
-    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == "priya").await;
+    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == user).await;
     wait_page(c, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
     c.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
     wait_page(c, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
@@ -71,7 +71,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();
     let (_driver, c) = rt.block_on(browser(&voice, true));
-    rt.block_on(log_in_and_go_available(&c, &base));
+    rt.block_on(log_in_and_go_available(&c, &base, "priya"));
     // James (English, no fraud skill) is available too; the fraud call must not go to him.
     let james = server.session("james", "james-demo-pass");
     let (status, _, _) =
@@ -132,7 +132,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     // The caller hears why (about 5 s); she comes back after that (her session cookie is still
     // good), goes available and gets the call again.
     std::thread::sleep(Duration::from_secs(7));
-    rt.block_on(log_in_and_go_available(&c, &base));
+    rt.block_on(log_in_and_go_available(&c, &base, "priya"));
     let again = rt.block_on(events.next_of("call_routed", Duration::from_secs(30)));
     assert_eq!(
         (again["call_id"].as_str(), again["decision"]["agent_id"].as_str()),
@@ -213,15 +213,7 @@ fn a_web_caller_is_answered_by_an_agent_in_another_browser() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();
     let (_agent_driver, agent) = rt.block_on(browser(&agent_voice, true));
-    rt.block_on(async {
-        agent.goto(&format!("{base}/agent")).await.unwrap();
-        agent.find(Locator::Id("username")).await.unwrap().send_keys("james").await.unwrap();
-        agent.find(Locator::Id("password")).await.unwrap().send_keys("james-demo-pass").await.unwrap();
-        agent.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
-        wait_page(&agent, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
-        agent.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
-        wait_page(&agent, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
-    });
+    rt.block_on(log_in_and_go_available(&agent, &base, "james"));
     let mut events = rt.block_on(server.events(None));
     let (_caller_driver, caller) = rt.block_on(browser(&caller_voice, false));
     rt.block_on(async {

@@ -11,17 +11,22 @@ use common::server::{have, Server};
 use common::{ok_stdout, simulate_in_background, summary_and_heard};
 use serde_json::json;
 
+/// A server on a fresh demo database (customers and staff) with `env` on top.
+fn demo_server(tag: &str, env: &[(&str, &str)]) -> (std::path::PathBuf, Server) {
+    let db = std::env::temp_dir().join(format!("switchboard-{tag}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let mut all = vec![("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())];
+    all.extend_from_slice(env);
+    let server = Server::start(&all);
+    (db, server)
+}
+
 #[test]
 fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
-    let db = std::env::temp_dir().join(format!("switchboard-handover-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
     // Accepts here carry no audio (no browser): give them time before they count as dropped.
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "300"),
-    ]);
+    let (db, server) = demo_server("handover", &[("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "300")]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
 
@@ -145,14 +150,10 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
 #[test]
 fn an_offer_nobody_accepts_rolls_over_then_the_caller_books_a_callback() {
     assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
-    let db = std::env::temp_dir().join(format!("switchboard-callback-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"),
-        ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "2"),
-    ]);
+    let (db, server) = demo_server(
+        "callback",
+        &[("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"), ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "2")],
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     // Two fraud agents are available and neither answers.
@@ -193,13 +194,7 @@ fn an_offer_nobody_accepts_rolls_over_then_the_caller_books_a_callback() {
 #[test]
 fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
     assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
-    let db = std::env::temp_dir().join(format!("switchboard-noaudio-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "3"),
-    ]);
+    let (db, server) = demo_server("noaudio", &[("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "3")]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     let priya = server.session("priya", "priya-demo-pass");
@@ -247,14 +242,10 @@ fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
 #[test]
 fn a_caller_who_ignores_the_callback_offer_goes_back_to_the_queue() {
     assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
-    let db = std::env::temp_dir().join(format!("switchboard-ignored-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"),
-        ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "1"),
-    ]);
+    let (db, server) = demo_server(
+        "ignored",
+        &[("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "2"), ("SWITCHBOARD__ROUTING__VOICEMAIL_AFTER_OFFERS", "1")],
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     let priya = server.session("priya", "priya-demo-pass");

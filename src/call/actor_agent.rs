@@ -188,8 +188,7 @@ impl Actor {
             }
             if !calls.contains(&self.id) {
                 // Not on the agent's desk in the router (it should be): queue it anyway.
-                let skill = self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General);
-                if let Err(e) = routing.requeue(self.waiting_call(skill, None)) {
+                if let Err(e) = routing.requeue(self.waiting_call(self.case_skill(), None)) {
                     tracing::warn!(call = %self.id, "could not requeue: {e}");
                 }
             }
@@ -226,8 +225,7 @@ impl Actor {
             return;
         }
         let Some(routing) = self.svc.routing.clone() else { return };
-        let skill =
-            skill.or_else(|| self.case.intents.last().map(|i| Skill::from_intent(*i))).unwrap_or(Skill::General);
+        let skill = skill.unwrap_or_else(|| self.case_skill());
         let call = self.waiting_call(skill, to_agent.clone().map(AgentId));
         if let Err(e) = routing.transfer(&AgentId(from.to_string()), call) {
             tracing::warn!(call = %self.id, "transfer failed: {e}");
@@ -238,6 +236,11 @@ impl Actor {
         self.case.on_transfer(from, &to, note);
         self.case_changed();
         self.detach_agent(from, "transferred", Msg::Transferring);
+    }
+
+    /// The skill the call needs, from its latest intent.
+    fn case_skill(&self) -> Skill {
+        self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General)
     }
 
     /// The caller's language as the assistant last spoke it (English before any turn).
@@ -268,9 +271,8 @@ impl Actor {
             return false;
         }
         self.callback = None;
-        let skill = self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General);
         if let Some(routing) = self.svc.routing.clone() {
-            if let Err(e) = routing.requeue(self.waiting_call(skill, None)) {
+            if let Err(e) = routing.requeue(self.waiting_call(self.case_skill(), None)) {
                 tracing::warn!(call = %self.id, "could not requeue after the callback offer: {e}");
             }
         }

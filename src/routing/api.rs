@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::json_error as error;
+use crate::web::{json_error as error, may_see};
 
 use super::model::{Agent, AgentId, Presence, RouteError};
 use super::service::RoutingService;
@@ -204,9 +204,7 @@ async fn hangup(
     Path(call): Path<String>,
 ) -> Response {
     let id = CallId(call.clone());
-    let agent = svc.registry.agent_of(&id);
-    let mine = agent.is_some() && agent == user.0.agent_id;
-    if !mine && user.0.role < Role::Supervisor {
+    if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
         return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
     }
     if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
@@ -240,7 +238,7 @@ async fn transfer(
     let Some(from) = svc.registry.agent_of(&id) else {
         return error(StatusCode::CONFLICT, format!("call {call} is not with an agent"));
     };
-    if user.0.role < Role::Supervisor && user.0.agent_id.as_deref() != Some(from.as_str()) {
+    if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(false) {
         return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
     }
     if b.to_agent.is_some() == b.to_queue.is_some() {
@@ -318,7 +316,7 @@ async fn wrap_up(
     let Some(agent) = rec.info.agent.clone() else {
         return error(StatusCode::CONFLICT, "no agent took this call");
     };
-    if user.0.role < Role::Supervisor && user.0.agent_id.as_deref() != Some(agent.as_str()) {
+    if !may_see(&user.0, &rec.info) {
         // Someone else's call answers like a missing one.
         return error(StatusCode::NOT_FOUND, format!("no call {call}"));
     }

@@ -169,6 +169,12 @@ impl Router {
         self.active.get(call).map(|a| &self.slot(a.slot).state.agent.id)
     }
 
+    /// The agent a waiting call is on offer to right now.
+    pub fn offered_to(&self, call: &CallId) -> Option<&AgentId> {
+        let (s, _) = self.calls.get(self.seq_of.get(call)?)?.offered?;
+        Some(&self.slot(s).state.agent.id)
+    }
+
     /// The learned average handle time (talk + wrap-up).
     pub fn average_handle_time(&self) -> Duration {
         Duration::from_millis(self.aht_ms as u64)

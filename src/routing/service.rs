@@ -144,9 +144,7 @@ impl RoutingService {
 
     /// Who a waiting call is on offer to right now.
     pub fn offered_to(&self, call: &CallId) -> Option<AgentId> {
-        let r = self.lock();
-        let agent = r.agents().find(|a| a.offered.as_ref() == Some(call)).map(|a| a.agent.id.clone());
-        agent
+        self.lock().offered_to(call).cloned()
     }
 
     pub fn accept(&self, call: &CallId, agent: &AgentId) -> Result<WaitingCall, RouteError> {

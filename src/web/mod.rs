@@ -91,7 +91,7 @@ pub fn router(
 }
 
 /// Whether `user` may see this call: supervisors and admins every call, agents their own.
-fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
+pub(crate) fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
     user.role >= Role::Supervisor || (call.agent.is_some() && call.agent == user.agent_id)
 }
 
