@@ -99,11 +99,13 @@ pub struct CallsConfig {
     pub max_duration_s: u64,
     /// "builtin", "none", or the path of a WAV file played when a call is answered.
     pub greeting: String,
+    /// `[calls.admission]`: per-address limits on starting calls.
+    pub admission: crate::call::admission::AdmissionConfig,
 }
 
 impl Default for CallsConfig {
     fn default() -> Self {
-        Self { max_calls: 32, max_duration_s: 3600, greeting: "builtin".into() }
+        Self { max_calls: 32, max_duration_s: 3600, greeting: "builtin".into(), admission: Default::default() }
     }
 }
 
@@ -297,6 +299,7 @@ impl ServerConfig {
             ));
         }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
+        self.calls.admission.validate().map_err(ConfigError::Invalid)?;
         self.llm.validate().map_err(ConfigError::Invalid)?;
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             return bad(format!("auth.session_hours = {} (1 to 720)", self.auth.session_hours));

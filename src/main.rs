@@ -279,6 +279,24 @@ enum BenchWhat {
         #[arg(long)]
         reference: Option<String>,
     },
+    /// A steady load of phone calls for minutes (needs sipp, as root): per minute calls, live
+    /// calls, turns transcribed, final latency p50/p95 and RSS; calls refused, WER.
+    Load {
+        /// Calls kept going at once.
+        #[arg(long, default_value_t = 30)]
+        concurrent: usize,
+        /// Length of each call.
+        #[arg(long, default_value_t = 40)]
+        call_seconds: u64,
+        /// How long the load runs.
+        #[arg(long, default_value_t = 5)]
+        minutes: u64,
+        /// The server's calls.max_calls (default: concurrent + 2).
+        #[arg(long)]
+        max_calls: Option<usize>,
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+    },
     /// What the per-turn voice analytics cost (prosody on the pool, fusion on the call task).
     Analytics {
         /// Repetitions per fixture.
@@ -527,6 +545,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { what: BenchWhat::Tts { rounds } } => {
             switchboard::cmd::bench_tts::run(&Manifest::load_default()?, rounds)?;
+        }
+        Command::Bench { what: BenchWhat::Load { concurrent, call_seconds, minutes, max_calls, model } } => {
+            let manifest = Manifest::load_default()?;
+            let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+            let root = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+            let spec = switchboard::cmd::bench_load::LoadSpec {
+                concurrent: concurrent.max(1),
+                call_seconds: call_seconds.max(5),
+                minutes: minutes.max(1),
+                max_calls: max_calls.unwrap_or(concurrent + 2),
+            };
+            runtime()?.block_on(switchboard::cmd::bench_load::run(engine, &root.join("audio-fixtures"), spec))?;
         }
         Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
             let manifest = Manifest::load_default()?;

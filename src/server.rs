@@ -174,6 +174,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         assistant,
         routing: Some(routing.clone()),
         controls,
+        admission: crate::call::admission::Admission::new(config.calls.admission.clone(), config.calls.max_calls),
     });
     // Offers to free agents every tick, until shutdown.
     routing.spawn(services.shutdown.clone());

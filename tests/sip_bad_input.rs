@@ -8,66 +8,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use common::server::Server;
+use common::uac::{sdp, Uac, SDP_CT};
 use switchboard::transport::rtp::packet::RtpPacket;
-use switchboard::transport::sip::message::SipMessage;
-
-struct Uac {
-    sock: UdpSocket,
-    server: SocketAddr,
-}
-
-impl Uac {
-    fn new(server: SocketAddr) -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        Self { sock, server }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.sock.local_addr().unwrap()
-    }
-
-    fn send(&self, data: &[u8]) {
-        self.sock.send_to(data, self.server).unwrap();
-    }
-
-    /// Next SIP message, or None after the timeout.
-    fn recv(&self) -> Option<SipMessage> {
-        let mut buf = vec![0u8; 65536];
-        let (n, _) = self.sock.recv_from(&mut buf).ok()?;
-        Some(SipMessage::parse(&buf[..n]).expect("server sends valid SIP"))
-    }
-
-    /// Next final response for `call_id` (skipping 1xx, and retransmitted finals of earlier
-    /// requests that this test client never acknowledges).
-    fn final_for(&self, call_id: &str) -> SipMessage {
-        loop {
-            let m = self.recv().expect("a response");
-            if m.status().is_some_and(|c| c >= 200) && m.call_id() == Some(call_id) {
-                return m;
-            }
-        }
-    }
-
-    fn request(&self, method: &str, call_id: &str, cseq: u32, to_tag: Option<&str>, extra: &str, body: &str) -> String {
-        let to_tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
-        format!(
-            "{method} sip:switchboard@{srv} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{}{cseq}{method};rport\r\n\
-             From: <sip:+15550199@{me}>;tag=uac1\r\nTo: <sip:switchboard@{srv}>{to_tag}\r\nCall-ID: {call_id}\r\n\
-             CSeq: {cseq} {method}\r\nContact: <sip:uac@{me}>\r\nMax-Forwards: 70\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-            fastrand::u32(..),
-            body.len(),
-            srv = self.server,
-            me = self.addr(),
-        )
-    }
-}
-
-fn sdp(port: u16, formats: &str, maps: &str) -> String {
-    format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP {formats}\r\n{maps}")
-}
-
-const SDP_CT: &str = "Content-Type: application/sdp\r\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
@@ -84,9 +26,23 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     uac.send(b"\x16\x03\x01garbage\x00\xff");
     uac.send(b"\r\n\r\n");
     assert!(uac.recv().is_none());
-    // Missing Call-ID: cannot be matched, so it is dropped.
+    // Missing Call-ID: answered 400 all the same (the client matches it by its Via branch).
     uac.send(uac.request("OPTIONS", "x", 1, None, "", "").replace("Call-ID: x\r\n", "").as_bytes());
-    assert!(uac.recv().is_none());
+    let r = uac.recv().expect("a 400 for a request without Call-ID");
+    assert_eq!((r.status(), r.call_id()), (Some(400), None));
+    // A NUL or a bare CR in a header, a CSeq that is not a number: 400 with the reason.
+    for (i, (from, to)) in [("Call-ID: nul", "Call-ID: nul\0x"), ("Max-Forwards: 70", "Max-Forwards: 7\r0"), ("1 OPTIONS", "one OPTIONS")]
+        .into_iter()
+        .enumerate()
+    {
+        uac.send(uac.request("OPTIONS", "nul", 1, None, "", "").replace(from, to).as_bytes());
+        let r = uac.recv().unwrap_or_else(|| panic!("no answer to bad request {i}"));
+        assert_eq!(r.status(), Some(400), "bad request {i}");
+    }
+    // Headers alone over 16 KiB: 513.
+    let pad = format!("X-Pad: {}\r\n", "p".repeat(200)).repeat(90);
+    uac.send(uac.request("OPTIONS", "big-h", 1, None, &pad, "").as_bytes());
+    assert_eq!(uac.final_for("big-h").status(), Some(513));
     // CSeq method mismatch and a Content-Length beyond the body: 400 with the reason.
     uac.send(uac.request("OPTIONS", "bad-1", 1, None, "", "").replace("1 OPTIONS", "1 INVITE").as_bytes());
     let r = uac.final_for("bad-1");

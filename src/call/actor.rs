@@ -55,6 +55,8 @@ pub struct CallServices {
     pub assistant: Option<Arc<crate::assistant::AssistantServices>>,
     /// Each live call's control channel (router notices, the agent's media).
     pub controls: Arc<super::Controls>,
+    /// Per-address limits on starting calls (every transport asks before `start_call`).
+    pub admission: Arc<super::admission::Admission>,
 }
 
 /// A call a transport wants to start.

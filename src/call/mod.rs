@@ -2,6 +2,7 @@
 //! calls, the per-call actor that runs the pipeline, and the outbound playout queue.
 
 pub mod actor;
+pub mod admission;
 pub mod barge_in;
 pub mod playout;
 pub mod recording;

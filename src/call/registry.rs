@@ -60,6 +60,10 @@ pub struct CallRecord {
     /// Which accept the current agent holds the call by (a check for their audio names it).
     #[serde(skip)]
     pub accept_id: Option<u64>,
+    /// The caller's leg is gone (SIP BYE answered): the call no longer holds a slot, even
+    /// before its actor has seen the hang-up.
+    #[serde(skip)]
+    pub slot_released: bool,
 }
 
 impl CallRecord {
@@ -84,6 +88,7 @@ impl CallRecord {
             accept_id: None,
             caller_token: None,
             accent: None,
+            slot_released: false,
         }
     }
 }
@@ -109,15 +114,25 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Number of live calls.
+    /// Number of calls holding a slot: live and not ending. A call's slot is free the moment
+    /// it ends (BYE answered), although its last turn may still be transcribing.
     pub fn live_count(&self) -> usize {
-        self.lock().live.len()
+        Self::occupied(&self.lock())
     }
 
-    /// Add a live call, unless `limit` calls are already live.
+    fn occupied(g: &Inner) -> usize {
+        g.live.values().filter(|r| r.info.state != CallState::Ending && !r.slot_released).count()
+    }
+
+    /// The transport's leg ended: free the call's slot now (the actor ends the call next).
+    pub fn release_slot(&self, id: &CallId) {
+        self.update(id, |r| r.slot_released = true);
+    }
+
+    /// Add a live call, unless `limit` calls already hold a slot.
     pub fn try_insert(&self, rec: CallRecord, limit: usize) -> bool {
         let mut g = self.lock();
-        if g.live.len() >= limit {
+        if Self::occupied(&g) >= limit {
             return false;
         }
         g.live.insert(rec.info.id.clone(), rec);
@@ -200,6 +215,11 @@ mod tests {
         assert_eq!(r.live_count(), 1);
         let ids: Vec<String> = r.list().into_iter().map(|c| c.id.0).collect();
         assert_eq!(ids, vec!["2", "1"]);
+        // An ending call (last turn still transcribing) no longer holds its slot.
+        r.update(&CallId("2".into()), |c| c.info.state = CallState::Ending);
+        assert_eq!(r.live_count(), 0);
+        assert!(r.try_insert(rec("4"), 1));
+        r.finish(&CallId("4".into()), "x");
         r.finish(&CallId("2".into()), "x");
         assert!(r.get(&CallId("1".into())).is_none(), "only one recent call kept");
         assert!(r.get(&CallId("2".into())).is_some());

@@ -19,27 +19,75 @@ use crate::transport::rtp::pcap::{rtp_stream, write_pcap};
 /// The sipp caller scenario (also used by the integration tests).
 const SCENARIO: &str = include_str!("../../tests/sipp/caller.xml");
 
-/// Run the load: `calls` callers started within one second, each playing `wav`.
-pub async fn sip(engine: Arc<Engine>, calls: usize, wav: &Path, reference: &str) -> anyhow::Result<()> {
-    if std::process::Command::new("sipp").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
-        anyhow::bail!("sipp is not installed: apt-get install sip-tester");
-    }
-    let dir = std::env::temp_dir().join(format!("switchboard-bench-sip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let audio = read_mono_at(wav, 8000)?;
-    let audio_ms = audio.len() as u64 / 8;
-    let pcap = dir.join("speech.pcap");
-    write_pcap(&pcap, &rtp_stream(&audio, Law::Ulaw, ""), "10.0.0.1:6000".parse()?, "10.0.0.2:6000".parse()?)?;
-    let scenario = dir.join("caller.xml");
-    std::fs::write(&scenario, SCENARIO)?;
+/// A work folder with the caller's audio as an RTP pcap and the sipp scenario.
+pub(crate) struct SippSetup {
+    pub dir: std::path::PathBuf,
+    pub pcap: std::path::PathBuf,
+    pub scenario: std::path::PathBuf,
+    pub audio_ms: u64,
+}
 
+impl SippSetup {
+    /// Check sipp is there and write `audio` (8 kHz mono) as the callers' pcap.
+    pub fn new(name: &str, audio: &[f32]) -> anyhow::Result<Self> {
+        if std::process::Command::new("sipp").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+            anyhow::bail!("sipp is not installed: apt-get install sip-tester");
+        }
+        let dir = std::env::temp_dir().join(format!("switchboard-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let pcap = dir.join("speech.pcap");
+        write_pcap(&pcap, &rtp_stream(audio, Law::Ulaw, ""), "10.0.0.1:6000".parse()?, "10.0.0.2:6000".parse()?)?;
+        let scenario = dir.join("caller.xml");
+        std::fs::write(&scenario, SCENARIO)?;
+        Ok(Self { dir, pcap, scenario, audio_ms: audio.len() as u64 / 8 })
+    }
+
+    /// sipp calling `target`: `calls` in all, at most `limit` at once, `rate` new calls per
+    /// `rate_period_ms`.
+    pub fn sipp(&self, target: std::net::SocketAddr, calls: usize, limit: usize, rate: usize, rate_period_ms: u64) -> std::io::Result<tokio::process::Child> {
+        let (m, l, r) = (calls.to_string(), limit.to_string(), rate.to_string());
+        tokio::process::Command::new("sipp")
+            .current_dir(&self.dir)
+            .arg("-sf")
+            .arg(&self.scenario)
+            .args(["-i", "127.0.0.1", "-p", "0", "-s", "switchboard", "-m", &m, "-l", &l, "-r", &r])
+            .args(["-rp", &rate_period_ms.to_string(), "-nostdin"])
+            .args(["-recv_timeout", &(self.audio_ms + 3000).to_string(), "-timeout", "900s", "-timeout_error"])
+            .arg("-key")
+            .arg("pcap")
+            .arg(&self.pcap)
+            .arg(target.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+    }
+}
+
+impl Drop for SippSetup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The server configuration of the SIP benchmarks: loopback, OS-chosen ports.
+pub(crate) fn bench_config(max_calls: usize) -> anyhow::Result<ServerConfig> {
     let mut cfg = ServerConfig::default();
     cfg.http.listen = "127.0.0.1:0".parse()?;
     cfg.sip.listen = "127.0.0.1:0".parse()?;
     cfg.sip.rtp_port_min = 30000;
     cfg.sip.rtp_port_max = 40000;
-    cfg.calls.max_calls = calls.max(1);
+    cfg.calls.max_calls = max_calls.max(1);
     cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Run the load: `calls` callers started within one second, each playing `wav`.
+pub async fn sip(engine: Arc<Engine>, calls: usize, wav: &Path, reference: &str) -> anyhow::Result<()> {
+    let audio = read_mono_at(wav, 8000)?;
+    let setup = SippSetup::new("sip", &audio)?;
+    let audio_ms = setup.audio_ms;
+    let cfg = bench_config(calls)?;
     let workers = engine.pool.stats().workers;
     let model = engine.recognizer.name().to_string();
     let running = crate::server::start(&cfg, engine).await?;
@@ -53,21 +101,7 @@ pub async fn sip(engine: Arc<Engine>, calls: usize, wav: &Path, reference: &str)
 
     let cpu_before = proc_cpu_ticks();
     let t0 = Instant::now();
-    let n = calls.to_string();
-    let mut sipp = tokio::process::Command::new("sipp")
-        .current_dir(&dir)
-        .arg("-sf")
-        .arg(&scenario)
-        .args(["-i", "127.0.0.1", "-p", "0", "-s", "switchboard", "-m", &n, "-l", &n, "-r", &n, "-nostdin"])
-        .args(["-recv_timeout", &(audio_ms + 3000).to_string(), "-timeout", "300s", "-timeout_error"])
-        .arg("-key")
-        .arg("pcap")
-        .arg(&pcap)
-        .arg(sip.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut sipp = setup.sipp(sip, calls, calls, calls, 1000)?;
 
     let (mut started, mut ended, mut failed_reasons) = (0usize, 0usize, Vec::new());
     let mut latencies = Vec::new();
@@ -137,6 +171,5 @@ pub async fn sip(engine: Arc<Engine>, calls: usize, wav: &Path, reference: &str)
         println!("sipp said:\n{}", stderr.trim());
     }
     running.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -81,6 +81,47 @@ pub struct Engine {
     pub vad: Arc<dyn VadFactory>,
     pub pool: InferencePool,
     pub config: PipelineConfig,
+    /// Recogniser sessions (Whisper states) shared by every call's stream.
+    pub sessions: SessionPool,
+}
+
+/// Recogniser sessions, lent to one decode at a time. A Whisper state holds tens of MB of
+/// buffers, and nothing in it carries over from one decode to the next (every decode is of
+/// the whole turn; earlier-text prompting is part of the request), so a state per call was
+/// memory spent for nothing: 30 calls held 2 GB. Only as many decodes run at once as the
+/// inference pool has workers, so that many sessions (kept warm here) serve every call.
+pub struct SessionPool {
+    recognizer: SharedRecognizer,
+    idle: std::sync::Mutex<Vec<Box<dyn asr::RecognizerSession>>>,
+    keep: usize,
+}
+
+impl SessionPool {
+    pub fn new(recognizer: SharedRecognizer, keep: usize) -> Self {
+        Self { recognizer, idle: std::sync::Mutex::new(Vec::new()), keep }
+    }
+
+    /// An idle session, or a new one.
+    pub fn checkout(&self) -> Result<Box<dyn asr::RecognizerSession>, asr::AsrError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(s) => Ok(s),
+            None => self.recognizer.session(),
+        }
+    }
+
+    /// Return a session after its decode (kept up to the pool's size, else freed).
+    pub fn give_back(&self, s: Box<dyn asr::RecognizerSession>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < self.keep {
+            idle.push(s);
+        }
+    }
+
+    /// Sessions kept idle now.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
 }
 
 impl Engine {
@@ -104,7 +145,8 @@ impl Engine {
                 config.language
             )));
         }
-        Ok(Arc::new(Self { recognizer, vad, pool, config }))
+        let sessions = SessionPool::new(recognizer.clone(), pool.stats().workers);
+        Ok(Arc::new(Self { recognizer, vad, pool, config, sessions }))
     }
 
     /// Load the named Whisper model and the Silero VAD from the models folder.

@@ -1,7 +1,7 @@
 //! One call's streaming recognition task: frames in, transcript events out.
 //!
-//! The task owns the call's VAD, turn detector, audio buffer and recogniser session. Audio is
-//! resampled to 16 kHz, the VAD marks turns, the growing turn is decoded every
+//! The task owns the call's VAD, turn detector and audio buffer; each decode borrows a
+//! recogniser session from the engine's pool. Audio is resampled to 16 kHz, the VAD marks turns, the growing turn is decoded every
 //! `partial_interval_ms` on the shared inference pool (partials, committed by LocalAgreement-2),
 //! and the end of a turn triggers a high-priority final decode. A failed decode is reported as
 //! an event and the stream goes on.
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::analysis;
 use super::analysis::prosody::Prosody;
 use super::asr::commit::LocalAgreement;
-use super::asr::{AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, Word};
+use super::asr::{AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, Word};
 use super::pool::Priority;
 use super::turn::{TurnDetector, TurnEvent};
 use super::vad::{VoiceActivityDetector, CHUNK_MS};
@@ -78,12 +78,11 @@ impl Engine {
     /// Start a stream task for one call.
     pub fn start_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
         let vad = self.vad.create()?;
-        let session = self.recognizer.session()?;
         let (in_tx, in_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let engine = self.clone();
         tokio::spawn(async move {
-            let mut s = Stream::new(engine, vad, session, ev_tx);
+            let mut s = Stream::new(engine, vad, ev_tx);
             s.run(in_rx).await;
         });
         Ok(StreamHandle { input: in_tx, events: ev_rx })
@@ -114,7 +113,6 @@ enum JobKind {
 }
 
 struct JobOutput {
-    session: Box<dyn RecognizerSession>,
     language: Option<Result<LanguageGuess, AsrError>>,
     hypothesis: Result<Hypothesis, AsrError>,
     translation: Option<Result<Hypothesis, AsrError>>,
@@ -127,7 +125,6 @@ type Inflight = Pin<Box<dyn Future<Output = (JobKind, Option<JobOutput>)> + Send
 struct Stream {
     engine: Arc<Engine>,
     vad: Box<dyn VoiceActivityDetector>,
-    session: Option<Box<dyn RecognizerSession>>,
     events: mpsc::Sender<TranscriptEvent>,
     resampler: Option<(u32, StreamResampler)>,
     turns: TurnDetector,
@@ -147,14 +144,12 @@ impl Stream {
     fn new(
         engine: Arc<Engine>,
         vad: Box<dyn VoiceActivityDetector>,
-        session: Box<dyn RecognizerSession>,
         events: mpsc::Sender<TranscriptEvent>,
     ) -> Self {
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
             engine,
             vad,
-            session: Some(session),
             events,
             resampler: None,
             turns,
@@ -333,9 +328,9 @@ impl Stream {
         }
     }
 
-    /// Start the next job if the session is free: finals first, then a due partial.
+    /// Start the next job unless one is in flight: finals first, then a due partial.
     fn launch(&mut self) {
-        if self.inflight.is_some() || self.session.is_none() {
+        if self.inflight.is_some() {
             return;
         }
         let engine = self.engine.clone();
@@ -400,14 +395,17 @@ impl Stream {
     }
 
     fn spawn(&mut self, kind: JobKind, mut req: DecodeRequest, detect: bool, translate: bool, prio: Priority) {
-        let Some(mut session) = self.session.take() else {
-            return;
-        };
         let pool = self.engine.pool.clone();
+        let engine = self.engine.clone();
         let prosody = matches!(kind, JobKind::Final(_));
         self.inflight = Some(Box::pin(async move {
             let out = pool
                 .run(prio, move || {
+                    // A session from the shared pool for this decode only.
+                    let mut session = match engine.sessions.checkout() {
+                        Ok(s) => s,
+                        Err(e) => return JobOutput { language: None, hypothesis: Err(e), translation: None, prosody: None },
+                    };
                     let mut language = None;
                     if detect {
                         let g = session.detect_language(&req.audio);
@@ -426,7 +424,8 @@ impl Stream {
                         _ => None,
                     };
                     let prosody = prosody.then(|| analysis::prosody::analyse(&req.audio, None));
-                    JobOutput { session, language, hypothesis, translation, prosody }
+                    engine.sessions.give_back(session);
+                    JobOutput { language, hypothesis, translation, prosody }
                 })
                 .await
                 .ok();
@@ -436,15 +435,10 @@ impl Stream {
 
     async fn complete(&mut self, kind: JobKind, out: Option<JobOutput>) {
         let Some(out) = out else {
-            // The worker died with the session; make a new one so the call goes on.
-            match self.engine.recognizer.session() {
-                Ok(s) => self.session = Some(s),
-                Err(e) => self.emit(TranscriptEvent::Error { message: e.to_string() }).await,
-            }
+            // The worker died with its session (the pool makes a new one); the call goes on.
             self.emit(TranscriptEvent::Error { message: "inference worker failed".into() }).await;
             return;
         };
-        self.session = Some(out.session);
         let lang_result = match out.language {
             Some(Ok(g)) => Some(g),
             Some(Err(e)) => {
@@ -573,7 +567,7 @@ fn lang_of(turn: &TurnState, engine: &Engine) -> (String, f32) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::asr::{SpeechRecognizer, Word};
+    use super::super::asr::{RecognizerSession, SpeechRecognizer, Word};
     use super::super::pool::InferencePool;
     use super::super::vad::FakeVadFactory;
     use super::super::PipelineConfig;

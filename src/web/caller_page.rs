@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -51,10 +51,15 @@ struct Offer {
     caller: Option<String>,
 }
 
-async fn offer(State(w): State<Arc<WebRtcService>>, body: axum::body::Bytes) -> Result<impl IntoResponse, AppError> {
+async fn offer(
+    State(w): State<Arc<WebRtcService>>,
+    client: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, AppError> {
     let offer: Offer = parse_offer(&body)?;
     let caller = offer.caller.filter(|c| !c.trim().is_empty());
-    Ok(Json(w.answer(offer.sdp, caller).await?))
+    let client = super::client_ip(client);
+    Ok(Json(w.answer(offer.sdp, caller, client).await?))
 }
 
 /// A browser's JSON offer (`{"sdp": ...}` and more), size-limited.
@@ -74,6 +79,10 @@ impl From<WebRtcError> for AppError {
             }
             WebRtcError::Unavailable(m) => AppError::Unavailable(m),
             WebRtcError::Conflict(m) => AppError::Conflict(m),
+            WebRtcError::Refused(r) => {
+                tracing::info!("webrtc offer refused: {r}");
+                AppError::TooMany(r.to_string(), r.retry_after().as_secs())
+            }
             WebRtcError::Internal(m) => {
                 tracing::error!("webrtc: {m}");
                 AppError::Internal

@@ -40,9 +40,18 @@ pub enum AppError {
     /// The server cannot take this now (capacity, shutdown).
     #[error("{0}")]
     Unavailable(String),
+    /// This client is over a limit; try again after this many seconds (429, Retry-After).
+    #[error("{0}")]
+    TooMany(String, u64),
     /// Something failed inside; details are logged, not shown.
     #[error("internal error")]
     Internal,
+}
+
+/// The client's address (for per-address limits); unspecified when the server was not
+/// started with connection info (in-process tests).
+pub fn client_ip(info: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>) -> std::net::IpAddr {
+    info.map(|i| i.0 .0.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 /// An error response: `{"error": message}` with `status`.
@@ -58,9 +67,14 @@ impl IntoResponse for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooMany(_, _) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        json_error(status, self.to_string())
+        let mut r = json_error(status, self.to_string());
+        if let AppError::TooMany(_, secs) = self {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs.max(1)));
+        }
+        r
     }
 }
 

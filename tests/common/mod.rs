@@ -3,6 +3,8 @@
 
 pub mod browser;
 pub mod server;
+pub mod uac;
+pub mod webrtc;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -13,6 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::jitter::{JitterBuffer, JitterConfig};
+use super::latch::{SourceLatch, Verdict, LATCH_WINDOW};
 use super::packet::{DtmfDetector, RtpError, RtpPacket, TelephoneEvent};
 use crate::call::{EndReason, MediaIn, Playout};
 use crate::media::AudioFrame;
@@ -65,6 +66,14 @@ struct Counters {
     foreign_pt: u64,
     ssrc_changes: u64,
     dropped_frames: u64,
+    /// Packets from an address that is not the call's media source.
+    foreign_source: u64,
+}
+
+/// Log the first occurrence of something per-packet, then only at powers of two (a flood of
+/// bad packets costs a handful of log lines, not one each).
+fn worth_logging(count: u64) -> bool {
+    count.is_power_of_two()
 }
 
 impl RtpDriver {
@@ -75,7 +84,7 @@ impl RtpDriver {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut buf = vec![0u8; 2048];
-        let mut remote = self.params.remote;
+        let mut source = SourceLatch::new(self.params.remote, LATCH_WINDOW);
         let mut ssrc: Option<u32> = None;
         let (mut seq, mut ts) = (fastrand::u16(..), fastrand::u32(..));
         let out_ssrc = fastrand::u32(..);
@@ -89,9 +98,7 @@ impl RtpDriver {
                 biased;
                 _ = self.stop.cancelled() => break,
                 Some(RtpControl::Update(p)) = self.control.recv() => {
-                    if p.remote.is_some() && p.remote != self.params.remote {
-                        remote = p.remote;
-                    }
+                    source.signalled(Instant::now().into_std(), p.remote);
                     self.params = p;
                     last_packet = Instant::now();
                 }
@@ -109,8 +116,8 @@ impl RtpDriver {
                         Err(RtpError::Rtcp(_)) => continue,
                         Err(e) => {
                             n.bad += 1;
-                            if n.bad == 1 {
-                                tracing::warn!(call = %self.call, %from, "ignoring invalid RTP: {e} (further ones counted)");
+                            if worth_logging(n.bad) {
+                                tracing::warn!(call = %self.call, %from, count = n.bad, "ignoring invalid RTP: {e}");
                             }
                             continue;
                         }
@@ -118,21 +125,34 @@ impl RtpDriver {
                     let is_dtmf = Some(pkt.payload_type) == self.params.dtmf_payload_type;
                     if pkt.payload_type != self.params.payload_type && !is_dtmf {
                         n.foreign_pt += 1;
-                        if n.foreign_pt == 1 {
-                            tracing::warn!(call = %self.call, pt = pkt.payload_type, "ignoring RTP with a payload type not negotiated");
+                        if worth_logging(n.foreign_pt) {
+                            tracing::warn!(call = %self.call, pt = pkt.payload_type, count = n.foreign_pt, "ignoring RTP with a payload type not negotiated");
                         }
                         continue;
+                    }
+                    // Only the call's own source (signalled, or latched early on) is heard;
+                    // symmetric RTP: the call's audio goes back to it.
+                    match source.packet(Instant::now().into_std(), from) {
+                        Verdict::Accept => {}
+                        Verdict::Latched => tracing::debug!(call = %self.call, %from, "RTP source latched"),
+                        Verdict::Ignore => {
+                            n.foreign_source += 1;
+                            if worth_logging(n.foreign_source) {
+                                tracing::warn!(call = %self.call, %from, count = n.foreign_source, "ignoring RTP from an address that is not the call's media source");
+                            }
+                            continue;
+                        }
                     }
                     if ssrc != Some(pkt.ssrc) {
                         if ssrc.is_some() {
                             n.ssrc_changes += 1;
-                            tracing::info!(call = %self.call, "RTP source changed (new SSRC); resynchronising");
+                            if worth_logging(n.ssrc_changes) {
+                                tracing::info!(call = %self.call, count = n.ssrc_changes, "RTP stream changed (new SSRC); resynchronising");
+                            }
                             jb.reset();
                         }
                         ssrc = Some(pkt.ssrc);
                     }
-                    // Symmetric RTP: answer to where the caller's media comes from.
-                    remote = Some(from);
                     last_packet = Instant::now();
                     timed_out = false;
                     if is_dtmf {
@@ -161,7 +181,7 @@ impl RtpDriver {
                         }
                     }
                     let out = self.playout.take(FRAME);
-                    let (Some(to), true) = (remote, !self.params.on_hold()) else { continue };
+                    let (Some(to), true) = (source.remote(), !self.params.on_hold()) else { continue };
                     let marker = out.is_some() && !talking;
                     talking = out.is_some();
                     let samples = out.unwrap_or_else(|| vec![0.0; FRAME]);
@@ -178,7 +198,7 @@ impl RtpDriver {
         let s = jb.stats();
         tracing::info!(
             call = %self.call, packets = s.packets, late = s.late, concealed_ms = s.concealed_samples / 8,
-            resyncs = s.resyncs, invalid = n.bad, foreign_pt = n.foreign_pt, ssrc_changes = n.ssrc_changes,
+            resyncs = s.resyncs, invalid = n.bad, foreign_pt = n.foreign_pt, foreign_source = n.foreign_source, ssrc_changes = n.ssrc_changes,
             dropped_frames = n.dropped_frames, "rtp session ended"
         );
     }

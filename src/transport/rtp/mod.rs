@@ -3,6 +3,7 @@
 
 pub mod driver;
 pub mod jitter;
+pub mod latch;
 pub mod packet;
 pub mod pcap;
 

@@ -11,6 +11,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::endpoint::{DialogId, Endpoint, EndpointConfig, Output, SipEvent, Termination};
+use crate::call::admission::Kind;
 use crate::call::{redact, start_call, CallError, CallServices, EndReason, MediaIn, NewCall, Transport};
 use crate::config::SipConfig;
 use crate::transport::rtp::jitter::JitterConfig;
@@ -43,6 +44,8 @@ pub struct SipDriver {
     cmd_tx: mpsc::UnboundedSender<DialogId>,
     cmd_rx: mpsc::UnboundedReceiver<DialogId>,
     malformed: u64,
+    /// INVITEs refused by the per-address admission limits.
+    refused: u64,
 }
 
 /// The address to advertise: configured, else the bound IP, else the default-route interface.
@@ -79,6 +82,7 @@ impl SipDriver {
             cmd_tx,
             cmd_rx,
             malformed: 0,
+            refused: 0,
         })
     }
 
@@ -196,6 +200,8 @@ impl SipDriver {
                     Termination::LocalBye | Termination::Rejected(_) => EndReason::ServerHangup,
                 };
                 tracing::debug!(call = %call.id, ?reason, "dialog ended");
+                // BYE answered: the slot is free for the next caller at once.
+                self.svc.registry.release_slot(&crate::call::CallId(call.id.clone()));
                 // The actor may be busy; never block the SIP loop on it.
                 tokio::spawn(async move {
                     let _ = call.media.send(MediaIn::Ended(why)).await;
@@ -220,6 +226,14 @@ impl SipDriver {
         offer: Option<Vec<u8>>,
     ) -> Result<(), u16> {
         if self.svc.shutdown.is_cancelled() {
+            return Err(503);
+        }
+        if let Err(r) = self.svc.admission.admit(Instant::now(), Kind::Invite, source.ip()) {
+            // RFC 3261 21.5.4: 503 is the overload answer (the caller may retry elsewhere).
+            self.refused += 1;
+            if self.refused.is_power_of_two() {
+                tracing::warn!(%source, count = self.refused, "call refused with 503: {r}");
+            }
             return Err(503);
         }
         let neg = match offer.as_deref().map(|b| SessionDescription::parse(b).and_then(|sd| sdp::negotiate(&sd))) {

@@ -295,40 +295,25 @@ impl Endpoint {
         }
     }
 
-    /// Answer a message we could not parse with 400 when enough of it is readable to address
-    /// a response (RFC 3261 8.2.1 asks for a 400 with the reason).
+    /// Answer a message we could not parse with 400 (513 when too large) when enough of it is
+    /// readable to address a response: a request line and a top Via (`salvage`).
     fn answer_unparseable(&mut self, source: SocketAddr, data: &[u8], err: &ParseError) -> bool {
-        if matches!(err, ParseError::NotUtf8) {
-            return false;
-        }
-        // Retry on the header section alone, without the body, to recover the headers.
-        let limit = data.len().min(super::message::MAX_MESSAGE_BYTES);
-        let Some(head_end) = data[..limit].windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).or((!matches!(
-            err,
-            ParseError::TooLarge(_)
-        ))
-        .then_some(limit)) else {
-            return false;
-        };
-        let mut head: Vec<u8> = data[..head_end]
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.to_ascii_lowercase().starts_with(b"content-length") && !l.starts_with(b"l:"))
-            .flat_map(|l| l.iter().copied().chain(std::iter::once(b'\n')))
-            .collect();
-        if !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
-            head.extend_from_slice(b"\r\n");
-        }
-        let Ok(req) = SipMessage::parse(&head) else { return false };
-        if req.method().is_none() || req.method() == Some(&Method::Ack) || req.validate_request().is_err() {
-            return false;
-        }
-        let mut req = req;
-        Self::stamp_via(&mut req, source);
+        let Some(req) = super::salvage::salvage(data) else { return false };
         let (code, reason) = match err {
             ParseError::TooLarge(_) => (513, "Message Too Large".to_string()),
             e => (400, format!("Bad Request ({e})")),
         };
-        let mut r = SipMessage::response_to(&req, code, &reason, None);
+        self.answer_invalid(source, req, code, &reason)
+    }
+
+    /// Answer a request that cannot be served with `code`, if it can be addressed (never an
+    /// ACK, which gets no response). Returns whether it was answered.
+    fn answer_invalid(&mut self, source: SocketAddr, mut req: SipMessage, code: u16, reason: &str) -> bool {
+        if req.method().is_none_or(|m| *m == Method::Ack) || req.top_via().is_none() {
+            return false;
+        }
+        Self::stamp_via(&mut req, source);
+        let mut r = SipMessage::response_to(&req, code, reason, None);
         r.push("Server", self.cfg.user_agent.clone());
         self.send(source, &r);
         true
@@ -337,19 +322,9 @@ impl Endpoint {
     fn handle_request(&mut self, now: Instant, source: SocketAddr, mut req: SipMessage) {
         let method = req.method().cloned().expect("request");
         if let Err(why) = req.validate_request() {
-            // Without Via/Call-ID/CSeq/From/To no response can be addressed or matched.
-            let can_answer = req.top_via().is_some()
-                && req.call_id().is_some()
-                && req.cseq().is_some()
-                && req.from().is_some()
-                && req.to().is_some();
-            if can_answer && method != Method::Ack {
-                Self::stamp_via(&mut req, source);
-                let mut r = SipMessage::response_to(&req, 400, &format!("Bad Request ({why})"), None);
-                r.push("Server", self.cfg.user_agent.clone());
-                self.send(source, &r);
-            }
-            self.event(SipEvent::Malformed { source, error: why, answered: can_answer && method != Method::Ack });
+            // Addressed by the top Via alone; whatever of From/To/Call-ID/CSeq exists is copied.
+            let answered = self.answer_invalid(source, req, 400, &format!("Bad Request ({why})"));
+            self.event(SipEvent::Malformed { source, error: why, answered });
             return;
         }
         Self::stamp_via(&mut req, source);

@@ -4,5 +4,6 @@
 pub mod driver;
 pub mod endpoint;
 pub mod message;
+pub mod salvage;
 
 pub use driver::SipDriver;

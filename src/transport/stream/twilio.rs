@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use tokio::time::MissedTickBehavior;
@@ -104,7 +104,20 @@ struct OutMark {
 }
 
 /// `GET <media_stream.path>`: upgrade to a media stream.
-pub async fn media_stream_handler(State(svc): State<Arc<CallServices>>, ws: WebSocketUpgrade) -> Response {
+/// Each stream counts against its address's call-start limit (`[calls.admission]`).
+pub async fn media_stream_handler(
+    State(svc): State<Arc<CallServices>>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = client.map(|c| c.0 .0.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if let Err(r) = svc.admission.admit(std::time::Instant::now(), crate::call::admission::Kind::Invite, client) {
+        tracing::info!("media stream refused: {r}");
+        let retry = r.retry_after().as_secs().max(1).to_string();
+        let body = axum::Json(serde_json::json!({ "error": r.to_string() }));
+        return (axum::http::StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, retry)], body)
+            .into_response();
+    }
     ws.max_message_size(MAX_MESSAGE).on_upgrade(move |socket| session(svc, socket))
 }
 

@@ -48,6 +48,9 @@ pub enum WebRtcError {
     /// Not possible for this call now (not the caller's agent, call over; 409).
     #[error("{0}")]
     Conflict(String),
+    /// This client is over its limits (429 with Retry-After).
+    #[error("{0}")]
+    Refused(crate::call::admission::Refusal),
     /// WebRTC machinery failed (500, details logged).
     #[error("WebRTC setup failed")]
     Internal(String),
@@ -144,7 +147,13 @@ impl WebRtcService {
     /// Answer a browser's SDP offer (complete, non-trickle): returns our complete answer.
     /// `caller` is the number the caller gave on the page (E.164), if any: like a phone's
     /// caller ID it identifies but does not verify.
-    pub async fn answer(self: &Arc<Self>, offer: String, caller: Option<String>) -> Result<Answer, WebRtcError> {
+    /// `client` is the browser's address, for the per-address admission limits.
+    pub async fn answer(
+        self: &Arc<Self>,
+        offer: String,
+        caller: Option<String>,
+        client: std::net::IpAddr,
+    ) -> Result<Answer, WebRtcError> {
         let caller = match caller {
             Some(c) => Some(crate::call::actor::e164(&c).ok_or_else(|| {
                 WebRtcError::BadOffer(format!("caller {c:?} is not an international number like +15550100"))
@@ -154,6 +163,9 @@ impl WebRtcService {
         if self.svc.registry.live_count() >= self.svc.settings.max_calls {
             return Err(WebRtcError::Unavailable(format!("at capacity ({} live calls)", self.svc.settings.max_calls)));
         }
+        // Counted as being set up until ICE connects (or the call ends).
+        let pending =
+            self.svc.admission.admit_pending(std::time::Instant::now(), client).map_err(WebRtcError::Refused)?;
         let (peer, sdp) = open_peer(&self.cfg, offer).await?;
         let leg = match start_call(
             &self.svc,
@@ -178,8 +190,15 @@ impl WebRtcService {
         }
         let id = leg.id.clone();
         let CallLeg { id: call, media, playout, hangup } = leg;
-        let session =
-            Session { service: self.clone(), peer, id: call, side: Side::Caller(media), playout, stop: hangup };
+        let session = Session {
+            service: self.clone(),
+            peer,
+            id: call,
+            side: Side::Caller(media),
+            playout,
+            stop: hangup,
+            pending: Some(pending),
+        };
         self.svc.tracker.spawn(session.run());
         Ok(Answer { call_id: id, sdp, hangup_token: token })
     }
@@ -207,7 +226,8 @@ impl WebRtcService {
             return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
         }
         let side = Side::Agent { agent: agent.to_string(), media, controls: self.svc.controls.clone() };
-        let session = Session { service: self.clone(), peer, id: call.clone(), side, playout: to_agent, stop: done };
+        let session =
+            Session { service: self.clone(), peer, id: call.clone(), side, playout: to_agent, stop: done, pending: None };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
     }
@@ -347,6 +367,8 @@ struct Session {
     playout: Arc<Playout>,
     /// Cancelled when the call no longer wants this browser.
     stop: CancellationToken,
+    /// A caller's call still being set up (admission); released once connected.
+    pending: Option<crate::call::admission::Pending>,
 }
 
 impl Session {
@@ -382,6 +404,9 @@ impl Session {
                     match s {
                         RTCPeerConnectionState::Connected => {
                             connected = true;
+                            if let Some(mut p) = self.pending.take() {
+                                p.connected();
+                            }
                             disconnected_since = None;
                         }
                         RTCPeerConnectionState::Disconnected => {

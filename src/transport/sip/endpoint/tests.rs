@@ -43,7 +43,7 @@ fn drain(e: &mut Endpoint) -> (Vec<(u16, String)>, Vec<SipMessage>, Vec<SipEvent
             Output::Transmit { data, .. } => {
                 let m = SipMessage::parse(&data).unwrap();
                 match m.status() {
-                    Some(c) => resp.push((c, m.cseq().unwrap().1.to_string())),
+                    Some(c) => resp.push((c, m.cseq().map(|c| c.1.to_string()).unwrap_or_default())),
                     None => reqs.push(m),
                 }
             }
@@ -261,12 +261,26 @@ fn options_info_unknown_methods_and_bad_requests() {
     assert_eq!(resp, vec![(200, "INFO".into())]);
     assert_eq!(evs, vec![SipEvent::InfoDtmf { dialog: id, digit: '5' }]);
 
-    // Missing Call-ID: nothing to address a response with, reported as malformed.
+    // Missing Call-ID: still answerable by its Via (the branch matches the response), 400.
     let bad = String::from_utf8(request("OPTIONS", "z9hG4bK-q", "x", 1)).unwrap().replace("Call-ID: c1\r\n", "");
     e.handle_datagram(t0, src(), bad.as_bytes());
     let (resp, _, evs) = drain(&mut e);
-    assert!(resp.is_empty());
-    assert!(matches!(&evs[..], [SipEvent::Malformed { answered: false, .. }]));
+    assert_eq!(resp, vec![(400, "OPTIONS".into())]);
+    assert!(matches!(&evs[..], [SipEvent::Malformed { answered: true, .. }]));
+    // A CSeq that is not a number, a NUL or a bare CR in a header: 400 too.
+    for (from, to) in [("CSeq: 1 OPTIONS", "CSeq: one OPTIONS"), ("Call-ID: c1", "Call-ID: c\01"), ("Call-ID: c1", "Call-ID: c\r1")] {
+        let bad = String::from_utf8(request("OPTIONS", "z9hG4bK-q1", "x", 1)).unwrap().replace(from, to);
+        e.handle_datagram(t0, src(), bad.as_bytes());
+        let (resp, _, evs) = drain(&mut e);
+        assert_eq!(resp.iter().map(|r| r.0).collect::<Vec<_>>(), vec![400], "{to:?}");
+        assert!(matches!(&evs[..], [SipEvent::Malformed { answered: true, .. }]), "{to:?}");
+    }
+    // Headers alone over 16 KiB: 513.
+    let big = String::from_utf8(request("OPTIONS", "z9hG4bK-q4", "x", 1))
+        .unwrap()
+        .replace("Content-Length", &format!("{}Content-Length", format!("X-Pad: {}\r\n", "p".repeat(200)).repeat(90)));
+    e.handle_datagram(t0, src(), big.as_bytes());
+    assert_eq!(drain(&mut e).0, vec![(513, "OPTIONS".into())]);
     // CSeq method mismatch: answerable, 400.
     let bad = String::from_utf8(request("OPTIONS", "z9hG4bK-q2", "x", 1)).unwrap().replace("1 OPTIONS", "1 BYE");
     e.handle_datagram(t0, src(), bad.as_bytes());
