@@ -89,7 +89,8 @@ fn assistant_services(
             ),
         },
         classifier: Arc::new(NearestExamples::default()),
-        tts: Arc::new(tts),
+        // Generic prompts are synthesised once (64 MB of them at most), not on every call.
+        tts: Arc::new(crate::assistant::tts::cache::Cached::new(tts, 64 << 20)),
         policy: config.assistant.policy.clone(),
         llm: config.llm.enabled.then(|| {
             tracing::info!(model = %config.llm.model, url = %config.llm.base_url, "assistant uses a language model");

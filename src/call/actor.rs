@@ -76,6 +76,9 @@ pub enum CallError {
     /// The server is shutting down (SIP answers 503).
     #[error("shutting down")]
     ShuttingDown,
+    /// Transcription is not keeping up with the calls already up (SIP answers 503).
+    #[error("overloaded: transcription is {0} ms behind")]
+    Overloaded(u64),
     /// The pipeline could not start (SIP answers 500).
     #[error("pipeline: {0}")]
     Pipeline(#[from] crate::pipeline::PipelineError),
@@ -115,6 +118,10 @@ fn now_rfc3339() -> String {
 pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallError> {
     if svc.shutdown.is_cancelled() {
         return Err(CallError::ShuttingDown);
+    }
+    let behind = svc.engine.pool.stats().oldest_high_wait;
+    if svc.admission.overloaded(behind) {
+        return Err(CallError::Overloaded(behind.as_millis() as u64));
     }
     let stream = svc.engine.start_stream()?;
     let id = CallId::new();

@@ -34,6 +34,10 @@ pub struct AdmissionConfig {
     /// Browser calls not yet connected, all addresses together (0 = a quarter of
     /// `calls.max_calls`, at least 4).
     pub pending_max: usize,
+    /// Refuse new calls while the oldest final transcription has waited this long for a
+    /// worker (the machine is past its capacity; the calls it has keep their latency, and a
+    /// PBX can overflow to another server). 0 = never.
+    pub overload_wait_ms: u64,
 }
 
 impl Default for AdmissionConfig {
@@ -45,6 +49,7 @@ impl Default for AdmissionConfig {
             invites_per_minute: 600,
             pending_per_address: 4,
             pending_max: 0,
+            overload_wait_ms: 2000,
         }
     }
 }
@@ -172,6 +177,11 @@ impl Admission {
         *s.pending.entry(ip).or_default() += 1;
         s.pending_total += 1;
         Ok(Pending { admission: Some(self.clone()), ip })
+    }
+
+    /// Whether the transcription backlog says to refuse new calls now.
+    pub fn overloaded(&self, oldest_final_wait: Duration) -> bool {
+        self.cfg.overload_wait_ms > 0 && oldest_final_wait >= Duration::from_millis(self.cfg.overload_wait_ms)
     }
 
     /// Calls not connected yet, all addresses.

@@ -23,7 +23,8 @@ type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Default)]
 struct Queues {
-    high: VecDeque<Job>,
+    /// With when each was queued: the oldest one's wait says whether the pool keeps up.
+    high: VecDeque<(std::time::Instant, Job)>,
     low: VecDeque<Job>,
     closed: bool,
 }
@@ -57,6 +58,9 @@ pub struct PoolStats {
     pub completed: u64,
     /// Total worker time spent in jobs, microseconds.
     pub busy_us: u64,
+    /// How long the oldest queued high-priority job (a final) has waited: above a second or
+    /// two the pool is not keeping up with the calls it has.
+    pub oldest_high_wait: std::time::Duration,
 }
 
 impl InferencePool {
@@ -96,7 +100,7 @@ impl InferencePool {
                 return Err(PoolError);
             }
             match prio {
-                Priority::High => q.high.push_back(job),
+                Priority::High => q.high.push_back((std::time::Instant::now(), job)),
                 Priority::Low => q.low.push_back(job),
             }
         }
@@ -106,8 +110,14 @@ impl InferencePool {
 
     /// Current counters.
     pub fn stats(&self) -> PoolStats {
-        let queued = self.shared.q.lock().map(|q| q.high.len() + q.low.len()).unwrap_or(0);
+        let (queued, oldest_high_wait) = self
+            .shared
+            .q
+            .lock()
+            .map(|q| (q.high.len() + q.low.len(), q.high.front().map(|(t, _)| t.elapsed()).unwrap_or_default()))
+            .unwrap_or_default();
         PoolStats {
+            oldest_high_wait,
             workers: self.workers,
             queued,
             running: self.shared.running.load(Ordering::Relaxed),
@@ -130,7 +140,7 @@ fn worker(s: Arc<Shared>) {
         let job = {
             let Ok(mut q) = s.q.lock() else { return };
             loop {
-                if let Some(j) = q.high.pop_front().or_else(|| q.low.pop_front()) {
+                if let Some(j) = q.high.pop_front().map(|(_, j)| j).or_else(|| q.low.pop_front()) {
                     break j;
                 }
                 if q.closed {

@@ -3,6 +3,7 @@
 //! but real, fast and offline), and `Voices`, which picks between them per language. Replies
 //! are split into sentences so the first one can play while the rest are synthesised.
 
+pub mod cache;
 pub mod piper;
 
 use std::io::Write;

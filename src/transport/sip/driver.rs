@@ -245,7 +245,10 @@ impl SipDriver {
             None => None,
         };
         if self.svc.registry.live_count() >= self.svc.settings.max_calls {
-            tracing::info!(%source, "call refused with 486: at capacity");
+            self.refused += 1;
+            if self.refused.is_power_of_two() {
+                tracing::info!(%source, count = self.refused, "call refused with 486: at capacity");
+            }
             return Err(486);
         }
         let bind_ip = self.socket.local_addr().map(|a| a.ip()).unwrap_or(self.media_ip);
@@ -254,15 +257,20 @@ impl SipDriver {
             503u16
         })?;
         let port = socket.local_addr().map_err(|_| 500u16)?.port();
-        let leg =
-            start_call(&self.svc, NewCall { caller, transport: Transport::Sip, playout_rate: 8000 }).map_err(|e| {
-                tracing::warn!(%source, "call refused: {e}");
-                match e {
-                    CallError::AtCapacity(_) => 486u16,
-                    CallError::ShuttingDown => 503,
-                    CallError::Pipeline(_) => 500,
+        let leg = match start_call(&self.svc, NewCall { caller, transport: Transport::Sip, playout_rate: 8000 }) {
+            Ok(leg) => leg,
+            Err(e) => {
+                self.refused += 1;
+                if self.refused.is_power_of_two() {
+                    tracing::warn!(%source, count = self.refused, "call refused: {e}");
                 }
-            })?;
+                return Err(match e {
+                    CallError::AtCapacity(_) => 486u16,
+                    CallError::ShuttingDown | CallError::Overloaded(_) => 503,
+                    CallError::Pipeline(_) => 500,
+                });
+            }
+        };
         let session = fastrand::u64(1..u32::MAX as u64);
         let answer = sdp::write_answer(neg.as_ref(), self.media_ip, port, session, 1);
         self.endpoint.ring(dialog);

@@ -59,7 +59,9 @@ pub enum WebRtcError {
 impl From<CallError> for WebRtcError {
     fn from(e: CallError) -> Self {
         match e {
-            CallError::AtCapacity(_) | CallError::ShuttingDown => WebRtcError::Unavailable(e.to_string()),
+            CallError::AtCapacity(_) | CallError::ShuttingDown | CallError::Overloaded(_) => {
+                WebRtcError::Unavailable(e.to_string())
+            }
             CallError::Pipeline(p) => WebRtcError::Internal(p.to_string()),
         }
     }
