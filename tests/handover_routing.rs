@@ -69,13 +69,23 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert!(cf["intents"].as_array().unwrap().iter().any(|i| i == "fraud"), "{cf}");
     assert!(cf["next_step"].as_str().unwrap().contains("fraud"), "{cf}");
 
-    // James cannot take it; Priya can, once.
-    let (status, _, _) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&james), None);
-    assert_eq!(status, 409, "not offered to James");
+    // James cannot take it (nor decline it): not offered to him, it answers 404 like a GET of
+    // it; Priya can, once.
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&james), None);
+    assert_eq!(status, 404, "not offered to James: {body}");
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/decline"), Some(&james), None);
+    assert_eq!(status, 404, "not offered to James: {body}");
     let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&priya), None);
     assert_eq!(status, 200, "{body}");
     let (status, _, _) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&priya), None);
     assert_eq!(status, 409, "exactly one accept wins");
+    // Taken by Priya: to James, accept and agent media answer 404 (not "taken by priya").
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/accept"), Some(&james), None);
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.to_string().contains("priya"), "{body}");
+    let media = format!("/api/calls/{call}/agent-media");
+    let (status, _, body) = server.request("POST", &media, Some(&james), Some(json!({"sdp": "v=0"})));
+    assert_eq!(status, 404, "{body}");
     rt.block_on(events.find(Duration::from_secs(5), |v| v["type"] == "call_accepted" && v["agent_id"] == "priya"));
 
     // Priya now sees the call; James does not.
@@ -132,6 +142,11 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert_eq!(status, 422, "{body}");
     let (status, _, body) = server.request("POST", &path, Some(&lena), Some(wrap));
     assert_eq!(status, 200, "{body}");
+    // A wrap-up is final: a second one is refused and the first stands.
+    let (status, _, body) = server.request("POST", &path, Some(&lena), Some(json!({"disposition": "other"})));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("already wrapped up"), "{body}");
+    assert_eq!(server.request("POST", &path, Some(&james), Some(json!({"disposition": "other"}))).0, 404);
     let store = switchboard::store::Store::open(&db).unwrap();
     let john = store.customer_by_phone("+15550100").unwrap().unwrap();
     let contact =

@@ -88,12 +88,35 @@ struct Login {
     password: String,
 }
 
+/// Whether a request says its body is JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn with_retry_after(mut r: Response, wait: std::time::Duration) -> Response {
+    if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// `POST /api/login` with a JSON body only (a cross-site form can send `text/plain` or a
+/// form encoding, never `application/json` without CORS: 415 stops login CSRF). The session
+/// token goes only in the HttpOnly cookie, never in the body, so page scripts never see it;
+/// machine clients use the service token.
 async fn login(
     Extension(auth): Extension<Arc<Auth>>,
     Extension(policy): Extension<CookiePolicy>,
     req: Request,
 ) -> Response {
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+    if !is_json(req.headers()) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the login as Content-Type: application/json");
+    }
     let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
         Ok(b) => b,
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "request too large"),
@@ -109,19 +132,27 @@ async fn login(
                 policy.ttl_s,
                 if policy.secure { "; Secure" } else { "" }
             );
-            ([(header::SET_COOKIE, cookie)], Json(json!({ "user": user, "token": token }))).into_response()
+            ([(header::SET_COOKIE, cookie)], Json(json!({ "user": user }))).into_response()
         }
-        Ok(Err(AuthError::RateLimited(wait))) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, AuthError::RateLimited(wait).to_string());
-            if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
+        Ok(Err(e @ AuthError::RateLimited(wait))) => {
+            with_retry_after(error(StatusCode::TOO_MANY_REQUESTS, e.to_string()), wait)
+        }
+        Ok(Err(e @ AuthError::Busy)) => {
+            with_retry_after(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()), std::time::Duration::from_secs(1))
         }
         Ok(Err(AuthError::BadCredentials)) => error(StatusCode::UNAUTHORIZED, AuthError::BadCredentials.to_string()),
         Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// `GET /api/admin/login-stats` (admins): password checks run and logins refused as busy,
+/// for monitoring (and the tests' count of checks).
+async fn login_stats(Extension(auth): Extension<Arc<Auth>>, user: CurrentUser) -> Response {
+    if let Err(e) = user.require(Role::Admin) {
+        return e;
+    }
+    Json(auth.stats()).into_response()
 }
 
 async fn logout(Extension(auth): Extension<Arc<Auth>>, headers: HeaderMap) -> Response {
@@ -136,10 +167,14 @@ async fn me(user: CurrentUser) -> Response {
     Json(user.0).into_response()
 }
 
-/// `/api/login`, `/api/logout`, `/api/me`. The app must carry `Extension<Arc<Auth>>` and
-/// `Extension<CookiePolicy>` (see `layer`).
+/// `/api/login`, `/api/logout`, `/api/me`, `/api/admin/login-stats`. The app must carry
+/// `Extension<Arc<Auth>>` and `Extension<CookiePolicy>` (see `layer`).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/api/login", post(login)).route("/api/logout", post(logout)).route("/api/me", get(me))
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/admin/login-stats", get(login_stats))
 }
 
 /// Put the accounts on every request of `app`.

@@ -1,16 +1,19 @@
 //! Staff accounts: agents, supervisors and admins log in with a password (stored as an
 //! Argon2id hash) and get a session token (random 256 bits from the OS; only its SHA-256 is
 //! stored) in an HttpOnly, SameSite=Strict cookie, or as a bearer token for API clients.
-//! Failed logins are rate-limited per username and per client address. Callers never log in:
-//! the caller page and the phone need no account and reach nothing staff-only.
+//! Logins are limited per client address (hard) and slowed down per username (never locked out
+//! for everyone): see `limiter` for the rule. Password checks run in a bounded pool (`pool`):
+//! concurrent logins queue for one of two reusable Argon2 buffers instead of allocating 19 MiB
+//! each. Callers never log in: the caller page and the phone need no account and reach nothing
+//! staff-only.
 
 pub mod http;
+pub mod limiter;
+pub mod pool;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -73,6 +76,9 @@ pub enum AuthError {
     /// Too many failures; try again after this long.
     #[error("too many failed logins: try again in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// Too many logins being checked at once; try again in a moment.
+    #[error("the server is busy checking other logins: try again in a moment")]
+    Busy,
     #[error("{0}")]
     Invalid(String),
     #[error("account store: {0}")]
@@ -100,9 +106,9 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
         .map_err(|e| AuthError::Store(format!("hashing failed: {e}")))
 }
 
-/// Whether `password` matches the PHC `hash`.
+/// Whether `password` matches the PHC `hash` (with memory of its own; logins use the pool).
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    pool::verify_in(hash, password, &mut Vec::new())
 }
 
 /// A fresh secret: `bytes` random bytes from the OS, hex.
@@ -118,7 +124,11 @@ fn new_token() -> Result<String, AuthError> {
 
 /// Compare secrets without leaking where they differ through timing.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn token_hash(token: &str) -> String {
@@ -146,60 +156,33 @@ fn decoy() -> &'static str {
     })
 }
 
-/// Failed logins per key within `window`.
-#[derive(Debug)]
-struct Limiter {
-    max: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl Limiter {
-    /// How long `key` must wait, if it is over the limit.
-    fn blocked(&self, key: &str, now: Instant) -> Option<Duration> {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let q = f.get_mut(key)?;
-        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            q.pop_front();
-        }
-        let oldest = *q.front()?;
-        (q.len() >= self.max).then(|| self.window.saturating_sub(now.duration_since(oldest)))
-    }
-
-    fn fail(&self, key: &str, now: Instant) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if f.len() > 100_000 {
-            // Bounded memory under a spray of usernames: forget the oldest picture.
-            f.clear();
-        }
-        f.entry(key.to_string()).or_default().push_back(now);
-    }
-
-    fn clear(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
-}
-
 /// Logins and sessions.
 #[derive(Debug)]
 pub struct Auth {
     store: Store,
     session_ttl: Duration,
-    limiter: Limiter,
+    limiter: limiter::Limiter,
+    pool: pool::HashPool,
     /// A bearer token for machine clients (the simulator, monitoring), acting as an admin;
     /// from the environment (`SWITCHBOARD_API_TOKEN`), never from a file.
     service_token: Option<String>,
 }
 
 impl Auth {
-    /// Five failures per username or per address in five minutes block further tries.
+    /// The default limits (`limiter::Rules::default`); two password checks at once, 16 waiting.
     pub fn new(store: Store, session_ttl: Duration) -> Result<Self, AuthError> {
         Ok(Self {
             store,
             session_ttl,
-            limiter: Limiter { max: 5, window: Duration::from_secs(300), failures: Mutex::default() },
+            limiter: limiter::Limiter::new(limiter::Rules::default()),
+            pool: pool::HashPool::new(2, 16),
             service_token: None,
         })
+    }
+
+    /// How many password checks ran and how many logins were refused as busy (admins' view).
+    pub fn stats(&self) -> pool::PoolStats {
+        self.pool.stats()
     }
 
     /// Accept this bearer token as the service account (at least 32 characters).
@@ -231,28 +214,43 @@ impl Auth {
         User::try_from(self.store.add_user(name, &hash, role.as_str(), agent_id)?)
     }
 
-    /// Check a password (blocking: Argon2 takes tens of ms; call from `spawn_blocking`).
-    /// Returns the user and a new session token.
+    /// Check a password (blocking: it may wait for the hashing pool and Argon2 takes tens of
+    /// ms; call from `spawn_blocking`). Returns the user and a new session token.
+    ///
+    /// The attempt is counted by the limiter before the password is checked, under the same
+    /// lock as the limit itself, so parallel attempts cannot get more checks than the limit.
     pub fn login(&self, username: &str, password: &str, client: &str) -> Result<(User, String), AuthError> {
-        let t = Instant::now();
-        let keys = [format!("user:{}", username.to_lowercase()), format!("addr:{client}")];
-        if let Some(wait) = keys.iter().filter_map(|k| self.limiter.blocked(k, t)).max() {
-            return Err(AuthError::RateLimited(wait));
-        }
-        let found = self.store.user_with_hash(username)?;
-        let ok = match &found {
-            Some((_, hash)) => verify_password(hash, password),
-            None => {
-                verify_password(decoy(), password);
-                false
+        // Usernames are at most 64 characters: a longer one cannot exist, and keys stay small.
+        let user_key: String = username.trim().to_lowercase().chars().take(65).collect();
+        let res = self.limiter.reserve(&user_key, client, Instant::now()).map_err(AuthError::RateLimited)?;
+        let checked = self.pool.run(|memory| -> Result<_, AuthError> {
+            let found = self.store.user_with_hash(username)?;
+            let ok = match &found {
+                Some((_, hash)) => pool::verify_in(hash, password, memory),
+                None => {
+                    pool::verify_in(decoy(), password, memory);
+                    false
+                }
+            };
+            Ok(found.filter(|_| ok).map(|(row, _)| row))
+        });
+        let row = match checked {
+            Err(pool::Busy) => {
+                self.limiter.cancel(res);
+                tracing::warn!(%client, "login refused: password checks are busy");
+                return Err(AuthError::Busy);
             }
+            Ok(Err(e)) => {
+                self.limiter.cancel(res);
+                return Err(e);
+            }
+            Ok(Ok(None)) => {
+                tracing::warn!(user = %username, %client, "failed login");
+                return Err(AuthError::BadCredentials);
+            }
+            Ok(Ok(Some(row))) => row,
         };
-        let Some((row, _)) = found.filter(|_| ok) else {
-            keys.iter().for_each(|k| self.limiter.fail(k, t));
-            tracing::warn!(user = %username, %client, "failed login");
-            return Err(AuthError::BadCredentials);
-        };
-        self.limiter.clear(&keys[0]);
+        self.limiter.succeeded(res);
         let token = new_token()?;
         let expires = now() + chrono::Duration::from_std(self.session_ttl).unwrap_or(chrono::Duration::hours(12));
         self.store.add_session(&token_hash(&token), row.id, &stamp(expires))?;

@@ -46,19 +46,43 @@ fn expired_sessions_are_refused() {
 }
 
 #[test]
-fn wrong_passwords_are_rate_limited() {
+fn wrong_passwords_block_the_address_not_the_user() {
     let a = auth();
     a.add_user("maria", "maria-demo-1", Role::Agent, None).unwrap();
     for _ in 0..5 {
         assert_eq!(a.login("maria", "guess", "10.0.0.1").unwrap_err(), AuthError::BadCredentials);
     }
     assert!(
-        matches!(a.login("maria", "maria-demo-1", "10.0.0.2"), Err(AuthError::RateLimited(_))),
-        "even the right password, for a while"
+        matches!(a.login("maria", "maria-demo-1", "10.0.0.1"), Err(AuthError::RateLimited(_))),
+        "the guessing address is blocked, even with the right password"
     );
+    assert!(matches!(a.login("nobody", "x", "10.0.0.1"), Err(AuthError::RateLimited(_))), "for any user");
+    assert_eq!(a.stats().password_checks, 5, "a blocked attempt checks no password");
+    let (who, _) = a.login("Maria", "maria-demo-1", "10.0.0.2").expect("Maria from her own address");
+    assert_eq!(who.username, "maria");
     assert_eq!(
         a.login("nobody", "x", "10.0.0.3").unwrap_err(),
         AuthError::BadCredentials,
         "unknown users look the same"
     );
+}
+
+#[test]
+fn parallel_guesses_get_no_more_checks_than_the_limit() {
+    let a = std::sync::Arc::new(auth());
+    a.add_user("maria", "maria-demo-1", Role::Agent, None).unwrap();
+    let outcomes: Vec<AuthError> = (0..40)
+        .map(|i| {
+            let a = a.clone();
+            std::thread::spawn(move || a.login("maria", &format!("guess-{i}"), "10.0.0.1").unwrap_err())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let failed = outcomes.iter().filter(|e| **e == AuthError::BadCredentials).count();
+    let limited = outcomes.iter().filter(|e| matches!(e, AuthError::RateLimited(_))).count();
+    assert_eq!((failed, limited), (5, 35), "{outcomes:?}");
+    assert_eq!(a.stats().password_checks, 5);
+    assert!(a.login("maria", "maria-demo-1", "10.0.0.9").is_ok());
 }

@@ -32,6 +32,22 @@ fn route_error(e: RouteError) -> Response {
     error(status, e.to_string())
 }
 
+/// One access rule for calls (as `GET /api/calls/{id}`): a call an agent may not see (offered
+/// to or taken by someone else) answers 404 like a missing one, whatever the action; only its
+/// own agent (and supervisors) learn that it is taken, expired or still going.
+fn hides_call(user: &User, agent: &AgentId, e: &RouteError) -> bool {
+    user.role < Role::Supervisor
+        && match e {
+            RouteError::AlreadyTaken { by, .. } => by != agent,
+            RouteError::NotOffered { .. } => true,
+            _ => false,
+        }
+}
+
+fn no_call(call: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no call {call}"))
+}
+
 /// The agent a user answers calls as ("me"), or the one named, which only supervisors may act for.
 fn whose(user: &User, id: &str) -> Result<AgentId, Response> {
     if id == "me" {
@@ -178,6 +194,7 @@ async fn accept(
             });
             Json(json!({"call_id": call, "agent_id": agent})).into_response()
         }
+        Err(e) if hides_call(&user.0, &agent, &e) => no_call(&call.0),
         Err(e) => route_error(e),
     }
 }
@@ -191,7 +208,12 @@ async fn decline(
         Ok(a) => a,
         Err(e) => return e,
     };
-    match r.decline(&CallId(call), &agent) {
+    let id = CallId(call.clone());
+    // An agent declines only what is offered to them; anything else is not theirs to see.
+    if user.0.role < Role::Supervisor && r.offered_to(&id).as_ref() != Some(&agent) {
+        return no_call(&call);
+    }
+    match r.decline(&id, &agent) {
         Ok(()) => Json(json!({"declined": true})).into_response(),
         Err(e) => route_error(e),
     }
@@ -205,7 +227,7 @@ async fn hangup(
 ) -> Response {
     let id = CallId(call.clone());
     if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
-        return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
+        return no_call(&call);
     }
     if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
         Json(json!({"call_id": call, "ending": true})).into_response()
@@ -235,12 +257,12 @@ async fn transfer(
     Json(b): Json<Transfer>,
 ) -> Response {
     let id = CallId(call.clone());
+    if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(false) {
+        return no_call(&call);
+    }
     let Some(from) = svc.registry.agent_of(&id) else {
         return error(StatusCode::CONFLICT, format!("call {call} is not with an agent"));
     };
-    if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(false) {
-        return error(StatusCode::NOT_FOUND, format!("no call {call} with you"));
-    }
     if b.to_agent.is_some() == b.to_queue.is_some() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "give to_agent or to_queue");
     }
@@ -304,22 +326,20 @@ struct WrapUp {
 }
 
 /// The agent's wrap-up of an ended call: disposition code and notes on its interaction record.
+/// Written once: a second wrap-up of the same call is refused (409), the first one stands.
 async fn wrap_up(
     axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
     user: CurrentUser,
     Path(call): Path<String>,
     Json(b): Json<WrapUp>,
 ) -> Response {
-    let Some(rec) = svc.registry.get(&CallId(call.clone())) else {
-        return error(StatusCode::NOT_FOUND, format!("no call {call}"));
+    // Someone else's call answers like a missing one.
+    let Some(rec) = svc.registry.get(&CallId(call.clone())).filter(|r| may_see(&user.0, &r.info)) else {
+        return no_call(&call);
     };
     let Some(agent) = rec.info.agent.clone() else {
         return error(StatusCode::CONFLICT, "no agent took this call");
     };
-    if !may_see(&user.0, &rec.info) {
-        // Someone else's call answers like a missing one.
-        return error(StatusCode::NOT_FOUND, format!("no call {call}"));
-    }
     if rec.info.ended_at.is_none() {
         return error(StatusCode::CONFLICT, "the call is still going: wrap up after it ends");
     }
@@ -339,6 +359,7 @@ async fn wrap_up(
     let (c, d) = (call.clone(), b.disposition.clone());
     match tokio::task::spawn_blocking(move || store.wrap_up(&c, &agent, &d, &notes)).await {
         Ok(Ok(())) => Json(json!({"call_id": call, "disposition": b.disposition, "saved": true})).into_response(),
+        Ok(Err(e @ crate::store::StoreError::Invalid(_))) => error(StatusCode::CONFLICT, e.to_string()),
         Ok(Err(e)) => error(StatusCode::NOT_FOUND, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -150,13 +150,25 @@ impl Store {
             .optional()?)
     }
 
-    /// The agent's wrap-up of a call: disposition code and notes on its interaction.
+    /// The agent's wrap-up of a call: disposition code and notes on its interaction. Written
+    /// once: `Invalid` if the call was already wrapped up (the first wrap-up stands).
     pub fn wrap_up(&self, call_id: &str, agent: &str, disposition: &str, notes: &str) -> Result<(), StoreError> {
-        match self.lock().execute(
-            "UPDATE interactions SET disposition = ?2, notes = ?3, agent = ?4 WHERE call_id = ?1",
+        let conn = self.lock();
+        match conn.execute(
+            "UPDATE interactions SET disposition = ?2, notes = ?3, agent = ?4 WHERE call_id = ?1 AND disposition IS NULL",
             params![call_id, disposition, notes, agent],
         )? {
-            0 => Err(StoreError::NotFound(format!("interaction of call {call_id}"))),
+            0 => {
+                let exists: bool = conn
+                    .query_row("SELECT 1 FROM interactions WHERE call_id = ?1", [call_id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                Err(if exists {
+                    StoreError::Invalid(format!("call {call_id} is already wrapped up: a wrap-up is final"))
+                } else {
+                    StoreError::NotFound(format!("interaction of call {call_id}"))
+                })
+            }
             _ => Ok(()),
         }
     }

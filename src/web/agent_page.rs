@@ -60,7 +60,12 @@ async fn media(
     let Some(agent) = user.0.agent_id.clone() else {
         return Err(AppError::Forbidden("this login has no agent profile".into()));
     };
+    // Someone else's call answers like a missing one (as GET /api/calls/{id}).
+    let call = CallId(id.clone());
+    if !w.calls().registry.read(&call, |r| super::may_see(&user.0, &r.info)).unwrap_or(false) {
+        return Err(AppError::NotFound(format!("no call {id}")));
+    }
     let offer: Offer = super::caller_page::parse_offer(&body)?;
-    let sdp = w.answer_agent(&CallId(id.clone()), &agent, offer.sdp).await?;
+    let sdp = w.answer_agent(&call, &agent, offer.sdp).await?;
     Ok(Json(serde_json::json!({ "call_id": id, "sdp": sdp })))
 }

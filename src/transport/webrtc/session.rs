@@ -124,6 +124,11 @@ fn opus_payload_type(offer: &str) -> Result<u8, WebRtcError> {
 }
 
 impl WebRtcService {
+    /// The calls this service answers for (the agent desktop checks who may see one).
+    pub(crate) fn calls(&self) -> &Arc<CallServices> {
+        &self.svc
+    }
+
     /// A service for `svc`'s calls.
     pub fn new(svc: Arc<CallServices>, cfg: WebRtcConfig) -> Arc<Self> {
         Arc::new(Self { svc, cfg, live: Mutex::new(HashMap::new()) })
