@@ -73,7 +73,9 @@ impl VerificationLock {
         let (store, call, max) = (self.store.clone(), call_id.to_string(), self.max_failures);
         let task = tokio::task::spawn_blocking(move || store.begin_verification(customer_id, &call, now, since, max));
         match tokio::time::timeout(STORE_TIMEOUT, task).await {
-            Ok(Ok(Ok(AttemptSlot::Granted { id, failures }))) => Ok(Gate::Open { attempt: id, failures_before: failures }),
+            Ok(Ok(Ok(AttemptSlot::Granted { id, failures }))) => {
+                Ok(Gate::Open { attempt: id, failures_before: failures })
+            }
             Ok(Ok(Ok(AttemptSlot::Locked { failures }))) => Ok(Gate::Locked { failures }),
             Ok(Ok(Err(e))) => Err(ToolError::Unavailable(format!("verification count: {e}"))),
             Ok(Err(e)) => Err(ToolError::Unavailable(format!("verification count: {e}"))),
@@ -125,7 +127,10 @@ mod tests {
             let p = Policy { verification_lock_window_minutes: minutes, ..Policy::default() };
             VerificationLock::new(store.clone(), &p).unwrap()
         };
-        assert_eq!(lock(60).note(3), "Verification locked after 3 failed attempts in the last hour; verify by other means.");
+        assert_eq!(
+            lock(60).note(3),
+            "Verification locked after 3 failed attempts in the last hour; verify by other means."
+        );
         assert_eq!(lock(90).describe(1), "after 1 failed attempt in the last 90 minutes");
         assert_eq!(lock(120).describe(4), "after 4 failed attempts in the last 2 hours");
         assert_eq!(lock(2880).describe(4), "after 4 failed attempts in the last 2 days");

@@ -62,7 +62,9 @@ impl Store {
     pub fn end_verification(&self, id: i64, end: AttemptEnd) -> Result<(), StoreError> {
         let conn = self.lock();
         match end {
-            AttemptEnd::Failed => conn.execute("UPDATE verification_failures SET state = 'failed' WHERE id = ?1", [id])?,
+            AttemptEnd::Failed => {
+                conn.execute("UPDATE verification_failures SET state = 'failed' WHERE id = ?1", [id])?
+            }
             AttemptEnd::NotCounted => conn.execute("DELETE FROM verification_failures WHERE id = ?1", [id])?,
         };
         Ok(())

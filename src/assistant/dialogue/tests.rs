@@ -255,7 +255,12 @@ async fn outcome_of_an_escalated_and_an_abandoned_call() {
 
 #[test]
 fn escalation_reason_names_match_the_events() {
-    for r in [EscalationReason::AskedForPerson, EscalationReason::BackOfficeUnavailable, EscalationReason::Silence] {
+    for r in [
+        EscalationReason::AskedForPerson,
+        EscalationReason::BackOfficeUnavailable,
+        EscalationReason::Silence,
+        EscalationReason::VerificationLocked,
+    ] {
         assert_eq!(serde_json::to_value(r).unwrap(), r.name());
     }
 }

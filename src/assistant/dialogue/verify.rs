@@ -63,7 +63,11 @@ impl Assistant {
     /// A factor that did not match: ask again, or hand over at this call's limit.
     fn verify_failed(&mut self, r: &mut Reply, intent: Intent, asked: String) {
         self.verify_failures += 1;
-        r.act("verify", format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures), false);
+        r.act(
+            "verify",
+            format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures),
+            false,
+        );
         if self.verify_failures >= self.policy.max_verification_failures {
             self.escalate(r, EscalationReason::VerificationFailed, Some(intent));
         } else {
