@@ -298,6 +298,12 @@ impl ServerConfig {
                 "assistant.policy.max_refund_cents: {c} = {v} (a three-letter currency and an amount >= 0)"
             ));
         }
+        if p.verification_lock_failures > 0 && !(1..=7 * 24 * 60).contains(&p.verification_lock_window_minutes) {
+            return bad(format!(
+                "assistant.policy.verification_lock_window_minutes = {} (1 to 10080)",
+                p.verification_lock_window_minutes
+            ));
+        }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
         self.calls.admission.validate().map_err(ConfigError::Invalid)?;
         self.llm.validate().map_err(ConfigError::Invalid)?;

@@ -6,7 +6,9 @@
 //! Hand-over rules (the 2025 lesson: know the limits early): the caller asks for a person; the
 //! caller is frustrated or angry, or rising two turns in a row; understanding fails twice; an
 //! intent that needs a human (fraud, dispute, complaint, bereavement, legal); verification
-//! fails; the caller's language is not served; the back office is down; silence persists.
+//! fails, or the customer's verification is locked after failures across calls
+//! (`super::lockout`); the caller's language is not served; the back office is down; silence
+//! persists.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use serde::Serialize;
 use super::entities;
 use super::intents::{Intent, IntentClassifier};
 use super::llm::LanguageModel;
+use super::lockout::VerificationLock;
 use super::policy::Policy;
 use super::replies::{say, Msg, SERVED};
 use super::tools::{BackOffice, Factor, ToolError, Verified};
@@ -31,6 +34,8 @@ pub enum EscalationReason {
     NotUnderstood,
     NeedsHuman,
     VerificationFailed,
+    /// Too many failed verifications of this customer across calls: no factor is checked.
+    VerificationLocked,
     CallerNotIdentified,
     LanguageNotServed,
     BackOfficeUnavailable,
@@ -46,6 +51,7 @@ impl EscalationReason {
             Self::NotUnderstood => "not_understood",
             Self::NeedsHuman => "needs_human",
             Self::VerificationFailed => "verification_failed",
+            Self::VerificationLocked => "verification_locked",
             Self::CallerNotIdentified => "caller_not_identified",
             Self::LanguageNotServed => "language_not_served",
             Self::BackOfficeUnavailable => "back_office_unavailable",
@@ -81,6 +87,9 @@ pub struct Reply {
     pub escalate: Option<(EscalationReason, Option<Intent>)>,
     /// The caller is done: hang up after speaking.
     pub hangup: bool,
+    /// A note for the agent who takes the call (the case file shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How a call went, as far as the assistant knows: for the interaction record.
@@ -148,6 +157,8 @@ pub struct Assistant {
     customer: Option<Customer>,
     verified: Option<Verified>,
     verify_failures: u32,
+    /// Failed verifications counted across calls (none: this call's limit only).
+    lock: Option<Arc<VerificationLock>>,
     not_understood: u32,
     silences: u32,
     rising_turns: u32,
@@ -184,6 +195,7 @@ impl Assistant {
             customer: None,
             verified: None,
             verify_failures: 0,
+            lock: None,
             not_understood: 0,
             silences: 0,
             rising_turns: 0,
@@ -201,6 +213,12 @@ impl Assistant {
     /// Understand open requests with a language model (the built-in engine stays the fallback).
     pub fn with_llm(mut self, llm: Option<Arc<dyn LanguageModel>>) -> Self {
         self.llm = llm;
+        self
+    }
+
+    /// Count failed verifications per customer across calls, and refuse them when locked.
+    pub fn with_lock(mut self, lock: Option<Arc<VerificationLock>>) -> Self {
+        self.lock = lock;
         self
     }
 
@@ -520,41 +538,6 @@ impl Assistant {
         }
     }
 
-    async fn verify_with(&mut self, r: &mut Reply, factor: Option<Factor>) {
-        let Some(Pending::Verify(intent, asked)) = self.pending.take() else { return };
-        let Some(customer) = self.customer.clone() else { return };
-        let outcome = match &factor {
-            Some(f) => self.back_office.verify(&customer, f).await,
-            None => Ok(None),
-        };
-        match outcome {
-            Ok(Some(v)) => {
-                r.act("verify", "verified", true);
-                self.verified = Some(v);
-                self.msg(r, Msg::Verified { name: customer.name.clone() });
-                // Carry on with what the caller asked, order number and all.
-                self.dispatch(r, intent, &asked).await;
-            }
-            Ok(None) => {
-                self.verify_failures += 1;
-                r.act(
-                    "verify",
-                    format!("failed ({} of {})", self.verify_failures, self.policy.max_verification_failures),
-                    false,
-                );
-                if self.verify_failures >= self.policy.max_verification_failures {
-                    self.escalate(r, EscalationReason::VerificationFailed, Some(intent));
-                } else {
-                    self.pending = Some(Pending::Verify(intent, asked));
-                    self.msg(r, Msg::VerificationRetry);
-                }
-            }
-            Err(e) => {
-                self.tool_failed(r, "verify", &e);
-            }
-        }
-    }
-
     async fn dispatch(&mut self, r: &mut Reply, intent: Intent, text: &str) {
         match intent {
             Intent::Greeting => self.msg(r, Msg::HowCanIHelp),
@@ -634,6 +617,7 @@ pub fn spoken_email(text: &str) -> Option<String> {
 
 mod account;
 mod llm_turn;
+mod verify;
 
 #[cfg(test)]
 mod tests;

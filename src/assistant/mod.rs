@@ -5,6 +5,7 @@ pub mod dialogue;
 pub mod entities;
 pub mod intents;
 pub mod llm;
+pub mod lockout;
 pub mod policy;
 pub mod replies;
 pub mod tools;
@@ -37,5 +38,6 @@ impl AssistantServices {
             chrono::Local::now().date_naive(),
         )
         .with_llm(self.llm.clone())
+        .with_lock(lockout::VerificationLock::new(self.store.clone(), &self.policy).map(Arc::new))
     }
 }

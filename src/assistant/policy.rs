@@ -19,8 +19,15 @@ pub struct Policy {
     pub max_refund_cents: BTreeMap<String, i64>,
     /// An instalment's due date may be moved once, by at most this many days.
     pub max_postpone_days: i64,
-    /// Verification attempts before self-service ends and a human takes over.
+    /// Verification attempts before self-service ends and a human takes over (per call).
     pub max_verification_failures: u32,
+    /// Failed verifications of one customer, counted across calls and transports, after which
+    /// the assistant checks no factor for them (not even the right one) and hands every caller
+    /// to a person (`verification_locked`). 0 turns the lock off.
+    pub verification_lock_failures: u32,
+    /// The window those failures count in, in minutes. They expire only with it: a successful
+    /// verification does not clear earlier failures.
+    pub verification_lock_window_minutes: u32,
 }
 
 impl Default for Policy {
@@ -33,6 +40,8 @@ impl Default for Policy {
                 .collect(),
             max_postpone_days: 14,
             max_verification_failures: 2,
+            verification_lock_failures: 3,
+            verification_lock_window_minutes: 60,
         }
     }
 }

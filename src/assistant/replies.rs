@@ -14,6 +14,8 @@ pub enum Msg {
     HowCanIHelp,
     AskVerification,
     VerificationRetry,
+    /// The customer's verification is locked (nothing said about the factor given).
+    VerificationLocked,
     Verified {
         name: String,
     },
@@ -288,6 +290,13 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Das stimmt leider nicht mit unseren Daten überein. Bitte versuchen Sie es noch einmal.",
             "Désolé, cela ne correspond pas. Veuillez réessayer.",
             "Lo siento, no coincide. Inténtelo una vez más.",
+        ]),
+        Msg::VerificationLocked => pick([
+            "I'm sorry, I can't complete the security check on this call.",
+            "Tyvärr kan jag inte slutföra säkerhetskontrollen i det här samtalet.",
+            "Leider kann ich die Sicherheitsprüfung in diesem Anruf nicht abschließen.",
+            "Désolé, je ne peux pas terminer la vérification de sécurité pendant cet appel.",
+            "Lo siento, no puedo completar la verificación de seguridad en esta llamada.",
         ]),
         Msg::Verified { name } => {
             let first = name.split_whitespace().next().unwrap_or(name);

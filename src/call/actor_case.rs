@@ -24,6 +24,9 @@ impl Actor {
         let Some(assistant) = self.assistant.as_ref() else { return };
         self.case.set_identity(assistant.customer(), assistant.verified().is_some());
         self.case.on_assistant(at_ms, &reply.say.join(" "), reply.intent, &reply.actions);
+        if let Some(note) = &reply.note {
+            self.case.on_note(note);
+        }
         if let Some((reason, intent)) = reply.escalate {
             self.case.on_handover(reason, intent, at_ms);
             let who = assistant.verification().cloned();

@@ -80,6 +80,8 @@ pub struct CaseFile {
     pub mood: Option<Mood>,
     pub intents: Vec<Intent>,
     pub handover: Option<Handover>,
+    /// Notes from the assistant for the agent (a verification lock, ...).
+    pub notes: Vec<String>,
     /// Every tool call the AI made, in order.
     pub ai_actions: Vec<ActionRecord>,
     /// What the caller asked for that is not done.
@@ -316,6 +318,15 @@ impl CaseFile {
         self.open.push(line);
     }
 
+    /// A note from the assistant for the agent (it also leads the next step).
+    pub fn on_note(&mut self, note: &str) {
+        let note = self.mask(note.trim());
+        if !note.is_empty() && !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+        self.suggest();
+    }
+
     pub fn on_handover(&mut self, reason: EscalationReason, intent: Option<Intent>, at_ms: u64) {
         self.handover = Some(Handover { reason, intent, at_ms });
         if let Some(i) = intent.filter(|i| *i != Intent::Unknown && !self.intents.contains(i)) {
@@ -368,6 +379,11 @@ impl CaseFile {
                 "The caller failed verification twice: verify identity another way before discussing the account."
                     .to_string()
             }
+            Some((EscalationReason::VerificationLocked, _)) => self.notes.last().cloned().unwrap_or_else(|| {
+                "Verification is locked after repeated failures: verify identity another way before discussing \
+                 the account."
+                    .into()
+            }),
             Some((EscalationReason::CallerUpset, _)) => {
                 format!("{name} is upset: acknowledge it first, then resolve what they asked.")
             }
@@ -451,6 +467,12 @@ mod tests {
         assert_eq!(c.open, vec!["refund (not completed by the assistant)"]);
         c.on_handover(EscalationReason::VerificationFailed, Some(Intent::Refund), 9000);
         assert!(c.next_step.contains("verify identity"), "{}", c.next_step);
+        let mut locked = CaseFile::new("c2", "+15550100");
+        locked.set_identity(Some(&john()), false);
+        locked.on_note("Verification locked after 3 failed attempts in the last hour; verify by other means.");
+        locked.on_handover(EscalationReason::VerificationLocked, Some(Intent::OrderStatus), 9000);
+        assert!(locked.next_step.starts_with("Verification locked after 3 failed attempts"), "{}", locked.next_step);
+        assert_eq!(locked.notes.len(), 1);
         c.on_caller_turn(3000, "I want my money back for the shoes that never fit", None);
         c.on_caller_turn(4000, "yes", None);
         assert_eq!(c.summary.len(), 1, "short answers are not key sentences");

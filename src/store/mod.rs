@@ -1,10 +1,12 @@
 //! The back-office database: SQLite by default (one file, WAL mode, foreign keys on), schema
-//! migrations from `migrations/` applied in order on open and recorded in `user_version`.
+//! migrations from `migrations/` applied in order on open; `user_version` holds the number of
+//! the last one applied (the `NNNN_` prefix, so a gap in the numbering is fine).
 //! Every query is parameterised; amounts are integer minor units.
 
 pub mod demo;
 pub mod model;
 pub mod staff;
+pub mod verification;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,12 +15,19 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use model::{Customer, Interaction, Order, OrderItem, OrderStatus, Payment, PaymentStatus, Refund};
 
-/// The migrations, in order. Never edit a shipped one: add the next.
+/// The migrations, in order of their number (strictly increasing, gaps allowed). Never edit a
+/// shipped one: add the next.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_back_office", include_str!("../../migrations/0001_back_office.sql")),
     ("0002_staff", include_str!("../../migrations/0002_staff.sql")),
     ("0003_callbacks", include_str!("../../migrations/0003_callbacks.sql")),
+    ("0005_verification_failures", include_str!("../../migrations/0005_verification_failures.sql")),
 ];
+
+/// A migration's number: its name's `NNNN_` prefix.
+fn migration_number(name: &str) -> i64 {
+    name.split('_').next().and_then(|n| n.parse().ok()).expect("migration names start with a number")
+}
 
 /// What can go wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -82,22 +91,22 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
+        let known = MIGRATIONS.last().map(|(name, _)| migration_number(name)).unwrap_or(0);
         if version > known {
             return Err(StoreError::TooNew { found: version, known });
         }
-        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (name, sql) in MIGRATIONS.iter().filter(|(name, _)| migration_number(name) > version) {
             let migration = |source| StoreError::Migration { name: name.to_string(), source };
             let tx = conn.transaction().map_err(migration)?;
             tx.execute_batch(sql).map_err(migration)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(migration)?;
+            tx.pragma_update(None, "user_version", migration_number(name)).map_err(migration)?;
             tx.commit().map_err(migration)?;
             tracing::info!(migration = name, "database migrated");
         }
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    /// The schema version (number of migrations applied).
+    /// The schema version (the number of the last migration applied).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self.lock().query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }

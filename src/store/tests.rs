@@ -15,11 +15,14 @@ fn seeded() -> (Store, Customer) {
 fn migrations_apply_once_and_a_newer_schema_is_refused() {
     let dir = std::env::temp_dir().join(format!("switchboard-store-{}", std::process::id()));
     let path = dir.join("bo.db");
+    let last = migration_number(MIGRATIONS.last().unwrap().0);
+    let numbers: Vec<i64> = MIGRATIONS.iter().map(|(n, _)| migration_number(n)).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {numbers:?}");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(s.schema_version().unwrap(), last);
     drop(s);
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(s.schema_version().unwrap(), last);
     s.lock().pragma_update(None, "user_version", 99).unwrap();
     drop(s);
     assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));

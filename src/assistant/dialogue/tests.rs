@@ -255,7 +255,12 @@ async fn outcome_of_an_escalated_and_an_abandoned_call() {
 
 #[test]
 fn escalation_reason_names_match_the_events() {
-    for r in [EscalationReason::AskedForPerson, EscalationReason::BackOfficeUnavailable, EscalationReason::Silence] {
+    for r in [
+        EscalationReason::AskedForPerson,
+        EscalationReason::BackOfficeUnavailable,
+        EscalationReason::Silence,
+        EscalationReason::VerificationLocked,
+    ] {
         assert_eq!(serde_json::to_value(r).unwrap(), r.name());
     }
 }
@@ -264,4 +269,121 @@ fn escalation_reason_names_match_the_events() {
 fn spoken_emails() {
     assert_eq!(spoken_email("it's john dot smith at example dot com").as_deref(), Some("john.smith@example.com"));
     assert_eq!(spoken_email("john at example"), None);
+}
+
+/// A call's assistant with the verification lock on `store`, reading a simulated clock.
+fn with_lock(store: &Store, clock: &Arc<std::sync::atomic::AtomicI64>, call: &str, caller: &str) -> Assistant {
+    use crate::assistant::lockout::VerificationLock;
+    let bo = SqliteBackOffice::new(store.clone(), Policy::default()).with_today(today());
+    let c = clock.clone();
+    let lock = VerificationLock::new(store.clone(), &Policy::default())
+        .unwrap()
+        .with_clock(Arc::new(move || c.load(std::sync::atomic::Ordering::SeqCst)));
+    Assistant::new(Arc::new(bo), Arc::new(NearestExamples::default()), Policy::default(), call, caller, today())
+        .with_lock(Some(Arc::new(lock)))
+}
+
+/// A new call from John's number asking for order 45678, then `factor` (keys, or spoken).
+async fn call_with(a: &mut Assistant, factor: &str) -> Reply {
+    a.handle(Input::Start).await;
+    say(a, "where is my order 45678").await;
+    match factor.chars().all(|c| c.is_ascii_digit()) {
+        true => a.handle(Input::Digits(factor)).await,
+        false => say(a, factor).await,
+    }
+}
+
+#[tokio::test]
+async fn failed_pins_count_across_calls_and_the_lock_refuses_even_the_right_one() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    const MIN: i64 = 60_000;
+    let store = Store::open_in_memory().unwrap();
+    demo::seed(&store, 12, today()).unwrap();
+    let t0 = 1_800_000_000_000;
+    let clock = Arc::new(AtomicI64::new(t0));
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+
+    // Call 1: two wrong PINs end this call (its own limit).
+    let mut a = with_lock(&store, &clock, "c-1", "+15550100");
+    let r = call_with(&mut a, "9999").await;
+    assert!(said(&r).contains("doesn't match"), "{r:?}");
+    let r = a.handle(Input::Digits("0000")).await;
+    assert_eq!(r.escalate, Some((EscalationReason::VerificationFailed, Some(Intent::OrderStatus))));
+
+    // Call 2, ten minutes on: the third wrong PIN within the hour locks John now.
+    clock.store(t0 + 10 * MIN, Ordering::SeqCst);
+    let mut a = with_lock(&store, &clock, "c-2", "+15550100");
+    let r = call_with(&mut a, "1111").await;
+    assert_eq!(r.escalate, Some((EscalationReason::VerificationLocked, Some(Intent::OrderStatus))));
+    assert_eq!(
+        r.note.as_deref(),
+        Some("Verification locked after 3 failed attempts in the last hour; verify by other means.")
+    );
+    assert!(said(&r).contains("can't complete the security check") && said(&r).contains("colleague"), "{r:?}");
+
+    // Call 3: the right PIN is not even checked, and sounds exactly like a wrong one (call 4);
+    // a right date of birth neither (call 5). Nothing of the account is said.
+    clock.store(t0 + 20 * MIN, Ordering::SeqCst);
+    let mut right = with_lock(&store, &clock, "c-3", "+15550100");
+    let r = call_with(&mut right, "1234").await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::VerificationLocked));
+    assert!(right.verified().is_none());
+    assert!(r.actions.iter().any(|x| x.tool == "verify" && x.detail.starts_with("not checked")), "{r:?}");
+    let mut wrong = with_lock(&store, &clock, "c-4", "+15550100");
+    let w = call_with(&mut wrong, "5678").await;
+    assert_eq!((&r.say, &r.escalate, &r.note), (&w.say, &w.escalate, &w.note), "right and wrong sound the same");
+    let mut dob = with_lock(&store, &clock, "c-5", "+15550100");
+    let d = call_with(&mut dob, "April 12th 1985").await;
+    assert_eq!(d.escalate.map(|e| e.0), Some(EscalationReason::VerificationLocked));
+    assert!(dob.verified().is_none());
+    for x in [&r, &w, &d] {
+        assert!(!said(x).contains("4 5 6 7 8") && !said(x).contains("John"), "{x:?}");
+    }
+    assert_eq!(store.verification_failures(john.id, t0 - 60 * MIN).unwrap(), 3, "refusals add nothing");
+
+    // Another customer is not affected.
+    let mut anna = with_lock(&store, &clock, "c-6", "+46701234567");
+    anna.handle(Input::Start).await;
+    say(&mut anna, "where is my order 62345").await;
+    anna.handle(Input::Digits("2580")).await;
+    assert!(anna.verified().is_some());
+
+    // An hour after call 1 its two failures expire; call 2's still counts. The right PIN works.
+    clock.store(t0 + 60 * MIN + 1, Ordering::SeqCst);
+    let mut a = with_lock(&store, &clock, "c-7", "+15550100");
+    let r = call_with(&mut a, "1234").await;
+    assert!(said(&r).contains("Order 4 5 6 7 8 is on its way"), "{r:?}");
+    // The success cleared nothing: two more wrong PINs make three within the hour again.
+    let mut a = with_lock(&store, &clock, "c-8", "+15550100");
+    let r = call_with(&mut a, "9999").await;
+    assert!(said(&r).contains("doesn't match"), "{r:?}");
+    let r = a.handle(Input::Digits("0000")).await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::VerificationLocked), "{r:?}");
+
+    // Once the window has passed for all of them, John can verify again.
+    clock.store(t0 + 3 * 60 * MIN, Ordering::SeqCst);
+    let mut a = with_lock(&store, &clock, "c-9", "+15550100");
+    let r = call_with(&mut a, "1234").await;
+    assert!(a.verified().is_some(), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_mid_check_still_counts() {
+    // Parallel calls cannot outrun the count: an attempt counts from before its check (a
+    // pending one from a call still checking, or one that died mid-check).
+    use std::sync::atomic::AtomicI64;
+    let store = Store::open_in_memory().unwrap();
+    demo::seed(&store, 12, today()).unwrap();
+    let t0 = 1_800_000_000_000;
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    for call in ["x-1", "x-2", "x-3"] {
+        assert!(matches!(
+            store.begin_verification(john.id, call, t0, t0 - 3_600_000, 3).unwrap(),
+            crate::store::verification::AttemptSlot::Granted { .. }
+        ));
+    }
+    let clock = Arc::new(AtomicI64::new(t0 + 1000));
+    let mut a = with_lock(&store, &clock, "c-1", "+15550100");
+    let r = call_with(&mut a, "1234").await;
+    assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::VerificationLocked), "{r:?}");
 }

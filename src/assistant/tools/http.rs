@@ -22,7 +22,10 @@
 //! and 422 with `{"error":"..."}` = the request is wrong (said to the caller as such); anything
 //! else, a timeout or no connection = unavailable (the assistant apologises and hands over).
 //! Switchboard checks its own policy (refund window and limit, postponement) before every
-//! action, whatever the company's API also checks; `switchboard back-office serve` runs this
+//! action, whatever the company's API also checks; it also counts failed verifications per
+//! customer itself (`crate::assistant::lockout`) and does not call `verify` for a customer
+//! whose verification is locked, so the API need not count (it may lock as well: a
+//! `{"verified":false}` is all the caller hears of it); `switchboard back-office serve` runs this
 //! contract on the built-in database as a reference.
 
 use std::collections::BTreeMap;

@@ -341,6 +341,7 @@ function showCase(c) {
       (c.mood.evidence && c.mood.evidence.length ? ` · ${esc(c.mood.evidence.join(", "))}` : "") : "–"],
     ["Intent", esc((c.intents || []).join(", ") || "–")],
     ["Hand-over", c.handover ? esc(c.handover.reason.replace(/_/g, " ")) : "–"],
+    ["Notes", list(c.notes || [])],
     ["Account", list((c.account || []).map((l) => `${l.kind}: ${l.text}`))],
     ["Previous contacts", list((c.previous_contacts || []).map((l) => l.text))],
     ["AI did", list((c.ai_actions || []).map((a) => `${a.tool} ${a.detail || ""} (${a.ok ? "ok" : "failed"})`))],
