@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod barge_in;
+pub mod journal;
 pub mod playout;
 pub mod recording;
 pub mod registry;
