@@ -122,6 +122,23 @@ fn voices(config: &ServerConfig) -> Result<crate::assistant::tts::Voices, Server
     Ok(voices)
 }
 
+/// Before any call: close the calls a crash left open in the database (`server_crash`, with
+/// their interaction records) and repair the recordings it cut short.
+fn recover_from_crash(store: &crate::store::Store, recordings: Option<&std::path::Path>) -> Result<(), ServerError> {
+    let crashed = store.close_crashed_calls().map_err(|e| ServerError::Assistant(e.to_string()))?;
+    if !crashed.is_empty() {
+        tracing::warn!(calls = crashed.len(), "calls left open by a crash closed as server_crash");
+    }
+    if let Some(dir) = recordings {
+        let records: Vec<_> = crashed.into_iter().filter_map(crate::call::journal::record_of).collect();
+        let repaired = crate::call::recording::repair(dir, &records);
+        if repaired > 0 {
+            tracing::warn!(files = repaired, dir = %dir.display(), "recordings repaired after a crash");
+        }
+    }
+    Ok(())
+}
+
 /// A running server.
 pub struct Running {
     pub http: SocketAddr,
@@ -140,6 +157,8 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     let greeting = load_greeting(&config.calls.greeting)?;
     // Switchboard's database: staff, sessions, interactions (and the built-in back office).
     let store = crate::store::Store::open(&config.store.path).map_err(|e| ServerError::Assistant(e.to_string()))?;
+    let recording_dir = config.recording.enabled.then(|| config.recording.dir.clone());
+    recover_from_crash(&store, recording_dir.as_deref())?;
     let auth = crate::auth::Auth::new(store.clone(), Duration::from_secs(config.auth.session_hours * 3600))
         .and_then(|a| a.with_service_token(std::env::var("SWITCHBOARD_API_TOKEN").ok().filter(|t| !t.is_empty())))
         .map_err(|e| ServerError::Assistant(e.to_string()))?;
@@ -159,14 +178,16 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         false => (None, None),
     };
     let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
+    let registry = Registry::new(200);
+    registry.set_journal(crate::call::journal::Journal::start(store.clone()));
     let services = Arc::new(CallServices {
         engine,
         events: events.clone(),
-        registry: Registry::new(200),
+        registry,
         settings: CallSettings {
             max_calls: config.calls.max_calls,
             max_duration: Duration::from_secs(config.calls.max_duration_s),
-            recording_dir: config.recording.enabled.then(|| config.recording.dir.clone()),
+            recording_dir,
             greeting,
         },
         shutdown: CancellationToken::new(),
@@ -226,6 +247,16 @@ impl Running {
         self.services.tracker.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, self.services.tracker.wait()).await.is_err() {
             tracing::warn!("calls still running after {DRAIN_TIMEOUT:?}; exiting anyway");
+        }
+        // The calls' last changes reach the database (calls still running stay open there and
+        // are closed as server_crash on the next start).
+        if let Some(j) = self.services.registry.journal() {
+            if !j.flush(Duration::from_secs(5)).await {
+                tracing::warn!("call journal not flushed in time");
+            }
+            if j.dropped() > 0 {
+                tracing::warn!(dropped = j.dropped(), "call journal changes dropped while running");
+            }
         }
         // Event subscribers get the last call_ended events and a close frame.
         self.services.connections.close();

@@ -149,10 +149,11 @@ fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert_eq!(server.request("POST", &path, Some(&james), Some(json!({"disposition": "other"}))).0, 404);
     let store = switchboard::store::Store::open(&db).unwrap();
     let john = store.customer_by_phone("+15550100").unwrap().unwrap();
-    let contact =
-        store.interactions(john.id).unwrap().into_iter().find(|c| c.call_id.as_deref() == Some(call.as_str()));
-    let contact = contact.expect("the call's interaction");
+    let contact = store.interaction_of_call(&call).unwrap().expect("the call's interaction");
     assert_eq!(contact.agent.as_deref(), Some("lena"));
+    // The caller never verified: on record, but not in John's history (caller ID proves nothing).
+    assert_eq!(contact.customer_id, None);
+    assert!(store.interactions(john.id).unwrap().iter().all(|c| c.call_id.as_deref() != Some(call.as_str())));
     let (disposition, notes) = store.wrap_up_of(&call).unwrap().unwrap();
     assert_eq!(disposition, "fraud_case_opened");
     assert!(notes.contains("[card number]") && !notes.contains("4111"), "{notes}");

@@ -78,6 +78,7 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
     assert!(said(&s).contains("Your next payment is 43 dollars for order 4 5 6 7 9"), "{}", said(&s));
 
     let s = simulate(&server, "wrong_pin.toml");
+    let wrong_pin_call = s["call_id"].as_str().unwrap().to_string();
     assert_eq!(
         (s["outcome"].as_str(), s["escalation_reason"].as_str()),
         (Some("escalated"), Some("verification_failed"))
@@ -100,7 +101,10 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
         contacts.iter().any(|c| c.outcome == outcome && c.intent.as_deref() == Some(intent) && c.channel == "phone")
     };
     assert!(has("resolved", "refund") && has("resolved", "order_status"), "{contacts:?}");
-    assert!(has("escalated: verification_failed", "order_status"), "{contacts:?}");
+    // A caller who failed verification is on record, but not in John's history.
+    assert!(!has("escalated: verification_failed", "order_status"), "{contacts:?}");
+    let failed = store.interaction_of_call(&wrong_pin_call).unwrap().expect("the wrong-PIN call's record");
+    assert_eq!((failed.outcome.as_str(), failed.customer_id), ("escalated: verification_failed", None));
     assert!(contacts.iter().any(|c| c.summary.contains("request_refund: refund")), "{contacts:?}");
 
     let s = simulate(&server, "barge_in.toml");

@@ -127,8 +127,12 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let id = CallId::new();
     let started_at = now_rfc3339();
     let record = CallRecord::new(id.clone(), new.caller.clone(), new.transport, started_at.clone());
+    let info = record.info.clone();
     if !svc.registry.try_insert(record, svc.settings.max_calls) {
         return Err(CallError::AtCapacity(svc.settings.max_calls));
+    }
+    if let Some(j) = svc.registry.journal() {
+        j.started(&info, svc.assistant.is_some());
     }
     tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
     let assistant = svc.assistant.as_ref().map(|a| a.for_call(&id.0, &new.caller));
@@ -339,6 +343,9 @@ impl Actor {
         }
         let reason = reason.to_string();
         let record = self.svc.registry.finish(&self.id, &reason);
+        if let (Some(rec), Some(j)) = (record.as_ref(), self.svc.registry.journal()) {
+            j.ended(rec).await;
+        }
         if let (Some(rec), Some(recorder)) = (record.as_ref(), self.recorder.take()) {
             let rec = rec.clone();
             let _ = tokio::task::spawn_blocking(move || recorder.finish(&rec)).await;

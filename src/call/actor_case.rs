@@ -126,6 +126,13 @@ impl Actor {
             return;
         };
         let o = assistant.outcome();
+        // Only a caller verified on this call writes into a customer's history: a number alone
+        // (caller ID, a number typed into the web page) can be anyone's.
+        let customer = assistant.verified().map(|c| c.id);
+        let outcome = match o.escalation {
+            Some(reason) => format!("escalated: {}", reason.name()),
+            None => o.outcome.to_string(),
+        };
         let store = services.store.clone();
         let (call, started_at, agent) = (self.id.0.clone(), rec.info.started_at.clone(), rec.info.agent.clone());
         let channel = match rec.info.transport {
@@ -133,22 +140,15 @@ impl Actor {
             Transport::Webrtc => "web",
             Transport::MediaStream => "media_stream",
         };
+        let result = outcome.clone();
         let saved = tokio::task::spawn_blocking(move || {
-            let id = store.start_interaction(o.customer_id, &call, channel, &started_at)?;
-            let outcome = match o.escalation {
-                Some(reason) => format!("escalated: {}", reason.name()),
-                None => o.outcome.to_string(),
-            };
-            store.finish_interaction(
-                id,
-                o.customer_id,
-                &outcome,
-                o.intent.map(|i| i.name()),
-                &o.summary,
-                agent.as_deref(),
-            )
+            let id = store.start_interaction(customer, &call, channel, &started_at)?;
+            store.finish_interaction(id, customer, &outcome, o.intent.map(|i| i.name()), &o.summary, agent.as_deref())
         })
         .await;
+        if let Some(j) = self.svc.registry.journal() {
+            j.outcome(&self.id, &result).await;
+        }
         match saved {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(call = %self.id, "interaction not saved: {e}"),

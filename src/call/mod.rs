@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod admission;
 pub mod barge_in;
+pub mod journal;
 pub mod playout;
 pub mod recording;
 pub mod registry;

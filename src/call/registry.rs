@@ -102,12 +102,28 @@ struct Inner {
 pub struct Registry {
     inner: Mutex<Inner>,
     keep_recent: usize,
+    /// Where live calls' changes are journalled (the database), once set.
+    journal: std::sync::OnceLock<super::journal::Journal>,
 }
 
 impl Registry {
     /// Keep the last `keep_recent` ended calls.
     pub fn new(keep_recent: usize) -> Self {
-        Self { inner: Mutex::new(Inner { live: HashMap::new(), recent: VecDeque::new() }), keep_recent }
+        Self {
+            inner: Mutex::new(Inner { live: HashMap::new(), recent: VecDeque::new() }),
+            keep_recent,
+            journal: Default::default(),
+        }
+    }
+
+    /// Journal every change to a live call from now on (set once, at start-up).
+    pub fn set_journal(&self, journal: super::journal::Journal) {
+        let _ = self.journal.set(journal);
+    }
+
+    /// The journal, if set.
+    pub fn journal(&self) -> Option<&super::journal::Journal> {
+        self.journal.get()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -142,7 +158,11 @@ impl Registry {
     /// Change a live call.
     pub fn update(&self, id: &CallId, f: impl FnOnce(&mut CallRecord)) {
         if let Some(r) = self.lock().live.get_mut(id) {
+            let before = self.journal.get().map(|_| super::journal::Snapshot::of(r));
             f(r);
+            if let (Some(j), Some(before)) = (self.journal.get(), before) {
+                j.observe(&before, r);
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! the last one applied (the `NNNN_` prefix, so a gap in the numbering is fine).
 //! Every query is parameterised; amounts are integer minor units.
 
+pub mod calls;
 pub mod demo;
 pub mod model;
 pub mod staff;
@@ -21,6 +22,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_back_office", include_str!("../../migrations/0001_back_office.sql")),
     ("0002_staff", include_str!("../../migrations/0002_staff.sql")),
     ("0003_callbacks", include_str!("../../migrations/0003_callbacks.sql")),
+    ("0004_calls", include_str!("../../migrations/0004_calls.sql")),
     ("0005_verification_failures", include_str!("../../migrations/0005_verification_failures.sql")),
 ];
 
@@ -365,23 +367,25 @@ impl Store {
                 "SELECT id, customer_id, call_id, channel, started_at, ended_at, outcome, intent, summary, agent
                  FROM interactions WHERE customer_id = ?1 ORDER BY started_at DESC, id DESC",
             )?
-            .query_map([customer_id], |r| {
-                Ok(Interaction {
-                    id: r.get(0)?,
-                    customer_id: r.get(1)?,
-                    call_id: r.get(2)?,
-                    channel: r.get(3)?,
-                    started_at: r.get(4)?,
-                    ended_at: r.get(5)?,
-                    outcome: r.get(6)?,
-                    intent: r.get(7)?,
-                    summary: r.get(8)?,
-                    agent: r.get(9)?,
-                })
-            })?
+            .query_map([customer_id], interaction_row)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
+}
+
+fn interaction_row(r: &Row) -> rusqlite::Result<Interaction> {
+    Ok(Interaction {
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        call_id: r.get(2)?,
+        channel: r.get(3)?,
+        started_at: r.get(4)?,
+        ended_at: r.get(5)?,
+        outcome: r.get(6)?,
+        intent: r.get(7)?,
+        summary: r.get(8)?,
+        agent: r.get(9)?,
+    })
 }
 
 fn customer(conn: &Connection, id: i64) -> Result<Option<Customer>, StoreError> {

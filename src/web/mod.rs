@@ -109,8 +109,16 @@ pub(crate) fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
     user.role >= Role::Supervisor || (call.agent.is_some() && call.agent == user.agent_id)
 }
 
+/// Ended calls listed from the database besides those in memory (after a restart, all of them).
+const STORED_CALLS: usize = 200;
+
 async fn list_calls(State(svc): State<Arc<CallServices>>, user: CurrentUser) -> impl IntoResponse {
-    Json(svc.registry.list().into_iter().filter(|c| may_see(&user.0, c)).collect::<Vec<_>>())
+    let mut calls = svc.registry.list();
+    if let Some(j) = svc.registry.journal() {
+        let known = calls.iter().map(|c| c.id.clone()).collect();
+        calls.extend(j.ended_calls(STORED_CALLS, known).await);
+    }
+    Json(calls.into_iter().filter(|c| may_see(&user.0, c)).collect::<Vec<_>>())
 }
 
 async fn get_call(
@@ -118,12 +126,16 @@ async fn get_call(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    // Someone else's call answers like a missing one.
-    svc.registry
-        .get(&CallId(id.clone()))
-        .filter(|c| may_see(&user.0, &c.info))
-        .map(Json)
-        .ok_or_else(|| AppError::NotFound(format!("no call {id}")))
+    // Someone else's call answers like a missing one. Not in memory: from the database.
+    let call = CallId(id.clone());
+    let rec = match svc.registry.get(&call) {
+        Some(r) => Some(r),
+        None => match svc.registry.journal() {
+            Some(j) => j.call(&call).await,
+            None => None,
+        },
+    };
+    rec.filter(|c| may_see(&user.0, &c.info)).map(Json).ok_or_else(|| AppError::NotFound(format!("no call {id}")))
 }
 
 #[derive(Deserialize)]
