@@ -117,6 +117,9 @@ async fn list_calls(State(svc): State<Arc<CallServices>>, user: CurrentUser) -> 
     if let Some(j) = svc.registry.journal() {
         let known = calls.iter().map(|c| c.id.clone()).collect();
         calls.extend(j.ended_calls(STORED_CALLS, known).await);
+        // The live ones and the latest ended ones (those in memory first: they are the newest).
+        let live = calls.iter().filter(|c| c.ended_at.is_none()).count();
+        calls.truncate(live + STORED_CALLS);
     }
     Json(calls.into_iter().filter(|c| may_see(&user.0, c)).collect::<Vec<_>>())
 }
