@@ -55,7 +55,8 @@ async fn an_offer_flood_cannot_keep_a_phone_caller_out() {
     // The phone caller gets through while those four wait for ICE.
     let uac = Uac::new(server.sip);
     let tag = call(&uac, "flood-sip-1").expect("a SIP caller is answered during the flood");
-    let started = events.until(Duration::from_secs(10), |v| v["type"] == "call_started" && v["transport"] == "sip").await;
+    let started =
+        events.until(Duration::from_secs(10), |v| v["type"] == "call_started" && v["transport"] == "sip").await;
     assert_eq!(started["caller"], "+15550199");
 
     // The unconnected offers end by themselves; then offers are taken again.

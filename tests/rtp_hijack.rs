@@ -31,7 +31,14 @@ fn stream(sock: UdpSocket, to: SocketAddr, ssrc: u32, stop: Arc<AtomicBool>, hea
     });
     let mut seq = 0u16;
     while !stop.load(Ordering::Relaxed) {
-        let p = RtpPacket { marker: false, payload_type: 0, sequence: seq, timestamp: seq as u32 * 160, ssrc, payload: &[0xff; 160] };
+        let p = RtpPacket {
+            marker: false,
+            payload_type: 0,
+            sequence: seq,
+            timestamp: seq as u32 * 160,
+            ssrc,
+            payload: &[0xff; 160],
+        };
         let _ = sock.send_to(&p.to_bytes(), to);
         seq = seq.wrapping_add(1);
         std::thread::sleep(Duration::from_millis(20));
@@ -46,7 +53,14 @@ fn press(sock: &UdpSocket, to: SocketAddr, ssrc: u32, keys: &[u8], ts0: u32) {
         for k in 0..3u16 {
             let ev = TelephoneEvent { event, end: k == 2, volume: 10, duration: 160 * (k + 1) };
             let payload = ev.to_bytes();
-            let p = RtpPacket { marker: k == 0, payload_type: 101, sequence: 30000 + i as u16 * 3 + k, timestamp: ts, ssrc, payload: &payload };
+            let p = RtpPacket {
+                marker: k == 0,
+                payload_type: 101,
+                sequence: 30000 + i as u16 * 3 + k,
+                timestamp: ts,
+                ssrc,
+                payload: &payload,
+            };
             sock.send_to(&p.to_bytes(), to).unwrap();
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -31,9 +31,10 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     let r = uac.recv().expect("a 400 for a request without Call-ID");
     assert_eq!((r.status(), r.call_id()), (Some(400), None));
     // A NUL or a bare CR in a header, a CSeq that is not a number: 400 with the reason.
-    for (i, (from, to)) in [("Call-ID: nul", "Call-ID: nul\0x"), ("Max-Forwards: 70", "Max-Forwards: 7\r0"), ("1 OPTIONS", "one OPTIONS")]
-        .into_iter()
-        .enumerate()
+    for (i, (from, to)) in
+        [("Call-ID: nul", "Call-ID: nul\0x"), ("Max-Forwards: 70", "Max-Forwards: 7\r0"), ("1 OPTIONS", "one OPTIONS")]
+            .into_iter()
+            .enumerate()
     {
         uac.send(uac.request("OPTIONS", "nul", 1, None, "", "").replace(from, to).as_bytes());
         let r = uac.recv().unwrap_or_else(|| panic!("no answer to bad request {i}"));

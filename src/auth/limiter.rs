@@ -118,7 +118,10 @@ impl Limiter {
         prune(addr_q, now, r.addr_window);
         if addr_q.len() >= r.addr_max {
             let oldest = addr_q.front().copied().unwrap_or(now);
-            return Err(r.addr_window.saturating_sub(now.saturating_duration_since(oldest)).max(Duration::from_secs(1)));
+            return Err(r
+                .addr_window
+                .saturating_sub(now.saturating_duration_since(oldest))
+                .max(Duration::from_secs(1)));
         }
         let u = st.users.entry(user.to_string()).or_default();
         prune(&mut u.failures, now, r.user_window);

@@ -55,7 +55,10 @@ impl HashPool {
     }
 
     pub fn stats(&self) -> PoolStats {
-        PoolStats { password_checks: self.checks.load(Ordering::Relaxed), refused_busy: self.busy.load(Ordering::Relaxed) }
+        PoolStats {
+            password_checks: self.checks.load(Ordering::Relaxed),
+            refused_busy: self.busy.load(Ordering::Relaxed),
+        }
     }
 
     /// Run `f` with one of the pool's buffers, waiting (blocking) for a turn; `Busy` at once

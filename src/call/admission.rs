@@ -232,7 +232,13 @@ mod tests {
     }
 
     fn cfg() -> AdmissionConfig {
-        AdmissionConfig { offer_burst: 3, offers_per_minute: 6, invite_burst: 5, invites_per_minute: 60, ..Default::default() }
+        AdmissionConfig {
+            offer_burst: 3,
+            offers_per_minute: 6,
+            invite_burst: 5,
+            invites_per_minute: 60,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub async fn run(engine: Arc<Engine>, fixtures: &std::path::Path, spec: LoadSpec
     let mut minutes: Vec<Minute> = Vec::new();
     let (mut started, mut ended, mut failed) = (0usize, 0usize, Vec::new());
     let mut texts: std::collections::HashMap<String, Vec<String>> = Default::default();
-    let mut sample = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(60));
+    let mut sample =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(60));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(spec.minutes * 60 + spec.call_seconds + 180);
     let mut sipp_status = None;
     let minute = |m: &mut Vec<Minute>| {
@@ -179,7 +180,10 @@ pub async fn run(engine: Arc<Engine>, fixtures: &std::path::Path, spec: LoadSpec
         werc.add(wer(&reference, &t.join(" ")));
     }
     let completed = ended - failed.len();
-    println!("calls refused       {}/{total} (sipp attempted {total}, the server started {started})", total.saturating_sub(started));
+    println!(
+        "calls refused       {}/{total} (sipp attempted {total}, the server started {started})",
+        total.saturating_sub(started)
+    );
     println!("calls completed     {completed}/{started} (ended by the caller's BYE)");
     println!("calls failed        {} {:?}", failed.len(), failed.iter().take(10).collect::<Vec<_>>());
     println!(

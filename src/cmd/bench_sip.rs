@@ -44,7 +44,14 @@ impl SippSetup {
 
     /// sipp calling `target`: `calls` in all, at most `limit` at once, `rate` new calls per
     /// `rate_period_ms`.
-    pub fn sipp(&self, target: std::net::SocketAddr, calls: usize, limit: usize, rate: usize, rate_period_ms: u64) -> std::io::Result<tokio::process::Child> {
+    pub fn sipp(
+        &self,
+        target: std::net::SocketAddr,
+        calls: usize,
+        limit: usize,
+        rate: usize,
+        rate_period_ms: u64,
+    ) -> std::io::Result<tokio::process::Child> {
         let (m, l, r) = (calls.to_string(), limit.to_string(), rate.to_string());
         tokio::process::Command::new("sipp")
             .current_dir(&self.dir)

@@ -141,11 +141,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(
-        engine: Arc<Engine>,
-        vad: Box<dyn VoiceActivityDetector>,
-        events: mpsc::Sender<TranscriptEvent>,
-    ) -> Self {
+    fn new(engine: Arc<Engine>, vad: Box<dyn VoiceActivityDetector>, events: mpsc::Sender<TranscriptEvent>) -> Self {
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
             engine,
@@ -404,7 +400,9 @@ impl Stream {
                     // A session from the shared pool for this decode only.
                     let mut session = match engine.sessions.checkout() {
                         Ok(s) => s,
-                        Err(e) => return JobOutput { language: None, hypothesis: Err(e), translation: None, prosody: None },
+                        Err(e) => {
+                            return JobOutput { language: None, hypothesis: Err(e), translation: None, prosody: None }
+                        }
                     };
                     let mut language = None;
                     if detect {

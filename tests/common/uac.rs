@@ -49,7 +49,15 @@ impl Uac {
         }
     }
 
-    pub fn request(&self, method: &str, call_id: &str, cseq: u32, to_tag: Option<&str>, extra: &str, body: &str) -> String {
+    pub fn request(
+        &self,
+        method: &str,
+        call_id: &str,
+        cseq: u32,
+        to_tag: Option<&str>,
+        extra: &str,
+        body: &str,
+    ) -> String {
         let to_tag = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
         format!(
             "{method} sip:switchboard@{srv} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{}{cseq}{method};rport\r\n\
@@ -68,4 +76,3 @@ pub fn sdp(port: u16, formats: &str, maps: &str) -> String {
 }
 
 pub const SDP_CT: &str = "Content-Type: application/sdp\r\n";
-

@@ -29,4 +29,3 @@ pub fn offer(media: &str) -> String {
          a=fmtp:111 minptime=10;useinbandfec=1\r\na=ssrc:1001 cname:test\r\n"
     )
 }
-

@@ -89,7 +89,9 @@ impl<S: Synthesizer> Synthesizer for Cached<S> {
         if size <= self.max_bytes / 4 {
             let mut e = self.lock();
             while e.bytes + size > self.max_bytes {
-                let Some(oldest) = e.map.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) else { break };
+                let Some(oldest) = e.map.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) else {
+                    break;
+                };
                 if let Some((s, _)) = e.map.remove(&oldest) {
                     e.bytes -= s.samples.len() * std::mem::size_of::<f32>();
                 }

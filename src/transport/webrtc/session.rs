@@ -233,8 +233,15 @@ impl WebRtcService {
             return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
         }
         let side = Side::Agent { agent: agent.to_string(), media, controls: self.svc.controls.clone() };
-        let session =
-            Session { service: self.clone(), peer, id: call.clone(), side, playout: to_agent, stop: done, pending: None };
+        let session = Session {
+            service: self.clone(),
+            peer,
+            id: call.clone(),
+            side,
+            playout: to_agent,
+            stop: done,
+            pending: None,
+        };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
     }
