@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Actor, CallRecord, Transport};
+use super::{Actor, CallRecord};
 use crate::assistant::dialogue::Reply;
 use crate::events::Event;
 
@@ -135,11 +135,7 @@ impl Actor {
         };
         let store = services.store.clone();
         let (call, started_at, agent) = (self.id.0.clone(), rec.info.started_at.clone(), rec.info.agent.clone());
-        let channel = match rec.info.transport {
-            Transport::Sip => "phone",
-            Transport::Webrtc => "web",
-            Transport::MediaStream => "media_stream",
-        };
+        let channel = crate::store::calls::channel_of(rec.info.transport.as_str());
         let result = outcome.clone();
         let saved = tokio::task::spawn_blocking(move || {
             let id = store.start_interaction(customer, &call, channel, &started_at)?;

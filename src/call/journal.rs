@@ -102,11 +102,6 @@ impl Journal {
         Self { tx, store, dropped: Arc::new(AtomicU64::new(0)) }
     }
 
-    /// The database the journal writes to.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Changes dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -133,7 +128,7 @@ impl Journal {
         self.queue(CallWrite::Started {
             id: info.id.0.clone(),
             caller: info.caller.clone(),
-            transport: name(&info.transport),
+            transport: info.transport.as_str().to_string(),
             assisted,
             started_at: info.started_at.clone(),
         });
@@ -203,41 +198,37 @@ impl Journal {
         matches!(tokio::time::timeout(timeout, done).await, Ok(Some(())))
     }
 
+    /// Read from the database off the runtime; a failure is logged as `what` and reads as None.
+    async fn read<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Option<T> {
+        let store = self.store.clone();
+        let failed = match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(Ok(v)) => return Some(v),
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!("{what} not read: {failed}");
+        None
+    }
+
     /// The latest ended calls from the database, newest first, except those in `skip`.
     pub async fn ended_calls(&self, limit: usize, skip: HashSet<CallId>) -> Vec<CallInfo> {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.ended_calls(limit)).await {
-            Ok(Ok(calls)) => calls
-                .into_iter()
-                .filter(|c| !skip.contains(&CallId(c.id.clone())))
-                .filter_map(record_of)
-                .map(|r| r.info)
-                .collect(),
-            Ok(Err(e)) => {
-                tracing::warn!("ended calls not read: {e}");
-                Vec::new()
-            }
-            Err(e) => {
-                tracing::warn!("ended calls not read: {e}");
-                Vec::new()
-            }
-        }
+        let calls = self.read("ended calls", move |s| s.ended_calls(limit)).await.unwrap_or_default();
+        calls
+            .into_iter()
+            .filter(|c| !skip.contains(&CallId(c.id.clone())))
+            .filter_map(record_of)
+            .map(|r| r.info)
+            .collect()
     }
 
     /// One call from the database, with its transcript.
     pub async fn call(&self, id: &CallId) -> Option<CallRecord> {
-        let (store, id) = (self.store.clone(), id.0.clone());
-        match tokio::task::spawn_blocking(move || store.stored_call(&id)).await {
-            Ok(Ok(c)) => c.and_then(record_of),
-            Ok(Err(e)) => {
-                tracing::warn!("call not read: {e}");
-                None
-            }
-            Err(e) => {
-                tracing::warn!("call not read: {e}");
-                None
-            }
-        }
+        let id = id.0.clone();
+        self.read("call", move |s| s.stored_call(&id)).await.flatten().and_then(record_of)
     }
 }
 

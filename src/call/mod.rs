@@ -51,6 +51,17 @@ pub enum Transport {
     MediaStream,
 }
 
+impl Transport {
+    /// The name in the API and the database ("sip", "webrtc", "media_stream").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Sip => "sip",
+            Transport::Webrtc => "webrtc",
+            Transport::MediaStream => "media_stream",
+        }
+    }
+}
+
 /// Where a call is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -3,9 +3,9 @@
 //! A recording that cannot be written is logged and dropped; it never ends the call.
 //!
 //! Crash-safe: the WAV header is brought up to date every second of audio (a file cut short
-//! by a crash still plays up to there), and on start-up `repair` sets the header of any
-//! recording a crash left behind to the audio actually in the file and writes the missing
-//! JSON from the call's journalled record.
+//! by a crash still plays up to there), and on start-up `repair` sets the header of each call
+//! the crash left open (the journal knows them) to the audio actually in its file and writes
+//! the missing JSON from the call's journalled record.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -147,29 +147,25 @@ fn repair_wav(path: &Path) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// On start-up, before any call: fix the header of every call recording in `dir` that a crash
-/// left inconsistent, and write the JSON of each call in `crashed` that has a WAV but none.
-/// Returns how many files were repaired or written.
+/// On start-up, before any call: for each call a crash left open (`crashed`, from the
+/// journal), fix its WAV's header and write its missing JSON. Only those files are read, not
+/// the whole archive. Returns how many files were repaired or written.
 pub fn repair(dir: &Path, crashed: &[CallRecord]) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let mut fixed = 0;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if !(name.starts_with("c-") && name.ends_with(".wav")) {
+    for rec in crashed {
+        let (wav, json) = (dir.join(format!("{}.wav", rec.info.id)), dir.join(format!("{}.json", rec.info.id)));
+        if !wav.exists() {
             continue;
         }
-        match repair_wav(&e.path()) {
+        match repair_wav(&wav) {
             Ok(true) => {
-                tracing::warn!(file = %e.path().display(), "recording cut short by a crash: header repaired");
+                tracing::warn!(file = %wav.display(), "recording cut short by a crash: header repaired");
                 fixed += 1;
             }
             Ok(false) => {}
-            Err(err) => tracing::warn!(file = %e.path().display(), "recording not repaired: {err}"),
+            Err(err) => tracing::warn!(file = %wav.display(), "recording not repaired: {err}"),
         }
-    }
-    for rec in crashed {
-        let (wav, json) = (dir.join(format!("{}.wav", rec.info.id)), dir.join(format!("{}.json", rec.info.id)));
-        if wav.exists() && !json.exists() {
+        if !json.exists() {
             let body = serde_json::to_vec_pretty(rec).expect("record serialises");
             match std::fs::write(&json, body) {
                 Ok(()) => fixed += 1,

@@ -117,11 +117,6 @@ impl SessionPool {
             idle.push(s);
         }
     }
-
-    /// Sessions kept idle now.
-    pub fn idle(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 impl Engine {

@@ -106,11 +106,11 @@ fn call_row(r: &Row) -> rusqlite::Result<StoredCall> {
 }
 
 /// The interactions table's channel for a transport.
-pub fn channel_of(transport: &str) -> &str {
+pub fn channel_of(transport: &str) -> &'static str {
     match transport {
         "sip" => "phone",
         "webrtc" => "web",
-        other => other,
+        _ => "media_stream",
     }
 }
 

@@ -58,7 +58,7 @@ async fn offer(
 ) -> Result<impl IntoResponse, AppError> {
     let offer: Offer = parse_offer(&body)?;
     let caller = offer.caller.filter(|c| !c.trim().is_empty());
-    let client = super::client_ip(client);
+    let client = crate::transport::client_ip(client);
     Ok(Json(w.answer(offer.sdp, caller, client).await?))
 }
 

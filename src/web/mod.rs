@@ -48,12 +48,6 @@ pub enum AppError {
     Internal,
 }
 
-/// The client's address (for per-address limits); unspecified when the server was not
-/// started with connection info (in-process tests).
-pub fn client_ip(info: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>) -> std::net::IpAddr {
-    info.map(|i| i.0 .0.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
 /// An error response: `{"error": message}` with `status`.
 pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()

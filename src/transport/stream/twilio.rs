@@ -110,7 +110,7 @@ pub async fn media_stream_handler(
     client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let client = client.map(|c| c.0 .0.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let client = crate::transport::client_ip(client);
     if let Err(r) = svc.admission.admit(std::time::Instant::now(), crate::call::admission::Kind::Invite, client) {
         tracing::info!("media stream refused: {r}");
         let retry = r.retry_after().as_secs().max(1).to_string();
