@@ -224,9 +224,11 @@ impl Actor {
         stream: crate::pipeline::StreamHandle,
     ) {
         let started = Instant::now();
-        let crate::pipeline::StreamHandle { input, mut events } = stream;
+        let crate::pipeline::StreamHandle { input, mut events, expected_language } = stream;
         if self.assistant.is_some() {
             self.assist(Input::Start).await;
+            // A customer's language on file is what we expect to hear.
+            expected_language.set(self.assistant.as_ref().and_then(|a| a.customer()).map(|c| c.language.clone()));
         } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
         }

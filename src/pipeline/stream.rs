@@ -72,6 +72,45 @@ pub enum TranscriptEvent {
 pub struct StreamHandle {
     pub input: mpsc::Sender<AudioFrame>,
     pub events: mpsc::Receiver<TranscriptEvent>,
+    /// The language the speaker is expected to speak (a customer's language on file), if any.
+    pub expected_language: ExpectedLanguage,
+}
+
+/// A speaker's expected language, shared with the stream: believed unless the recogniser is
+/// sure of another (see [`believe_expected`]).
+#[derive(Clone, Default)]
+pub struct ExpectedLanguage(Arc<std::sync::Mutex<Option<String>>>);
+
+impl ExpectedLanguage {
+    pub fn set(&self, language: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = language;
+    }
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The recogniser's probability for another language at which it overrules the expected one.
+const OVERRULE_EXPECTED: f32 = 0.9;
+
+/// Apply the expected language to a turn's identification. Whisper's language identification
+/// is unreliable on short, narrowband (8 kHz) turns: a Swedish sentence over G.711 can come
+/// back as Thai at 0.7. A language on file for the caller is the better bet unless the
+/// recogniser is sure of another; then it stays the recogniser's. The expected language's
+/// probability is what the recogniser left over for it (at least the mass not on its winner),
+/// so a believed-against-the-odds turn stays weak evidence for the call's language.
+pub fn believe_expected(guess: LanguageGuess, expected: Option<&str>) -> LanguageGuess {
+    let Some(expected) = expected.filter(|e| !e.is_empty()) else {
+        return guess;
+    };
+    if guess.language == expected || guess.prob >= OVERRULE_EXPECTED {
+        return guess;
+    }
+    let own = guess.top.iter().find(|(l, _)| l == expected).map(|(_, p)| *p).unwrap_or(0.0);
+    let prob = own.max(1.0 - guess.prob);
+    let mut top = vec![(expected.to_string(), prob)];
+    top.extend(guess.top.into_iter().filter(|(l, _)| l != expected));
+    LanguageGuess { language: expected.to_string(), prob, top }
 }
 
 impl Engine {
@@ -81,11 +120,13 @@ impl Engine {
         let (in_tx, in_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let engine = self.clone();
+        let expected_language = ExpectedLanguage::default();
+        let expected = expected_language.clone();
         tokio::spawn(async move {
-            let mut s = Stream::new(engine, vad, ev_tx);
+            let mut s = Stream::new(engine, vad, ev_tx, expected);
             s.run(in_rx).await;
         });
-        Ok(StreamHandle { input: in_tx, events: ev_rx })
+        Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language })
     }
 }
 
@@ -138,10 +179,16 @@ struct Stream {
     finals: VecDeque<FinalJob>,
     inflight: Option<Inflight>,
     context: String,
+    expected: ExpectedLanguage,
 }
 
 impl Stream {
-    fn new(engine: Arc<Engine>, vad: Box<dyn VoiceActivityDetector>, events: mpsc::Sender<TranscriptEvent>) -> Self {
+    fn new(
+        engine: Arc<Engine>,
+        vad: Box<dyn VoiceActivityDetector>,
+        events: mpsc::Sender<TranscriptEvent>,
+        expected: ExpectedLanguage,
+    ) -> Self {
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
             engine,
@@ -158,6 +205,7 @@ impl Stream {
             finals: VecDeque::new(),
             inflight: None,
             context: String::new(),
+            expected,
         }
     }
 
@@ -394,6 +442,7 @@ impl Stream {
         let pool = self.engine.pool.clone();
         let engine = self.engine.clone();
         let prosody = matches!(kind, JobKind::Final(_));
+        let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool
                 .run(prio, move || {
@@ -406,7 +455,7 @@ impl Stream {
                     };
                     let mut language = None;
                     if detect {
-                        let g = session.detect_language(&req.audio);
+                        let g = session.detect_language(&req.audio).map(|g| believe_expected(g, expected.as_deref()));
                         if let Ok(g) = &g {
                             req.language = LanguageChoice::Fixed(g.language.clone());
                         }
@@ -570,6 +619,25 @@ mod tests {
     use super::super::vad::FakeVadFactory;
     use super::super::PipelineConfig;
     use super::*;
+
+    #[test]
+    fn an_expected_language_is_believed_unless_the_recogniser_is_sure_of_another() {
+        let guess = |top: &[(&str, f32)]| LanguageGuess {
+            language: top[0].0.into(),
+            prob: top[0].1,
+            top: top.iter().map(|(l, p)| (l.to_string(), *p)).collect(),
+        };
+        // Swedish over G.711 heard as Thai: the Swedish customer's language wins, weakly.
+        let g = believe_expected(guess(&[("th", 0.72), ("en", 0.18), ("sv", 0.01)]), Some("sv"));
+        assert_eq!(g.language, "sv");
+        assert!((g.prob - 0.28).abs() < 1e-5, "{g:?}");
+        assert_eq!(g.top.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["sv", "th", "en"]);
+        // Its own probability counts when higher than what the winner left.
+        assert!((believe_expected(guess(&[("no", 0.5), ("sv", 0.45)]), Some("sv")).prob - 0.5).abs() < 1e-5);
+        // A recogniser sure of English overrules a Swedish profile; no expectation, no change.
+        assert_eq!(believe_expected(guess(&[("en", 0.95), ("sv", 0.02)]), Some("sv")).language, "en");
+        assert_eq!(believe_expected(guess(&[("th", 0.72)]), None).language, "th");
+    }
 
     /// Recognises "hello" in any audio, "hello world" once it is over two seconds long: partials
     /// of a short prefix differ from the whole-turn final, as with a real model.
