@@ -10,6 +10,7 @@ pub mod eval;
 pub mod events;
 pub mod media;
 pub mod models;
+pub mod onnx;
 pub mod pipeline;
 pub mod routing;
 pub mod server;

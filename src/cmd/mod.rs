@@ -14,3 +14,5 @@ pub mod eval_voice;
 pub mod serve;
 pub mod simulate;
 pub mod transcribe;
+pub mod voice_data;
+pub mod voice_train;

@@ -66,6 +66,8 @@ pub enum ModelKind {
     Voice,
     /// A runtime library a model needs (ONNX Runtime for Piper).
     Runtime,
+    /// A speech encoder for turn-taking and the voice classifiers (Smart Turn v3.2, ONNX).
+    Encoder,
 }
 
 /// A manifest entry.

@@ -83,6 +83,9 @@ pub struct Engine {
     pub config: PipelineConfig,
     /// Recogniser sessions (Whisper states) shared by every call's stream.
     pub sessions: SessionPool,
+    /// The learned voice classifiers (anger, arousal, accent), run on each final turn; None
+    /// when their encoder or weights are missing.
+    pub voice: Option<Arc<analysis::voice::VoiceModels>>,
 }
 
 /// Recogniser sessions, lent to one decode at a time. A Whisper state holds tens of MB of
@@ -141,7 +144,7 @@ impl Engine {
             )));
         }
         let sessions = SessionPool::new(recognizer.clone(), pool.stats().workers);
-        Ok(Arc::new(Self { recognizer, vad, pool, config, sessions }))
+        Ok(Arc::new(Self { recognizer, vad, pool, config, sessions, voice: None }))
     }
 
     /// Load the named Whisper model and the Silero VAD from the models folder.
@@ -155,7 +158,11 @@ impl Engine {
         let vad_path = manifest.require("silero-vad")?;
         let recognizer = WhisperRecognizer::load(&model_path, model, WhisperOptions::default())?;
         let vad = SileroVadFactory::new(&vad_path)?;
-        Self::new(Arc::new(recognizer), Arc::new(vad), InferencePool::new(workers), config)
+        let mut engine = Self::new(Arc::new(recognizer), Arc::new(vad), InferencePool::new(workers), config)?;
+        if let Some(e) = Arc::get_mut(&mut engine) {
+            e.voice = analysis::voice::VoiceModels::shared(manifest);
+        }
+        Ok(engine)
     }
 }
 

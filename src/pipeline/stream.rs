@@ -470,7 +470,19 @@ impl Stream {
                         })),
                         _ => None,
                     };
-                    let prosody = prosody.then(|| analysis::prosody::analyse(&req.audio, None));
+                    let prosody = prosody.then(|| {
+                        let mut p = analysis::prosody::analyse(&req.audio, None);
+                        if p.has_voice() {
+                            p.voice = engine.voice.as_ref().and_then(|v| match v.score(&req.audio) {
+                                Ok(s) => Some(s),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "voice classifiers failed on a turn");
+                                    None
+                                }
+                            });
+                        }
+                        p
+                    });
                     engine.sessions.give_back(session);
                     JobOutput { language, hypothesis, translation, prosody }
                 })

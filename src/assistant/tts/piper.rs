@@ -11,9 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -25,7 +24,7 @@ use crate::models::Manifest;
 /// The English voice Switchboard ships (its manifest name; files `<voice>.onnx` + `.onnx.json`).
 pub const ENGLISH_VOICE: &str = "en_US-joe-medium";
 /// The manifest name of the ONNX Runtime library.
-pub const ONNXRUNTIME: &str = "onnxruntime";
+pub const ONNXRUNTIME: &str = crate::onnx::RUNTIME;
 /// Pause between two sentences of one text (Piper's default sentence silence).
 const SENTENCE_SILENCE_S: f32 = 0.2;
 /// Peak level each sentence is normalised to (Piper normalises to full scale; a little
@@ -231,19 +230,6 @@ impl Phonemizer {
     }
 }
 
-/// The process's one ONNX Runtime environment (ONNX Runtime allows one per process), made on
-/// first use from the library at `lib`.
-fn environment(lib: &Path) -> Result<Environment, TtsError> {
-    static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let builder =
-            ort::init_from(lib).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?;
-        builder.with_name("switchboard").with_telemetry(false).build().map_err(|e| format!("ONNX Runtime: {e}"))
-    })
-    .clone()
-    .map_err(TtsError::Unavailable)
-}
-
 /// A Piper voice, ready to speak. One ONNX session with one intra-op thread, used by one
 /// sentence at a time (the machine's cores belong to speech recognition first).
 pub struct Piper {
@@ -298,7 +284,7 @@ impl Piper {
         }
         let ids = PhonemeIds::new(&cfg.phoneme_id_map)
             .map_err(|e| TtsError::Unavailable(format!("{}: {e}", config.display())))?;
-        let env = environment(onnxruntime_lib)?;
+        let env = crate::onnx::environment(onnxruntime_lib).map_err(TtsError::Unavailable)?;
         let ort_err = |e: ort::Error| TtsError::Unavailable(format!("{}: {e}", model.display()));
         let builder_err = |e: ort::Error<_>| ort_err(e.into());
         let session = Session::builder(&env)

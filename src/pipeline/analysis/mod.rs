@@ -3,10 +3,13 @@
 //! English-speaking callers, their accent.
 
 pub mod accent;
+pub mod encoder;
 pub mod language;
 pub mod lexical;
+pub mod probe;
 pub mod prosody;
 pub mod state;
+pub mod voice;
 
 use std::collections::HashSet;
 

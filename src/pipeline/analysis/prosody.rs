@@ -47,6 +47,9 @@ pub struct Prosody {
     pub speech_ms: u64,
     /// Time spent computing these features, microseconds.
     pub compute_us: u64,
+    /// The learned classifiers' verdicts on the turn (when they are installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<super::voice::VoiceScores>,
 }
 
 impl Prosody {
@@ -187,6 +190,7 @@ pub fn analyse(audio: &[f32], words: Option<usize>) -> Prosody {
         words_per_s: None,
         speech_ms: (speech_s * 1000.0) as u64,
         compute_us: 0,
+        voice: None,
     };
     if let Some(w) = words {
         p.set_words(w);

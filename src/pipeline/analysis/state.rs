@@ -43,6 +43,8 @@ pub struct Weights {
     pub repetition: f32,
     pub polite: f32,
     pub bias: f32,
+    /// Per unit of the anger classifier's log-odds.
+    pub voice_anger: f32,
 }
 
 impl Default for Weights {
@@ -57,6 +59,7 @@ impl Default for Weights {
             repetition: 1.5,
             polite: -0.6,
             bias: -1.8,
+            voice_anger: 1.5,
         }
     }
 }
@@ -193,7 +196,25 @@ impl CallerStateTracker {
         if c.repetition >= 0.5 {
             evidence.push(format!("repeated an earlier request ({:.0}% of words)", c.repetition * 100.0));
         }
-        let frustration = sigmoid(w.bias + arousal.max(-1.5) + lexical);
+        // The learned anger classifier judges the voice on its own, with no baseline, so it
+        // speaks from the first turn: its log-odds move frustration (a calm-sounding voice pulls
+        // it down only a little, so angry words still count).
+        let p_angry = if has_prosody { p.voice.as_ref().and_then(|v| v.p_angry()) } else { None };
+        let voice = p_angry
+            .map(|pa| {
+                let pa = pa.clamp(0.01, 0.99);
+                (w.voice_anger * (pa / (1.0 - pa)).ln()).clamp(-1.0, 4.0)
+            })
+            .unwrap_or(0.0);
+        if let Some(pa) = p_angry {
+            if pa >= 0.5 {
+                evidence.push(format!("voice classifier: angry {pa:.2}"));
+            }
+        }
+        if let Some(a) = p.voice.as_ref().and_then(|v| v.arousal.as_ref()).filter(|a| a.label == "aroused") {
+            evidence.push(format!("voice classifier: high arousal, not anger {:.2}", a.confidence));
+        }
+        let frustration = sigmoid(w.bias + arousal.max(-1.5) + lexical + voice);
         let confusion = c.confusion as f32 + 0.5 * c.hesitation.min(4) as f32;
         if c.confusion > 0 {
             evidence.push("said they do not understand".into());
@@ -201,7 +222,7 @@ impl CallerStateTracker {
         let evidence_amount = (has_prosody as u8 as f32) + (c.negative + c.escalation + c.confusion + c.polite) as f32;
         let state = if !has_prosody && evidence_amount == 0.0 {
             State::Unknown
-        } else if frustration >= 0.75 && (arousal > 0.5 || c.negative > 0) {
+        } else if frustration >= 0.75 && (arousal > 0.5 || c.negative > 0 || p_angry.is_some_and(|pa| pa >= 0.8)) {
             State::Angry
         } else if frustration >= 0.5 {
             State::Frustrated
@@ -253,6 +274,7 @@ mod tests {
             words_per_s: Some(rate),
             speech_ms: 2400,
             compute_us: 0,
+            voice: None,
         }
     }
 
