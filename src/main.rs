@@ -74,6 +74,9 @@ enum Command {
         /// A labelled dataset folder; repeat for several.
         #[arg(long, required = true)]
         dataset: Vec<PathBuf>,
+        /// Leave this speaker out of the weights (to test on later); repeat for several.
+        #[arg(long)]
+        hold_out: Vec<String>,
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, default_value_t = 7)]
@@ -564,8 +567,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 packets.last().map(|p| p.at_us).unwrap_or(0) as f64 / 1e6
             );
         }
-        Command::Train { what, dataset, out, seed } => {
-            switchboard::cmd::voice_train::train(&what, &dataset, out.as_deref(), seed, &Manifest::load_default()?)?;
+        Command::Train { what, dataset, hold_out, out, seed } => {
+            let m = Manifest::load_default()?;
+            switchboard::cmd::voice_train::train(&what, &dataset, &hold_out, out.as_deref(), seed, &m)?;
         }
         Command::Bench { what: BenchWhat::Analytics { rounds } } => {
             let manifest = Manifest::load_default()?;
@@ -576,7 +580,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|f| root.join(f))
                     .collect();
             let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
-            switchboard::cmd::bench_analytics::run(&refs, rounds.max(1))?;
+            let voice = switchboard::pipeline::analysis::voice::VoiceModels::shared(&manifest);
+            switchboard::cmd::bench_analytics::run(&refs, rounds.max(1), voice.as_deref())?;
         }
         Command::Bench { what: BenchWhat::Routing { agents, calls, seed } } => {
             switchboard::cmd::bench_routing::run(agents.max(1), calls, seed)?;

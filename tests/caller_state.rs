@@ -100,7 +100,10 @@ fn evaluations_on_real_recordings() {
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["native_correct"], summary["decided"], "no decided file is on the wrong side: {summary}");
-    assert!(summary["decided"].as_u64().unwrap() >= 3, "{summary}");
+    // One sentence is little to go on: a file may stay unknown, a speaker (all their files as
+    // one call) may not.
+    assert!(summary["decided"].as_u64().unwrap() >= 2, "{summary}");
+    assert_eq!(summary["speakers_correct"], summary["speakers"], "{summary}");
     for f in lines.iter().filter(|v| v["type"] == "file" && v["accent"]["label"] != "unknown") {
         assert_eq!(f["accent"]["native"], f["expected"] == "native English", "{f}");
     }

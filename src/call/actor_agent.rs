@@ -104,7 +104,7 @@ impl Actor {
             tracing::warn!(call = %self.id, agent = %leg.agent, "agent media refused: not this call's agent");
             return;
         }
-        let (input, events) = match self.svc.engine.start_stream() {
+        let (input, events) = match self.svc.engine.start_staff_stream() {
             Ok(s) => (Some(s.input), Some(s.events)),
             Err(e) => {
                 tracing::warn!(call = %self.id, "the agent's speech will not be transcribed: {e}");

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::cmd::bench::percentile;
 use crate::media::decode::read_mono_at;
+use crate::pipeline::analysis::voice::VoiceModels;
 use crate::pipeline::analysis::{prosody, CallAnalyzer};
 
 /// Percentile of nanosecond samples, in microseconds.
@@ -16,7 +17,8 @@ fn us(sorted_ns: &[u64], p: f64) -> f64 {
 }
 
 /// Run the benchmark over `files` (16 kHz after decoding), `rounds` times each.
-pub fn run(files: &[&Path], rounds: usize) -> anyhow::Result<()> {
+pub fn run(files: &[&Path], rounds: usize, voice: Option<&VoiceModels>) -> anyhow::Result<()> {
+    let mut voice_ns: Vec<u64> = Vec::new();
     // Nanoseconds, so the shared integer percentile keeps sub-microsecond precision.
     let mut prosody_ns: Vec<u64> = Vec::new();
     let mut per_audio_s_ns: Vec<u64> = Vec::new();
@@ -28,8 +30,13 @@ pub fn run(files: &[&Path], rounds: usize) -> anyhow::Result<()> {
         audio_s += secs;
         for _ in 0..rounds {
             let t = Instant::now();
-            let p = prosody::analyse(&audio, Some(14));
+            let mut p = prosody::analyse(&audio, Some(14));
             let ns = t.elapsed().as_nanos() as u64;
+            if let Some(v) = voice {
+                let t = Instant::now();
+                p.voice = Some(v.score(&audio).map_err(anyhow::Error::msg)?);
+                voice_ns.push(t.elapsed().as_nanos() as u64);
+            }
             prosody_ns.push(ns);
             per_audio_s_ns.push((ns as f64 / secs) as u64);
             let mut analyzer = CallAnalyzer::default();
@@ -39,7 +46,7 @@ pub fn run(files: &[&Path], rounds: usize) -> anyhow::Result<()> {
             fusion_ns.push(t.elapsed().as_nanos() as u64);
         }
     }
-    for v in [&mut prosody_ns, &mut per_audio_s_ns, &mut fusion_ns] {
+    for v in [&mut prosody_ns, &mut per_audio_s_ns, &mut fusion_ns, &mut voice_ns] {
         v.sort_unstable();
     }
     println!(
@@ -64,5 +71,15 @@ pub fn run(files: &[&Path], rounds: usize) -> anyhow::Result<()> {
         us(&fusion_ns, 0.5),
         us(&fusion_ns, 0.95)
     );
+    if voice_ns.is_empty() {
+        println!("voice classifiers  not installed (switchboard models fetch; weights in models/voice/)");
+    } else {
+        println!(
+            "voice classifiers   p50 {:.0} us, p95 {:.0} us, max {:.0} us per turn (encoder on the turn's last 8 s, then the probes; worker pool)",
+            us(&voice_ns, 0.5),
+            us(&voice_ns, 0.95),
+            us(&voice_ns, 1.0)
+        );
+    }
     Ok(())
 }

@@ -331,13 +331,19 @@ pub fn load_clips(
 pub fn train(
     kind: &str,
     datasets: &[PathBuf],
+    hold_out: &[String],
     out: Option<&Path>,
     seed: u64,
     manifest: &crate::models::Manifest,
 ) -> anyhow::Result<()> {
     let tasks = tasks(kind)?;
     let (clips, names, licences) = load_clips(datasets, manifest)?;
-    let refs: Vec<&Clip> = clips.iter().collect();
+    for h in hold_out {
+        if !clips.iter().any(|c| &c.speaker == h) {
+            anyhow::bail!("--hold-out {h}: no such speaker in these datasets");
+        }
+    }
+    let refs: Vec<&Clip> = clips.iter().filter(|c| !hold_out.contains(&c.speaker)).collect();
     let mut probes = Vec::new();
     for task in tasks {
         let labelled = refs.iter().filter(|c| task.label(c).is_some()).count();
@@ -358,9 +364,18 @@ pub fn train(
         let speakers: std::collections::BTreeSet<&str> =
             refs.iter().filter(|c| task.label(c).is_some()).map(|c| c.speaker.as_str()).collect();
         p.provenance = Provenance {
+            // Dataset folders by name (where they live differs between machines).
             command: format!(
-                "switchboard train {kind} --seed {seed} {}",
-                datasets.iter().map(|d| format!("--dataset {}", d.display())).collect::<Vec<_>>().join(" ")
+                "switchboard train {kind} --seed {seed} {}{}",
+                datasets
+                    .iter()
+                    .map(|d| format!(
+                        "--dataset .../{}",
+                        d.canonicalize().unwrap_or(d.clone()).file_name().unwrap_or_default().to_string_lossy()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                hold_out.iter().map(|h| format!(" --hold-out {h}")).collect::<String>()
             ),
             datasets: names.clone(),
             speakers: speakers.len(),
@@ -432,14 +447,20 @@ pub fn eval(kind: &str, datasets: &[PathBuf], seed: u64, manifest: &crate::model
                 let train: Vec<&Clip> = clips.iter().filter(|c| &c.corpus == a).collect();
                 let test: Vec<&Clip> = clips.iter().filter(|c| &c.corpus == b).collect();
                 let (x, y) = rows(task, &train)?;
-                if x.is_empty() || !test.iter().any(|c| task.label(c).is_some()) {
+                let classes_seen: std::collections::BTreeSet<usize> = y.iter().copied().collect();
+                // A corpus with one class (all native, all Mandarin-L1) teaches nothing alone.
+                if classes_seen.len() < 2 || !test.iter().any(|c| task.label(c).is_some()) {
                     continue;
                 }
                 let p = Probe::train(task.name(), task.classes(), task.features(), &x, &y, task.spec());
-                let own = cross_validate(task, &train, 6, seed)?;
-                let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) =
-                    own.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
-                let t = fit_temperature(&logits, &truth);
+                let t = match cross_validate(task, &train, 6, seed) {
+                    Ok(own) => {
+                        let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) =
+                            own.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
+                        fit_temperature(&logits, &truth)
+                    }
+                    Err(_) => 1.0,
+                };
                 let mut held = Vec::new();
                 for (i, c) in test.iter().enumerate() {
                     let Some(l) = task.label(c) else { continue };

@@ -41,6 +41,9 @@ pub struct PipelineConfig {
     /// Feed the call's earlier text to the recogniser as context. Off by default: measured on
     /// english-read-asr it made Whisper repeat earlier sentences (streaming WER 25.5% vs 3.6%).
     pub prompt_context: bool,
+    /// Run the learned voice classifiers (anger, arousal, accent; about 0.1 s of one core per
+    /// turn) on every final turn, when their encoder and weights are installed.
+    pub voice_classifiers: bool,
 }
 
 impl Default for PipelineConfig {
@@ -54,6 +57,7 @@ impl Default for PipelineConfig {
             translate: false,
             fit_window: true,
             prompt_context: false,
+            voice_classifiers: true,
         }
     }
 }
@@ -159,7 +163,7 @@ impl Engine {
         let recognizer = WhisperRecognizer::load(&model_path, model, WhisperOptions::default())?;
         let vad = SileroVadFactory::new(&vad_path)?;
         let mut engine = Self::new(Arc::new(recognizer), Arc::new(vad), InferencePool::new(workers), config)?;
-        if let Some(e) = Arc::get_mut(&mut engine) {
+        if let Some(e) = Arc::get_mut(&mut engine).filter(|e| e.config.voice_classifiers) {
             e.voice = analysis::voice::VoiceModels::shared(manifest);
         }
         Ok(engine)

@@ -114,8 +114,19 @@ pub fn believe_expected(guess: LanguageGuess, expected: Option<&str>) -> Languag
 }
 
 impl Engine {
-    /// Start a stream task for one call.
+    /// Start a stream task for one call's caller: transcribed, with prosody and the learned
+    /// voice classifiers on each final turn.
     pub fn start_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
+        self.start_stream_of(true)
+    }
+
+    /// Start a stream task for a member of staff (an agent on the call): transcribed only.
+    /// Nothing about staff voices (mood, accent, prosody) is computed.
+    pub fn start_staff_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
+        self.start_stream_of(false)
+    }
+
+    fn start_stream_of(self: &Arc<Self>, caller: bool) -> Result<StreamHandle, PipelineError> {
         let vad = self.vad.create()?;
         let (in_tx, in_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(256);
@@ -124,6 +135,7 @@ impl Engine {
         let expected = expected_language.clone();
         tokio::spawn(async move {
             let mut s = Stream::new(engine, vad, ev_tx, expected);
+            s.analyse_voice = caller;
             s.run(in_rx).await;
         });
         Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language })
@@ -165,6 +177,8 @@ type Inflight = Pin<Box<dyn Future<Output = (JobKind, Option<JobOutput>)> + Send
 
 struct Stream {
     engine: Arc<Engine>,
+    /// Prosody and the voice classifiers on final turns (callers only, never staff).
+    analyse_voice: bool,
     vad: Box<dyn VoiceActivityDetector>,
     events: mpsc::Sender<TranscriptEvent>,
     resampler: Option<(u32, StreamResampler)>,
@@ -206,6 +220,7 @@ impl Stream {
             inflight: None,
             context: String::new(),
             expected,
+            analyse_voice: true,
         }
     }
 
@@ -441,7 +456,7 @@ impl Stream {
     fn spawn(&mut self, kind: JobKind, mut req: DecodeRequest, detect: bool, translate: bool, prio: Priority) {
         let pool = self.engine.pool.clone();
         let engine = self.engine.clone();
-        let prosody = matches!(kind, JobKind::Final(_));
+        let prosody = self.analyse_voice && matches!(kind, JobKind::Final(_));
         let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool

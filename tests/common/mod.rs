@@ -39,7 +39,13 @@ pub fn ok_stdout(args: &[&str]) -> String {
 /// The models the tests need must be installed (`scripts/setup` fetches them). Missing models
 /// fail the test with the command to run: the integration tests never silently skip the real path.
 pub fn require_models() {
-    for f in ["ggml-tiny.en.bin", "ggml-base.bin", "ggml-silero-v6.2.0.bin"] {
+    for f in [
+        "ggml-tiny.en.bin",
+        "ggml-base.bin",
+        "ggml-silero-v6.2.0.bin",
+        "smart-turn-v3.2-cpu.onnx",
+        "libonnxruntime.so.1.31.1",
+    ] {
         let p = root().join("models").join(f);
         assert!(p.is_file(), "{} is missing: run `scripts/setup` (or `switchboard models fetch`)", p.display());
     }

@@ -25,12 +25,24 @@ pub struct Accent {
     pub english_prob: f32,
     /// Speech time it rests on, ms.
     pub speech_ms: u64,
+    /// What the verdict rests on, in words ("voice classifier: non-native 0.86").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Accent {
     /// The estimate when there is nothing to go on.
     pub fn unknown(english_prob: f32, speech_ms: u64) -> Self {
-        Self { label: "unknown".into(), native: None, region: None, l1: None, confidence: 0.0, english_prob, speech_ms }
+        Self {
+            label: "unknown".into(),
+            native: None,
+            region: None,
+            l1: None,
+            confidence: 0.0,
+            english_prob,
+            speech_ms,
+            evidence: Vec::new(),
+        }
     }
 
     pub fn is_known(&self) -> bool {
@@ -108,6 +120,7 @@ impl AccentEstimator {
                 confidence: (0.5 + 0.5 * margin).min(1.0) * (0.5 + 0.5 * time),
                 english_prob: en,
                 speech_ms: self.speech_ms,
+                evidence: vec![format!("recogniser: English {:.2}", en)],
             };
         }
         if en > m.foreign_max_en {
@@ -145,7 +158,155 @@ impl AccentEstimator {
             Some(l) => (format!("{} English", accent_adjective(l)), region_of(l).map(str::to_string)),
             None => ("non-native English".to_string(), None),
         };
-        Accent { label, native: Some(false), region, l1, confidence, english_prob: en, speech_ms: self.speech_ms }
+        let evidence = vec![format!("recogniser: English {en:.2}")];
+        Accent {
+            label,
+            native: Some(false),
+            region,
+            l1,
+            confidence,
+            english_prob: en,
+            speech_ms: self.speech_ms,
+            evidence,
+        }
+    }
+}
+
+/// The learned accent classifiers' verdicts on a caller's English turns, averaged by speech
+/// time (see `super::voice`), fused with the recogniser's language vector: the classifier
+/// decides native or not (it hears pronunciation, where the vector mostly hears the words'
+/// language), and a first language the vector names outright (Hindi for Indian English) is
+/// kept, being more specific than the classifier's language family.
+#[derive(Debug, Default, Clone)]
+pub struct LearnedAccent {
+    /// Per probe: class -> speech-weighted probability sum.
+    sums: Vec<(String, Vec<(String, f64)>)>,
+    floors: Vec<(String, f32)>,
+    speech_ms: u64,
+}
+
+impl LearnedAccent {
+    /// Add a turn's classifier verdicts.
+    pub fn add(&mut self, scores: &super::voice::VoiceScores, speech_ms: u64) {
+        if speech_ms == 0 {
+            return;
+        }
+        for (task, pred) in [("native", &scores.native), ("family", &scores.family), ("region", &scores.region)] {
+            let Some(pred) = pred else { continue };
+            let floor = pred.floor;
+            match self.floors.iter_mut().find(|(t, _)| t == task) {
+                Some(f) => f.1 = floor,
+                None => self.floors.push((task.into(), floor)),
+            }
+            let entry = match self.sums.iter_mut().position(|(t, _)| t == task) {
+                Some(i) => &mut self.sums[i].1,
+                None => {
+                    self.sums.push((task.into(), Vec::new()));
+                    &mut self.sums.last_mut().expect("pushed").1
+                }
+            };
+            for (class, p) in &pred.probs {
+                match entry.iter_mut().find(|(c, _)| c == class) {
+                    Some((_, s)) => *s += *p as f64 * speech_ms as f64,
+                    None => entry.push((class.clone(), *p as f64 * speech_ms as f64)),
+                }
+            }
+        }
+        self.speech_ms += speech_ms;
+    }
+
+    /// The averaged top class of a probe and its probability.
+    fn top(&self, task: &str) -> Option<(String, f32)> {
+        let (_, sums) = self.sums.iter().find(|(t, _)| t == task)?;
+        let total = self.speech_ms.max(1) as f64;
+        sums.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(c, s)| (c.clone(), (s / total) as f32))
+    }
+
+    fn floor(&self, task: &str) -> f32 {
+        self.floors.iter().find(|(t, _)| t == task).map(|f| f.1).unwrap_or(0.6)
+    }
+
+    /// The fused estimate; the vector's estimate alone when the classifiers have not spoken
+    /// (not installed, or too little speech).
+    pub fn fuse(&self, vector: Accent, min_speech_ms: u64) -> Accent {
+        let Some((native, p)) = self.top("native") else { return vector };
+        if self.speech_ms < min_speech_ms {
+            return vector;
+        }
+        let mut evidence = vec![format!("voice classifier: {} {p:.2}", native.replace('_', "-"))];
+        evidence.extend(vector.evidence.iter().cloned());
+        // Below the floor, or a weak verdict the recogniser's language vector contradicts:
+        // say nothing rather than guess.
+        let contradicted = vector.native.is_some_and(|v| v != (native == "native")) && p < STRONG_VOICE;
+        if p < self.floor("native") || contradicted {
+            return Accent { evidence, ..Accent::unknown(vector.english_prob, self.speech_ms) };
+        }
+        let time = (self.speech_ms as f32 / (3 * min_speech_ms) as f32).min(1.0);
+        let confidence = p * (0.6 + 0.4 * time);
+        if native == "native" {
+            let region = self.top("region").filter(|(_, q)| *q >= self.floor("region")).map(|(r, q)| {
+                evidence.push(format!("voice classifier: {} {q:.2}", r.replace('_', " ")));
+                match r.as_str() {
+                    "north_america" => "North America",
+                    "british_isles" => "British Isles",
+                    "oceania" => "Oceania",
+                    other => other,
+                }
+                .to_string()
+            });
+            return Accent {
+                label: "native English".into(),
+                native: Some(true),
+                region,
+                l1: Some("en".into()),
+                confidence,
+                english_prob: vector.english_prob,
+                speech_ms: self.speech_ms,
+                evidence,
+            };
+        }
+        if vector.native == Some(false) && vector.l1.is_some() {
+            return Accent {
+                confidence: confidence.max(vector.confidence),
+                evidence,
+                speech_ms: self.speech_ms,
+                ..vector
+            };
+        }
+        let family = self.top("family").filter(|(_, q)| *q >= self.floor("family"));
+        let (label, l1) = match family {
+            Some((f, q)) => {
+                evidence.push(format!("voice classifier: {} first language {q:.2}", f.replace('_', "-")));
+                (format!("non-native English ({} first language)", family_name(&f)), Some(f))
+            }
+            None => ("non-native English".to_string(), None),
+        };
+        Accent {
+            label,
+            native: Some(false),
+            region: None,
+            l1,
+            confidence,
+            english_prob: vector.english_prob,
+            speech_ms: self.speech_ms,
+            evidence,
+        }
+    }
+}
+
+/// A classifier verdict this sure overrides the language vector's opposite one (the vector
+/// misses many accents); a weaker one it contradicts gives "unknown".
+const STRONG_VOICE: f32 = 0.8;
+
+/// A first-language family's name in words.
+pub fn family_name(f: &str) -> &str {
+    match f {
+        "afro_asiatic" => "Afro-Asiatic",
+        "germanic" => "Germanic",
+        "slavic" => "Slavic",
+        "chinese" => "Chinese",
+        "indo_aryan" => "Indo-Aryan",
+        other => other,
     }
 }
 
@@ -281,5 +442,64 @@ mod tests {
         b.add(&v(&[("en", 0.5), ("de", 0.1), ("nl", 0.1), ("sv", 0.1), ("da", 0.1)]), 5_000);
         let e = b.estimate();
         assert_eq!((e.label.as_str(), e.native, e.l1.as_deref()), ("non-native English", Some(false), None));
+    }
+
+    fn pred(classes: &[(&str, f32)], floor: f32) -> crate::pipeline::analysis::probe::Prediction {
+        let (best, conf) = classes.iter().fold(("", 0.0), |a, (c, p)| if *p > a.1 { (*c, *p) } else { a });
+        crate::pipeline::analysis::probe::Prediction {
+            label: if conf >= floor { best.to_string() } else { "unknown".into() },
+            confidence: conf,
+            probs: classes.iter().map(|(c, p)| (c.to_string(), *p)).collect(),
+            floor,
+        }
+    }
+
+    fn learned(native: f32, family: &[(&str, f32)], region: &[(&str, f32)]) -> LearnedAccent {
+        let scores = crate::pipeline::analysis::voice::VoiceScores {
+            anger: None,
+            arousal: None,
+            native: Some(pred(&[("native", native), ("non_native", 1.0 - native)], 0.6)),
+            family: Some(pred(family, 0.5)),
+            region: Some(pred(region, 0.5)),
+            end_of_turn: 0.9,
+            compute_us: 0,
+        };
+        let mut l = LearnedAccent::default();
+        l.add(&scores, 4_000);
+        l
+    }
+
+    fn vector(list: &[(&str, f32)]) -> Accent {
+        let mut a = AccentEstimator::default();
+        a.add(&v(list), 4_000);
+        a.estimate()
+    }
+
+    #[test]
+    fn the_voice_classifier_decides_and_a_weak_verdict_the_vector_contradicts_is_unknown() {
+        let fam = [("chinese", 0.7), ("germanic", 0.3)];
+        let reg = [("british_isles", 0.8), ("north_america", 0.2)];
+        // Both say native: native, with the classifier's region.
+        let a = learned(0.9, &fam, &reg).fuse(vector(&[("en", 0.99)]), 2_500);
+        assert_eq!(
+            (a.label.as_str(), a.native, a.region.as_deref()),
+            ("native English", Some(true), Some("British Isles"))
+        );
+        assert!(a.evidence.iter().any(|e| e.starts_with("voice classifier: native 0.90")), "{:?}", a.evidence);
+        // A weak non-native verdict against a confident native vector: unknown.
+        let a = learned(0.35, &fam, &reg).fuse(vector(&[("en", 0.99)]), 2_500);
+        assert_eq!(a.label, "unknown", "{a:?}");
+        // A strong one wins (the vector misses many accents), with the family.
+        let a = learned(0.1, &fam, &reg).fuse(vector(&[("en", 0.99)]), 2_500);
+        assert_eq!(
+            (a.label.as_str(), a.native, a.l1.as_deref()),
+            ("non-native English (Chinese first language)", Some(false), Some("chinese"))
+        );
+        // A first language the vector names outright is kept.
+        let a = learned(0.1, &fam, &reg).fuse(vector(&[("en", 0.6), ("hi", 0.3), ("ur", 0.1)]), 2_500);
+        assert_eq!((a.label.as_str(), a.l1.as_deref()), ("Indian English", Some("hi")));
+        // Too little speech for the classifier: the vector's estimate.
+        let a = learned(0.1, &fam, &reg).fuse(vector(&[("en", 0.99)]), 10_000);
+        assert_eq!(a.label, "native English");
     }
 }

@@ -186,6 +186,15 @@ impl VoiceEncoder {
         Ok(Embedding { vector: sum.iter().map(|s| (s / weight) as f32).collect(), end_of_turn, windows })
     }
 
+    /// Embed the last 8 s of 16 kHz audio only (one inference: the live per-turn cost).
+    pub fn embed_last(&self, audio: &[f32]) -> Result<Embedding, String> {
+        if audio.is_empty() {
+            return Err("no audio".into());
+        }
+        let (vector, end_of_turn) = self.window(&audio[audio.len().saturating_sub(WINDOW)..])?;
+        Ok(Embedding { vector, end_of_turn, windows: 1 })
+    }
+
     /// One window of at most 8 s.
     fn window(&self, audio: &[f32]) -> Result<(Vec<f32>, f32), String> {
         let n = audio.len().min(WINDOW);
@@ -252,7 +261,15 @@ pub fn log_mel(window: &[f32]) -> Vec<f32> {
     };
     let hann: Vec<f64> =
         (0..N_FFT).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()).collect();
-    let filters = mel_filters();
+    // Each band's non-zero span of bins (a triangle covers a few bins): (first bin, weights).
+    let spans: Vec<(usize, Vec<f64>)> = mel_filters()
+        .iter()
+        .map(|band| {
+            let first = band.iter().position(|w| *w > 0.0).unwrap_or(0);
+            let last = band.iter().rposition(|w| *w > 0.0).unwrap_or(0);
+            (first, band[first..=last.max(first)].to_vec())
+        })
+        .collect();
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(N_FFT);
     let mut frame = fft.make_input_vec();
@@ -270,7 +287,8 @@ pub fn log_mel(window: &[f32]) -> Vec<f32> {
             *p = c.norm_sqr();
         }
         for m in 0..N_MELS {
-            let e: f64 = filters[m].iter().zip(&power).map(|(w, p)| w * p).sum();
+            let (first, w) = &spans[m];
+            let e: f64 = w.iter().zip(&power[*first..]).map(|(w, p)| w * p).sum();
             out[m * FRAMES + t] = e.max(1e-10).log10();
         }
     }

@@ -13,7 +13,7 @@ pub mod voice;
 
 use std::collections::HashSet;
 
-use accent::{Accent, AccentEstimator};
+use accent::{Accent, AccentEstimator, LearnedAccent};
 use language::{LanguageEvent, LanguageTracker, TurnLanguage};
 use prosody::Prosody;
 use state::{CallerStateTracker, State, TurnState};
@@ -25,6 +25,7 @@ pub struct CallAnalyzer {
     said: HashSet<String>,
     language: LanguageTracker,
     accent: AccentEstimator,
+    learned_accent: LearnedAccent,
     accent_label: Option<String>,
     /// The recogniser's language probabilities for the turn in progress.
     pending_probs: Vec<(String, f32)>,
@@ -95,7 +96,10 @@ impl CallAnalyzer {
         if measured && english_turn && prosody.has_voice() {
             self.accent.add(&probs, prosody.speech_ms);
         }
-        let accent = self.accent.estimate();
+        if let Some(v) = prosody.voice.as_ref().filter(|_| english_turn && prosody.has_voice()) {
+            self.learned_accent.add(v, prosody.speech_ms);
+        }
+        let accent = self.accent();
         let accent_changed = self.accent_label.as_deref() != Some(accent.label.as_str());
         if accent_changed {
             self.accent_label = Some(accent.label.clone());
@@ -116,7 +120,7 @@ impl CallAnalyzer {
 
     /// The accent estimate so far.
     pub fn accent(&self) -> Accent {
-        self.accent.estimate()
+        self.learned_accent.fuse(self.accent.estimate(), accent::AccentModel::default().min_speech_ms)
     }
 
     /// The caller's frustration trend so far (positive = rising).

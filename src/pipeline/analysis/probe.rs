@@ -52,6 +52,8 @@ pub struct Prediction {
     pub confidence: f32,
     /// Every class with its probability, in the probe's order.
     pub probs: Vec<(String, f32)>,
+    /// The probe's floor: below it the answer is "unknown".
+    pub floor: f32,
 }
 
 impl Prediction {
@@ -123,6 +125,7 @@ impl Probe {
             label,
             confidence: conf as f32,
             probs: self.classes.iter().cloned().zip(p.iter().map(|v| *v as f32)).collect(),
+            floor: self.floor,
         }
     }
 

@@ -206,10 +206,8 @@ impl CallerStateTracker {
                 (w.voice_anger * (pa / (1.0 - pa)).ln()).clamp(-1.0, 4.0)
             })
             .unwrap_or(0.0);
-        if let Some(pa) = p_angry {
-            if pa >= 0.5 {
-                evidence.push(format!("voice classifier: angry {pa:.2}"));
-            }
+        if let Some(a) = p.voice.as_ref().and_then(|v| v.anger.as_ref()).filter(|a| has_prosody && a.label == "angry") {
+            evidence.push(format!("voice classifier: angry {:.2}", a.confidence));
         }
         if let Some(a) = p.voice.as_ref().and_then(|v| v.arousal.as_ref()).filter(|a| a.label == "aroused") {
             evidence.push(format!("voice classifier: high arousal, not anger {:.2}", a.confidence));

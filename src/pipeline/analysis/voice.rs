@@ -127,10 +127,10 @@ impl VoiceModels {
         self.probes.iter().find(|p| p.task == task)
     }
 
-    /// Score one turn of 16 kHz audio.
+    /// Score one turn of 16 kHz audio (its last 8 s: one encoder inference).
     pub fn score(&self, audio16: &[f32]) -> Result<VoiceScores, String> {
         let started = Instant::now();
-        let e = self.encoder.embed(audio16)?;
+        let e = self.encoder.embed_last(audio16)?;
         let run = |task: &str| -> Result<Option<Prediction>, String> {
             match self.probe(task) {
                 Some(p) => Ok(Some(p.predict(&e.features(&p.features)?))),
