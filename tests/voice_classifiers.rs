@@ -116,17 +116,22 @@ fn training_reproduces_the_committed_weights() {
         for (m, c) in made.iter().zip(committed) {
             assert_eq!(m["provenance"], c["provenance"], "same data, same command");
             assert_eq!(m["classes"], c["classes"]);
-            let flat = |v: &Value| -> Vec<f64> {
-                v["weights"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
-                    .collect()
-            };
-            let worst = flat(m).iter().zip(flat(c)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-            assert!(worst < 1e-3, "{kind} {}: weights differ by up to {worst}", m["task"]);
-            eprintln!("{kind} {}: largest weight difference {worst:e}", m["task"]);
+            // Every number: means, scales, weights, biases, temperature, floor.
+            fn numbers(v: &Value, out: &mut Vec<f64>) {
+                match v {
+                    Value::Number(n) => out.push(n.as_f64().unwrap()),
+                    Value::Array(a) => a.iter().for_each(|x| numbers(x, out)),
+                    Value::Object(o) => o.iter().filter(|(k, _)| *k != "provenance").for_each(|(_, x)| numbers(x, out)),
+                    _ => {}
+                }
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            numbers(m, &mut a);
+            numbers(c, &mut b);
+            assert_eq!(a.len(), b.len());
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(worst < 1e-3, "{kind} {}: numbers differ by up to {worst}", m["task"]);
+            eprintln!("{kind} {}: largest difference {worst:e} (0 = bit for bit)", m["task"]);
         }
     }
 }

@@ -2,7 +2,8 @@
 //! each clip is read at 16 kHz and also passed through the telephone path (8 kHz, G.711 mu-law,
 //! back to 16 kHz), cut into windows of at most 8 s, and embedded by the voice encoder. The
 //! embeddings are cached under `target/voice-cache/` (keyed by the labels file, the audio
-//! files' sizes and the encoder), so a second run reads them in a second.
+//! files' sizes, the encoder file's sha256 and the embedding layout), so a second run reads
+//! them in a second.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -99,24 +100,13 @@ pub fn windows(encoder: &VoiceEncoder, audio: &[f32]) -> Result<Vec<(usize, Vec<
     Ok(out)
 }
 
-/// The speech-weighted mean of windows.
-pub fn mean_of(windows: &[(usize, Vec<f32>)]) -> Vec<f32> {
-    let total: usize = windows.iter().map(|w| w.0).sum();
-    let mut out = vec![0f32; windows.first().map(|w| w.1.len()).unwrap_or(0)];
-    for (n, v) in windows {
-        for (o, x) in out.iter_mut().zip(v) {
-            *o += x * *n as f32 / total.max(1) as f32;
-        }
-    }
-    out
-}
-
 const CACHE_MAGIC: &[u8; 8] = b"SBVOICE1";
 
-fn cache_key(dir: &Path, rows: &[dataset::Row], encoder_id: &str) -> anyhow::Result<String> {
+fn cache_key(dir: &Path, rows: &[dataset::Row], encoder_sha256: &str) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     h.update(CACHE_MAGIC);
-    h.update(encoder_id.as_bytes());
+    h.update(crate::pipeline::analysis::encoder::LAYOUT.as_bytes());
+    h.update(encoder_sha256.as_bytes());
     h.update(std::fs::read(dir.join("labels.tsv"))?);
     for r in rows {
         let len = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
@@ -160,9 +150,16 @@ fn read_windows(r: &mut impl Read) -> std::io::Result<Vec<(usize, Vec<f32>)>> {
     Ok(out)
 }
 
-/// The clips of one dataset folder, embedded (from the cache when it is current). Clips that
-/// cannot be read are skipped with a message. `encoders` are used in parallel, one per thread.
-pub fn load(dir: &Path, encoders: &[Arc<VoiceEncoder>], cache_dir: &Path) -> anyhow::Result<Vec<Clip>> {
+/// The clips of one dataset folder, embedded (from the cache when it is current: same labels,
+/// audio files of the same sizes, the same encoder file by sha256 and the same embedding
+/// layout). Clips that cannot be read are skipped with a message (and the cache is then not
+/// written, so they are tried again). `encoders` are used in parallel, one per thread.
+pub fn load(
+    dir: &Path,
+    encoders: &[Arc<VoiceEncoder>],
+    encoder_sha256: &str,
+    cache_dir: &Path,
+) -> anyhow::Result<Vec<Clip>> {
     let rows = dataset::read(dir)?;
     let corpus = dir
         .canonicalize()
@@ -170,7 +167,7 @@ pub fn load(dir: &Path, encoders: &[Arc<VoiceEncoder>], cache_dir: &Path) -> any
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "dataset".into());
-    let key = cache_key(dir, &rows, crate::pipeline::analysis::encoder::MODEL)?;
+    let key = cache_key(dir, &rows, encoder_sha256)?;
     let cache = cache_dir.join(format!("{corpus}-{key}.bin"));
     let speaker_of =
         |r: &dataset::Row| r.get(&["speaker"]).map(str::to_string).unwrap_or_else(|| r.path.display().to_string());
@@ -186,7 +183,7 @@ pub fn load(dir: &Path, encoders: &[Arc<VoiceEncoder>], cache_dir: &Path) -> any
                     return false;
                 }
                 if flag[0] == 0 {
-                    return true; // unreadable when cached
+                    return false; // written by an older version that cached failures
                 }
                 match (read_windows(&mut f), read_windows(&mut f)) {
                     (Ok(wide), Ok(phone)) => {
@@ -270,7 +267,8 @@ pub fn load(dir: &Path, encoders: &[Arc<VoiceEncoder>], cache_dir: &Path) -> any
             }
         }
     }
-    if std::fs::create_dir_all(cache_dir).is_ok() {
+    let complete = clips.len() == rows.len();
+    if complete && std::fs::create_dir_all(cache_dir).is_ok() {
         let tmp = cache.with_extension("partial");
         if std::fs::File::create(&tmp).and_then(|mut f| f.write_all(&bytes)).is_ok() {
             let _ = std::fs::rename(&tmp, &cache);
@@ -309,11 +307,5 @@ mod tests {
         write_windows(&mut b, &ws);
         assert_eq!(read_windows(&mut b.as_slice()).unwrap(), ws);
         assert!(read_windows(&mut &b[..10]).is_err());
-    }
-
-    #[test]
-    fn mean_of_weights_by_audio_held() {
-        let ws = vec![(3usize, vec![1.0f32, 0.0]), (1, vec![0.0, 4.0])];
-        assert_eq!(mean_of(&ws), vec![0.75, 1.0]);
     }
 }

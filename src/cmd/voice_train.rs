@@ -20,7 +20,9 @@ use std::sync::Arc;
 use crate::cmd::eval_voice::Confusion;
 use crate::cmd::voice_data::{self, Band, Clip};
 use crate::pipeline::analysis::encoder::{features_of, VoiceEncoder};
-use crate::pipeline::analysis::probe::{calibrated, fit_temperature, Probe, Provenance, Reliability, TrainSpec};
+use crate::pipeline::analysis::probe::{
+    argmax, calibrated, fit_temperature, Probe, Provenance, Reliability, TrainSpec,
+};
 use crate::pipeline::analysis::voice::{VoiceModels, ACCENT_FILE, EMOTION_FILE};
 
 /// What a probe learns.
@@ -54,11 +56,13 @@ pub fn l1_family(l1: &str) -> Option<&'static str> {
 /// A native speaker's region from the country (or VCTK's region) column.
 pub fn native_region(country: &str) -> Option<&'static str> {
     let c = country.to_lowercase();
-    Some(if c.contains("usa") || c.contains("canada") || c.contains("united states") {
+    let words: Vec<&str> = c.split(|ch: char| !ch.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let has = |w: &str| words.contains(&w);
+    Some(if has("usa") || has("canada") || c.contains("united states") {
         "north_america"
-    } else if c.contains("uk") || c.contains("ireland") || c.contains("england") || c.contains("scotland") {
+    } else if has("uk") || has("ireland") || has("england") || has("scotland") || has("wales") {
         "british_isles"
-    } else if c.contains("australia") || c.contains("new zealand") {
+    } else if has("australia") || c.contains("new zealand") {
         "oceania"
     } else {
         return None;
@@ -94,10 +98,7 @@ impl Task {
     }
 
     pub fn spec(self) -> TrainSpec {
-        match self {
-            Task::Anger | Task::Arousal => TrainSpec { l2: 0.5, steps: 300, learning_rate: 0.02, balanced: true },
-            _ => TrainSpec { l2: 0.5, steps: 300, learning_rate: 0.02, balanced: true },
-        }
+        TrainSpec { l2: 0.5, steps: 300, learning_rate: 0.02, balanced: true }
     }
 
     /// Below this top probability the probe answers "unknown".
@@ -171,21 +172,7 @@ fn rows(task: Task, clips: &[&Clip]) -> anyhow::Result<(Vec<Vec<f32>>, Vec<usize
     Ok((x, y))
 }
 
-/// A clip's logits: the mean over its windows, weighted by audio held.
-fn clip_logits(p: &Probe, c: &Clip, band: Band) -> anyhow::Result<Vec<f64>> {
-    let ws = c.windows(band);
-    let total: usize = ws.iter().map(|w| w.0).sum();
-    let mut out = vec![0f64; p.classes.len()];
-    for (n, v) in ws {
-        let l = p.logits(&features_of(v, &p.features).map_err(anyhow::Error::msg)?);
-        for (o, x) in out.iter_mut().zip(l) {
-            *o += x * *n as f64 / total.max(1) as f64;
-        }
-    }
-    Ok(out)
-}
-
-/// One held-out prediction.
+/// One held-out prediction: one window of at most 8 s (one turn's worth, as a call scores it).
 #[derive(Debug, Clone)]
 pub struct Held {
     pub clip: usize,
@@ -231,12 +218,31 @@ pub fn cross_validate(task: Task, clips: &[&Clip], folds: usize, seed: u64) -> a
             }
             let Some(l) = task.label(c) else { continue };
             let truth = classes.iter().position(|x| *x == l).expect("class");
-            for band in [Band::Wide, Band::Phone] {
-                held.push(Held { clip: i, band, truth, logits: clip_logits(&p, c, band)? });
-            }
+            held.extend(predict_windows(&p, c, i, truth)?);
         }
     }
     Ok(held)
+}
+
+/// Held-out predictions for every window of both bands of one clip.
+fn predict_windows(p: &Probe, c: &Clip, clip: usize, truth: usize) -> anyhow::Result<Vec<Held>> {
+    let mut out = Vec::new();
+    for band in [Band::Wide, Band::Phone] {
+        for (_, v) in c.windows(band) {
+            let logits = p.logits(&features_of(v, &p.features).map_err(anyhow::Error::msg)?);
+            out.push(Held { clip, band, truth, logits });
+        }
+    }
+    Ok(out)
+}
+
+/// The temperature fitted on held-out predictions (1 when there are none).
+fn temperature_of(held: &[Held]) -> f32 {
+    if held.is_empty() {
+        return 1.0;
+    }
+    let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) = held.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
+    fit_temperature(&logits, &truth)
 }
 
 /// Figures for one band of held-out predictions.
@@ -261,7 +267,7 @@ pub fn report(task: Task, clips: &[&Clip], held: &[Held], band: Band, temperatur
     let (mut answered, mut answered_right) = (0, 0);
     for h in held.iter().filter(|h| h.band == band) {
         let p = calibrated(&h.logits, temperature);
-        let (best, conf) = p.iter().enumerate().fold((0, 0.0), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+        let (best, conf) = argmax(&p);
         let right = best == h.truth;
         confusion.add(&classes[h.truth], &classes[best]);
         reliability.add(conf, right);
@@ -280,7 +286,11 @@ pub fn report(task: Task, clips: &[&Clip], held: &[Held], band: Band, temperatur
     let right: usize = per_class.iter().map(|c| c.0).sum();
     let recalls: Vec<f64> = per_class.iter().filter(|c| c.1 > 0).map(|c| c.0 as f64 / c.1 as f64).collect();
     let balanced = recalls.iter().sum::<f64>() / recalls.len().max(1) as f64;
-    println!("\n== {} {title}, {}", task.name(), band.name());
+    println!(
+        "\n== {} {title}, {} (one prediction per window of at most 8 s, as a call scores a turn)",
+        task.name(),
+        band.name()
+    );
     let line: Vec<String> = per_speaker.iter().map(|(s, (r, n))| format!("{s} {r}/{n}")).collect();
     for chunk in line.chunks(4) {
         println!("  {}", chunk.join(", "));
@@ -309,13 +319,14 @@ pub fn load_clips(
     let lib = manifest.require(crate::onnx::RUNTIME)?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
     let encoders: Vec<Arc<VoiceEncoder>> = (0..threads)
-        .map(|_| VoiceEncoder::load(&model, &lib).map(Arc::new))
+        .map(|_| VoiceEncoder::load(&model, &lib, 1).map(Arc::new))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
     let cache = voice_data::default_cache(&manifest.dir);
+    let sha = manifest.get(crate::pipeline::analysis::encoder::MODEL)?.accepted_sha256().join(",");
     let (mut clips, mut names, mut licences) = (Vec::new(), Vec::new(), Vec::new());
     for d in datasets {
-        let c = voice_data::load(d, &encoders, &cache)?;
+        let c = voice_data::load(d, &encoders, &sha, &cache)?;
         let corpus = c.first().map(|c| c.corpus.clone()).unwrap_or_else(|| d.display().to_string());
         names.push(format!("{corpus}: {} clips, labels.tsv sha256 {}", c.len(), voice_data::labels_hash(d)));
         if let Some(l) = voice_data::licence(d) {
@@ -352,8 +363,7 @@ pub fn train(
             continue;
         }
         let held = cross_validate(task, &refs, 6, seed)?;
-        let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) = held.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
-        let temperature = fit_temperature(&logits, &truth);
+        let temperature = temperature_of(&held);
         for band in [Band::Wide, Band::Phone] {
             report(task, &refs, &held, band, temperature, "held-out speakers (6 folds)");
         }
@@ -420,8 +430,7 @@ pub fn eval(kind: &str, datasets: &[PathBuf], seed: u64, manifest: &crate::model
                 continue;
             }
             let held = cross_validate(task, refs, 6, seed)?;
-            let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) = held.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
-            let t = fit_temperature(&logits, &truth);
+            let t = temperature_of(&held);
             for band in [Band::Wide, Band::Phone] {
                 let f = report(task, refs, &held, band, t, &format!("{name}, held-out speakers"));
                 totals.push(format!(
@@ -453,21 +462,12 @@ pub fn eval(kind: &str, datasets: &[PathBuf], seed: u64, manifest: &crate::model
                     continue;
                 }
                 let p = Probe::train(task.name(), task.classes(), task.features(), &x, &y, task.spec());
-                let t = match cross_validate(task, &train, 6, seed) {
-                    Ok(own) => {
-                        let (logits, truth): (Vec<Vec<f64>>, Vec<usize>) =
-                            own.iter().map(|h| (h.logits.clone(), h.truth)).unzip();
-                        fit_temperature(&logits, &truth)
-                    }
-                    Err(_) => 1.0,
-                };
+                let t = cross_validate(task, &train, 6, seed).map(|own| temperature_of(&own)).unwrap_or(1.0);
                 let mut held = Vec::new();
                 for (i, c) in test.iter().enumerate() {
                     let Some(l) = task.label(c) else { continue };
                     let truth = p.classes.iter().position(|x| *x == l).expect("class");
-                    for band in [Band::Wide, Band::Phone] {
-                        held.push(Held { clip: i, band, truth, logits: clip_logits(&p, c, band)? });
-                    }
+                    held.extend(predict_windows(&p, c, i, truth)?);
                 }
                 for band in [Band::Wide, Band::Phone] {
                     let f = report(task, &test, &held, band, t, &format!("fitted on {a}, tested on {b}"));

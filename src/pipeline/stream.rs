@@ -485,6 +485,8 @@ impl Stream {
                         })),
                         _ => None,
                     };
+                    // The Whisper state goes back before the voice analysis, for the next decode.
+                    engine.sessions.give_back(session);
                     let prosody = prosody.then(|| {
                         let mut p = analysis::prosody::analyse(&req.audio, None);
                         if p.has_voice() {
@@ -498,7 +500,6 @@ impl Stream {
                         }
                         p
                     });
-                    engine.sessions.give_back(session);
                     JobOutput { language, hypothesis, translation, prosody }
                 })
                 .await

@@ -186,8 +186,10 @@ pub struct LearnedAccent {
 }
 
 impl LearnedAccent {
-    /// Add a turn's classifier verdicts.
+    /// Add a turn's classifier verdicts (they rest on the turn's last 8 s at most, so a
+    /// turn weighs its speech time up to that).
     pub fn add(&mut self, scores: &super::voice::VoiceScores, speech_ms: u64) {
+        let speech_ms = speech_ms.min(super::encoder::WINDOW as u64 / 16);
         if speech_ms == 0 {
             return;
         }

@@ -17,6 +17,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// Changes whenever what an embedding holds changes (blocks, layers, features): caches of
+/// embeddings are keyed by it.
+pub const LAYOUT: &str = "smart-turn-v3.2/pool+l4+l6+l8/mean-sd/v1";
+
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -52,10 +56,8 @@ const LAYERS: [&str; 3] = ["layer_norm_4", "layer_norm_6", "layer_norm_8"];
 pub struct Embedding {
     /// All blocks ([`BLOCKS`]) end to end.
     pub vector: Vec<f32>,
-    /// Smart Turn's probability that the speaker finished their turn (last window).
+    /// Smart Turn's probability that the speaker finished their turn.
     pub end_of_turn: f32,
-    /// Windows averaged (audio over 8 s is read in 8 s windows).
-    pub windows: usize,
 }
 
 impl Embedding {
@@ -89,9 +91,11 @@ pub fn features_of(vector: &[f32], names: &[String]) -> Result<Vec<f32>, String>
     Ok(out)
 }
 
-/// The encoder, loaded once per process; one inference at a time per session.
+/// The encoder, loaded once per process, with one ONNX session per inference worker (a
+/// session runs one inference at a time; two workers would otherwise queue on one).
 pub struct VoiceEncoder {
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for VoiceEncoder {
@@ -101,8 +105,9 @@ impl std::fmt::Debug for VoiceEncoder {
 }
 
 impl VoiceEncoder {
-    /// Load `smart-turn-v3.2-cpu.onnx` with ONNX Runtime from `onnxruntime_lib`.
-    pub fn load(model: &Path, onnxruntime_lib: &Path) -> Result<VoiceEncoder, String> {
+    /// Load `smart-turn-v3.2-cpu.onnx` with ONNX Runtime from `onnxruntime_lib`, with
+    /// `sessions` sessions (at least one).
+    pub fn load(model: &Path, onnxruntime_lib: &Path, sessions: usize) -> Result<VoiceEncoder, String> {
         for (what, p) in [("Smart Turn model", model), ("ONNX Runtime", onnxruntime_lib)] {
             if !p.is_file() {
                 return Err(format!("{what} {} is missing: run `switchboard models fetch`", p.display()));
@@ -115,21 +120,25 @@ impl VoiceEncoder {
         let env = crate::onnx::environment(onnxruntime_lib)?;
         let err = |e: ort::Error| format!("{}: {e}", model.display());
         let berr = |e: ort::Error<_>| err(e.into());
-        let session = Session::builder(&env)
-            .map_err(err)?
-            .with_intra_threads(1)
-            .map_err(berr)?
-            .with_inter_threads(1)
-            .map_err(berr)?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(berr)?
-            .commit_from_memory(&bytes)
-            .map_err(err)?;
-        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-        if !extra.iter().all(|o| outputs.contains(o)) {
-            return Err(format!("{}: has outputs {outputs:?}, not Smart Turn v3.2", model.display()));
+        let mut all = Vec::new();
+        for _ in 0..sessions.max(1) {
+            let session = Session::builder(&env)
+                .map_err(err)?
+                .with_intra_threads(1)
+                .map_err(berr)?
+                .with_inter_threads(1)
+                .map_err(berr)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(berr)?
+                .commit_from_memory(&bytes)
+                .map_err(err)?;
+            let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+            if !extra.iter().all(|o| outputs.contains(o)) {
+                return Err(format!("{}: has outputs {outputs:?}, not Smart Turn v3.2", model.display()));
+            }
+            all.push(Mutex::new(session));
         }
-        Ok(VoiceEncoder { session: Mutex::new(session) })
+        Ok(VoiceEncoder { sessions: all, next: Default::default() })
     }
 
     /// The process's encoder from the models folder, loaded on first use (`None` with the
@@ -141,7 +150,7 @@ impl VoiceEncoder {
                 let load = || -> Result<VoiceEncoder, String> {
                     let model = manifest.require(MODEL).map_err(|e| e.to_string())?;
                     let lib = manifest.require(crate::onnx::RUNTIME).map_err(|e| e.to_string())?;
-                    VoiceEncoder::load(&model, &lib)
+                    VoiceEncoder::load(&model, &lib, crate::pipeline::default_workers())
                 };
                 match load() {
                     Ok(e) => Some(Arc::new(e)),
@@ -154,45 +163,14 @@ impl VoiceEncoder {
             .clone()
     }
 
-    /// Embed 16 kHz mono audio: windows of 8 s (the last one ending at the audio's end),
-    /// averaged by how much audio each holds.
+    /// Embed the last 8 s of 16 kHz mono audio (one inference: a live turn's cost; longer
+    /// recordings are cut into windows by the caller, `cmd::voice_data::windows`).
     pub fn embed(&self, audio: &[f32]) -> Result<Embedding, String> {
         if audio.is_empty() {
             return Err("no audio".into());
         }
-        let mut sum = vec![0f64; DIM];
-        let mut weight = 0f64;
-        let mut end_of_turn = 0.0;
-        let mut windows = 0;
-        let mut end = audio.len();
-        loop {
-            let start = end.saturating_sub(WINDOW);
-            let (v, eot) = self.window(&audio[start..end])?;
-            let w = (end - start) as f64;
-            for (s, x) in sum.iter_mut().zip(&v) {
-                *s += w * *x as f64;
-            }
-            if windows == 0 {
-                end_of_turn = eot;
-            }
-            weight += w;
-            windows += 1;
-            // Another window only if it holds at least 2 s of audio not yet read.
-            if start < 32_000 {
-                break;
-            }
-            end = start;
-        }
-        Ok(Embedding { vector: sum.iter().map(|s| (s / weight) as f32).collect(), end_of_turn, windows })
-    }
-
-    /// Embed the last 8 s of 16 kHz audio only (one inference: the live per-turn cost).
-    pub fn embed_last(&self, audio: &[f32]) -> Result<Embedding, String> {
-        if audio.is_empty() {
-            return Err("no audio".into());
-        }
         let (vector, end_of_turn) = self.window(&audio[audio.len().saturating_sub(WINDOW)..])?;
-        Ok(Embedding { vector, end_of_turn, windows: 1 })
+        Ok(Embedding { vector, end_of_turn })
     }
 
     /// One window of at most 8 s.
@@ -203,7 +181,14 @@ impl VoiceEncoder {
         let mel = log_mel(&padded);
         let err = |e: ort::Error| format!("voice encoder: {e}");
         let input = Tensor::from_array(([1usize, N_MELS, FRAMES], mel)).map_err(err)?;
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        // A free session if there is one, else wait for one in turn.
+        let mut session = match self.sessions.iter().find_map(|m| m.try_lock().ok()) {
+            Some(s) => s,
+            None => {
+                let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.sessions.len();
+                self.sessions[i].lock().unwrap_or_else(|e| e.into_inner())
+            }
+        };
         let out = session.run(ort::inputs!["input_features" => input]).map_err(err)?;
         let (_, eot) = out["logits"].try_extract_tensor::<f32>().map_err(err)?;
         let (_, pooled) = out[POOLED].try_extract_tensor::<f32>().map_err(err)?;

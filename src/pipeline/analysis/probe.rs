@@ -108,18 +108,12 @@ impl Probe {
 
     /// Calibrated probabilities for one embedding.
     pub fn predict(&self, x: &[f32]) -> Prediction {
-        let mut l = self.logits(x);
-        for v in l.iter_mut() {
-            *v /= self.temperature as f64;
-        }
-        softmax(&mut l);
-        self.answer(&l)
+        self.answer(&calibrated(&self.logits(x), self.temperature))
     }
 
     /// The answer for calibrated class probabilities (the probe's class order).
     pub fn answer(&self, p: &[f64]) -> Prediction {
-        let (best, conf) =
-            p.iter().enumerate().fold((0, 0.0), |(bi, bp), (i, &v)| if v > bp { (i, v) } else { (bi, bp) });
+        let (best, conf) = argmax(p);
         let label = if (conf as f32) < self.floor { "unknown".to_string() } else { self.classes[best].clone() };
         Prediction {
             label,
@@ -252,6 +246,11 @@ pub fn fit_temperature(logits: &[Vec<f64>], y: &[usize]) -> f32 {
     ((a + b) / 2.0).exp() as f32
 }
 
+/// The index and value of the largest of `p` (the first on ties).
+pub fn argmax(p: &[f64]) -> (usize, f64) {
+    p.iter().enumerate().fold((0, f64::MIN), |(bi, bp), (i, &v)| if v > bp { (i, v) } else { (bi, bp) })
+}
+
 /// Calibrated probabilities of logits at a temperature.
 pub fn calibrated(logits: &[f64], temperature: f32) -> Vec<f64> {
     let mut p: Vec<f64> = logits.iter().map(|v| v / temperature as f64).collect();
@@ -262,7 +261,7 @@ pub fn calibrated(logits: &[f64], temperature: f32) -> Vec<f64> {
 /// A reliability table: predictions binned by confidence, with how often they were right.
 #[derive(Debug, Default, Clone)]
 pub struct Reliability {
-    /// Per bin (lower edge 0.3, 0.4, ... 0.9): (predictions, correct, sum of confidence).
+    /// Per bin (edges 0, 0.5, 0.6, 0.7, 0.8, 0.9, 1): (predictions, correct, sum of confidence).
     bins: Vec<(usize, usize, f64)>,
 }
 
@@ -360,9 +359,10 @@ mod tests {
     fn floor_gives_unknown_and_json_round_trips() {
         let (x, y) = blobs(90, 3);
         let mut p = Probe::train("t", vec!["a".into(), "b".into(), "c".into()], vec![], &x, &y, TrainSpec::default());
-        p.floor = 0.99;
-        // The midpoint between the centres is not confidently anything.
+        // The midpoint between the centres is not confidently anything; a centre is.
+        p.floor = 0.6;
         assert_eq!(p.predict(&[0.0, -0.17, 0.0, 100.0]).label, "unknown");
+        assert_eq!(p.predict(&[1.0, 0.0, 0.0, 100.0]).label, "a");
         let json = serde_json::to_string(&p).unwrap();
         let back: Probe = serde_json::from_str(&json).unwrap();
         assert_eq!(back.predict(&x[0]), p.predict(&x[0]));

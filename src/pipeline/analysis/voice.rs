@@ -65,17 +65,25 @@ fn read_probes(path: &Path) -> Result<Vec<Probe>, String> {
     let probes: Vec<Probe> =
         serde_json::from_str(&text).map_err(|e| format!("{}: not a probe file: {e}", path.display()))?;
     for p in &probes {
-        let dim: usize = p
-            .features
-            .iter()
-            .map(|f| super::encoder::BLOCKS.iter().find(|b| b.0 == f).map(|b| b.1).ok_or(f.clone()))
-            .sum::<Result<usize, String>>()
-            .map_err(|f| format!("{}: probe {} reads an unknown block {f:?}", path.display(), p.task))?;
+        let dim = super::encoder::features_of(&vec![0.0; super::encoder::DIM], &p.features)
+            .map_err(|e| format!("{}: probe {}: {e}", path.display(), p.task))?
+            .len();
         if p.mean.len() != dim || p.scale.len() != dim || p.weights.iter().any(|w| w.len() != dim) {
             return Err(format!("{}: probe {} has the wrong size for its features", path.display(), p.task));
         }
-        if p.weights.len() != p.classes.len() || p.bias.len() != p.classes.len() {
+        if p.classes.len() < 2 || p.weights.len() != p.classes.len() || p.bias.len() != p.classes.len() {
             return Err(format!("{}: probe {} has the wrong number of classes", path.display(), p.task));
+        }
+        if !(p.temperature.is_finite() && p.temperature > 0.0) || !(0.0..=1.0).contains(&p.floor) {
+            return Err(format!("{}: probe {} has a bad temperature or floor", path.display(), p.task));
+        }
+        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        if !finite(&p.mean)
+            || !p.scale.iter().all(|x| x.is_finite() && *x > 0.0)
+            || !finite(&p.bias)
+            || !p.weights.iter().all(|w| finite(w))
+        {
+            return Err(format!("{}: probe {} holds values that are not finite", path.display(), p.task));
         }
     }
     Ok(probes)
@@ -130,7 +138,7 @@ impl VoiceModels {
     /// Score one turn of 16 kHz audio (its last 8 s: one encoder inference).
     pub fn score(&self, audio16: &[f32]) -> Result<VoiceScores, String> {
         let started = Instant::now();
-        let e = self.encoder.embed_last(audio16)?;
+        let e = self.encoder.embed(audio16)?;
         let run = |task: &str| -> Result<Option<Prediction>, String> {
             match self.probe(task) {
                 Some(p) => Ok(Some(p.predict(&e.features(&p.features)?))),
