@@ -172,6 +172,14 @@ pub fn load(
     let speaker_of =
         |r: &dataset::Row| r.get(&["speaker"]).map(str::to_string).unwrap_or_else(|| r.path.display().to_string());
     let name_of = |r: &dataset::Row| r.path.strip_prefix(dir).unwrap_or(&r.path).display().to_string();
+    let clip_of = |r: &dataset::Row, wide, phone| Clip {
+        corpus: corpus.clone(),
+        speaker: speaker_of(r),
+        file: name_of(r),
+        fields: r.fields.clone(),
+        wide,
+        phone,
+    };
     if let Ok(mut f) = std::fs::File::open(&cache).map(std::io::BufReader::new) {
         let mut magic = [0u8; 8];
         let mut clips = Vec::new();
@@ -187,14 +195,7 @@ pub fn load(
                 }
                 match (read_windows(&mut f), read_windows(&mut f)) {
                     (Ok(wide), Ok(phone)) => {
-                        clips.push(Clip {
-                            corpus: corpus.clone(),
-                            speaker: speaker_of(r),
-                            file: name_of(r),
-                            fields: r.fields.clone(),
-                            wide,
-                            phone,
-                        });
+                        clips.push(clip_of(r, wide, phone));
                         true
                     }
                     _ => false,
@@ -256,14 +257,7 @@ pub fn load(
                 bytes.push(1);
                 write_windows(&mut bytes, &wide);
                 write_windows(&mut bytes, &phone);
-                clips.push(Clip {
-                    corpus: corpus.clone(),
-                    speaker: speaker_of(r),
-                    file: name_of(r),
-                    fields: r.fields.clone(),
-                    wide,
-                    phone,
-                });
+                clips.push(clip_of(r, wide, phone));
             }
         }
     }
