@@ -88,14 +88,11 @@ fn music_on_the_line_gets_no_confident_verdict() {
 fn evaluations_on_real_recordings() {
     let Some(ds) = datasets() else { return };
     require_models();
-    let accent = ok_stdout(&[
-        "eval",
-        "accent",
-        "--dataset",
-        ds.join("accented-english").to_str().unwrap(),
-        "--json",
-        "--pipeline",
-    ]);
+    // The whole live pipeline on each file (JSON lines, then a summary).
+    let pipeline_eval = |what: &str, set: &str| {
+        ok_stdout(&["eval", what, "--dataset", ds.join(set).to_str().unwrap(), "--json", "--pipeline"])
+    };
+    let accent = pipeline_eval("accent", "accented-english");
     let lines: Vec<Value> = accent.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");
@@ -107,14 +104,7 @@ fn evaluations_on_real_recordings() {
     for f in lines.iter().filter(|v| v["type"] == "file" && v["accent"]["label"] != "unknown") {
         assert_eq!(f["accent"]["native"], f["expected"] == "native English", "{f}");
     }
-    let emotion = ok_stdout(&[
-        "eval",
-        "emotion",
-        "--dataset",
-        ds.join("emotion-speech").to_str().unwrap(),
-        "--json",
-        "--pipeline",
-    ]);
+    let emotion = pipeline_eval("emotion", "emotion-speech");
     let summary: Value = serde_json::from_str(emotion.lines().last().unwrap()).unwrap();
     assert_eq!(summary["binary_n"], 5, "{summary}");
     assert!(summary["binary_correct"].as_u64().unwrap() >= 4, "angry vs neutral/calm: {summary}");

@@ -7,21 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{have, Server};
-use common::{ok_stdout, simulate_in_background, summary_and_heard};
+use common::server::{demo_server, have};
+use common::{simulate_in_background, summary_and_heard};
 use serde_json::json;
 
 /// A server on a fresh demo database (customers and staff) with `env` on top.
-fn demo_server(tag: &str, env: &[(&str, &str)]) -> (std::path::PathBuf, Server) {
-    let db = std::env::temp_dir().join(format!("switchboard-{tag}-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let mut all = vec![("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())];
-    all.extend_from_slice(env);
-    let server = Server::start(&all);
-    (db, server)
-}
-
 #[test]
 fn an_escalated_fraud_call_is_offered_to_the_right_agent_with_its_case_file() {
     assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
@@ -213,10 +203,7 @@ fn an_agent_whose_audio_never_connects_loses_the_call_to_the_next_agent() {
     let (db, server) = demo_server("noaudio", &[("SWITCHBOARD__ROUTING__AGENT_CONNECT_TIMEOUT_S", "3")]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
-    let priya = server.session("priya", "priya-demo-pass");
-    let (status, _, _) =
-        server.request("PUT", "/api/agents/me/presence", Some(&priya), Some(json!({"presence": "available"})));
-    assert_eq!(status, 200);
+    let priya = server.available_agent("priya", "priya-demo-pass");
     let mut events = rt.block_on(server.events(None));
     let caller = simulate_in_background(&server, "fraud_hold.toml");
     let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));

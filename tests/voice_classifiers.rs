@@ -11,9 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use common::server::{have, tempdir, Server};
+use common::server::{demo_server, have, tempdir};
 use common::{datasets, fixture, ok_stdout, require_models, root, simulate_in_background, summary_and_heard};
 use switchboard::models::Manifest;
 use switchboard::pipeline::analysis::voice::VoiceModels;
@@ -141,12 +141,10 @@ fn an_angry_first_sentence_on_the_phone_is_handed_over_with_an_angry_callers_pri
     require_models();
     let Some(ds) = datasets() else { return };
     assert!(have("sipp") && have("espeak-ng"), "needs sipp and espeak-ng (scripts/setup installs them)");
-    let dir = tempdir("angry-call");
-    let db = dir.join("bo.db");
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let (db, server) = demo_server("angry-call", &[]);
     // Actor 01 (held out of the weights), angry, strong intensity, as the caller's first words.
     let clip = ds.join("emotion-speech/ravdess/01-01-05-02-01-01-01.wav");
-    let scenario = dir.join("angry_voice.toml");
+    let scenario = db.with_file_name("angry_voice.toml");
     std::fs::write(
         &scenario,
         format!(
@@ -155,13 +153,9 @@ fn an_angry_first_sentence_on_the_phone_is_handed_over_with_an_angry_callers_pri
         ),
     )
     .unwrap();
-    let server = Server::start(&[("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
-    let james = server.session("james", "james-demo-pass");
-    let (status, _, _) =
-        server.request("PUT", "/api/agents/me/presence", Some(&james), Some(json!({"presence": "available"})));
-    assert_eq!(status, 200);
+    server.available_agent("james", "james-demo-pass");
     let mut events = rt.block_on(server.events(None));
     let caller = simulate_in_background(&server, scenario.to_str().unwrap());
     let state = rt.block_on(events.next_of("caller_state_changed", Duration::from_secs(60)));

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::cmd::bench::percentile;
 use crate::media::decode::read_mono_at;
 use crate::pipeline::analysis::voice::VoiceModels;
-use crate::pipeline::analysis::{prosody, CallAnalyzer};
+use crate::pipeline::analysis::{analyse_turn, CallAnalyzer};
 
 /// Percentile of nanosecond samples, in microseconds.
 fn us(sorted_ns: &[u64], p: f64) -> f64 {
@@ -18,9 +18,9 @@ fn us(sorted_ns: &[u64], p: f64) -> f64 {
 
 /// Run the benchmark over `files` (16 kHz after decoding), `rounds` times each.
 pub fn run(files: &[&Path], rounds: usize, voice: Option<&VoiceModels>) -> anyhow::Result<()> {
-    let mut voice_ns: Vec<u64> = Vec::new();
     // Nanoseconds, so the shared integer percentile keeps sub-microsecond precision.
     let mut prosody_ns: Vec<u64> = Vec::new();
+    let mut voice_ns: Vec<u64> = Vec::new();
     let mut per_audio_s_ns: Vec<u64> = Vec::new();
     let mut fusion_ns: Vec<u64> = Vec::new();
     let mut audio_s = 0.0;
@@ -29,14 +29,9 @@ pub fn run(files: &[&Path], rounds: usize, voice: Option<&VoiceModels>) -> anyho
         let secs = audio.len() as f64 / 16_000.0;
         audio_s += secs;
         for _ in 0..rounds {
-            let t = Instant::now();
-            let mut p = prosody::analyse(&audio, Some(14));
-            let ns = t.elapsed().as_nanos() as u64;
-            if let Some(v) = voice {
-                let t = Instant::now();
-                p.voice = Some(v.score(&audio).map_err(anyhow::Error::msg)?);
-                voice_ns.push(t.elapsed().as_nanos() as u64);
-            }
+            let p = analyse_turn(&audio, Some(14), voice);
+            let ns = p.compute_us * 1_000;
+            voice_ns.extend(p.voice.as_ref().map(|v| v.compute_us * 1_000));
             prosody_ns.push(ns);
             per_audio_s_ns.push((ns as f64 / secs) as u64);
             let mut analyzer = CallAnalyzer::default();

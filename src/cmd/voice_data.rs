@@ -7,7 +7,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -16,6 +15,9 @@ use crate::eval::dataset;
 use crate::media::g711::Law;
 use crate::media::resample::resample_all;
 use crate::pipeline::analysis::encoder::{VoiceEncoder, DIM, WINDOW};
+
+/// One band's embedded windows of a clip, by clip index.
+type Windows = Vec<(usize, Vec<f32>)>;
 
 /// The audio band a clip was embedded from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +102,14 @@ pub fn windows(encoder: &VoiceEncoder, audio: &[f32]) -> Result<Vec<(usize, Vec<
     Ok(out)
 }
 
-const CACHE_MAGIC: &[u8; 8] = b"SBVOICE1";
+const CACHE_MAGIC: &[u8; 8] = b"SBVOICE2";
 
 fn cache_key(dir: &Path, rows: &[dataset::Row], encoder_sha256: &str) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     h.update(CACHE_MAGIC);
     h.update(crate::pipeline::analysis::encoder::LAYOUT.as_bytes());
     h.update(encoder_sha256.as_bytes());
-    h.update(std::fs::read(dir.join("labels.tsv"))?);
+    h.update(crate::models::sha256_file(&dir.join("labels.tsv"))?.as_bytes());
     for r in rows {
         let len = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
         h.update(r.path.to_string_lossy().as_bytes());
@@ -118,8 +120,16 @@ fn cache_key(dir: &Path, rows: &[dataset::Row], encoder_sha256: &str) -> anyhow:
 
 /// The short hash of a dataset's labels.tsv (for the weights' provenance).
 pub fn labels_hash(dir: &Path) -> String {
-    let bytes = std::fs::read(dir.join("labels.tsv")).unwrap_or_default();
-    format!("{:x}", Sha256::digest(&bytes))[..12].to_string()
+    crate::models::sha256_file(&dir.join("labels.tsv")).map(|h| h[..12].to_string()).unwrap_or_default()
+}
+
+/// A dataset's name: its folder's ("emotion-ravdess").
+pub fn corpus_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "dataset".into())
 }
 
 fn write_windows(out: &mut Vec<u8>, ws: &[(usize, Vec<f32>)]) {
@@ -153,20 +163,17 @@ fn read_windows(r: &mut impl Read) -> std::io::Result<Vec<(usize, Vec<f32>)>> {
 /// The clips of one dataset folder, embedded (from the cache when it is current: same labels,
 /// audio files of the same sizes, the same encoder file by sha256 and the same embedding
 /// layout). Clips that cannot be read are skipped with a message (and the cache is then not
-/// written, so they are tried again). `encoders` are used in parallel, one per thread.
+/// written, so they are tried again). `threads` threads share the encoder (give it as many
+/// sessions).
 pub fn load(
     dir: &Path,
-    encoders: &[Arc<VoiceEncoder>],
+    encoder: &VoiceEncoder,
+    threads: usize,
     encoder_sha256: &str,
     cache_dir: &Path,
 ) -> anyhow::Result<Vec<Clip>> {
     let rows = dataset::read(dir)?;
-    let corpus = dir
-        .canonicalize()
-        .unwrap_or_else(|_| dir.to_path_buf())
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "dataset".into());
+    let corpus = corpus_name(dir);
     let key = cache_key(dir, &rows, encoder_sha256)?;
     let cache = cache_dir.join(format!("{corpus}-{key}.bin"));
     let speaker_of =
@@ -185,21 +192,12 @@ pub fn load(
         let mut clips = Vec::new();
         let ok = f.read_exact(&mut magic).is_ok()
             && &magic == CACHE_MAGIC
-            && rows.iter().all(|r| {
-                let mut flag = [0u8; 1];
-                if f.read_exact(&mut flag).is_err() {
-                    return false;
+            && rows.iter().all(|r| match (read_windows(&mut f), read_windows(&mut f)) {
+                (Ok(wide), Ok(phone)) => {
+                    clips.push(clip_of(r, wide, phone));
+                    true
                 }
-                if flag[0] == 0 {
-                    return false; // written by an older version that cached failures
-                }
-                match (read_windows(&mut f), read_windows(&mut f)) {
-                    (Ok(wide), Ok(phone)) => {
-                        clips.push(clip_of(r, wide, phone));
-                        true
-                    }
-                    _ => false,
-                }
+                _ => false,
             });
         if ok {
             eprintln!("{corpus}: {} clips from the cache {}", clips.len(), cache.display());
@@ -213,11 +211,10 @@ pub fn load(
             .progress_chars("=> "),
     );
     bar.set_message(format!("embedding {corpus}"));
-    let threads = encoders.len().max(1);
-    let results: Vec<Option<(Vec<(usize, Vec<f32>)>, Vec<(usize, Vec<f32>)>)>> = std::thread::scope(|s| {
+    let threads = threads.max(1);
+    let results: Vec<Option<(Windows, Windows)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let enc = encoders[t % encoders.len()].clone();
                 let rows = &rows;
                 let bar = bar.clone();
                 s.spawn(move || {
@@ -225,8 +222,8 @@ pub fn load(
                     for (i, r) in rows.iter().enumerate().filter(|(i, _)| i % threads == t) {
                         let one = || -> anyhow::Result<_> {
                             let audio = crate::media::decode::read_mono_at(&r.path, 16_000)?;
-                            let wide = windows(&enc, &audio).map_err(anyhow::Error::msg)?;
-                            let phone = windows(&enc, &phone_band(&audio)?).map_err(anyhow::Error::msg)?;
+                            let wide = windows(encoder, &audio).map_err(anyhow::Error::msg)?;
+                            let phone = windows(encoder, &phone_band(&audio)?).map_err(anyhow::Error::msg)?;
                             Ok((wide, phone))
                         };
                         let res = match one() {
@@ -248,21 +245,14 @@ pub fn load(
         all.into_iter().map(|(_, r)| r).collect()
     });
     bar.finish_and_clear();
-    let mut bytes = CACHE_MAGIC.to_vec();
-    let mut clips = Vec::new();
-    for (r, res) in rows.iter().zip(results) {
-        match res {
-            None => bytes.push(0),
-            Some((wide, phone)) => {
-                bytes.push(1);
-                write_windows(&mut bytes, &wide);
-                write_windows(&mut bytes, &phone);
-                clips.push(clip_of(r, wide, phone));
-            }
+    let clips: Vec<Clip> = rows.iter().zip(results).filter_map(|(r, res)| res.map(|(w, p)| clip_of(r, w, p))).collect();
+    // Only a complete set is cached: a clip that failed is tried again next time.
+    if clips.len() == rows.len() && std::fs::create_dir_all(cache_dir).is_ok() {
+        let mut bytes = CACHE_MAGIC.to_vec();
+        for c in &clips {
+            write_windows(&mut bytes, &c.wide);
+            write_windows(&mut bytes, &c.phone);
         }
-    }
-    let complete = clips.len() == rows.len();
-    if complete && std::fs::create_dir_all(cache_dir).is_ok() {
         let tmp = cache.with_extension("partial");
         if std::fs::File::create(&tmp).and_then(|mut f| f.write_all(&bytes)).is_ok() {
             let _ = std::fs::rename(&tmp, &cache);

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::cmd::eval_voice::Confusion;
 use crate::cmd::voice_data::{self, Band, Clip};
@@ -145,6 +144,19 @@ impl Task {
     }
 }
 
+impl Task {
+    /// The clip's class as an index into `classes()` (None: not used by this task).
+    pub fn class_of(self, c: &Clip) -> Option<usize> {
+        let l = self.label(c)?;
+        Some(self.classes().iter().position(|x| *x == l).expect("labels are classes"))
+    }
+
+    /// The speakers with clips this task uses.
+    fn speakers<'a>(self, clips: &[&'a Clip]) -> std::collections::BTreeSet<&'a str> {
+        clips.iter().filter(|c| self.label(c).is_some()).map(|c| c.speaker.as_str()).collect()
+    }
+}
+
 /// The tasks of `train emotion` / `train accent`.
 pub fn tasks(kind: &str) -> anyhow::Result<Vec<Task>> {
     Ok(match kind {
@@ -156,12 +168,10 @@ pub fn tasks(kind: &str) -> anyhow::Result<Vec<Task>> {
 
 /// Rows for training: every window of both bands of the clips with a label.
 fn rows(task: Task, clips: &[&Clip]) -> anyhow::Result<(Vec<Vec<f32>>, Vec<usize>)> {
-    let classes = task.classes();
     let feats = task.features();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for c in clips {
-        let Some(l) = task.label(c) else { continue };
-        let k = classes.iter().position(|x| *x == l).expect("labels are classes");
+        let Some(k) = task.class_of(c) else { continue };
         for band in [Band::Wide, Band::Phone] {
             for (_, v) in c.windows(band) {
                 x.push(features_of(v, &feats).map_err(anyhow::Error::msg)?);
@@ -193,17 +203,13 @@ fn shuffle<T>(v: &mut [T], seed: u64) {
 
 /// Leave-speakers-out predictions for every labelled clip of `clips`, in `folds` folds.
 pub fn cross_validate(task: Task, clips: &[&Clip], folds: usize, seed: u64) -> anyhow::Result<Vec<Held>> {
-    let mut speakers: Vec<String> =
-        clips.iter().filter(|c| task.label(c).is_some()).map(|c| c.speaker.clone()).collect();
-    speakers.sort();
-    speakers.dedup();
+    let mut speakers: Vec<&str> = task.speakers(clips).into_iter().collect();
     if speakers.len() < 2 {
         anyhow::bail!("{}: needs labelled clips from at least 2 speakers, found {}", task.name(), speakers.len());
     }
     shuffle(&mut speakers, seed);
     let folds = folds.clamp(2, speakers.len());
-    let fold_of: BTreeMap<&str, usize> = speakers.iter().enumerate().map(|(i, s)| (s.as_str(), i % folds)).collect();
-    let classes = task.classes();
+    let fold_of: BTreeMap<&str, usize> = speakers.iter().enumerate().map(|(i, s)| (*s, i % folds)).collect();
     let mut held = Vec::new();
     for f in 0..folds {
         let train: Vec<&Clip> = clips.iter().copied().filter(|c| fold_of.get(c.speaker.as_str()) != Some(&f)).collect();
@@ -211,17 +217,21 @@ pub fn cross_validate(task: Task, clips: &[&Clip], folds: usize, seed: u64) -> a
         if x.is_empty() {
             continue;
         }
-        let p = Probe::train(task.name(), classes.clone(), task.features(), &x, &y, task.spec());
+        let p = fit(task, &x, &y);
         for (i, c) in clips.iter().enumerate() {
             if fold_of.get(c.speaker.as_str()) != Some(&f) {
                 continue;
             }
-            let Some(l) = task.label(c) else { continue };
-            let truth = classes.iter().position(|x| *x == l).expect("class");
+            let Some(truth) = task.class_of(c) else { continue };
             held.extend(predict_windows(&p, c, i, truth)?);
         }
     }
     Ok(held)
+}
+
+/// A probe for the task fitted on rows.
+fn fit(task: Task, x: &[Vec<f32>], y: &[usize]) -> Probe {
+    Probe::train(task.name(), task.classes(), task.features(), x, y, task.spec())
 }
 
 /// Held-out predictions for every window of both bands of one clip.
@@ -318,16 +328,13 @@ pub fn load_clips(
     let model = manifest.require(crate::pipeline::analysis::encoder::MODEL)?;
     let lib = manifest.require(crate::onnx::RUNTIME)?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
-    let encoders: Vec<Arc<VoiceEncoder>> = (0..threads)
-        .map(|_| VoiceEncoder::load(&model, &lib, 1).map(Arc::new))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let encoder = VoiceEncoder::load(&model, &lib, threads).map_err(anyhow::Error::msg)?;
     let cache = voice_data::default_cache(&manifest.dir);
     let sha = manifest.get(crate::pipeline::analysis::encoder::MODEL)?.accepted_sha256().join(",");
     let (mut clips, mut names, mut licences) = (Vec::new(), Vec::new(), Vec::new());
     for d in datasets {
-        let c = voice_data::load(d, &encoders, &sha, &cache)?;
-        let corpus = c.first().map(|c| c.corpus.clone()).unwrap_or_else(|| d.display().to_string());
+        let c = voice_data::load(d, &encoder, threads, &sha, &cache)?;
+        let corpus = voice_data::corpus_name(d);
         names.push(format!("{corpus}: {} clips, labels.tsv sha256 {}", c.len(), voice_data::labels_hash(d)));
         if let Some(l) = voice_data::licence(d) {
             licences.push(format!("{corpus}: {l}"));
@@ -368,27 +375,22 @@ pub fn train(
             report(task, &refs, &held, band, temperature, "held-out speakers (6 folds)");
         }
         let (x, y) = rows(task, &refs)?;
-        let mut p = Probe::train(task.name(), task.classes(), task.features(), &x, &y, task.spec());
+        let mut p = fit(task, &x, &y);
         p.temperature = temperature;
         p.floor = task.floor();
-        let speakers: std::collections::BTreeSet<&str> =
-            refs.iter().filter(|c| task.label(c).is_some()).map(|c| c.speaker.as_str()).collect();
         p.provenance = Provenance {
             // Dataset folders by name (where they live differs between machines).
             command: format!(
                 "switchboard train {kind} --seed {seed} {}{}",
                 datasets
                     .iter()
-                    .map(|d| format!(
-                        "--dataset .../{}",
-                        d.canonicalize().unwrap_or(d.clone()).file_name().unwrap_or_default().to_string_lossy()
-                    ))
+                    .map(|d| format!("--dataset .../{}", voice_data::corpus_name(d)))
                     .collect::<Vec<_>>()
                     .join(" "),
                 hold_out.iter().map(|h| format!(" --hold-out {h}")).collect::<String>()
             ),
             datasets: names.clone(),
-            speakers: speakers.len(),
+            speakers: task.speakers(&refs).len(),
             samples: x.len(),
             seed,
             licences: licences.clone(),
@@ -416,21 +418,21 @@ pub fn eval(kind: &str, datasets: &[PathBuf], seed: u64, manifest: &crate::model
     corpora.dedup();
     let mut totals = Vec::new();
     for task in tasks {
-        // Within each corpus (and all together), leave speakers out.
+        // Within each corpus (and all together), leave speakers out. Each corpus's temperature
+        // serves again below, for the probe fitted on all of it.
         let mut groups: Vec<(String, Vec<&Clip>)> =
             corpora.iter().map(|k| (k.clone(), clips.iter().filter(|c| &c.corpus == k).collect())).collect();
         if corpora.len() > 1 {
             groups.push(("all corpora".into(), clips.iter().collect()));
         }
+        let mut temperatures: BTreeMap<&str, f32> = BTreeMap::new();
         for (name, refs) in &groups {
-            let n_labelled = refs.iter().filter(|c| task.label(c).is_some()).count();
-            let speakers: std::collections::BTreeSet<&str> =
-                refs.iter().filter(|c| task.label(c).is_some()).map(|c| c.speaker.as_str()).collect();
-            if n_labelled == 0 || speakers.len() < 2 {
+            if task.speakers(refs).len() < 2 {
                 continue;
             }
             let held = cross_validate(task, refs, 6, seed)?;
             let t = temperature_of(&held);
+            temperatures.insert(name, t);
             for band in [Band::Wide, Band::Phone] {
                 let f = report(task, refs, &held, band, t, &format!("{name}, held-out speakers"));
                 totals.push(format!(
@@ -447,30 +449,28 @@ pub fn eval(kind: &str, datasets: &[PathBuf], seed: u64, manifest: &crate::model
                 ));
             }
         }
-        // Across corpora.
-        for a in &corpora {
-            for b in &corpora {
-                if a == b {
-                    continue;
-                }
-                let train: Vec<&Clip> = clips.iter().filter(|c| &c.corpus == a).collect();
-                let test: Vec<&Clip> = clips.iter().filter(|c| &c.corpus == b).collect();
-                let (x, y) = rows(task, &train)?;
-                let classes_seen: std::collections::BTreeSet<usize> = y.iter().copied().collect();
-                // A corpus with one class (all native, all Mandarin-L1) teaches nothing alone.
-                if classes_seen.len() < 2 || !test.iter().any(|c| task.label(c).is_some()) {
-                    continue;
-                }
-                let p = Probe::train(task.name(), task.classes(), task.features(), &x, &y, task.spec());
-                let t = cross_validate(task, &train, 6, seed).map(|own| temperature_of(&own)).unwrap_or(1.0);
+        // Across corpora: fitted on all of one (once), tested on each other.
+        for (a, train) in groups.iter().take(corpora.len()) {
+            let (x, y) = rows(task, train)?;
+            let classes_seen: std::collections::BTreeSet<usize> = y.iter().copied().collect();
+            // A corpus with one class (all native, all Mandarin-L1) teaches nothing alone.
+            if classes_seen.len() < 2 {
+                continue;
+            }
+            let p = fit(task, &x, &y);
+            let t = temperatures.get(a.as_str()).copied().unwrap_or(1.0);
+            for (b, test) in groups.iter().take(corpora.len()).filter(|(b, _)| b != a) {
                 let mut held = Vec::new();
                 for (i, c) in test.iter().enumerate() {
-                    let Some(l) = task.label(c) else { continue };
-                    let truth = p.classes.iter().position(|x| *x == l).expect("class");
-                    held.extend(predict_windows(&p, c, i, truth)?);
+                    if let Some(truth) = task.class_of(c) {
+                        held.extend(predict_windows(&p, c, i, truth)?);
+                    }
+                }
+                if held.is_empty() {
+                    continue;
                 }
                 for band in [Band::Wide, Band::Phone] {
-                    let f = report(task, &test, &held, band, t, &format!("fitted on {a}, tested on {b}"));
+                    let f = report(task, test, &held, band, t, &format!("fitted on {a}, tested on {b}"));
                     totals.push(format!(
                         "{} cross-corpus {a} -> {b}, {}: {}/{} right, balanced accuracy {:.3}",
                         task.name(),

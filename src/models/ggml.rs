@@ -67,6 +67,16 @@ impl Hparams {
 /// The Slaney-style mel filterbank (librosa `filters.mel(sr, n_fft, n_mels)`, htk=False,
 /// norm="slaney"), computed in f64 with librosa's f32 rounding so it matches OpenAI's `mel_80`.
 pub fn mel_filters(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f32> {
+    slaney_filterbank(sr, n_fft, n_mels, true).into_iter().map(|v| v as f32).collect()
+}
+
+/// The same filterbank in f64 without the rounding, as Hugging Face's Whisper feature
+/// extractor (and Pipecat's copy of it) builds it: `[n_mels][n_fft / 2 + 1]`, row-major.
+pub fn mel_filters_f64(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f64> {
+    slaney_filterbank(sr, n_fft, n_mels, false)
+}
+
+fn slaney_filterbank(sr: f64, n_fft: usize, n_mels: usize, f32_rounding: bool) -> Vec<f64> {
     const F_SP: f64 = 200.0 / 3.0;
     const MIN_LOG_HZ: f64 = 1000.0;
     let min_log_mel = MIN_LOG_HZ / F_SP;
@@ -93,7 +103,8 @@ pub fn mel_filters(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f32> {
     let step = (hi - lo) / (n_pts - 1) as f64;
     let mel_f: Vec<f64> =
         (0..n_pts).map(|i| if i == n_pts - 1 { hi } else { lo + i as f64 * step }).map(mel_to_hz).collect();
-    let mut w = vec![0f32; n_mels * n_bins];
+    let round = |v: f64| if f32_rounding { v as f32 as f64 } else { v };
+    let mut w = vec![0f64; n_mels * n_bins];
     for i in 0..n_mels {
         let fdiff_lo = mel_f[i + 1] - mel_f[i];
         let fdiff_hi = mel_f[i + 2] - mel_f[i + 1];
@@ -101,8 +112,8 @@ pub fn mel_filters(sr: f64, n_fft: usize, n_mels: usize) -> Vec<f32> {
         for (j, &f) in fftfreqs.iter().enumerate() {
             let lower = -(mel_f[i] - f) / fdiff_lo;
             let upper = (mel_f[i + 2] - f) / fdiff_hi;
-            let v = 0f64.max(lower.min(upper)) as f32;
-            w[i * n_bins + j] = (v as f64 * enorm) as f32;
+            let v = round(0f64.max(lower.min(upper)));
+            w[i * n_bins + j] = round(v * enorm);
         }
     }
     w

@@ -134,8 +134,7 @@ impl Engine {
         let expected_language = ExpectedLanguage::default();
         let expected = expected_language.clone();
         tokio::spawn(async move {
-            let mut s = Stream::new(engine, vad, ev_tx, expected);
-            s.analyse_voice = caller;
+            let mut s = Stream::new(engine, vad, ev_tx, expected, caller);
             s.run(in_rx).await;
         });
         Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language })
@@ -202,6 +201,7 @@ impl Stream {
         vad: Box<dyn VoiceActivityDetector>,
         events: mpsc::Sender<TranscriptEvent>,
         expected: ExpectedLanguage,
+        analyse_voice: bool,
     ) -> Self {
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
@@ -220,7 +220,7 @@ impl Stream {
             inflight: None,
             context: String::new(),
             expected,
-            analyse_voice: true,
+            analyse_voice,
         }
     }
 
@@ -487,19 +487,7 @@ impl Stream {
                     };
                     // The Whisper state goes back before the voice analysis, for the next decode.
                     engine.sessions.give_back(session);
-                    let prosody = prosody.then(|| {
-                        let mut p = analysis::prosody::analyse(&req.audio, None);
-                        if p.has_voice() {
-                            p.voice = engine.voice.as_ref().and_then(|v| match v.score(&req.audio) {
-                                Ok(s) => Some(s),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "voice classifiers failed on a turn");
-                                    None
-                                }
-                            });
-                        }
-                        p
-                    });
+                    let prosody = prosody.then(|| analysis::analyse_turn(&req.audio, None, engine.voice.as_deref()));
                     JobOutput { language, hypothesis, translation, prosody }
                 })
                 .await

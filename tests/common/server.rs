@@ -136,6 +136,19 @@ impl Server {
         self.request("POST", "/api/login", None, Some(serde_json::json!({"username": user, "password": password})))
     }
 
+    /// Log in as an agent and set them available for calls; their session cookie.
+    pub fn available_agent(&self, user: &str, password: &str) -> String {
+        let cookie = self.session(user, password);
+        let (status, _, body) = self.request(
+            "PUT",
+            "/api/agents/me/presence",
+            Some(&cookie),
+            Some(serde_json::json!({"presence": "available"})),
+        );
+        assert_eq!(status, 200, "{user} available: {body}");
+        cookie
+    }
+
     /// Log in and return the session cookie ("sb_session=...").
     pub fn session(&self, user: &str, password: &str) -> String {
         let (status, cookie, body) = self.login(user, password);
@@ -291,6 +304,17 @@ pub fn sipp(
 }
 
 /// A fresh temporary folder under target/.
+/// A server on a fresh back-office database with the demo data (12 customers, the demo staff);
+/// the database's path, to remove at the end.
+pub fn demo_server(tag: &str, env: &[(&str, &str)]) -> (std::path::PathBuf, Server) {
+    let db = tempdir(tag).join("bo.db");
+    crate::common::ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let mut all = vec![("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())];
+    all.extend_from_slice(env);
+    let server = Server::start(&all);
+    (db, server)
+}
+
 pub fn tempdir(prefix: &str) -> std::path::PathBuf {
     let d = root().join("target/test-tmp").join(format!("{prefix}-{}-{}", std::process::id(), fastrand::u32(..)));
     std::fs::create_dir_all(&d).unwrap();

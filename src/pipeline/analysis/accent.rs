@@ -69,13 +69,42 @@ impl Default for AccentModel {
     }
 }
 
+/// Per-class probabilities over a caller's turns, weighted by each turn's speech time: the
+/// recogniser's language vector, or one of the accent classifiers' outputs.
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    /// Speech-time-weighted sums of each class's probability.
+    mass: Vec<(String, f64)>,
+    speech_ms: u64,
+}
+
+impl Tally {
+    fn add(&mut self, probs: &[(String, f32)], speech_ms: u64) {
+        if probs.is_empty() || speech_ms == 0 {
+            return;
+        }
+        for (class, p) in probs {
+            let w = *p as f64 * speech_ms as f64;
+            match self.mass.iter_mut().find(|(c, _)| c == class) {
+                Some((_, m)) => *m += w,
+                None => self.mass.push((class.clone(), w)),
+            }
+        }
+        self.speech_ms += speech_ms;
+    }
+
+    /// The class with the highest mean probability, and that mean.
+    fn top(&self) -> Option<(String, f32)> {
+        let total = self.speech_ms.max(1) as f64;
+        self.mass.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(c, s)| (c.clone(), (s / total) as f32))
+    }
+}
+
 /// Accumulates one caller's English turns.
 #[derive(Debug, Default, Clone)]
 pub struct AccentEstimator {
     model: AccentModel,
-    /// Speech-time-weighted sums of each language's probability.
-    mass: Vec<(String, f64)>,
-    speech_ms: u64,
+    tally: Tally,
 }
 
 impl AccentEstimator {
@@ -83,33 +112,29 @@ impl AccentEstimator {
         Self { model, ..Default::default() }
     }
 
+    /// Speech needed before any verdict, ms.
+    pub fn min_speech_ms(&self) -> u64 {
+        self.model.min_speech_ms
+    }
+
     /// Add an English turn: the recogniser's (language, probability) list and its speech time.
     pub fn add(&mut self, probs: &[(String, f32)], speech_ms: u64) {
-        if probs.is_empty() || speech_ms == 0 {
-            return;
-        }
-        for (lang, p) in probs {
-            let w = *p as f64 * speech_ms as f64;
-            match self.mass.iter_mut().find(|(l, _)| l == lang) {
-                Some((_, m)) => *m += w,
-                None => self.mass.push((lang.clone(), w)),
-            }
-        }
-        self.speech_ms += speech_ms;
+        self.tally.add(probs, speech_ms);
     }
 
     /// The current estimate.
     pub fn estimate(&self) -> Accent {
         let m = self.model;
-        let total = self.speech_ms.max(1) as f64;
-        let avg =
-            |lang: &str| self.mass.iter().find(|(l, _)| l == lang).map(|(_, w)| (w / total) as f32).unwrap_or(0.0);
+        let Tally { mass, speech_ms } = &self.tally;
+        let speech_ms = *speech_ms;
+        let total = speech_ms.max(1) as f64;
+        let avg = |lang: &str| mass.iter().find(|(l, _)| l == lang).map(|(_, w)| (w / total) as f32).unwrap_or(0.0);
         let en = avg("en");
-        if self.speech_ms < m.min_speech_ms || self.mass.is_empty() {
-            return Accent::unknown(en, self.speech_ms);
+        if speech_ms < m.min_speech_ms || mass.is_empty() {
+            return Accent::unknown(en, speech_ms);
         }
         // Confidence grows with the distance from the undecided band and with speech time.
-        let time = (self.speech_ms as f32 / (3 * m.min_speech_ms) as f32).min(1.0);
+        let time = (speech_ms as f32 / (3 * m.min_speech_ms) as f32).min(1.0);
         if en >= m.native_min_en {
             let margin = (en - m.native_min_en) / (1.0 - m.native_min_en).max(1e-3);
             return Accent {
@@ -119,19 +144,19 @@ impl AccentEstimator {
                 l1: Some("en".into()),
                 confidence: (0.5 + 0.5 * margin).min(1.0) * (0.5 + 0.5 * time),
                 english_prob: en,
-                speech_ms: self.speech_ms,
+                speech_ms,
                 evidence: vec![format!("recogniser: English {:.2}", en)],
             };
         }
         if en > m.foreign_max_en {
-            return Accent::unknown(en, self.speech_ms);
+            return Accent::unknown(en, speech_ms);
         }
         let margin = (m.foreign_max_en - en) / m.foreign_max_en.max(1e-3);
         let confidence = (0.5 + 0.5 * margin).min(1.0) * (0.5 + 0.5 * time);
         // The non-English mass by family: Indian English leaks to Hindi, Sanskrit, Urdu, Telugu
         // and Tamil at once, which together name the accent where no single one would.
         let mut families: Vec<(&str, f32, &str, f32)> = Vec::new(); // family, mass, top language, its mass
-        for (l, w) in self.mass.iter().filter(|(l, _)| l != "en" && !UNINFORMATIVE.contains(&l.as_str())) {
+        for (l, w) in mass.iter().filter(|(l, _)| l != "en" && !UNINFORMATIVE.contains(&l.as_str())) {
             let p = (w / total) as f32;
             let fam = family(l);
             match families.iter_mut().find(|f| f.0 == fam) {
@@ -159,16 +184,7 @@ impl AccentEstimator {
             None => ("non-native English".to_string(), None),
         };
         let evidence = vec![format!("recogniser: English {en:.2}")];
-        Accent {
-            label,
-            native: Some(false),
-            region,
-            l1,
-            confidence,
-            english_prob: en,
-            speech_ms: self.speech_ms,
-            evidence,
-        }
+        Accent { label, native: Some(false), region, l1, confidence, english_prob: en, speech_ms, evidence }
     }
 }
 
@@ -179,10 +195,11 @@ impl AccentEstimator {
 /// kept, being more specific than the classifier's language family.
 #[derive(Debug, Default, Clone)]
 pub struct LearnedAccent {
-    /// Per probe: class -> speech-weighted probability sum.
-    sums: Vec<(String, Vec<(String, f64)>)>,
-    floors: Vec<(String, f32)>,
-    speech_ms: u64,
+    native: Tally,
+    family: Tally,
+    region: Tally,
+    /// Each probe's confidence floor (carried by its predictions): native, family, region.
+    floors: [f32; 3],
 }
 
 impl LearnedAccent {
@@ -190,71 +207,42 @@ impl LearnedAccent {
     /// turn weighs its speech time up to that).
     pub fn add(&mut self, scores: &super::voice::VoiceScores, speech_ms: u64) {
         let speech_ms = speech_ms.min(super::encoder::WINDOW as u64 / 16);
-        if speech_ms == 0 {
-            return;
-        }
-        for (task, pred) in [("native", &scores.native), ("family", &scores.family), ("region", &scores.region)] {
-            let Some(pred) = pred else { continue };
-            let floor = pred.floor;
-            match self.floors.iter_mut().find(|(t, _)| t == task) {
-                Some(f) => f.1 = floor,
-                None => self.floors.push((task.into(), floor)),
-            }
-            let entry = match self.sums.iter_mut().position(|(t, _)| t == task) {
-                Some(i) => &mut self.sums[i].1,
-                None => {
-                    self.sums.push((task.into(), Vec::new()));
-                    &mut self.sums.last_mut().expect("pushed").1
-                }
-            };
-            for (class, p) in &pred.probs {
-                match entry.iter_mut().find(|(c, _)| c == class) {
-                    Some((_, s)) => *s += *p as f64 * speech_ms as f64,
-                    None => entry.push((class.clone(), *p as f64 * speech_ms as f64)),
-                }
+        let probes = [
+            (&mut self.native, &scores.native),
+            (&mut self.family, &scores.family),
+            (&mut self.region, &scores.region),
+        ];
+        for ((tally, pred), floor) in probes.into_iter().zip(self.floors.iter_mut()) {
+            if let Some(pred) = pred {
+                tally.add(&pred.probs, speech_ms);
+                *floor = pred.floor;
             }
         }
-        self.speech_ms += speech_ms;
-    }
-
-    /// The averaged top class of a probe and its probability.
-    fn top(&self, task: &str) -> Option<(String, f32)> {
-        let (_, sums) = self.sums.iter().find(|(t, _)| t == task)?;
-        let total = self.speech_ms.max(1) as f64;
-        sums.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(c, s)| (c.clone(), (s / total) as f32))
-    }
-
-    fn floor(&self, task: &str) -> f32 {
-        self.floors.iter().find(|(t, _)| t == task).map(|f| f.1).unwrap_or(0.6)
     }
 
     /// The fused estimate; the vector's estimate alone when the classifiers have not spoken
     /// (not installed, or too little speech).
     pub fn fuse(&self, vector: Accent, min_speech_ms: u64) -> Accent {
-        let Some((native, p)) = self.top("native") else { return vector };
-        if self.speech_ms < min_speech_ms {
+        let Some((native, p)) = self.native.top() else { return vector };
+        let speech_ms = self.native.speech_ms;
+        if speech_ms < min_speech_ms {
             return vector;
         }
+        let [native_floor, family_floor, region_floor] = self.floors;
         let mut evidence = vec![format!("voice classifier: {} {p:.2}", native.replace('_', "-"))];
         evidence.extend(vector.evidence.iter().cloned());
         // Below the floor, or a weak verdict the recogniser's language vector contradicts:
         // say nothing rather than guess.
         let contradicted = vector.native.is_some_and(|v| v != (native == "native")) && p < STRONG_VOICE;
-        if p < self.floor("native") || contradicted {
-            return Accent { evidence, ..Accent::unknown(vector.english_prob, self.speech_ms) };
+        if p < native_floor || contradicted {
+            return Accent { evidence, ..Accent::unknown(vector.english_prob, speech_ms) };
         }
-        let time = (self.speech_ms as f32 / (3 * min_speech_ms) as f32).min(1.0);
+        let time = (speech_ms as f32 / (3 * min_speech_ms) as f32).min(1.0);
         let confidence = p * (0.6 + 0.4 * time);
         if native == "native" {
-            let region = self.top("region").filter(|(_, q)| *q >= self.floor("region")).map(|(r, q)| {
+            let region = self.region.top().filter(|(_, q)| *q >= region_floor).map(|(r, q)| {
                 evidence.push(format!("voice classifier: {} {q:.2}", r.replace('_', " ")));
-                match r.as_str() {
-                    "north_america" => "North America",
-                    "british_isles" => "British Isles",
-                    "oceania" => "Oceania",
-                    other => other,
-                }
-                .to_string()
+                region_name(&r).to_string()
             });
             return Accent {
                 label: "native English".into(),
@@ -263,19 +251,14 @@ impl LearnedAccent {
                 l1: Some("en".into()),
                 confidence,
                 english_prob: vector.english_prob,
-                speech_ms: self.speech_ms,
+                speech_ms,
                 evidence,
             };
         }
         if vector.native == Some(false) && vector.l1.is_some() {
-            return Accent {
-                confidence: confidence.max(vector.confidence),
-                evidence,
-                speech_ms: self.speech_ms,
-                ..vector
-            };
+            return Accent { confidence: confidence.max(vector.confidence), evidence, speech_ms, ..vector };
         }
-        let family = self.top("family").filter(|(_, q)| *q >= self.floor("family"));
+        let family = self.family.top().filter(|(_, q)| *q >= family_floor);
         let (label, l1) = match family {
             Some((f, q)) => {
                 evidence.push(format!("voice classifier: {} first language {q:.2}", f.replace('_', "-")));
@@ -290,7 +273,7 @@ impl LearnedAccent {
             l1,
             confidence,
             english_prob: vector.english_prob,
-            speech_ms: self.speech_ms,
+            speech_ms,
             evidence,
         }
     }
@@ -299,6 +282,16 @@ impl LearnedAccent {
 /// A classifier verdict this sure overrides the language vector's opposite one (the vector
 /// misses many accents); a weaker one it contradicts gives "unknown".
 const STRONG_VOICE: f32 = 0.8;
+
+/// A native region's name in words.
+pub fn region_name(r: &str) -> &str {
+    match r {
+        "north_america" => "North America",
+        "british_isles" => "British Isles",
+        "oceania" => "Oceania",
+        other => other,
+    }
+}
 
 /// A first-language family's name in words.
 pub fn family_name(f: &str) -> &str {

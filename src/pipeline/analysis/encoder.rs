@@ -6,20 +6,17 @@
 //! from, so one inference per turn gives the voice features and the end-of-turn probability.
 //!
 //! The graph's outputs are only the end-of-turn probability; the pooled state (`sum_1`) and
-//! the encoder's last layer (`layer_norm_8_…`) are added as outputs in memory when the model is
-//! loaded ([`with_outputs`]), so the file on disk stays Pipecat's, byte for byte.
+//! three layer norms of the encoder's residual stream ([`LAYERS`]) are added as outputs in
+//! memory when the model is loaded ([`with_outputs`]), so the file on disk stays Pipecat's,
+//! byte for byte.
 //!
 //! Features follow Pipecat's `_whisper_features.py` (Whisper's feature extractor at 8 s): the
 //! last 8 s of 16 kHz audio, zero-padded at the front, normalised to zero mean and unit
-//! variance, 80 Slaney mel bands of a 400-point periodic-Hann STFT with hop 160, log10, floor at
-//! max - 8, then (x + 4) / 4.
+//! variance, 80 Slaney mel bands (Whisper's filterbank in f64, as Hugging Face builds it,
+//! [`crate::models::ggml::mel_filters_f64`]) of a 400-point periodic-Hann STFT with hop 160, log10, floor at max - 8, then (x + 4) / 4.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// Changes whenever what an embedding holds changes (blocks, layers, features): caches of
-/// embeddings are keyed by it.
-pub const LAYOUT: &str = "smart-turn-v3.2/pool+l4+l6+l8/mean-sd/v1";
+use std::sync::{Mutex, OnceLock};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -46,6 +43,10 @@ pub const BLOCKS: [(&str, usize); 4] = [("pool", WIDTH), ("l4", 2 * WIDTH), ("l6
 /// Length of a whole embedding.
 pub const DIM: usize = 7 * WIDTH;
 
+/// Changes whenever what an embedding holds changes (blocks, layers, features): caches of
+/// embeddings are keyed by it.
+pub const LAYOUT: &str = "smart-turn-v3.2/pool+l4+l6+l8/mean-sd/v3";
+
 /// The encoder's manifest entry.
 pub const MODEL: &str = "smart-turn-v3.2";
 const POOLED: &str = "sum_1";
@@ -68,25 +69,31 @@ impl Embedding {
     }
 }
 
+/// Where a named block sits in an embedding.
+fn block(name: &str) -> Result<std::ops::Range<usize>, String> {
+    let mut at = 0;
+    for (b, len) in BLOCKS {
+        if b == name {
+            return Ok(at..at + len);
+        }
+        at += len;
+    }
+    Err(format!("unknown embedding block {name:?} (known: pool, l4, l6, l8)"))
+}
+
+/// How many values the named blocks hold together.
+pub fn features_len(names: &[String]) -> Result<usize, String> {
+    names.iter().map(|n| block(n).map(|r| r.len())).sum()
+}
+
 /// [`Embedding::features`] on a stored vector.
 pub fn features_of(vector: &[f32], names: &[String]) -> Result<Vec<f32>, String> {
     if vector.len() != DIM {
         return Err(format!("embedding has {} values, not {DIM}", vector.len()));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(features_len(names)?);
     for name in names {
-        let mut at = 0;
-        let mut found = false;
-        for (b, len) in BLOCKS {
-            if b == name {
-                out.extend_from_slice(&vector[at..at + len]);
-                found = true;
-            }
-            at += len;
-        }
-        if !found {
-            return Err(format!("unknown embedding block {name:?} (known: pool, l4, l6, l8)"));
-        }
+        out.extend_from_slice(&vector[block(name)?]);
     }
     Ok(out)
 }
@@ -139,28 +146,6 @@ impl VoiceEncoder {
             all.push(Mutex::new(session));
         }
         Ok(VoiceEncoder { sessions: all, next: Default::default() })
-    }
-
-    /// The process's encoder from the models folder, loaded on first use (`None` with the
-    /// reason logged once when the model is missing: the classifiers then say "unknown").
-    pub fn shared(manifest: &crate::models::Manifest) -> Option<Arc<VoiceEncoder>> {
-        static SHARED: OnceLock<Option<Arc<VoiceEncoder>>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                let load = || -> Result<VoiceEncoder, String> {
-                    let model = manifest.require(MODEL).map_err(|e| e.to_string())?;
-                    let lib = manifest.require(crate::onnx::RUNTIME).map_err(|e| e.to_string())?;
-                    VoiceEncoder::load(&model, &lib, crate::pipeline::default_workers())
-                };
-                match load() {
-                    Ok(e) => Some(Arc::new(e)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "voice encoder unavailable: emotion and accent classifiers are off");
-                        None
-                    }
-                }
-            })
-            .clone()
     }
 
     /// Embed the last 8 s of 16 kHz mono audio (one inference: a live turn's cost; longer
@@ -244,17 +229,7 @@ pub fn log_mel(window: &[f32]) -> Vec<f32> {
         };
         ((x[j as usize] - mean) / sd) as f64
     };
-    let hann: Vec<f64> =
-        (0..N_FFT).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()).collect();
-    // Each band's non-zero span of bins (a triangle covers a few bins): (first bin, weights).
-    let spans: Vec<(usize, Vec<f64>)> = mel_filters()
-        .iter()
-        .map(|band| {
-            let first = band.iter().position(|w| *w > 0.0).unwrap_or(0);
-            let last = band.iter().rposition(|w| *w > 0.0).unwrap_or(0);
-            (first, band[first..=last.max(first)].to_vec())
-        })
-        .collect();
+    let (hann, spans) = analysis_tables();
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(N_FFT);
     let mut frame = fft.make_input_vec();
@@ -281,44 +256,25 @@ pub fn log_mel(window: &[f32]) -> Vec<f32> {
     out.iter().map(|v| ((v.max(max - 8.0) + 4.0) / 4.0) as f32).collect()
 }
 
-fn hz_to_mel(f: f64) -> f64 {
-    if f >= 1000.0 {
-        15.0 + (f / 1000.0).ln() * (27.0 / 6.4f64.ln())
-    } else {
-        3.0 * f / 200.0
-    }
-}
-
-fn mel_to_hz(m: f64) -> f64 {
-    if m >= 15.0 {
-        1000.0 * ((6.4f64.ln() / 27.0) * (m - 15.0)).exp()
-    } else {
-        200.0 * m / 3.0
-    }
-}
-
-/// Slaney-normalised triangular filters, `[80][201]`.
-fn mel_filters() -> &'static Vec<Vec<f64>> {
-    static F: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
-    F.get_or_init(|| {
+/// The periodic Hann window and, per mel band, its non-zero span of FFT bins (first bin,
+/// weights) from Whisper's own Slaney filterbank: made once per process.
+#[allow(clippy::type_complexity)]
+fn analysis_tables() -> &'static (Vec<f64>, Vec<(usize, Vec<f64>)>) {
+    static T: OnceLock<(Vec<f64>, Vec<(usize, Vec<f64>)>)> = OnceLock::new();
+    T.get_or_init(|| {
+        let hann =
+            (0..N_FFT).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()).collect();
         let bins = N_FFT / 2 + 1;
-        let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(8000.0));
-        let pts: Vec<f64> =
-            (0..N_MELS + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (N_MELS + 1) as f64)).collect();
-        let fft_freqs: Vec<f64> = (0..bins).map(|i| 8000.0 * i as f64 / (bins - 1) as f64).collect();
-        (0..N_MELS)
-            .map(|m| {
-                let enorm = 2.0 / (pts[m + 2] - pts[m]);
-                fft_freqs
-                    .iter()
-                    .map(|&f| {
-                        let down = (f - pts[m]) / (pts[m + 1] - pts[m]);
-                        let up = (pts[m + 2] - f) / (pts[m + 2] - pts[m + 1]);
-                        down.min(up).max(0.0) * enorm
-                    })
-                    .collect()
+        let filters = crate::models::ggml::mel_filters_f64(16_000.0, N_FFT, N_MELS);
+        let spans = filters
+            .chunks(bins)
+            .map(|band| {
+                let first = band.iter().position(|w| *w > 0.0).unwrap_or(0);
+                let last = band.iter().rposition(|w| *w > 0.0).unwrap_or(0).max(first);
+                (first, band[first..=last].to_vec())
             })
-            .collect()
+            .collect();
+        (hann, spans)
     })
 }
 
@@ -410,14 +366,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slaney_mel_scale_round_trips_and_filters_cover_the_band() {
-        for f in [0.0, 440.0, 1000.0, 3999.0, 8000.0] {
-            assert!((mel_to_hz(hz_to_mel(f)) - f).abs() < 1e-6);
-        }
-        let f = mel_filters();
-        assert_eq!((f.len(), f[0].len()), (80, 201));
-        // Every band has weight somewhere; the DC bin belongs to no band but the first's edge.
-        assert!(f.iter().all(|band| band.iter().any(|w| *w > 0.0)));
+    fn every_mel_band_covers_some_bins_of_the_spectrum() {
+        let (hann, spans) = analysis_tables();
+        assert_eq!((hann.len(), spans.len()), (400, 80));
+        // Every band has weight somewhere, inside the 201 bins.
+        assert!(spans.iter().all(|(first, w)| w.iter().any(|x| *x > 0.0) && first + w.len() <= 201));
     }
 
     #[test]
@@ -428,9 +381,10 @@ mod tests {
         assert_eq!(mel.len(), 80 * 800);
         let frame = 400;
         let band = (0..80).max_by(|&a, &b| mel[a * 800 + frame].total_cmp(&mel[b * 800 + frame])).unwrap();
+        // A band's centre: its filter's peak bin (40 Hz per bin).
         let centre = |m: usize| {
-            let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(8000.0));
-            mel_to_hz(lo + (hi - lo) * (m + 1) as f64 / 81.0)
+            let (first, w) = &analysis_tables().1[m];
+            (first + (0..w.len()).max_by(|&a, &b| w[a].total_cmp(&w[b])).unwrap()) as f64 * 40.0
         };
         assert!((centre(band) - 1000.0).abs() < 120.0, "band {band} at {} Hz", centre(band));
         let max = mel.iter().cloned().fold(f32::MIN, f32::max);

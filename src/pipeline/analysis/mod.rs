@@ -18,6 +18,23 @@ use language::{LanguageEvent, LanguageTracker, TurnLanguage};
 use prosody::Prosody;
 use state::{CallerStateTracker, State, TurnState};
 
+/// A finished turn's voice features, on the inference worker right after its final decode:
+/// prosody, then, on voiced turns and when they are installed, the learned classifiers'
+/// verdicts (a failure there costs the turn its verdicts, not its prosody).
+pub fn analyse_turn(audio: &[f32], words: Option<usize>, classifiers: Option<&voice::VoiceModels>) -> Prosody {
+    let mut p = prosody::analyse(audio, words);
+    if p.has_voice() {
+        p.voice = classifiers.and_then(|v| match v.score(audio) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "voice classifiers failed on a turn");
+                None
+            }
+        });
+    }
+    p
+}
+
 /// Everything the analysis keeps for one call.
 #[derive(Debug, Default)]
 pub struct CallAnalyzer {
@@ -120,7 +137,7 @@ impl CallAnalyzer {
 
     /// The accent estimate so far.
     pub fn accent(&self) -> Accent {
-        self.learned_accent.fuse(self.accent.estimate(), accent::AccentModel::default().min_speech_ms)
+        self.learned_accent.fuse(self.accent.estimate(), self.accent.min_speech_ms())
     }
 
     /// The caller's frustration trend so far (positive = rising).

@@ -221,17 +221,7 @@ impl Probe {
 /// The temperature that minimises the negative log-likelihood of held-out logits (golden-section
 /// search over 0.2..20 on a log scale).
 pub fn fit_temperature(logits: &[Vec<f64>], y: &[usize]) -> f32 {
-    let nll = |t: f64| -> f64 {
-        logits
-            .iter()
-            .zip(y)
-            .map(|(l, &c)| {
-                let mut p: Vec<f64> = l.iter().map(|v| v / t).collect();
-                softmax(&mut p);
-                -(p[c].max(1e-12)).ln()
-            })
-            .sum()
-    };
+    let nll = |t: f64| -> f64 { logits.iter().zip(y).map(|(l, &c)| -(calibrated(l, t)[c].max(1e-12)).ln()).sum() };
     let (mut a, mut b) = (0.2f64.ln(), 20f64.ln());
     let g = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..60 {
@@ -252,8 +242,9 @@ pub fn argmax(p: &[f64]) -> (usize, f64) {
 }
 
 /// Calibrated probabilities of logits at a temperature.
-pub fn calibrated(logits: &[f64], temperature: f32) -> Vec<f64> {
-    let mut p: Vec<f64> = logits.iter().map(|v| v / temperature as f64).collect();
+pub fn calibrated(logits: &[f64], temperature: impl Into<f64>) -> Vec<f64> {
+    let t = temperature.into();
+    let mut p: Vec<f64> = logits.iter().map(|v| v / t).collect();
     softmax(&mut p);
     p
 }

@@ -199,17 +199,18 @@ impl CallerStateTracker {
         // The learned anger classifier judges the voice on its own, with no baseline, so it
         // speaks from the first turn: its log-odds move frustration (a calm-sounding voice pulls
         // it down only a little, so angry words still count).
-        let p_angry = if has_prosody { p.voice.as_ref().and_then(|v| v.p_angry()) } else { None };
+        let scores = p.voice.as_ref().filter(|_| has_prosody);
+        let p_angry = scores.and_then(|v| v.p_angry());
         let voice = p_angry
             .map(|pa| {
                 let pa = pa.clamp(0.01, 0.99);
                 (w.voice_anger * (pa / (1.0 - pa)).ln()).clamp(-1.0, 4.0)
             })
             .unwrap_or(0.0);
-        if let Some(a) = p.voice.as_ref().and_then(|v| v.anger.as_ref()).filter(|a| has_prosody && a.label == "angry") {
+        if let Some(a) = scores.and_then(|v| v.anger.as_ref()).filter(|a| a.label == "angry") {
             evidence.push(format!("voice classifier: angry {:.2}", a.confidence));
         }
-        if let Some(a) = p.voice.as_ref().and_then(|v| v.arousal.as_ref()).filter(|a| a.label == "aroused") {
+        if let Some(a) = scores.and_then(|v| v.arousal.as_ref()).filter(|a| a.label == "aroused") {
             evidence.push(format!("voice classifier: high arousal, not anger {:.2}", a.confidence));
         }
         let frustration = sigmoid(w.bias + arousal.max(-1.5) + lexical + voice);

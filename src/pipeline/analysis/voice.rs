@@ -65,16 +65,15 @@ fn read_probes(path: &Path) -> Result<Vec<Probe>, String> {
     let probes: Vec<Probe> =
         serde_json::from_str(&text).map_err(|e| format!("{}: not a probe file: {e}", path.display()))?;
     for p in &probes {
-        let dim = super::encoder::features_of(&vec![0.0; super::encoder::DIM], &p.features)
-            .map_err(|e| format!("{}: probe {}: {e}", path.display(), p.task))?
-            .len();
+        let dim = super::encoder::features_len(&p.features)
+            .map_err(|e| format!("{}: probe {}: {e}", path.display(), p.task))?;
         if p.mean.len() != dim || p.scale.len() != dim || p.weights.iter().any(|w| w.len() != dim) {
             return Err(format!("{}: probe {} has the wrong size for its features", path.display(), p.task));
         }
         if p.classes.len() < 2 || p.weights.len() != p.classes.len() || p.bias.len() != p.classes.len() {
             return Err(format!("{}: probe {} has the wrong number of classes", path.display(), p.task));
         }
-        if !(p.temperature.is_finite() && p.temperature > 0.0) || !(0.0..=1.0).contains(&p.floor) {
+        if !p.temperature.is_finite() || p.temperature <= 0.0 || !(0.0..=1.0).contains(&p.floor) {
             return Err(format!("{}: probe {} has a bad temperature or floor", path.display(), p.task));
         }
         let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
@@ -113,14 +112,20 @@ impl VoiceModels {
         Ok(VoiceModels { encoder, probes })
     }
 
-    /// The process's classifiers (loaded on first use; `None`, with the reason logged once,
-    /// when the encoder or the weights are missing).
+    /// The process's classifiers: the encoder (one session per inference worker) and the
+    /// weights, loaded on first use; `None`, with the reason logged once, when the encoder or
+    /// the weights are missing.
     pub fn shared(manifest: &crate::models::Manifest) -> Option<Arc<VoiceModels>> {
         static SHARED: OnceLock<Option<Arc<VoiceModels>>> = OnceLock::new();
         SHARED
             .get_or_init(|| {
-                let enc = VoiceEncoder::shared(manifest)?;
-                match VoiceModels::load(enc, &VoiceModels::dir(&manifest.dir)) {
+                let load = || -> Result<VoiceModels, String> {
+                    let model = manifest.require(super::encoder::MODEL).map_err(|e| e.to_string())?;
+                    let lib = manifest.require(crate::onnx::RUNTIME).map_err(|e| e.to_string())?;
+                    let encoder = VoiceEncoder::load(&model, &lib, crate::pipeline::default_workers())?;
+                    VoiceModels::load(Arc::new(encoder), &VoiceModels::dir(&manifest.dir))
+                };
+                match load() {
                     Ok(m) => Some(Arc::new(m)),
                     Err(e) => {
                         tracing::warn!(error = %e, "voice classifiers off");
