@@ -2,7 +2,8 @@
 //! turns transcripts and key presses into events (updating the registry first), plays the
 //! greeting, enforces the duration limit and, when the call ends for any reason, tells the
 //! transport to hang up, flushes the last turn, writes the recording and reports
-//! `call_ended`. A failure here ends only this call.
+//! `call_ended`. A failure here ends only this call. It never awaits the assistant: a turn's
+//! assistant work runs as a job ([`assist`]) whose reply comes back into the loop below.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +13,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::assist::AssistInput;
 use super::recording::Recorder;
 use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Transport};
-use crate::assistant::dialogue::Input;
 use crate::events::{Event, EventBus};
 use crate::pipeline::analysis::language::LanguageEvent;
 use crate::pipeline::analysis::prosody::Prosody;
@@ -156,7 +157,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
         analyzer: Default::default(),
-        assistant,
+        assistant: assist::AssistantSlot::new(assistant),
         keys: String::new(),
         started: Instant::now(),
         silence_at: None,
@@ -180,8 +181,8 @@ struct Actor {
     dropped_frames: u64,
     /// The caller's state across turns.
     analyzer: CallAnalyzer,
-    /// The AI assistant for this call, if enabled.
-    assistant: Option<crate::assistant::dialogue::Assistant>,
+    /// The AI assistant for this call, if enabled: with the call or away in a job.
+    assistant: assist::AssistantSlot,
     /// Keys pressed since the assistant last took them (an entry ends at '#' or a 2 s pause).
     keys: String,
     started: Instant,
@@ -211,9 +212,6 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// How long a caller may stay silent after the assistant finished speaking.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
-
 impl Actor {
     async fn run(
         mut self,
@@ -225,10 +223,8 @@ impl Actor {
     ) {
         let started = Instant::now();
         let crate::pipeline::StreamHandle { input, mut events, expected_language } = stream;
-        if self.assistant.is_some() {
-            self.assist(Input::Start).await;
-            // A customer's language on file is what we expect to hear.
-            expected_language.set(self.assistant.as_ref().and_then(|a| a.customer()).map(|c| c.language.clone()));
+        if self.assistant.on {
+            self.assist(AssistInput::Start);
         } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
         }
@@ -244,8 +240,8 @@ impl Actor {
                     // Keys end with # or a pause.
                     self.keys_at = None;
                     let keys = std::mem::take(&mut self.keys);
-                    if self.assistant.is_some() && !keys.is_empty() {
-                        self.assist(Input::Digits(&keys)).await;
+                    if !keys.is_empty() {
+                        self.assist(AssistInput::Digits(keys));
                     }
                 }
                 _ = sleep_until_opt(self.resume_at), if self.resume_at.is_some() => {
@@ -255,8 +251,16 @@ impl Actor {
                 }
                 _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
                     self.silence_at = None;
-                    if !self.callback_unanswered() {
-                        self.assist(Input::Silence).await;
+                    // Silence while the assistant still works on an answer is not the caller's.
+                    if !self.callback_unanswered() && !self.assistant.busy() {
+                        self.assist(AssistInput::Silence);
+                    }
+                }
+                done = self.assistant.finished(), if self.assistant.busy() => {
+                    if let Some(AssistInput::Start) = self.job_done(done).await {
+                        // A customer's language on file is what we expect to hear.
+                        let customer = self.assistant.idle.as_ref().and_then(|a| a.customer());
+                        expected_language.set(customer.map(|c| c.language.clone()));
                     }
                 }
                 Some(c) = control.recv() => {
@@ -295,10 +299,10 @@ impl Actor {
                             self.keys.push(digit);
                             self.keys_at = Some(tokio::time::Instant::now() + KEY_TIMEOUT);
                         }
-                        if self.assistant.is_some() && digit == '#' && !self.keys.is_empty() {
+                        if self.assistant.on && digit == '#' && !self.keys.is_empty() {
                             self.keys_at = None;
                             let keys = std::mem::take(&mut self.keys);
-                            self.assist(Input::Digits(&keys)).await;
+                            self.assist(AssistInput::Digits(keys));
                         }
                     }
                     Some(MediaIn::Hold(on)) => {
@@ -310,7 +314,7 @@ impl Actor {
                 ev = events.recv(), if !pipeline_done => match ev {
                     Some(ev) => {
                         if let Some((text, state)) = self.on_transcript(ev) {
-                            self.assist_turn(&text, state.as_ref()).await;
+                            self.assist_turn(&text, state).await;
                         }
                     }
                     None => {
@@ -323,6 +327,8 @@ impl Actor {
         // Tell the transport to end its leg (a no-op when the caller already hung up).
         self.svc.registry.update(&self.id, |r| r.info.state = CallState::Ending);
         self.svc.controls.remove(&self.id);
+        // A job in flight stops now; the assistant comes back for the call's record.
+        self.assistant.recover().await;
         self.release_agent();
         self.hangup.cancel();
         drop(media);
@@ -495,93 +501,18 @@ impl Actor {
     fn watch_onset(&mut self, frame: &crate::media::AudioFrame) {
         let speaking = self.playout.pending_ms() > 0 && !self.playout.is_paused();
         let started = self.onset.push(super::barge_in::level_db(&frame.samples));
-        if speaking && started && self.assistant.is_some() {
+        if speaking && started && self.assistant.on {
             self.onset.reset();
             self.playout.pause();
             self.resume_at = Some(tokio::time::Instant::now() + super::barge_in::RESUME_AFTER);
         }
     }
-
-    /// Give a finished turn to the assistant with the call's language and the caller's state.
-    async fn assist_turn(&mut self, text: &str, state: Option<&TurnState>) {
-        if self.assistant.is_none() || self.agent.is_some() || self.callback_turn(text).await {
-            return;
-        }
-        let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
-        let trend = self.analyzer.trend();
-        self.assist(Input::Turn { text, language: &language, state, trend }).await;
-    }
-
-    /// Run the assistant on an input, report what it did, and speak its reply.
-    async fn assist(&mut self, input: Input<'_>) {
-        let Some(assistant) = self.assistant.as_mut() else { return };
-        let reply = assistant.handle(input).await;
-        let at_ms = self.started.elapsed().as_millis() as u64;
-        self.case_after_reply(&reply, at_ms).await;
-        if !reply.say.is_empty() || !reply.actions.is_empty() {
-            self.svc.events.publish(Event::AssistantReplied {
-                call_id: self.id.clone(),
-                text: reply.say.join(" "),
-                language: reply.language.clone(),
-                intent: reply.intent,
-                actions: reply.actions.clone(),
-                at_ms,
-            });
-        }
-        if let Some((reason, intent)) = reply.escalate {
-            tracing::info!(call = %self.id, ?reason, "assistant hands over");
-            self.svc.registry.update(&self.id, |r| r.info.state = CallState::WaitingForAgent);
-            self.svc.events.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms });
-            self.svc
-                .events
-                .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
-        }
-        // Wait for an answer: the reply's speaking time (about 70 ms a character at the
-        // voice's rate) plus the answer timeout; the caller's next turn cancels it.
-        let waiting = reply.escalate.is_none() && !reply.hangup && !reply.say.is_empty();
-        self.silence_at = waiting.then(|| {
-            let chars: usize = reply.say.iter().map(|s| s.chars().count()).sum();
-            tokio::time::Instant::now() + Duration::from_millis(70 * chars as u64) + ANSWER_TIMEOUT
-        });
-        self.speak(reply.say, reply.language, reply.hangup);
-    }
-
-    /// Synthesise sentence by sentence off the call task and queue each as it is ready, so the
-    /// first sentence plays while the next is made. A barge-in (playout cleared) drops the rest.
-    fn speak(&self, sentences: Vec<String>, language: String, hangup_after: bool) {
-        let Some(services) = self.svc.assistant.clone() else { return };
-        let playout = self.playout.clone();
-        let hangup = self.hangup.clone();
-        let call = self.id.clone();
-        let generation = playout.generation();
-        self.svc.tracker.spawn(async move {
-            for sentence in crate::assistant::tts::speaking_chunks(&sentences) {
-                let tts = services.tts.clone();
-                let lang = language.clone();
-                let speech = tokio::task::spawn_blocking(move || tts.synthesize(&sentence, &lang)).await;
-                if playout.generation() != generation || hangup.is_cancelled() {
-                    return;
-                }
-                match speech {
-                    Ok(Ok(s)) => playout.play(&s.samples, s.rate),
-                    Ok(Err(e)) => tracing::warn!(call = %call, "speech synthesis failed: {e}"),
-                    Err(e) => tracing::warn!(call = %call, "speech synthesis task failed: {e}"),
-                }
-            }
-            if hangup_after {
-                // Let the goodbye play out, then end the call.
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-                while playout.pending_ms() > 0 && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                hangup.cancel();
-            }
-        });
-    }
 }
 
 #[path = "actor_agent.rs"]
 mod agent;
+#[path = "actor_assist.rs"]
+mod assist;
 #[path = "actor_case.rs"]
 mod case;
 

@@ -112,6 +112,8 @@ impl Actor {
             }
         };
         self.playout.clear();
+        // The agent has the call now: the assistant's work in flight and queued is dropped.
+        self.assistant.cancel();
         (self.silence_at, self.resume_at, self.callback) = (None, None, None);
         tracing::info!(call = %self.id, agent = %leg.agent, "agent connected");
         self.svc.events.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(leg.agent.clone()) });

@@ -2,14 +2,10 @@
 //! hand-over with the verified caller's account and previous contacts; and the call's record
 //! in the interactions table at the end.
 
-use std::time::Duration;
-
+use super::assist::Handover;
 use super::{Actor, CallRecord};
 use crate::assistant::dialogue::Reply;
 use crate::events::Event;
-
-/// How long the account look-up at hand-over may take before the file goes out without it.
-const ACCOUNT_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Actor {
     /// Publish the case file and keep it on the call's record.
@@ -19,9 +15,10 @@ impl Actor {
         self.svc.events.publish(Event::CaseFileUpdated { call_id: self.id.clone(), case_file: case });
     }
 
-    /// Record what the assistant did; at hand-over, add the account and previous contacts.
-    pub(super) async fn case_after_reply(&mut self, reply: &Reply, at_ms: u64) {
-        let Some(assistant) = self.assistant.as_ref() else { return };
+    /// Record what the assistant did; at hand-over, add the account and previous contacts
+    /// its job loaded.
+    pub(super) fn case_after_reply(&mut self, reply: &Reply, at_ms: u64, handover: Handover) {
+        let Some(assistant) = self.assistant.idle.as_ref() else { return };
         self.case.set_identity(assistant.customer(), assistant.verified().is_some());
         self.case.on_assistant(at_ms, &reply.say.join(" "), reply.intent, &reply.actions);
         if let Some(note) = &reply.note {
@@ -29,35 +26,11 @@ impl Actor {
         }
         if let Some((reason, intent)) = reply.escalate {
             self.case.on_handover(reason, intent, at_ms);
-            let who = assistant.verification().cloned();
-            let customer = assistant.customer().map(|c| c.id);
-            if let (Some(services), Some(id)) = (self.svc.assistant.clone(), customer) {
-                let load = async {
-                    let contacts = {
-                        let store = services.store.clone();
-                        tokio::task::spawn_blocking(move || store.interactions(id)).await.ok().and_then(Result::ok)
-                    };
-                    let account = match &who {
-                        Some(w) => {
-                            let bo = &services.back_office;
-                            let (o, p, r) = tokio::join!(bo.orders(w), bo.payments(w), bo.refunds(w));
-                            Some((o.unwrap_or_default(), p.unwrap_or_default(), r.unwrap_or_default()))
-                        }
-                        None => None,
-                    };
-                    (contacts, account)
-                };
-                match tokio::time::timeout(ACCOUNT_TIMEOUT, load).await {
-                    Ok((contacts, account)) => {
-                        if let Some(c) = contacts {
-                            self.case.set_contacts(&c);
-                        }
-                        if let Some((o, p, r)) = account {
-                            self.case.set_account(&o, &p, &r);
-                        }
-                    }
-                    Err(_) => tracing::warn!(call = %self.id, "case file: the account took too long; sent without it"),
-                }
+            if let Some(c) = handover.contacts {
+                self.case.set_contacts(&c);
+            }
+            if let Some((o, p, r)) = handover.account {
+                self.case.set_account(&o, &p, &r);
             }
         }
         self.case_changed();
@@ -122,7 +95,7 @@ impl Actor {
     /// whoever follows the events finds it there). A failing database costs the record, not
     /// the call.
     pub(super) async fn save_interaction(&self, rec: &CallRecord) {
-        let (Some(assistant), Some(services)) = (self.assistant.as_ref(), self.svc.assistant.as_ref()) else {
+        let (Some(assistant), Some(services)) = (self.assistant.idle.as_ref(), self.svc.assistant.as_ref()) else {
             return;
         };
         let o = assistant.outcome();
