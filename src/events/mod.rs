@@ -96,19 +96,34 @@ pub enum Event {
 }
 
 impl Event {
-    /// Whether the caller's own page may see it: the conversation and the call's state, not
-    /// staff material (case file, routing, the caller's assessed mood or accent, hand-over reasons).
+    /// Whether the caller's own page may see it: an allow-list of the conversation and the
+    /// call's state. Staff material (case file, routing, the caller's assessed mood or accent,
+    /// hand-over reasons, agents leaving) is not. The match names every kind, so a new kind
+    /// does not compile until someone decides whether callers see it.
     pub fn for_caller(&self) -> bool {
-        !matches!(
-            self,
+        match self {
+            Event::CallStarted { .. }
+            | Event::TranscriptPartial { .. }
+            | Event::TranscriptFinal { .. }
+            | Event::LanguageDetected { .. }
+            | Event::LanguageChanged { .. }
+            | Event::AssistantReplied { .. }
+            | Event::AssistantInterrupted { .. }
+            | Event::Dtmf { .. }
+            | Event::CallStateChanged { .. }
+            | Event::AgentJoined { .. }
+            | Event::AgentTranscript { .. }
+            | Event::CallbackOffered { .. }
+            | Event::CallbackRequested { .. }
+            | Event::CallEnded { .. } => true,
             Event::CaseFileUpdated { .. }
-                | Event::CallRouted { .. }
-                | Event::CallAccepted { .. }
-                | Event::CallerStateChanged { .. }
-                | Event::AccentDetected { .. }
-                | Event::EscalationRequested { .. }
-                | Event::AgentLeft { .. }
-        )
+            | Event::CallRouted { .. }
+            | Event::CallAccepted { .. }
+            | Event::CallerStateChanged { .. }
+            | Event::AccentDetected { .. }
+            | Event::EscalationRequested { .. }
+            | Event::AgentLeft { .. } => false,
+        }
     }
 
     /// The call this event belongs to.
