@@ -12,6 +12,7 @@ pub mod media;
 pub mod models;
 pub mod onnx;
 pub mod pipeline;
+pub mod privacy;
 pub mod routing;
 pub mod server;
 pub mod store;

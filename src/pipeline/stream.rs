@@ -230,6 +230,7 @@ impl Stream {
 
     /// Send an event; the returned future does not borrow the stream (keeps the task `Send`).
     fn emit(&self, ev: TranscriptEvent) -> impl Future<Output = ()> + Send + 'static {
+        let ev = mask_cards(ev);
         let tx = self.events.clone();
         async move {
             let _ = tx.send(ev).await;
@@ -592,6 +593,54 @@ impl Stream {
                 .await;
             }
         }
+    }
+}
+
+/// Card numbers never leave the stream ([`crate::privacy`]): masked in a partial's and a
+/// final's text and translation; in a final that held one, every word with a digit in it is
+/// masked too (a number can be split across words).
+fn mask_cards(ev: TranscriptEvent) -> TranscriptEvent {
+    use crate::privacy::{has_card, mask_cards as mask};
+    match ev {
+        TranscriptEvent::Partial { text, committed, start_ms, end_ms, language, language_prob } => {
+            TranscriptEvent::Partial {
+                text: mask(&text),
+                committed: mask(&committed),
+                start_ms,
+                end_ms,
+                language,
+                language_prob,
+            }
+        }
+        TranscriptEvent::Final {
+            text,
+            start_ms,
+            end_ms,
+            language,
+            language_prob,
+            latency_ms,
+            translation,
+            mut words,
+            prosody,
+        } => {
+            if has_card(&text) || translation.as_deref().is_some_and(has_card) {
+                for w in words.iter_mut().filter(|w| w.text.chars().any(|c| c.is_ascii_digit()) || has_card(&w.text)) {
+                    w.text = format!(" {}", crate::privacy::CARD);
+                }
+            }
+            TranscriptEvent::Final {
+                text: mask(&text),
+                start_ms,
+                end_ms,
+                language,
+                language_prob,
+                latency_ms,
+                translation: translation.map(|t| mask(&t)),
+                words,
+                prosody,
+            }
+        }
+        other => other,
     }
 }
 

@@ -98,36 +98,7 @@ pub struct CaseFile {
     previous_agent: Option<String>,
 }
 
-/// Mask card-like numbers (13-19 digits, spaces or dashes between) in `text`.
-pub fn mask_cards(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            // Take the run of digits with single separators.
-            let mut j = i;
-            let mut digits = 0;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit()
-                    || ((chars[j] == ' ' || chars[j] == '-') && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit())))
-            {
-                digits += chars[j].is_ascii_digit() as usize;
-                j += 1;
-            }
-            if (13..=19).contains(&digits) {
-                out.push_str("[card number]");
-            } else {
-                out.extend(&chars[i..j]);
-            }
-            i = j;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
+pub use crate::privacy::mask_cards;
 
 /// Replace `needle` where it is not part of a longer digit run.
 fn replace_standalone(text: &str, needle: &str, with: &str) -> String {
