@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{have, tempdir, Server};
+use common::server::{tempdir, Server};
 use common::simulate_in_background;
 
 /// Whether `text` holds the card's (4539 1488 0343 6467) first or last eight digits, however

@@ -153,9 +153,25 @@ async fn shutdown_hangs_up_live_calls_with_bye_and_writes_recordings() {
     let wav = rec.join(format!("{id}.wav"));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(rec.join(format!("{id}.json"))).unwrap()).unwrap();
-    let spec = hound::WavReader::open(&wav).unwrap();
-    assert_eq!((spec.spec().sample_rate, spec.spec().channels), (8000, 1));
-    assert!(spec.duration() > 8000 * 3, "at least 3 s recorded");
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!((reader.spec().sample_rate, reader.spec().channels), (8000, 2), "caller | what the caller heard");
+    assert!(reader.duration() > 8000 * 3, "at least 3 s recorded");
     assert_eq!(json["end_reason"], "shutdown");
     assert!(words(json["transcript"][0]["text"].as_str().unwrap()).contains("order"));
+    // Each channel on its own holds its side: the caller's words on the left, the assistant's
+    // greeting on the right.
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let side = |ch: usize, name: &str| {
+        let path = rec.join(format!("{id}-{name}.wav"));
+        let spec = hound::WavSpec { channels: 1, ..reader.spec() };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for s in samples.iter().skip(ch).step_by(2) {
+            w.write_sample(*s).unwrap();
+        }
+        w.finalize().unwrap();
+        words(&common::ok_stdout(&["transcribe", path.to_str().unwrap()]))
+    };
+    let (caller_side, heard_side) = (side(0, "caller"), side(1, "heard"));
+    assert!(caller_side.contains("order") && !caller_side.contains("thank you"), "{caller_side}");
+    assert!(heard_side.contains("thank you") && !heard_side.contains("order"), "{heard_side}");
 }

@@ -148,6 +148,9 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let (control_tx, control_rx) = mpsc::channel(64);
     svc.controls.insert(&id, &media_tx, &control_tx);
     let playout = Arc::new(Playout::new(new.playout_rate));
+    if svc.settings.recording_dir.is_some() {
+        playout.record_heard();
+    }
     let hangup = CancellationToken::new();
     let actor = Actor {
         svc: svc.clone(),
@@ -275,7 +278,7 @@ impl Actor {
                     Some(MediaIn::AgentAudio(frame)) => self.agent_to_caller(frame),
                     Some(MediaIn::Audio(frame)) => {
                         if let Some(r) = self.recorder.as_mut() {
-                            r.push(&frame);
+                            r.push(&frame, self.playout.take_heard());
                         }
                         if self.agent.is_some() {
                             self.caller_to_agent(&frame);

@@ -16,12 +16,48 @@ pub struct Playout {
     generation: AtomicU64,
     /// Paused: the transport gets silence and the queue waits (a possible barge-in).
     paused: AtomicBool,
+    /// What the caller heard, tick by tick (silence included), for the recording's second
+    /// channel; `None` unless the call is recorded.
+    heard: Mutex<Option<VecDeque<f32>>>,
 }
+
+/// The most heard audio kept for the recording (it drains it every caller frame): 2 s.
+const HEARD_MAX_S: usize = 2;
 
 impl Playout {
     /// An empty queue for audio at `rate` Hz.
     pub fn new(rate: u32) -> Self {
-        Self { rate, queue: Mutex::new(VecDeque::new()), generation: AtomicU64::new(0), paused: AtomicBool::new(false) }
+        Self {
+            rate,
+            queue: Mutex::new(VecDeque::new()),
+            generation: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
+            heard: Mutex::new(None),
+        }
+    }
+
+    /// Keep what the transport takes (what the caller hears), for [`Playout::take_heard`].
+    pub fn record_heard(&self) {
+        *self.heard.lock().expect("playout lock") = Some(VecDeque::new());
+    }
+
+    /// What the caller heard since the last call (empty unless [`Playout::record_heard`]).
+    pub fn take_heard(&self) -> Vec<f32> {
+        self.heard.lock().expect("playout lock").as_mut().map(|h| h.drain(..).collect()).unwrap_or_default()
+    }
+
+    fn hear(&self, samples: Option<&[f32]>, n: usize) {
+        let mut heard = self.heard.lock().expect("playout lock");
+        let Some(h) = heard.as_mut() else { return };
+        match samples {
+            Some(s) => h.extend(s.iter().copied()),
+            None => h.extend(std::iter::repeat_n(0.0, n)),
+        }
+        let max = HEARD_MAX_S * self.rate as usize;
+        if h.len() > max {
+            let extra = h.len() - max;
+            h.drain(..extra);
+        }
     }
 
     /// The transport's rate.
@@ -61,8 +97,16 @@ impl Playout {
         }
     }
 
-    /// Take the next `n` samples, padded with silence; `None` when nothing is queued.
+    /// Take the next `n` samples, padded with silence; `None` when nothing is queued. The
+    /// transport calls it once a tick whether or not anything plays, so what it takes (or
+    /// silence) is also the caller's side of the clock for the recording.
     pub fn take(&self, n: usize) -> Option<Vec<f32>> {
+        let out = self.next(n);
+        self.hear(out.as_deref(), n);
+        out
+    }
+
+    fn next(&self, n: usize) -> Option<Vec<f32>> {
         let mut q = self.queue.lock().expect("playout lock");
         if q.is_empty() {
             return None;
@@ -132,6 +176,26 @@ mod tests {
         assert!(p.take(160).is_none());
         assert!(!p.is_paused(), "clear ends the pause");
         assert_eq!(p.generation(), 1);
+    }
+
+    #[test]
+    fn what_the_caller_heard_is_kept_only_when_recorded() {
+        let p = Playout::new(8000);
+        p.play(&[0.5; 160], 8000);
+        p.take(160);
+        assert!(p.take_heard().is_empty(), "not recorded");
+        p.record_heard();
+        p.play(&[0.5; 100], 8000);
+        p.take(160);
+        p.take(160);
+        let heard = p.take_heard();
+        assert_eq!(heard.len(), 320, "a frame per tick, silence included");
+        assert_eq!((&heard[..100], heard[100], heard[319]), (&[0.5; 100][..], 0.0, 0.0));
+        assert!(p.take_heard().is_empty(), "drained");
+        for _ in 0..200 {
+            p.take(160);
+        }
+        assert_eq!(p.take_heard().len(), 16_000, "at most 2 s kept");
     }
 
     #[test]

@@ -1,5 +1,12 @@
-//! Opt-in call recording: the caller's audio as a 16-bit WAV (at the transport's rate) and
-//! the call record with its transcript as JSON next to it (`<dir>/<call id>.wav|.json`).
+//! Opt-in call recording: a two-channel 16-bit WAV at the transport's rate, the caller on the
+//! left, everything the caller heard on the right (the assistant's voice, the agent's, hold
+//! audio), and the call record with its transcript as JSON next to it
+//! (`<dir>/<call id>.wav|.json`).
+//!
+//! The two sides run on the same 20 ms clock: the caller's frames as the transport delivers
+//! them, and what the transport took from the playout queue each tick (silence included,
+//! [`super::Playout::take_heard`]). They are written side by side as both arrive; a side that
+//! falls more than [`SKEW_S`] behind (a transport that stopped ticking) is padded with silence.
 //! A recording that cannot be written is logged and dropped; it never ends the call.
 //!
 //! Crash-safe: the WAV header is brought up to date every second of audio (a file cut short
@@ -7,6 +14,7 @@
 //! the crash left open (the journal knows them) to the audio actually in its file and writes
 //! the missing JSON from the call's journalled record.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -20,29 +28,44 @@ pub struct Recorder {
     id: CallId,
     wav: Option<(u32, hound::WavWriter<BufWriter<File>>)>,
     failed: bool,
-    /// Samples written since the header was last brought up to date.
+    /// Frames written since the header was last brought up to date.
     unflushed: u32,
+    /// Each side's audio not yet written (waiting for the other side's).
+    caller: VecDeque<f32>,
+    heard: VecDeque<f32>,
 }
+
+/// How far one side may run ahead of the other before the other is padded with silence.
+const SKEW_S: usize = 2;
 
 impl Recorder {
     /// Record call `id` into `dir` (created if needed).
     pub fn new(dir: &Path, id: &CallId) -> Self {
-        Self { dir: dir.to_path_buf(), id: id.clone(), wav: None, failed: false, unflushed: 0 }
+        Self {
+            dir: dir.to_path_buf(),
+            id: id.clone(),
+            wav: None,
+            failed: false,
+            unflushed: 0,
+            caller: VecDeque::new(),
+            heard: VecDeque::new(),
+        }
     }
 
     fn path(&self, ext: &str) -> PathBuf {
         self.dir.join(format!("{}.{ext}", self.id))
     }
 
-    /// Append caller audio. The first frame fixes the file's rate; frames at other rates
-    /// (which no transport produces) are skipped.
-    pub fn push(&mut self, frame: &AudioFrame) {
+    /// Append the caller's audio and what the caller heard meanwhile (at the same rate). The
+    /// first frame fixes the file's rate; frames at other rates (which no transport produces)
+    /// are skipped.
+    pub fn push(&mut self, frame: &AudioFrame, heard: Vec<f32>) {
         if self.failed {
             return;
         }
         if self.wav.is_none() {
             let spec = hound::WavSpec {
-                channels: 1,
+                channels: 2,
                 sample_rate: frame.sample_rate,
                 bits_per_sample: 16,
                 sample_format: hound::SampleFormat::Int,
@@ -59,22 +82,29 @@ impl Recorder {
                 }
             }
         }
-        let Some((rate, w)) = self.wav.as_mut() else { return };
+        let Some((rate, _)) = self.wav.as_ref() else { return };
         if *rate != frame.sample_rate {
             return;
         }
-        let mono = frame.clone().into_mono();
-        self.unflushed += mono.len() as u32;
-        for s in mono {
-            if let Err(e) = w.write_sample(f32_to_i16(s)) {
-                tracing::warn!(call = %self.id, "recording stopped: {e}");
-                self.failed = true;
-                return;
+        let rate = *rate;
+        self.caller.extend(frame.clone().into_mono());
+        self.heard.extend(heard);
+        // Both sides as far as both have audio; a side too far behind gets silence.
+        let max = SKEW_S * rate as usize;
+        let pad = |ahead: &VecDeque<f32>, behind: &mut VecDeque<f32>| {
+            if ahead.len() > max + behind.len() {
+                let n = ahead.len() - max - behind.len();
+                behind.extend(std::iter::repeat_n(0.0, n));
             }
-        }
+        };
+        pad(&self.caller, &mut self.heard);
+        pad(&self.heard, &mut self.caller);
+        let n = self.caller.len().min(self.heard.len());
+        self.write(n);
+        let Some((_, w)) = self.wav.as_mut() else { return };
         // Every second of audio: the sizes in the header, and the data to the OS (a kill then
         // loses at most the last second; `repair` recovers even that).
-        if self.unflushed >= *rate {
+        if self.unflushed >= rate {
             self.unflushed = 0;
             if let Err(e) = w.flush() {
                 tracing::warn!(call = %self.id, "recording stopped: {e}");
@@ -83,8 +113,28 @@ impl Recorder {
         }
     }
 
+    /// Write `n` frames from both sides.
+    fn write(&mut self, n: usize) {
+        let Some((_, w)) = self.wav.as_mut() else { return };
+        self.unflushed += n as u32;
+        for (l, r) in self.caller.drain(..n).zip(self.heard.drain(..n)) {
+            if let Err(e) = w.write_sample(f32_to_i16(l)).and_then(|_| w.write_sample(f32_to_i16(r))) {
+                tracing::warn!(call = %self.id, "recording stopped: {e}");
+                self.failed = true;
+                return;
+            }
+        }
+    }
+
     /// Close the WAV and write the JSON record. Returns the WAV path if one was written.
     pub fn finish(mut self, record: &CallRecord) -> Option<PathBuf> {
+        // The side that is ahead, with silence on the other.
+        let n = self.caller.len().max(self.heard.len());
+        self.caller.resize(n, 0.0);
+        self.heard.resize(n, 0.0);
+        if !self.failed {
+            self.write(n);
+        }
         let wav = self.wav.take().and_then(|(_, w)| match w.finalize() {
             Ok(()) => Some(self.path("wav")),
             Err(e) => {
@@ -189,7 +239,7 @@ mod tests {
         // the file); then the process "dies" (no finish).
         for i in 0..145 {
             let samples: Vec<f32> = (0..160).map(|k| ((i * 160 + k) as f32 * 0.05).sin() * 0.3).collect();
-            r.push(&AudioFrame::mono(samples, 8000, std::time::Duration::ZERO));
+            r.push(&AudioFrame::mono(samples, 8000, std::time::Duration::ZERO), vec![0.1; 160]);
         }
         std::mem::forget(r);
         let wav = dir.join(format!("{id}.wav"));
@@ -206,6 +256,39 @@ mod tests {
         assert_eq!(json["transcript"][0]["text"], "hi");
         // A consistent file is left alone; a second repair changes nothing.
         assert_eq!(repair(&dir, &[rec]), 0);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_caller_and_what_they_heard_are_recorded_side_by_side() {
+        let dir = std::env::temp_dir().join(format!("switchboard-rec-{}-{}", std::process::id(), fastrand::u32(..)));
+        let id = CallId("c-00000000beef".into());
+        let mut r = Recorder::new(&dir, &id);
+        let frame = || AudioFrame::mono(vec![0.5; 160], 8000, std::time::Duration::ZERO);
+        // 1 s in step; then heard arrives a tick late for 1 s (jitter between the two sides).
+        for _ in 0..50 {
+            r.push(&frame(), vec![-0.5; 160]);
+        }
+        r.push(&frame(), Vec::new());
+        for _ in 0..49 {
+            r.push(&frame(), vec![-0.25; 160]);
+        }
+        // Then the transport stops taking (3 s of caller audio, nothing heard): past the skew
+        // limit, the heard side is padded with silence.
+        for _ in 0..150 {
+            r.push(&frame(), Vec::new());
+        }
+        let rec = CallRecord::new(id.clone(), "+1".into(), crate::call::Transport::Sip, "t".into());
+        let wav = r.finish(&rec).expect("written");
+        let mut reader = hound::WavReader::open(&wav).unwrap();
+        assert_eq!((reader.spec().channels, reader.spec().sample_rate), (2, 8000));
+        let s: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        let (left, right): (Vec<i16>, Vec<i16>) = s.chunks(2).map(|c| (c[0], c[1])).unzip();
+        assert_eq!(left.len(), 250 * 160, "every caller sample, once");
+        assert!(left.iter().all(|&x| x == f32_to_i16(0.5)));
+        assert!(right[..8000].iter().all(|&x| x == f32_to_i16(-0.5)), "in step");
+        assert!(right[8000..8000 + 49 * 160].iter().all(|&x| x == f32_to_i16(-0.25)), "a tick late, then in order");
+        assert_eq!(right.iter().filter(|&&x| x == 0).count(), 150 * 160 + 160, "silence where nothing was heard");
         let _ = std::fs::remove_dir_all(dir);
     }
 
