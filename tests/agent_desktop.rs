@@ -51,11 +51,14 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     assert!(have("espeak-ng") && have("chromedriver"), "needs espeak-ng and chromium-driver (scripts/setup)");
     let dir = tempdir("agent-desktop");
     let db = dir.join("desk.db");
+    let rec = dir.join("recordings");
     ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
     let server = Server::start(&[
         ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
         ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
         ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
+        ("SWITCHBOARD__RECORDING__ENABLED", "true"),
+        ("SWITCHBOARD__RECORDING__DIR", rec.to_str().unwrap()),
     ]);
     let base = format!("http://{}", server.http);
     // Priya's voice: one sentence with a pause before it, looped as her microphone.
@@ -181,6 +184,36 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     let said = text_of(&events.seen, "agent_transcript", &call);
     println!("Priya's words on the call: {said}");
     let _ = rt.block_on(c.close());
+
+    // The recording holds both sides: its transcript has Priya's turns beside the caller's,
+    // and each channel transcribed on its own finds that side's words.
+    let sidecar: Value = serde_json::from_slice(&std::fs::read(rec.join(format!("{call}.json"))).unwrap()).unwrap();
+    let lines = sidecar["transcript"].as_array().unwrap();
+    let by = |who: &str| {
+        lines.iter().filter(|l| l["speaker"] == who).map(|l| l["text"].as_str().unwrap().to_lowercase()).collect::<String>()
+    };
+    let (caller_said, agent_said) = (by("caller"), by("agent"));
+    assert!(caller_said.contains("card"), "the caller's turns: {sidecar}");
+    assert!(["fraud", "blocked", "priya"].iter().any(|w| agent_said.contains(w)), "Priya's turns: {sidecar}");
+    let (_, record) = server.get(&format!("/api/calls/{call}"));
+    assert!(record["transcript"].as_array().unwrap().iter().any(|l| l["speaker"] == "agent"), "{record}");
+    let mut wav = hound::WavReader::open(rec.join(format!("{call}.wav"))).unwrap();
+    assert_eq!(wav.spec().channels, 2);
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    let side = |ch: usize, name: &str| {
+        let path = dir.join(format!("{name}.wav"));
+        let mut w = hound::WavWriter::create(&path, hound::WavSpec { channels: 1, ..wav.spec() }).unwrap();
+        for s in samples.iter().skip(ch).step_by(2) {
+            w.write_sample(*s).unwrap();
+        }
+        w.finalize().unwrap();
+        common::words(&ok_stdout(&["transcribe", path.to_str().unwrap()]))
+    };
+    let (left, right) = (side(0, "left"), side(1, "right"));
+    println!("recording, caller's channel: {left}\nrecording, the other channel: {right}");
+    assert!(["purchase", "charge", "stolen", "yesterday"].iter().any(|w| left.contains(w)), "{left}");
+    assert!(!left.contains("priya") && !left.contains("blocked"), "Priya is not on the caller's channel: {left}");
+    assert!(["priya", "blocked", "fraud team"].iter().any(|w| right.contains(w)), "{right}");
 }
 
 /// The run command's demo: a caller on the `/call` page asks for a person and an agent answers

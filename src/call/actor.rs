@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use self::assist::AssistInput;
 use super::recording::Recorder;
-use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Transport};
+use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Speaker, Transport};
 use crate::events::{Event, EventBus};
 use crate::pipeline::analysis::language::LanguageEvent;
 use crate::pipeline::analysis::prosody::Prosody;
@@ -475,7 +475,13 @@ impl Actor {
                 if text.trim().is_empty() {
                     return None;
                 }
-                let seg = Segment { text: text.clone(), start_ms, end_ms, language: language.clone() };
+                let seg = Segment {
+                    text: text.clone(),
+                    start_ms,
+                    end_ms,
+                    language: language.clone(),
+                    speaker: Speaker::Caller,
+                };
                 self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
                 self.svc.events.publish(Event::TranscriptFinal {
                     call_id,

@@ -155,11 +155,20 @@ impl Actor {
             a.events = None;
             return;
         };
-        let TranscriptEvent::Final { text, start_ms, end_ms, .. } = ev else { return };
+        let TranscriptEvent::Final { text, start_ms, end_ms, language, .. } = ev else { return };
         if text.trim().is_empty() {
             return;
         }
         let (agent_id, offset) = (AgentId(a.agent.clone()), a.joined_ms);
+        // On the call's record too (REST, the journal, the recording's transcript).
+        let seg = crate::call::Segment {
+            text: text.clone(),
+            start_ms: offset + start_ms,
+            end_ms: offset + end_ms,
+            language,
+            speaker: crate::call::Speaker::Agent,
+        };
+        self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
         self.svc.events.publish(Event::AgentTranscript {
             call_id: self.id.clone(),
             agent_id,

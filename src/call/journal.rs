@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CallId, CallInfo, CallRecord, CallState, Segment, Transport};
+use super::{CallId, CallInfo, CallRecord, CallState, Segment, Speaker, Transport};
 use crate::store::calls::{CallWrite, StoredCall};
 use crate::store::Store;
 
@@ -89,7 +89,13 @@ pub fn record_of(c: StoredCall) -> Option<CallRecord> {
     r.transcript = c
         .turns
         .into_iter()
-        .map(|t| Segment { text: t.text, start_ms: t.start_ms, end_ms: t.end_ms, language: t.language })
+        .map(|t| Segment {
+            text: t.text,
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+            language: t.language,
+            speaker: Speaker::parse(&t.speaker),
+        })
         .collect();
     Some(r)
 }
@@ -145,6 +151,7 @@ impl Journal {
                 end_ms: s.end_ms,
                 language: s.language.clone(),
                 text: s.text.clone(),
+                speaker: s.speaker.as_str(),
             });
         }
         let after = Snapshot::of(now);
@@ -291,7 +298,13 @@ mod tests {
         let mut case = crate::routing::case_file::CaseFile::new("c-1", "+15550100");
         case.set_identity(Some(&john), false);
         rec.case_file = Some(case.clone());
-        rec.transcript.push(Segment { text: "hello".into(), start_ms: 1, end_ms: 2, language: "en".into() });
+        rec.transcript.push(Segment {
+            text: "hello".into(),
+            start_ms: 1,
+            end_ms: 2,
+            language: "en".into(),
+            speaker: Speaker::Caller,
+        });
         rec.info.state = CallState::WaitingForAgent;
         j.observe(&before, &rec);
         assert!(j.flush(Duration::from_secs(5)).await);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use actor::{redact, start_call, CallError, CallLeg, CallServices, CallSettings, NewCall};
 pub use playout::Playout;
-pub use registry::{CallInfo, CallRecord, Registry, Segment};
+pub use registry::{CallInfo, CallRecord, Registry, Segment, Speaker};
 
 /// A call's id (`c-` and 12 hex digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

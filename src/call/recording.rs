@@ -246,7 +246,13 @@ mod tests {
         let flushed = hound::WavReader::open(&wav).expect("valid up to the last flush").len();
         assert!(flushed >= 16_000, "{flushed} samples readable before repair");
         let mut rec = CallRecord::new(id.clone(), "+1".into(), crate::call::Transport::Sip, "t".into());
-        rec.transcript.push(crate::call::Segment { text: "hi".into(), start_ms: 0, end_ms: 1, language: "en".into() });
+        rec.transcript.push(crate::call::Segment {
+            text: "hi".into(),
+            start_ms: 0,
+            end_ms: 1,
+            language: "en".into(),
+            speaker: crate::call::Speaker::Caller,
+        });
         assert_eq!(repair(&dir, &[rec.clone()]), 2, "the header and the JSON");
         let reader = hound::WavReader::open(&wav).unwrap();
         assert!(reader.len() > flushed, "{} > {flushed}: the audio after the last header update", reader.len());

@@ -8,13 +8,41 @@ use serde::Serialize;
 
 use super::{CallId, CallState, Transport};
 
-/// One finished turn of the caller.
+/// One finished turn of the caller or of the agent on the call.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Segment {
     pub text: String,
     pub start_ms: u64,
     pub end_ms: u64,
     pub language: String,
+    pub speaker: Speaker,
+}
+
+/// Who spoke a [`Segment`].
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    #[default]
+    Caller,
+    Agent,
+}
+
+impl Speaker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::Caller => "caller",
+            Speaker::Agent => "agent",
+        }
+    }
+
+    /// From its stored name; anything else is the caller's (as every turn was before agents').
+    pub fn parse(s: &str) -> Speaker {
+        if s == "agent" {
+            Speaker::Agent
+        } else {
+            Speaker::Caller
+        }
+    }
 }
 
 /// A call in a list (`GET /api/calls`).

@@ -31,7 +31,7 @@ pub enum CallWrite {
         language: Option<String>,
         customer_id: Option<i64>,
     },
-    /// A final caller turn (`seq`: its index in the transcript).
+    /// A final turn of the caller or the agent (`seq`: its index in the transcript).
     Turn {
         id: String,
         seq: usize,
@@ -39,6 +39,7 @@ pub enum CallWrite {
         end_ms: u64,
         language: String,
         text: String,
+        speaker: &'static str,
     },
     Ended {
         id: String,
@@ -58,6 +59,8 @@ pub struct StoredTurn {
     pub end_ms: u64,
     pub language: String,
     pub text: String,
+    /// "caller" or "agent".
+    pub speaker: String,
 }
 
 /// A call as stored.
@@ -126,12 +129,12 @@ fn apply(tx: &Transaction, w: &CallWrite, now: &str) -> rusqlite::Result<usize> 
              customer_id = COALESCE(?6, customer_id), last_seen_at = ?7 WHERE id = ?1 AND ended_at IS NULL",
             params![id, state, agent, dtmf, language, customer_id, now],
         ),
-        CallWrite::Turn { id, seq, start_ms, end_ms, language, text } => {
+        CallWrite::Turn { id, seq, start_ms, end_ms, language, text, speaker } => {
             tx.execute("UPDATE calls SET last_seen_at = ?2 WHERE id = ?1 AND ended_at IS NULL", params![id, now])?;
             tx.execute(
-                "INSERT OR REPLACE INTO call_turns (call_id, seq, start_ms, end_ms, language, text)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM calls WHERE id = ?1)",
-                params![id, *seq as i64, *start_ms as i64, *end_ms as i64, language, text],
+                "INSERT OR REPLACE INTO call_turns (call_id, seq, start_ms, end_ms, language, text, speaker)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM calls WHERE id = ?1)",
+                params![id, *seq as i64, *start_ms as i64, *end_ms as i64, language, text, speaker],
             )
         }
         CallWrite::Ended { id, ended_at, reason } => tx.execute(
@@ -242,13 +245,14 @@ impl Store {
 }
 
 fn turns(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Vec<StoredTurn>> {
-    conn.prepare("SELECT start_ms, end_ms, language, text FROM call_turns WHERE call_id = ?1 ORDER BY seq")?
+    conn.prepare("SELECT start_ms, end_ms, language, text, speaker FROM call_turns WHERE call_id = ?1 ORDER BY seq")?
         .query_map([id], |r| {
             Ok(StoredTurn {
                 start_ms: r.get::<_, i64>(0)?.max(0) as u64,
                 end_ms: r.get::<_, i64>(1)?.max(0) as u64,
                 language: r.get(2)?,
                 text: r.get(3)?,
+                speaker: r.get(4)?,
             })
         })?
         .collect()
@@ -269,7 +273,15 @@ mod tests {
     }
 
     fn turn(id: &str, seq: usize, text: &str) -> CallWrite {
-        CallWrite::Turn { id: id.into(), seq, start_ms: 100, end_ms: 900, language: "en".into(), text: text.into() }
+        CallWrite::Turn {
+            id: id.into(),
+            seq,
+            start_ms: 100,
+            end_ms: 900,
+            language: "en".into(),
+            text: text.into(),
+            speaker: "caller",
+        }
     }
 
     #[test]

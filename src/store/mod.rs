@@ -24,6 +24,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_callbacks", include_str!("../../migrations/0003_callbacks.sql")),
     ("0004_calls", include_str!("../../migrations/0004_calls.sql")),
     ("0005_verification_failures", include_str!("../../migrations/0005_verification_failures.sql")),
+    ("0006_turn_speaker", include_str!("../../migrations/0006_turn_speaker.sql")),
 ];
 
 /// A migration's number: its name's `NNNN_` prefix.
