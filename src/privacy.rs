@@ -12,12 +12,44 @@
 //! than 19 digits are masked too: recognisers repeat groups, as in the comma form above.)
 //! Phone numbers in E.164 have at most 15 digits, so a 13-15 digit phone number is masked as
 //! well; order numbers, PINs, dates and amounts are shorter and stay.
+//!
+//! A card number is also masked before it is whole: in a sentence about a card ("card",
+//! "Visa", "Karte", ...) and in a partial (the sentence still being spoken), any run of 7 or
+//! more digits is masked, so the recogniser's "4539 14880343" on the way to sixteen digits never
+//! shows. PCI DSS allows at most the first six digits to be shown, and order numbers and PINs
+//! have fewer than seven.
 
 /// What a masked card number reads as.
 pub const CARD: &str = "[card number]";
 
 /// Digits in a masked run, at least.
 const MIN_DIGITS: usize = 13;
+/// Digits in a masked run in a sentence about a card, or still being spoken: more than the
+/// first six that PCI DSS allows to be shown.
+const MIN_DIGITS_NEAR_CARD: usize = 7;
+
+/// Words that say a sentence is about a payment card, in the served languages.
+const CARD_WORDS: [&str; 14] = [
+    "card",
+    "visa",
+    "mastercard",
+    "amex",
+    "credit",
+    "debit",
+    "karte",
+    "kreditkarte",
+    "tarjeta",
+    "carte",
+    "kort",
+    "kortnummer",
+    "cvv",
+    "cvc",
+];
+
+/// Whether `text` talks about a payment card.
+fn about_a_card(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric()).any(|w| CARD_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w)))
+}
 
 /// An English digit word's value ("oh" is how people say 0 in numbers).
 fn digit_word(w: &str) -> bool {
@@ -45,8 +77,20 @@ fn separator_at(text: &str, i: usize) -> usize {
     text[i..].bytes().take(2).take_while(|b| matches!(b, b' ' | b'-' | b',' | b'.')).count()
 }
 
-/// `text` with every card-like number replaced by [`CARD`].
+/// `text` with every card-like number replaced by [`CARD`]: runs of 13+ digits, or of 7+ in a
+/// sentence about a card.
 pub fn mask_cards(text: &str) -> String {
+    let min = if about_a_card(text) { MIN_DIGITS_NEAR_CARD } else { MIN_DIGITS };
+    mask_runs(text, min)
+}
+
+/// [`mask_cards`] for text still being spoken (a partial): runs of 7+ digits, a card number on
+/// its way.
+pub fn mask_cards_in_progress(text: &str) -> String {
+    mask_runs(text, MIN_DIGITS_NEAR_CARD)
+}
+
+fn mask_runs(text: &str, min_digits: usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut i = 0;
@@ -67,7 +111,7 @@ pub fn mask_cards(text: &str) -> String {
                 _ => break,
             }
         }
-        if digits >= MIN_DIGITS {
+        if digits >= min_digits {
             out.push_str(&text[copied..i]);
             out.push_str(CARD);
             copied = end;
@@ -108,6 +152,19 @@ mod tests {
             mask_cards("cards 4111 1111 1111 1111 and 5500 0000 0000 0004."),
             "cards [card number] and [card number]."
         );
+    }
+
+    #[test]
+    fn a_card_number_on_its_way_is_masked_too() {
+        // What a recogniser shows while the number is still being read out.
+        assert_eq!(mask_cards_in_progress("my card number is 4539 14880343"), "my card number is [card number]");
+        assert_eq!(mask_cards_in_progress("it is 4539 148"), "it is [card number]");
+        assert_eq!(mask_cards_in_progress("order 45678, PIN 1234"), "order 45678, PIN 1234");
+        // A final about a card with fewer than 13 digits heard.
+        assert_eq!(mask_cards("My Visa is 4539 14880343."), "My Visa is [card number].");
+        assert_eq!(mask_cards("Meine Karte: 4539 1488 034"), "Meine Karte: [card number]");
+        // Without a card in the sentence, a phone number stays.
+        assert_eq!(mask_cards("call me on 0171 2345678"), "call me on 0171 2345678");
     }
 
     #[test]

@@ -596,16 +596,17 @@ impl Stream {
     }
 }
 
-/// Card numbers never leave the stream ([`crate::privacy`]): masked in a partial's and a
-/// final's text and translation; in a final that held one, every word with a digit in it is
+/// Card numbers never leave the stream ([`crate::privacy`]): masked in a partial's text (a
+/// number on its way: 7+ digits) and in a final's text and translation (13+ digits, or 7+ in
+/// a sentence about a card); in a final that held one, every word with a digit in it is
 /// masked too (a number can be split across words).
 fn mask_cards(ev: TranscriptEvent) -> TranscriptEvent {
-    use crate::privacy::{has_card, mask_cards as mask};
+    use crate::privacy::{has_card, mask_cards as mask, mask_cards_in_progress as mask_partial};
     match ev {
         TranscriptEvent::Partial { text, committed, start_ms, end_ms, language, language_prob } => {
             TranscriptEvent::Partial {
-                text: mask(&text),
-                committed: mask(&committed),
+                text: mask_partial(&text),
+                committed: mask_partial(&committed),
                 start_ms,
                 end_ms,
                 language,
