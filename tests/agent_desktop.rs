@@ -190,7 +190,11 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     let sidecar: Value = serde_json::from_slice(&std::fs::read(rec.join(format!("{call}.json"))).unwrap()).unwrap();
     let lines = sidecar["transcript"].as_array().unwrap();
     let by = |who: &str| {
-        lines.iter().filter(|l| l["speaker"] == who).map(|l| l["text"].as_str().unwrap().to_lowercase()).collect::<String>()
+        lines
+            .iter()
+            .filter(|l| l["speaker"] == who)
+            .map(|l| l["text"].as_str().unwrap().to_lowercase())
+            .collect::<String>()
     };
     let (caller_said, agent_said) = (by("caller"), by("agent"));
     assert!(caller_said.contains("card"), "the caller's turns: {sidecar}");
