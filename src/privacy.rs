@@ -122,11 +122,6 @@ fn mask_runs(text: &str, min_digits: usize) -> String {
     out
 }
 
-/// Whether `text` holds a card-like number.
-pub fn has_card(text: &str) -> bool {
-    mask_cards(text) != text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,11 +174,10 @@ mod tests {
             "ünïcödé 12 straße",
         ] {
             assert_eq!(mask_cards(keep), keep);
-            assert!(!has_card(keep));
         }
         // Twelve digits stay; thirteen go.
         assert_eq!(mask_cards("123456789012"), "123456789012");
         assert_eq!(mask_cards("1234567890123"), CARD);
-        assert!(has_card("it is 4111 1111 1111 1111"));
+        assert_ne!(mask_cards("it is 4111 1111 1111 1111"), "it is 4111 1111 1111 1111");
     }
 }

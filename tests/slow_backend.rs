@@ -37,31 +37,12 @@ fn pcap(dir: &std::path::Path, wav: &std::path::Path) -> std::path::PathBuf {
 
 /// The `call ended` log line of a call, for its `dropped_frames`.
 fn dropped_frames(log: &str, call: &str) -> u64 {
-    let log = strip_ansi(log);
     let line = log
         .lines()
         .find(|l| l.contains("call ended") && l.contains(call))
         .unwrap_or_else(|| panic!("no 'call ended' line for {call} in the log:\n{log}"));
     let n = line.split("dropped_frames=").nth(1).unwrap_or_else(|| panic!("{line}"));
     n.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
-}
-
-/// The log without its terminal colours.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

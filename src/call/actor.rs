@@ -147,10 +147,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let (media_tx, media_rx) = mpsc::channel(256);
     let (control_tx, control_rx) = mpsc::channel(64);
     svc.controls.insert(&id, &media_tx, &control_tx);
-    let playout = Arc::new(Playout::new(new.playout_rate));
-    if svc.settings.recording_dir.is_some() {
-        playout.record_heard();
-    }
+    let playout = Playout::new(new.playout_rate);
+    let playout = Arc::new(if svc.settings.recording_dir.is_some() { playout.record_heard() } else { playout });
     let hangup = CancellationToken::new();
     let actor = Actor {
         svc: svc.clone(),
@@ -226,7 +224,7 @@ impl Actor {
     ) {
         let started = Instant::now();
         let crate::pipeline::StreamHandle { input, mut events, expected_language } = stream;
-        if self.assistant.on {
+        if self.assistant.on() {
             self.assist(AssistInput::Start);
         } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
@@ -260,7 +258,7 @@ impl Actor {
                     }
                 }
                 done = self.assistant.finished(), if self.assistant.busy() => {
-                    if let Some(AssistInput::Start) = self.job_done(done).await {
+                    if let Some(AssistInput::Start) = self.job_done(done) {
                         // A customer's language on file is what we expect to hear.
                         let customer = self.assistant.idle.as_ref().and_then(|a| a.customer());
                         expected_language.set(customer.map(|c| c.language.clone()));
@@ -302,7 +300,7 @@ impl Actor {
                             self.keys.push(digit);
                             self.keys_at = Some(tokio::time::Instant::now() + KEY_TIMEOUT);
                         }
-                        if self.assistant.on && digit == '#' && !self.keys.is_empty() {
+                        if self.assistant.on() && digit == '#' && !self.keys.is_empty() {
                             self.keys_at = None;
                             let keys = std::mem::take(&mut self.keys);
                             self.assist(AssistInput::Digits(keys));
@@ -510,7 +508,7 @@ impl Actor {
     fn watch_onset(&mut self, frame: &crate::media::AudioFrame) {
         let speaking = self.playout.pending_ms() > 0 && !self.playout.is_paused();
         let started = self.onset.push(super::barge_in::level_db(&frame.samples));
-        if speaking && started && self.assistant.on {
+        if speaking && started && self.assistant.on() {
             self.onset.reset();
             self.playout.pause();
             self.resume_at = Some(tokio::time::Instant::now() + super::barge_in::RESUME_AFTER);

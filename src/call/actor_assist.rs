@@ -73,8 +73,6 @@ pub(super) struct JobDone {
 /// The call's assistant: with the call, or away in a job.
 #[derive(Default)]
 pub(super) struct AssistantSlot {
-    /// Whether this call has an assistant at all.
-    pub on: bool,
     /// The assistant while no job holds it.
     pub idle: Option<Assistant>,
     job: Option<(JoinHandle<JobDone>, CancellationToken)>,
@@ -83,7 +81,13 @@ pub(super) struct AssistantSlot {
 
 impl AssistantSlot {
     pub fn new(assistant: Option<Assistant>) -> Self {
-        Self { on: assistant.is_some(), idle: assistant, job: None, queue: VecDeque::new() }
+        Self { idle: assistant, job: None, queue: VecDeque::new() }
+    }
+
+    /// Whether this call has an assistant (with the call or in a job; a job that failed
+    /// leaves none).
+    pub fn on(&self) -> bool {
+        self.idle.is_some() || self.job.is_some()
     }
 
     /// Whether a job is in flight.
@@ -196,7 +200,7 @@ async fn load_handover(assistant: &Assistant, services: &AssistantServices) -> H
 impl Actor {
     /// Give a finished turn to the assistant with the call's language and the caller's state.
     pub(super) async fn assist_turn(&mut self, text: &str, state: Option<TurnState>) {
-        if !self.assistant.on || self.agent.is_some() || self.callback_turn(text).await {
+        if !self.assistant.on() || self.agent.is_some() || self.callback_turn(text).await {
             return;
         }
         let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
@@ -206,7 +210,7 @@ impl Actor {
 
     /// Queue an input for the assistant; it runs as soon as no other job holds the assistant.
     pub(super) fn assist(&mut self, input: AssistInput) {
-        if !self.assistant.on {
+        if !self.assistant.on() {
             return;
         }
         self.assistant.push(input);
@@ -215,7 +219,7 @@ impl Actor {
 
     /// A job came back: take the assistant back, act on its reply (unless the call moved on),
     /// and start the next queued input. Returns the input it answered, when it did.
-    pub(super) async fn job_done(&mut self, done: Result<JobDone, tokio::task::JoinError>) -> Option<AssistInput> {
+    pub(super) fn job_done(&mut self, done: Result<JobDone, tokio::task::JoinError>) -> Option<AssistInput> {
         let done = match done {
             Ok(d) => d,
             Err(e) => {
@@ -229,7 +233,7 @@ impl Actor {
             // An agent took the call while the assistant worked: its reply is not said.
             Some(_) if self.agent.is_some() => None,
             Some((reply, handover)) => {
-                self.on_reply(reply, handover).await;
+                self.on_reply(reply, handover);
                 Some(done.input)
             }
             None => None,
@@ -239,7 +243,7 @@ impl Actor {
     }
 
     /// Report what the assistant did and speak its reply.
-    async fn on_reply(&mut self, reply: Reply, handover: Handover) {
+    fn on_reply(&mut self, reply: Reply, handover: Handover) {
         let at_ms = self.started.elapsed().as_millis() as u64;
         self.case_after_reply(&reply, at_ms, handover);
         if !reply.say.is_empty() || !reply.actions.is_empty() {

@@ -18,7 +18,7 @@ pub struct Playout {
     paused: AtomicBool,
     /// What the caller heard, tick by tick (silence included), for the recording's second
     /// channel; `None` unless the call is recorded.
-    heard: Mutex<Option<VecDeque<f32>>>,
+    heard: Option<Mutex<VecDeque<f32>>>,
 }
 
 /// The most heard audio kept for the recording (it drains it every caller frame): 2 s.
@@ -32,23 +32,25 @@ impl Playout {
             queue: Mutex::new(VecDeque::new()),
             generation: AtomicU64::new(0),
             paused: AtomicBool::new(false),
-            heard: Mutex::new(None),
+            heard: None,
         }
     }
 
-    /// Keep what the transport takes (what the caller hears), for [`Playout::take_heard`].
-    pub fn record_heard(&self) {
-        *self.heard.lock().expect("playout lock") = Some(VecDeque::new());
+    /// Also keep what the transport takes (what the caller hears), for
+    /// [`Playout::take_heard`]; for recorded calls only, so the others pay nothing per tick.
+    pub fn record_heard(mut self) -> Self {
+        self.heard = Some(Mutex::new(VecDeque::new()));
+        self
     }
 
     /// What the caller heard since the last call (empty unless [`Playout::record_heard`]).
     pub fn take_heard(&self) -> Vec<f32> {
-        self.heard.lock().expect("playout lock").as_mut().map(|h| h.drain(..).collect()).unwrap_or_default()
+        self.heard.as_ref().map(|h| h.lock().expect("playout lock").drain(..).collect()).unwrap_or_default()
     }
 
     fn hear(&self, samples: Option<&[f32]>, n: usize) {
-        let mut heard = self.heard.lock().expect("playout lock");
-        let Some(h) = heard.as_mut() else { return };
+        let Some(heard) = &self.heard else { return };
+        let mut h = heard.lock().expect("playout lock");
         match samples {
             Some(s) => h.extend(s.iter().copied()),
             None => h.extend(std::iter::repeat_n(0.0, n)),
@@ -184,7 +186,7 @@ mod tests {
         p.play(&[0.5; 160], 8000);
         p.take(160);
         assert!(p.take_heard().is_empty(), "not recorded");
-        p.record_heard();
+        let p = Playout::new(8000).record_heard();
         p.play(&[0.5; 100], 8000);
         p.take(160);
         p.take(160);

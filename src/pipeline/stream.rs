@@ -600,49 +600,29 @@ impl Stream {
 /// number on its way: 7+ digits) and in a final's text and translation (13+ digits, or 7+ in
 /// a sentence about a card); in a final that held one, every word with a digit in it is
 /// masked too (a number can be split across words).
-fn mask_cards(ev: TranscriptEvent) -> TranscriptEvent {
-    use crate::privacy::{has_card, mask_cards as mask, mask_cards_in_progress as mask_partial};
-    match ev {
-        TranscriptEvent::Partial { text, committed, start_ms, end_ms, language, language_prob } => {
-            TranscriptEvent::Partial {
-                text: mask_partial(&text),
-                committed: mask_partial(&committed),
-                start_ms,
-                end_ms,
-                language,
-                language_prob,
-            }
+fn mask_cards(mut ev: TranscriptEvent) -> TranscriptEvent {
+    use crate::privacy::{mask_cards as mask, mask_cards_in_progress as mask_partial};
+    match &mut ev {
+        TranscriptEvent::Partial { text, committed, .. } => {
+            *text = mask_partial(text);
+            *committed = mask_partial(committed);
         }
-        TranscriptEvent::Final {
-            text,
-            start_ms,
-            end_ms,
-            language,
-            language_prob,
-            latency_ms,
-            translation,
-            mut words,
-            prosody,
-        } => {
-            if has_card(&text) || translation.as_deref().is_some_and(has_card) {
-                for w in words.iter_mut().filter(|w| w.text.chars().any(|c| c.is_ascii_digit()) || has_card(&w.text)) {
+        TranscriptEvent::Final { text, translation, words, .. } => {
+            let mut held = false;
+            for t in std::iter::once(text).chain(translation.as_mut()) {
+                let masked = mask(t);
+                held |= masked != *t;
+                *t = masked;
+            }
+            if held {
+                for w in words.iter_mut().filter(|w| w.text.chars().any(|c| c.is_ascii_digit())) {
                     w.text = format!(" {}", crate::privacy::CARD);
                 }
             }
-            TranscriptEvent::Final {
-                text: mask(&text),
-                start_ms,
-                end_ms,
-                language,
-                language_prob,
-                latency_ms,
-                translation: translation.map(|t| mask(&t)),
-                words,
-                prosody,
-            }
         }
-        other => other,
+        _ => {}
     }
+    ev
 }
 
 /// The last `max_bytes` (or fewer, at a character boundary) of `s`.
