@@ -23,6 +23,13 @@ use common::{ok_stdout, root, simulate_in_background, summary_and_heard};
 const PRIYA_SAYS: &str =
     "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
 
+/// Whether a transcript (lower case) holds Priya's sentence. Her espeak voice through Opus is
+/// hard for Whisper ("this is 3, I have 12 cards and a new card is on its way" on a busy CI
+/// machine), so any of its distinctive phrases counts, none of which the caller says.
+fn said_by_priya(text: &str) -> bool {
+    ["priya", "fraud team", "blocked", "new card", "on its way"].iter().any(|w| text.contains(w))
+}
+
 async fn log_in_and_go_available(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/agent")).await.unwrap();
     let s = page_state(c).await;
@@ -179,7 +186,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     // when her connection dropped.
     let (_, heard) = summary_and_heard(&caller.join().unwrap());
     println!("the caller heard: {heard}");
-    assert!(heard.contains("priya") || heard.contains("fraud team") || heard.contains("blocked"), "{heard}");
+    assert!(said_by_priya(&heard), "{heard}");
     assert!(heard.contains("connection") || heard.contains("queue"), "the message when she dropped: {heard}");
     let said = text_of(&events.seen, "agent_transcript", &call);
     println!("Priya's words on the call: {said}");
@@ -198,7 +205,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     };
     let (caller_said, agent_said) = (by("caller"), by("agent"));
     assert!(caller_said.contains("card"), "the caller's turns: {sidecar}");
-    assert!(["fraud", "blocked", "priya"].iter().any(|w| agent_said.contains(w)), "Priya's turns: {sidecar}");
+    assert!(said_by_priya(&agent_said), "Priya's turns: {sidecar}");
     let (_, record) = server.get(&format!("/api/calls/{call}"));
     assert!(record["transcript"].as_array().unwrap().iter().any(|l| l["speaker"] == "agent"), "{record}");
     let mut wav = hound::WavReader::open(rec.join(format!("{call}.wav"))).unwrap();
@@ -217,7 +224,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     println!("recording, caller's channel: {left}\nrecording, the other channel: {right}");
     assert!(["purchase", "charge", "stolen", "yesterday"].iter().any(|w| left.contains(w)), "{left}");
     assert!(!left.contains("priya") && !left.contains("blocked"), "Priya is not on the caller's channel: {left}");
-    assert!(["priya", "blocked", "fraud team"].iter().any(|w| right.contains(w)), "{right}");
+    assert!(said_by_priya(&right), "{right}");
 }
 
 /// The run command's demo: a caller on the `/call` page asks for a person and an agent answers
