@@ -328,6 +328,19 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// How long callers wait for the assistant: the real server with demo data, the call
+    /// simulator speaking scenarios over SIP; end of speech -> first assistant audio p50/p95.
+    Reply {
+        /// Rounds over the scenarios.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Scenario files (default: order_status, refund and payment_due from tests/scenarios).
+        #[arg(long, value_delimiter = ',')]
+        scenarios: Vec<PathBuf>,
+        /// Whisper model the simulated caller hears the assistant with.
+        #[arg(long, default_value = "base")]
+        model: String,
+    },
     /// Routing decisions with a large floor: score one call, a burst of offers, and a queue
     /// draining as agents free up (simulated clock; p50/p99 per decision).
     Routing {

@@ -141,7 +141,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate { scenario, server, sip, model, json } => {
             let engine = load_engine(&model, PipelineConfig::default())?;
-            runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, json))?;
+            let print = if json { switchboard::cmd::simulate::Print::Json } else { switchboard::cmd::simulate::Print::Text };
+            runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, print))?;
         }
         Command::Eval { what } => {
             let rt = runtime()?;
@@ -231,6 +232,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
             let voice = switchboard::pipeline::analysis::voice::VoiceModels::shared(&manifest);
             switchboard::cmd::bench_analytics::run(&refs, rounds.max(1), voice.as_deref())?;
+        }
+        Command::Bench { what: BenchWhat::Reply { rounds, scenarios, model } } => {
+            // The simulator reads the server's events with the service token: one for this run.
+            if std::env::var("SWITCHBOARD_API_TOKEN").is_err() {
+                std::env::set_var("SWITCHBOARD_API_TOKEN", switchboard::auth::random_token(24)?);
+            }
+            let manifest = Manifest::load_default()?;
+            let root = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("tests/scenarios");
+            let scenarios: Vec<PathBuf> = if scenarios.is_empty() {
+                switchboard::cmd::bench_reply::DEFAULT_SCENARIOS.iter().map(|s| root.join(s)).collect()
+            } else {
+                scenarios
+            };
+            // The server's engine as `serve` loads it by default.
+            let engine = switchboard::cmd::serve::load_engine(&switchboard::config::ServerConfig::default())?;
+            let listener = load_engine(&model, PipelineConfig::default())?;
+            runtime()?.block_on(switchboard::cmd::bench_reply::run(engine, listener, &scenarios, rounds.max(1)))?;
         }
         Command::Bench { what: BenchWhat::Routing { agents, calls, seed } } => {
             switchboard::cmd::bench_routing::run(agents.max(1), calls, seed)?;

@@ -239,13 +239,24 @@ fn barge_in_stop_ms(frames: &[(Instant, Vec<f32>)], onset: Instant, caller_done:
     }
 }
 
+/// What `run` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Print {
+    /// The turns, what was said and heard, the outcome.
+    Text,
+    /// JSON lines, the last one the summary.
+    Json,
+    /// Nothing: the summary is returned.
+    Quiet,
+}
+
 /// Run a scenario against a server; returns the summary.
 pub async fn run(
     engine: Arc<Engine>,
     path: &Path,
     http: &str,
     sip: SocketAddr,
-    json_out: bool,
+    print: Print,
 ) -> anyhow::Result<Value> {
     let scenario = Scenario::load(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -410,7 +421,9 @@ pub async fn run(
         "latency_p95_ms": pct(0.95),
         "duration_ms": started.elapsed().as_millis() as u64,
     });
-    if json_out {
+    if print == Print::Quiet {
+        // The caller (a benchmark) reports from the summary.
+    } else if print == Print::Json {
         for r in &replies {
             println!(
                 "{}",
