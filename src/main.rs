@@ -141,7 +141,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate { scenario, server, sip, model, json } => {
             let engine = load_engine(&model, PipelineConfig::default())?;
-            let print = if json { switchboard::cmd::simulate::Print::Json } else { switchboard::cmd::simulate::Print::Text };
+            let print =
+                if json { switchboard::cmd::simulate::Print::Json } else { switchboard::cmd::simulate::Print::Text };
             runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, print))?;
         }
         Command::Eval { what } => {

@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::assist::AssistInput;
+use super::mix::LegId;
+use super::mixer::{Mixer, Outbound, SharedMixer};
 use super::recording::Recorder;
 use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Speaker, Transport};
 use crate::events::{Event, EventBus};
@@ -64,7 +66,7 @@ pub struct CallServices {
 pub struct NewCall {
     pub caller: String,
     pub transport: Transport,
-    /// Sample rate of the transport's outbound audio.
+    /// Sample rate of the transport's audio (the call's mixer runs at it).
     pub playout_rate: u32,
 }
 
@@ -90,8 +92,9 @@ pub struct CallLeg {
     pub id: CallId,
     /// Caller audio, keys, hold and hang-up go here. Send with `try_send` from real-time loops.
     pub media: mpsc::Sender<MediaIn>,
-    /// Audio to play to the caller.
-    pub playout: Arc<Playout>,
+    /// What the caller hears: one frame every 20 ms from the call's mixer, to send as it
+    /// comes (call [`Outbound::ready`] once the caller can hear).
+    pub out: Outbound,
     /// Cancelled when the call is over from the server's side: the transport then ends its
     /// leg (SIP BYE, socket close) and stops.
     pub hangup: CancellationToken,
@@ -147,13 +150,23 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let (media_tx, media_rx) = mpsc::channel(256);
     let (control_tx, control_rx) = mpsc::channel(64);
     svc.controls.insert(&id, &media_tx, &control_tx);
-    let playout = Playout::new(new.playout_rate);
-    let playout = Arc::new(if svc.settings.recording_dir.is_some() { playout.record_heard() } else { playout });
+    // The call's legs: the caller and the assistant's voice (prompts, replies, messages).
+    let playout = Arc::new(Playout::new(new.playout_rate));
+    let mut mixer = Mixer::new(new.playout_rate);
+    if svc.settings.recording_dir.is_some() {
+        mixer.record_heard();
+    }
+    let (caller_leg, out) = mixer.add_caller(new.playout_rate);
+    mixer.add_assistant(playout.clone());
+    let mixer = Arc::new(std::sync::Mutex::new(mixer));
     let hangup = CancellationToken::new();
+    svc.tracker.spawn(super::mixer::pace(mixer.clone(), hangup.clone()));
     let actor = Actor {
         svc: svc.clone(),
         id: id.clone(),
-        playout: playout.clone(),
+        playout,
+        mixer,
+        caller_leg,
         hangup: hangup.clone(),
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
@@ -170,13 +183,17 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         callback: None,
     };
     svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
-    Ok(CallLeg { id, media: media_tx, playout, hangup })
+    Ok(CallLeg { id, media: media_tx, out, hangup })
 }
 
 struct Actor {
     svc: Arc<CallServices>,
     id: CallId,
+    /// The assistant's voice: what it queues here the mixer plays to whoever hears it.
     playout: Arc<Playout>,
+    /// Who hears whom, and everyone's audio out every 20 ms.
+    mixer: SharedMixer,
+    caller_leg: LegId,
     hangup: CancellationToken,
     recorder: Option<Recorder>,
     dropped_frames: u64,
@@ -273,14 +290,19 @@ impl Actor {
                 m = media.recv() => match m {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
-                    Some(MediaIn::AgentAudio(frame)) => self.agent_to_caller(frame),
+                    Some(MediaIn::AgentAudio(frame)) => self.agent_audio(frame),
                     Some(MediaIn::Audio(frame)) => {
+                        // To whoever hears the caller (nobody while only the assistant does: it
+                        // hears them through the pipeline).
+                        let heard = {
+                            let mut mixer = self.mix();
+                            mixer.push(self.caller_leg, &frame.samples, frame.sample_rate);
+                            mixer.take_heard()
+                        };
                         if let Some(r) = self.recorder.as_mut() {
-                            r.push(&frame, self.playout.take_heard());
+                            r.push(&frame, heard);
                         }
-                        if self.agent.is_some() {
-                            self.caller_to_agent(&frame);
-                        } else {
+                        if self.agent.is_none() {
                             self.watch_onset(&frame);
                         }
                         if input.try_send(frame).is_err() {
@@ -501,6 +523,11 @@ impl Actor {
             TranscriptEvent::Ended { .. } => {}
         }
         None
+    }
+
+    /// The call's mixer, locked (briefly: its pacer ticks it every 20 ms).
+    fn mix(&self) -> std::sync::MutexGuard<'_, Mixer> {
+        self.mixer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// While the assistant speaks, pause it as soon as the caller's level says they started

@@ -1,9 +1,9 @@
-//! The call's human side: bridging the caller to the agent's audio (both ways, resampled to
-//! each side's rate, with the agent's speech transcribed into the call and its case file),
+//! The call's human side: the agent's leg on the call's mixer (which gives each side the
+//! other's audio at its own rate), the agent's speech transcribed into the call and its case
+//! file,
 //! the agent dropping mid-call (back to the front of the queue, with a message), and the
 //! callback / voice-message offer when nobody takes the call.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -11,45 +11,25 @@ use tokio_util::sync::DropGuard;
 
 use super::Actor;
 use crate::assistant::replies::{say, Msg};
+use crate::call::mix::{LegId, Mode, Role};
 use crate::call::CallState;
 use crate::events::Event;
-use crate::media::resample::StreamResampler;
 use crate::media::AudioFrame;
 use crate::pipeline::TranscriptEvent;
 use crate::routing::{AgentId, Skill};
 
-/// Most audio queued for either side; beyond it the oldest goes (a late packet burst must not
-/// turn into a growing delay in a live conversation).
-const LIVE_MAX_MS: u64 = 240;
-
 /// A connected agent.
 pub(super) struct AgentBridge {
     pub agent: String,
-    to_agent: Arc<crate::call::Playout>,
+    /// The agent's leg on the call's mixer.
+    leg: LegId,
     /// Dropping the bridge ends the agent's media session.
     _done: DropGuard,
-    /// Caller audio -> the agent's rate; agent audio -> the caller's.
-    to_agent_rs: Option<(u32, StreamResampler)>,
-    to_caller_rs: Option<(u32, StreamResampler)>,
     /// The agent's own transcription stream (None if it could not start).
     input: Option<mpsc::Sender<AudioFrame>>,
     events: Option<mpsc::Receiver<TranscriptEvent>>,
     /// When the agent joined, ms into the call (the agent stream's clock starts there).
     joined_ms: u64,
-}
-
-/// Resample `samples` from `from` to `to` Hz through a resampler kept for that pair.
-fn convert(rs: &mut Option<(u32, StreamResampler)>, samples: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to {
-        return samples.to_vec();
-    }
-    if rs.as_ref().is_none_or(|(r, _)| *r != from) {
-        *rs = StreamResampler::new(from, to).ok().map(|r| (from, r));
-    }
-    match rs.as_mut() {
-        Some((_, r)) => r.push(samples),
-        None => Vec::new(),
-    }
 }
 
 /// How long a caller has to answer the callback offer before they go back to the queue.
@@ -117,33 +97,16 @@ impl Actor {
         (self.silence_at, self.resume_at, self.callback) = (None, None, None);
         tracing::info!(call = %self.id, agent = %leg.agent, "agent connected");
         self.svc.events.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(leg.agent.clone()) });
-        self.agent = Some(AgentBridge {
-            agent: leg.agent,
-            to_agent: leg.to_agent,
-            _done: leg.done,
-            to_agent_rs: None,
-            to_caller_rs: None,
-            input,
-            events,
-            joined_ms: self.ms(),
-        });
+        let id = self.mix().add_person_with(Role::Agent, Mode::Talk, leg.rate, leg.sink);
+        self.agent =
+            Some(AgentBridge { agent: leg.agent, leg: id, _done: leg.done, input, events, joined_ms: self.ms() });
     }
 
-    /// Caller audio for the agent.
-    pub(super) fn caller_to_agent(&mut self, frame: &AudioFrame) {
-        let Some(a) = self.agent.as_mut() else { return };
-        let rate = a.to_agent.rate();
-        let samples = convert(&mut a.to_agent_rs, &frame.samples, frame.sample_rate, rate);
-        a.to_agent.play_live(&samples, LIVE_MAX_MS);
-    }
-
-    /// The agent's voice: to the caller, and to the agent's transcription.
-    pub(super) fn agent_to_caller(&mut self, frame: AudioFrame) {
-        let Some(a) = self.agent.as_mut() else { return };
-        let rate = self.playout.rate();
-        let samples = convert(&mut a.to_caller_rs, &frame.samples, frame.sample_rate, rate);
-        self.playout.play_live(&samples, LIVE_MAX_MS);
-        if let Some(input) = &a.input {
+    /// The agent's voice: to whoever hears the agent, and to the agent's transcription.
+    pub(super) fn agent_audio(&mut self, frame: AudioFrame) {
+        let Some(leg) = self.agent.as_ref().map(|a| a.leg) else { return };
+        self.mix().push(leg, &frame.samples, frame.sample_rate);
+        if let Some(input) = self.agent.as_ref().and_then(|a| a.input.as_ref()) {
             let _ = input.try_send(frame);
         }
     }
@@ -210,7 +173,7 @@ impl Actor {
     /// The agent is off the call (dropped or transferred): their media goes, the call waits for
     /// a person again, everyone is told, and the caller hears `msg`.
     fn detach_agent(&mut self, agent: &str, reason: &str, msg: Msg) {
-        self.agent = None;
+        self.release_agent();
         self.playout.clear();
         self.svc.registry.update(&self.id, |r| {
             r.info.agent = None;
@@ -348,6 +311,8 @@ impl Actor {
 
     /// The call is over: release the agent's media.
     pub(super) fn release_agent(&mut self) {
-        self.agent = None;
+        if let Some(a) = self.agent.take() {
+            self.mix().remove(a.leg);
+        }
     }
 }

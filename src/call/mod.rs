@@ -5,6 +5,8 @@ pub mod actor;
 pub mod admission;
 pub mod barge_in;
 pub mod journal;
+pub mod mix;
+pub mod mixer;
 pub mod playout;
 pub mod recording;
 pub mod registry;
@@ -156,8 +158,11 @@ pub enum Control {
 /// The server's side of an agent's audio on a call.
 pub struct AgentLeg {
     pub agent: String,
-    /// Audio for the agent to hear (the caller), at the agent transport's rate.
-    pub to_agent: std::sync::Arc<Playout>,
+    /// Where the call's mixer sends what the agent hears (the other end is the agent's
+    /// transport's [`mixer::Outbound`]).
+    pub sink: mixer::Sink,
+    /// The agent transport's sample rate.
+    pub rate: u32,
     /// Ends the agent's media session when dropped (call over, agent lost or transferred, or
     /// the message never reached the call).
     pub done: tokio_util::sync::DropGuard,

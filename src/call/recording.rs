@@ -4,9 +4,9 @@
 //! (`<dir>/<call id>.wav|.json`).
 //!
 //! The two sides run on the same 20 ms clock: the caller's frames as the transport delivers
-//! them, and what the transport took from the playout queue each tick (silence included,
-//! [`super::Playout::take_heard`]). They are written side by side as both arrive; a side that
-//! falls more than [`SKEW_S`] behind (a transport that stopped ticking) is padded with silence.
+//! them, and the call mixer's output for the caller each tick (silence included,
+//! [`super::mixer::Mixer::take_heard`]). They are written side by side as both arrive; a side
+//! that falls more than [`SKEW_S`] behind (a mixer that stopped ticking) is padded with silence.
 //! A recording that cannot be written is logged and dropped; it never ends the call.
 //!
 //! Crash-safe: the WAV header is brought up to date every second of audio (a file cut short

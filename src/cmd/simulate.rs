@@ -251,13 +251,7 @@ pub enum Print {
 }
 
 /// Run a scenario against a server; returns the summary.
-pub async fn run(
-    engine: Arc<Engine>,
-    path: &Path,
-    http: &str,
-    sip: SocketAddr,
-    print: Print,
-) -> anyhow::Result<Value> {
+pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, print: Print) -> anyhow::Result<Value> {
     let scenario = Scenario::load(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Prepare every turn's audio first, so synthesis time is not counted as the caller's pause.

@@ -1,21 +1,21 @@
 //! The I/O shell of one call's RTP session: receives and validates packets, decodes G.711
-//! into the jitter buffer, turns telephone-events into digits, and on a 20 ms clock pulls
-//! caller audio for the call and sends the call's outbound audio (symmetric RTP: to where
-//! the caller's packets come from).
+//! into the jitter buffer, turns telephone-events into digits, and on each frame of the
+//! call's mixer (its one 20 ms clock) sends that frame (symmetric RTP: to where the caller's
+//! packets come from) and pulls the next frame of caller audio for the call.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::jitter::{JitterBuffer, JitterConfig};
 use super::latch::{SourceLatch, Verdict, LATCH_WINDOW};
 use super::packet::{DtmfDetector, RtpError, RtpPacket, TelephoneEvent};
-use crate::call::{EndReason, MediaIn, Playout};
+use crate::call::mixer::Outbound;
+use crate::call::{EndReason, MediaIn};
 use crate::media::AudioFrame;
 use crate::transport::sdp::Negotiated;
 
@@ -52,7 +52,8 @@ pub struct RtpDriver {
     /// End the call when no packet arrives for this long (None = never).
     pub timeout: Option<Duration>,
     pub media: mpsc::Sender<MediaIn>,
-    pub playout: Arc<Playout>,
+    /// What the caller hears, a frame every 20 ms.
+    pub out: Outbound,
     pub control: mpsc::Receiver<RtpControl>,
     /// Cancelled when the call is over.
     pub stop: CancellationToken,
@@ -81,8 +82,8 @@ impl RtpDriver {
     pub async fn run(mut self) {
         let mut jb = JitterBuffer::new(self.jitter, RATE, 20);
         let mut dtmf = DtmfDetector::default();
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        // The call's prompts start now that they can be sent.
+        self.out.ready();
         let mut buf = vec![0u8; 2048];
         let mut source = SourceLatch::new(self.params.remote, LATCH_WINDOW);
         let mut ssrc: Option<u32> = None;
@@ -164,7 +165,7 @@ impl RtpDriver {
                     }
                     jb.push(last_packet.into_std(), pkt.timestamp, self.params.law.decode(pkt.payload));
                 }
-                _ = tick.tick() => {
+                Some(frame) = self.out.recv() => {
                     let now = Instant::now();
                     if let Some(frame) = jb.pull(now.into_std()) {
                         let pts = Duration::from_micros(pulled * 1_000_000 / RATE as u64);
@@ -180,7 +181,7 @@ impl RtpDriver {
                             let _ = self.media.try_send(MediaIn::Ended(EndReason::MediaTimeout));
                         }
                     }
-                    let out = self.playout.take(FRAME);
+                    let out = frame.samples;
                     let (Some(to), true) = (source.remote(), !self.params.on_hold()) else { continue };
                     let marker = out.is_some() && !talking;
                     talking = out.is_some();

@@ -291,7 +291,7 @@ impl SipDriver {
             jitter: JitterConfig { delay: Duration::from_millis(self.cfg.jitter_delay_ms), ..JitterConfig::default() },
             timeout: (self.cfg.rtp_timeout_s > 0).then(|| Duration::from_secs(self.cfg.rtp_timeout_s)),
             media: leg.media.clone(),
-            playout: leg.playout.clone(),
+            out: leg.out,
             control: rtp_rx,
             stop: leg.hangup.clone(),
             call: leg.id.to_string(),

@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use tokio::time::MissedTickBehavior;
 
 use crate::call::{start_call, CallLeg, CallServices, EndReason, MediaIn, NewCall, Transport};
 use crate::media::g711::Law;
@@ -184,12 +183,12 @@ async fn session(svc: Arc<CallServices>, mut socket: WebSocket) {
     run_call(socket, leg, stream_sid).await;
 }
 
-async fn run_call(mut socket: WebSocket, leg: CallLeg, sid: String) {
+async fn run_call(mut socket: WebSocket, mut leg: CallLeg, sid: String) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut samples: u64 = 0;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let mut generation = leg.playout.generation();
+    // The provider plays what it is sent: the call's prompts start now.
+    leg.out.ready();
+    let mut generation = 0;
     let mut playing = false;
     let mut marks = 0u64;
     let end = |r| leg.media.try_send(MediaIn::Ended(r));
@@ -241,14 +240,14 @@ async fn run_call(mut socket: WebSocket, leg: CallLeg, sid: String) {
                     }
                 }
             }
-            _ = tick.tick() => {
-                let g = leg.playout.generation();
+            Some(frame) = leg.out.recv() => {
+                let g = frame.cleared;
                 if g != generation {
                     generation = g;
                     let msg = serde_json::to_string(&Outbound::Clear { stream_sid: &sid }).expect("serialise");
                     if socket.send(Message::Text(msg.into())).await.is_err() { let _ = end(EndReason::CallerHangup); break; }
                 }
-                match leg.playout.take(160) {
+                match frame.samples {
                     Some(frame) => {
                         playing = true;
                         let payload = b64.encode(Law::Ulaw.encode(&frame));

@@ -29,9 +29,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::opus_rtp::{OpusIn, OpusOut, FRAME_48K};
 use super::WebRtcConfig;
+use crate::call::mixer::Outbound;
 use crate::call::{
     start_call, AgentLeg, CallError, CallId, CallLeg, CallServices, Control, Controls, EndReason, MediaIn, NewCall,
-    Playout, Transport,
+    Transport,
 };
 use crate::media::AudioFrame;
 use crate::transport::sdp::SessionDescription;
@@ -196,13 +197,13 @@ impl WebRtcService {
             m.insert(leg.id.clone(), (token.clone(), leg.media.clone()));
         }
         let id = leg.id.clone();
-        let CallLeg { id: call, media, playout, hangup } = leg;
+        let CallLeg { id: call, media, out, hangup } = leg;
         let session = Session {
             service: self.clone(),
             peer,
             id: call,
             side: Side::Caller(media),
-            playout,
+            out,
             stop: hangup,
             pending: Some(pending),
         };
@@ -225,23 +226,15 @@ impl WebRtcService {
         let media =
             self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
         let (peer, sdp) = open_peer(&self.cfg, offer).await?;
-        let to_agent = Arc::new(Playout::new(48_000));
+        let (sink, out) = crate::call::mixer::outbound();
         let done = CancellationToken::new();
-        let leg = AgentLeg { agent: agent.to_string(), to_agent: to_agent.clone(), done: done.clone().drop_guard() };
+        let leg = AgentLeg { agent: agent.to_string(), sink, rate: 48_000, done: done.clone().drop_guard() };
         if !self.svc.controls.send(call, Control::AgentJoined(leg)) {
             let _ = peer.pc.close().await;
             return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
         }
         let side = Side::Agent { agent: agent.to_string(), media, controls: self.svc.controls.clone() };
-        let session = Session {
-            service: self.clone(),
-            peer,
-            id: call.clone(),
-            side,
-            playout: to_agent,
-            stop: done,
-            pending: None,
-        };
+        let session = Session { service: self.clone(), peer, id: call.clone(), side, out, stop: done, pending: None };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
     }
@@ -377,8 +370,8 @@ struct Session {
     peer: Peer,
     id: CallId,
     side: Side,
-    /// What this browser hears.
-    playout: Arc<Playout>,
+    /// What this browser hears: a frame every 20 ms from the call's mixer.
+    out: Outbound,
     /// Cancelled when the call no longer wants this browser.
     stop: CancellationToken,
     /// A caller's call still being set up (admission); released once connected.
@@ -399,8 +392,9 @@ impl Session {
                 None
             }
         };
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        // Connection checks (the audio's clock is the call's mixer).
+        let mut check = tokio::time::interval(Duration::from_millis(100));
+        check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let (mut seq, mut ts) = (fastrand::u16(..), fastrand::u32(..));
         let mut readers = Vec::new();
         let end = |r: EndReason| self.side.end(&id, r);
@@ -418,6 +412,8 @@ impl Session {
                     match s {
                         RTCPeerConnectionState::Connected => {
                             connected = true;
+                            // A caller's prompts start once they can hear them.
+                            self.out.ready();
                             if let Some(mut p) = self.pending.take() {
                                 p.connected();
                             }
@@ -436,7 +432,7 @@ impl Session {
                 Some(track) = self.peer.tracks.recv() => {
                     readers.push(tokio::spawn(read_track(track, id.clone(), self.side.clone())));
                 }
-                _ = tick.tick() => {
+                _ = check.tick() => {
                     let now = tokio::time::Instant::now();
                     if !connected && now >= ice_deadline {
                         tracing::warn!(call = %id, "connection not established within {} s", cfg.ice_timeout_s);
@@ -447,11 +443,15 @@ impl Session {
                         end(EndReason::ConnectionLost);
                         break;
                     }
+                }
+                frame = self.out.recv() => {
+                    // The call took this browser off (an agent's leg removed): its session ends.
+                    let Some(frame) = frame else { break };
                     if !connected {
                         continue;
                     }
                     // Keep sending (silence too) so the browser's jitter buffer stays primed.
-                    let frame = self.playout.take(FRAME_48K).unwrap_or_else(|| vec![0.0; FRAME_48K]);
+                    let frame = frame.samples.unwrap_or_else(|| vec![0.0; FRAME_48K]);
                     let Some(enc) = out.as_mut() else { continue };
                     let Ok(payload) = enc.encode(&frame) else { continue };
                     let mut pkt = rtc::rtp::Packet::default();
