@@ -328,6 +328,15 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// What a call's mixer costs per 20 ms tick with 2, 4 and 8 legs all talking.
+    Mixer {
+        /// Call sizes (legs) to time.
+        #[arg(long, default_value = "2,4,8", value_delimiter = ',')]
+        legs: Vec<usize>,
+        /// Ticks per call size.
+        #[arg(long, default_value_t = 5000)]
+        ticks: usize,
+    },
     /// How long callers wait for the assistant: the real server with demo data, the call
     /// simulator speaking scenarios over SIP; end of speech -> first assistant audio p50/p95.
     Reply {

@@ -234,6 +234,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let voice = switchboard::pipeline::analysis::voice::VoiceModels::shared(&manifest);
             switchboard::cmd::bench_analytics::run(&refs, rounds.max(1), voice.as_deref())?;
         }
+        Command::Bench { what: BenchWhat::Mixer { legs, ticks } } => {
+            switchboard::cmd::bench_mixer::run(&legs, ticks.max(1))?;
+        }
         Command::Bench { what: BenchWhat::Reply { rounds, scenarios, model } } => {
             // The simulator reads the server's events with the service token: one for this run.
             if std::env::var("SWITCHBOARD_API_TOKEN").is_err() {

@@ -54,6 +54,11 @@ impl Outbound {
         self.rx.recv().await
     }
 
+    /// A frame if one is waiting (benchmarks and tests drain with it).
+    pub fn try_recv(&mut self) -> Option<OutFrame> {
+        self.rx.try_recv().ok()
+    }
+
     /// The transport can play audio now (a caller's leg: the call's prompts start only then).
     pub fn ready(&self) {
         self.ready.store(true, Ordering::Relaxed);

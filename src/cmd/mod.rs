@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod bench;
 pub mod bench_analytics;
 pub mod bench_load;
+pub mod bench_mixer;
 pub mod bench_reply;
 pub mod bench_routing;
 pub mod bench_sip;
