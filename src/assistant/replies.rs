@@ -118,6 +118,16 @@ pub enum Msg {
     Transferring,
     /// The caller did not answer the callback offer: they keep waiting.
     BackInQueue,
+    /// Secure card capture: key the card number, then #.
+    CardCapturePrompt,
+    /// The keyed card number is valid (its last four digits read back).
+    CardCaptured {
+        last4: String,
+    },
+    /// The keyed number is not a valid card number.
+    CardInvalid,
+    /// Nothing (complete) was keyed in time, or the caller cancelled.
+    CardCaptureStopped,
     DidNotUnderstand,
     AnythingElse,
     YouAreWelcome,
@@ -567,6 +577,35 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Ich verbinde Sie mit einem Kollegen, der Ihnen helfen kann. Bitte bleiben Sie dran.",
             "Je vous transfère à un collègue qui peut vous aider. Merci de patienter.",
             "Le paso con un compañero que puede ayudarle. Por favor, no cuelgue.",
+        ]),
+        Msg::CardCapturePrompt => pick([
+            "For your security, please key your card number on your phone's keypad, then press the hash key. Nobody will hear the tones.",
+            "För din säkerhet, slå in ditt kortnummer på telefonens knappsats och tryck sedan fyrkant. Ingen hör tonerna.",
+            "Zu Ihrer Sicherheit tippen Sie bitte Ihre Kartennummer auf der Telefontastatur ein und drücken dann die Rautetaste. Niemand hört die Töne.",
+            "Pour votre sécurité, tapez votre numéro de carte sur le clavier de votre téléphone, puis appuyez sur dièse. Personne n'entendra les tonalités.",
+            "Por su seguridad, marque el número de su tarjeta en el teclado del teléfono y pulse la tecla almohadilla. Nadie oirá los tonos.",
+        ]),
+        Msg::CardCaptured { last4 } => pick([
+            "Thank you, your card ending in {n} has been received securely.",
+            "Tack, ditt kort som slutar på {n} har tagits emot säkert.",
+            "Danke, Ihre Karte mit der Endung {n} ist sicher eingegangen.",
+            "Merci, votre carte se terminant par {n} a bien été reçue en toute sécurité.",
+            "Gracias, su tarjeta terminada en {n} se ha recibido de forma segura.",
+        ])
+        .replace("{n}", &spaced(last4)),
+        Msg::CardInvalid => pick([
+            "Sorry, that is not a valid card number. Nothing was stored.",
+            "Tyvärr, det är inte ett giltigt kortnummer. Inget sparades.",
+            "Das ist leider keine gültige Kartennummer. Es wurde nichts gespeichert.",
+            "Désolé, ce numéro de carte n'est pas valide. Rien n'a été enregistré.",
+            "Lo sentimos, no es un número de tarjeta válido. No se ha guardado nada.",
+        ]),
+        Msg::CardCaptureStopped => pick([
+            "The card entry has stopped. Nothing was stored.",
+            "Kortinmatningen avbröts. Inget sparades.",
+            "Die Karteneingabe wurde beendet. Es wurde nichts gespeichert.",
+            "La saisie de la carte est arrêtée. Rien n'a été enregistré.",
+            "Se ha detenido la introducción de la tarjeta. No se ha guardado nada.",
         ]),
         Msg::BackInQueue => pick([
             "You are back in the queue, and we will be with you as soon as we can.",

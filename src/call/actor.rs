@@ -181,6 +181,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         case: CaseFile::new(&id.0, &caller),
         agent: None,
         callback: None,
+        capture: None,
     };
     svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
     Ok(CallLeg { id, media: media_tx, out, hangup })
@@ -218,6 +219,8 @@ struct Actor {
     agent: Option<agent::AgentBridge>,
     /// Nobody took the call: the callback / message offer.
     callback: Option<agent::CallbackOffer>,
+    /// A card number being keyed (secure capture).
+    capture: Option<capture::Capture>,
 }
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
@@ -262,6 +265,7 @@ impl Actor {
                         self.assist(AssistInput::Digits(keys));
                     }
                 }
+                _ = sleep_until_opt(self.capture_deadline()), if self.capturing() => self.capture_timed_out(),
                 _ = sleep_until_opt(self.resume_at), if self.resume_at.is_some() => {
                     // No turn followed the noise (a cough, "mm-hm"): carry on where it paused.
                     self.resume_at = None;
@@ -291,18 +295,26 @@ impl Actor {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
                     Some(MediaIn::AgentAudio(frame)) => self.agent_audio(frame),
-                    Some(MediaIn::Audio(frame)) => {
+                    Some(MediaIn::Audio(mut frame)) => {
+                        if self.capturing() {
+                            // Key tones reach nobody: not the recording, not the transcript
+                            // (which hears silence, keeping its clock), not another leg.
+                            frame.samples.fill(0.0);
+                        }
                         // To whoever hears the caller (nobody while only the assistant does: it
                         // hears them through the pipeline).
-                        let heard = {
+                        let mut heard = {
                             let mut mixer = self.mix();
                             mixer.push(self.caller_leg, &frame.samples, frame.sample_rate);
                             mixer.take_heard()
                         };
+                        if self.capturing() {
+                            heard.fill(0.0); // the recording is paused: both channels
+                        }
                         if let Some(r) = self.recorder.as_mut() {
                             r.push(&frame, heard);
                         }
-                        if self.agent.is_none() {
+                        if self.agent.is_none() && !self.capturing() {
                             self.watch_onset(&frame);
                         }
                         if input.try_send(frame).is_err() {
@@ -312,6 +324,7 @@ impl Actor {
                             }
                         }
                     }
+                    Some(MediaIn::Dtmf { digit, .. }) if self.capturing() => self.capture_key(digit),
                     Some(MediaIn::Dtmf { digit, at_ms }) => {
                         self.svc.registry.update(&self.id, |r| r.dtmf.push(digit));
                         self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
@@ -354,6 +367,9 @@ impl Actor {
         self.assistant.recover().await;
         self.release_agent();
         self.hangup.cancel();
+        if self.capturing() {
+            self.finish_capture(Some(capture::Outcome::Cancelled));
+        }
         drop(media);
         // Closing the input flushes the last turn; wait for its final.
         drop(input);
@@ -547,6 +563,8 @@ impl Actor {
 mod agent;
 #[path = "actor_assist.rs"]
 mod assist;
+#[path = "actor_capture.rs"]
+mod capture;
 #[path = "actor_case.rs"]
 mod case;
 

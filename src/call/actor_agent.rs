@@ -69,11 +69,12 @@ impl Actor {
             Control::NoAgent => self.offer_callback(),
             Control::Transfer { from, to_agent, skill, note } => self.transfer(&from, to_agent, skill, &note),
             Control::Hangup(r) => return Some(r),
+            Control::SecureCapture { by } => self.start_capture(&by),
         }
         None
     }
 
-    fn ms(&self) -> u64 {
+    pub(super) fn ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 
@@ -218,7 +219,7 @@ impl Actor {
     }
 
     /// The caller's language as the assistant last spoke it (English before any turn).
-    fn caller_language(&self) -> String {
+    pub(super) fn caller_language(&self) -> String {
         self.case.language.clone().unwrap_or_else(|| "en".into())
     }
 

@@ -550,6 +550,34 @@ mod tests {
         assert!(!m.matrix().contains(sup.unwrap().0), "the supervisor's leg is gone");
     }
 
+    /// Secure card capture puts the caller in `Listen`: their key tones reach no other leg,
+    /// while they still hear the agent.
+    #[test]
+    fn a_listening_caller_is_heard_by_nobody_and_still_hears() {
+        let mut m = Mixer::new(8000);
+        let (caller, mut c_out) = m.add_caller(8000);
+        let (agent, mut a_out) = m.add_person(Role::Agent, Mode::Talk, 48_000);
+        let (sup, mut s_out) = m.add_person(Role::Supervisor, Mode::Listen, 48_000);
+        for o in [&c_out, &a_out, &s_out] {
+            o.ready();
+        }
+        m.set_mode(caller, Mode::Listen).unwrap();
+        let energy = |o: &mut Outbound| drain(o).into_iter().flatten().flatten().map(|x| x * x).sum::<f32>();
+        let (mut to_agent, mut to_sup, mut to_caller) = (0.0, 0.0, 0.0);
+        for i in 0..25 {
+            m.push(caller, &tone(941.0, 8000, i * 160, 160), 8000);
+            m.push(agent, &tone(300.0, 48_000, i * 960, 960), 48_000);
+            m.tick();
+            to_agent += energy(&mut a_out);
+            to_sup += energy(&mut s_out);
+            to_caller += energy(&mut c_out);
+        }
+        assert_eq!((to_agent, m.legs[&caller].input.len()), (0.0, 0), "no caller audio reaches the agent");
+        assert!(to_sup > 100.0, "the supervisor hears the agent: {to_sup}");
+        assert!(to_caller > 10.0, "the caller hears the agent: {to_caller}");
+        let _ = sup;
+    }
+
     #[test]
     fn held_legs_hear_the_hold_audio_during_a_consult() {
         let mut m = Mixer::new(8000);

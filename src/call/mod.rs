@@ -153,6 +153,9 @@ pub enum Control {
     Transfer { from: String, to_agent: Option<String>, skill: Option<crate::routing::Skill>, note: String },
     /// End the call (an agent or supervisor hung up).
     Hangup(EndReason),
+    /// Take a card number keyed on the caller's phone pad (PCI DSS secure capture), asked by
+    /// `by` (an agent, a supervisor, the assistant).
+    SecureCapture { by: String },
 }
 
 /// The server's side of an agent's audio on a call.

@@ -64,6 +64,15 @@ pub struct CallInfo {
 }
 
 /// A call with everything known about it (`GET /api/calls/{id}`, recordings).
+/// A stretch of the call the recording leaves out, with why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PausedSpan {
+    pub from_ms: u64,
+    /// `None` while still paused.
+    pub to_ms: Option<u64>,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CallRecord {
     #[serde(flatten)]
@@ -82,6 +91,9 @@ pub struct CallRecord {
     /// What an agent sees of the call (kept current by the call's actor).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_file: Option<crate::routing::case_file::CaseFile>,
+    /// Where the recording is paused (secure card capture): silence in both channels there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recording_paused: Vec<PausedSpan>,
     /// The caller's own capability for this call (web callers: follow its events, hang up).
     #[serde(skip)]
     pub caller_token: Option<String>,
@@ -116,6 +128,7 @@ impl CallRecord {
             accept_id: None,
             caller_token: None,
             accent: None,
+            recording_paused: Vec::new(),
             slot_released: false,
         }
     }

@@ -33,8 +33,24 @@ pub enum Event {
     LanguageChanged { call_id: CallId, from: String, to: String, confidence: f32, at_ms: u64 },
     /// The estimate of an English-speaking caller's accent moved (first estimate included).
     AccentDetected { call_id: CallId, accent: crate::pipeline::analysis::accent::Accent, at_ms: u64 },
-    /// The caller pressed a key.
+    /// The caller pressed a key (never during secure card capture).
     Dtmf { call_id: CallId, digit: char, at_ms: u64 },
+    /// Secure card capture began: the caller keys a card number, muted on every other leg,
+    /// left out of the recording, transcript and events.
+    SecureCaptureStarted { call_id: CallId, by: String, at_ms: u64 },
+    /// How many digits the caller has keyed so far (never which).
+    SecureCaptureProgress { call_id: CallId, digits: usize },
+    /// Secure card capture ended: `captured` (with the card's brand and last four digits),
+    /// `invalid`, `cancelled` or `timeout`.
+    SecureCaptureEnded {
+        call_id: CallId,
+        outcome: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        brand: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last4: Option<String>,
+        at_ms: u64,
+    },
     /// The caller's state (calm / confused / frustrated / angry) moved, with the evidence.
     CallerStateChanged {
         call_id: CallId,
@@ -122,7 +138,10 @@ impl Event {
             | Event::CallerStateChanged { .. }
             | Event::AccentDetected { .. }
             | Event::EscalationRequested { .. }
-            | Event::AgentLeft { .. } => false,
+            | Event::AgentLeft { .. }
+            | Event::SecureCaptureStarted { .. }
+            | Event::SecureCaptureProgress { .. }
+            | Event::SecureCaptureEnded { .. } => false,
         }
     }
 
@@ -139,6 +158,9 @@ impl Event {
             | Event::AssistantInterrupted { call_id, .. }
             | Event::EscalationRequested { call_id, .. }
             | Event::Dtmf { call_id, .. }
+            | Event::SecureCaptureStarted { call_id, .. }
+            | Event::SecureCaptureProgress { call_id, .. }
+            | Event::SecureCaptureEnded { call_id, .. }
             | Event::CallStateChanged { call_id, .. }
             | Event::CaseFileUpdated { call_id, .. }
             | Event::CallRouted { call_id, .. }

@@ -219,6 +219,25 @@ async fn decline(
     }
 }
 
+/// The call's agent or a supervisor asks for a card: the caller keys it on the phone pad
+/// (secure capture: muted for everyone else, out of the recording, transcript and events).
+async fn secure_capture(
+    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+) -> Response {
+    let id = CallId(call.clone());
+    if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
+        return no_call(&call);
+    }
+    let by = user.0.username.clone();
+    if svc.controls.send(&id, crate::call::Control::SecureCapture { by }) {
+        (StatusCode::ACCEPTED, Json(json!({"call_id": call, "secure_capture": true}))).into_response()
+    } else {
+        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+    }
+}
+
 /// The agent (or a supervisor) ends the call: the caller's leg is hung up.
 async fn hangup(
     axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
@@ -377,5 +396,6 @@ pub fn routes() -> Router<Arc<CallServices>> {
         .route("/api/calls/{id}/decline", post(decline))
         .route("/api/calls/{id}/wrap-up", post(wrap_up))
         .route("/api/calls/{id}/hangup", post(hangup))
+        .route("/api/calls/{id}/secure-capture", post(secure_capture))
         .route("/api/calls/{id}/transfer", post(transfer))
 }

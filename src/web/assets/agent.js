@@ -125,6 +125,23 @@ function onEvent(ev) {
         api("GET", "/api/agents/me").then((a) => { sb.presence = a.presence; $("presence").value = a.presence; }).catch(() => {});
       }
       break;
+    case "secure_capture_started":
+      if (ev.call_id !== sb.callId) break;
+      sb.capture = "started";
+      $("secure-capture").disabled = true;
+      $("capture-status").textContent = "The caller is keying the card (muted for you, not recorded)…";
+      break;
+    case "secure_capture_progress":
+      if (ev.call_id === sb.callId) $("capture-status").textContent = `Card: ${"•".repeat(ev.digits)} (${ev.digits} digits keyed)`;
+      break;
+    case "secure_capture_ended":
+      if (ev.call_id !== sb.callId) break;
+      sb.capture = ev.outcome;
+      $("secure-capture").disabled = false;
+      $("capture-status").textContent = ev.outcome === "captured"
+        ? `Card captured: ${ev.brand} ending in ${ev.last4}.`
+        : `No card captured (${ev.outcome}).`;
+      break;
     case "call_ended":
       if (sb.offer && ev.call_id === sb.offer.call_id) withdrawOffer("The caller hung up.");
       if (ev.call_id === sb.callId) callEnded(ev.reason);
@@ -193,6 +210,9 @@ $("accept").addEventListener("click", async () => {
   show("call-box", true);
   show("wrapup-box", false);
   $("hangup").disabled = false;
+  $("secure-capture").disabled = false;
+  $("capture-status").textContent = "";
+  sb.capture = null;
   // Earlier lines of the conversation, from the case file.
   if (sb.caseFile) for (const l of sb.caseFile.transcript || []) addLine(l.speaker, cap(l.speaker), l.text, l.english);
   loadTransferTargets();
@@ -282,6 +302,13 @@ $("transfer").addEventListener("click", async () => {
   $("transfer").disabled = false;
 });
 
+$("secure-capture").addEventListener("click", async () => {
+  if (!sb.callId) return;
+  $("secure-capture").disabled = true;
+  try { await api("POST", `/api/calls/${encodeURIComponent(sb.callId)}/secure-capture`); }
+  catch (err) { $("capture-status").textContent = `Could not start: ${err.message}`; $("secure-capture").disabled = false; }
+});
+
 $("hangup").addEventListener("click", async () => {
   if (!sb.callId) return;
   $("hangup").disabled = true;
@@ -294,6 +321,7 @@ function callEnded(reason) {
   endMedia();
   $("call-state").textContent = `ended (${reason.replace(/_/g, " ")})`;
   $("hangup").disabled = true;
+  $("secure-capture").disabled = true;
   show("wrapup-box", true);
   $("disposition").focus();
   status("Call ended: please wrap up.");
