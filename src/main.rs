@@ -119,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = switchboard::config::ServerConfig::load(config.as_deref())?;
             let store = switchboard::store::Store::open(&db.unwrap_or(config.store.path))?;
             let token = std::env::var("SWITCHBOARD_BACK_OFFICE_TOKEN").ok().filter(|t| !t.is_empty());
-            let app = switchboard::assistant::tools::http_api::router(store, config.assistant.policy, token.clone());
+            let app = switchboard::web::back_office::router(store, config.assistant.policy, token.clone());
             runtime()?.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!(

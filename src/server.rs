@@ -172,7 +172,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     )
     .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let cookies =
-        crate::auth::http::CookiePolicy { ttl_s: config.auth.session_hours * 3600, secure: config.auth.secure_cookies };
+        crate::web::auth::CookiePolicy { ttl_s: config.auth.session_hours * 3600, secure: config.auth.secure_cookies };
     let (assistant, customers) = match config.assistant.enabled {
         true => assistant_services(config, store.clone()).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
         false => (None, None),
@@ -223,8 +223,14 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     };
     let media_path = config.media_stream.enabled.then_some(config.media_stream.path.as_str());
     let webrtc = config.webrtc.enabled.then(|| WebRtcService::new(services.clone(), config.webrtc.clone()));
-    let app = crate::web::router(services.clone(), media_path, webrtc, Arc::new(auth), cookies)
-        .layer(axum::Extension(routing.clone()));
+    let state = crate::web::AppState {
+        calls: services.clone(),
+        routing: routing.clone(),
+        auth: Arc::new(auth),
+        cookies,
+        webrtc,
+    };
+    let app = crate::web::router(state, media_path);
     let stop = services.shutdown.clone();
     let http_task = tokio::spawn(async move {
         // With the peer address: failed logins are rate-limited per address too.

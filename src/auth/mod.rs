@@ -7,7 +7,6 @@
 //! each. Callers never log in: the caller page and the phone need no account and reach nothing
 //! staff-only.
 
-pub mod http;
 pub mod limiter;
 pub mod pool;
 

@@ -62,6 +62,14 @@ pub struct CallServices {
     pub admission: Arc<super::admission::Admission>,
 }
 
+impl CallServices {
+    /// Whether `max_calls` calls are live: a transport asks before it spends anything on a
+    /// new call (an RTP port, a peer connection); `start_call` checks again atomically.
+    pub fn at_capacity(&self) -> bool {
+        self.registry.live_count() >= self.settings.max_calls
+    }
+}
+
 /// A call a transport wants to start.
 pub struct NewCall {
     pub caller: String,

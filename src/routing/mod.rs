@@ -6,7 +6,6 @@
 //! every decision carries the top candidates' score breakdowns. Defaults and the meaning of
 //! each knob are in config.rs.
 
-pub mod api;
 mod bits;
 pub mod case_file;
 pub mod config;

@@ -1,26 +1,26 @@
 //! The agent desktop: the `/agent` page (embedded HTML/JS, no build step), its settings, and
 //! the agent's WebRTC audio for an accepted call (`/api/calls/{id}/agent-media`).
 
+use super::WebRtc;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::AppError;
-use crate::auth::http::CurrentUser;
 use crate::call::CallId;
 use crate::routing::service::RoutingService;
-use crate::transport::webrtc::WebRtcService;
+use crate::web::auth::CurrentUser;
 
 const AGENT_HTML: &str = include_str!("assets/agent.html");
 const AGENT_JS: &str = include_str!("assets/agent.js");
 
 /// Routes for the agent desktop.
-pub fn router(w: Arc<WebRtcService>) -> Router {
+pub fn routes() -> Router<super::AppState> {
     Router::new()
         .route("/agent", get(|| async { Html(AGENT_HTML) }))
         .route(
@@ -29,19 +29,14 @@ pub fn router(w: Arc<WebRtcService>) -> Router {
         )
         .route("/api/agent/config", get(config))
         .route("/api/calls/{id}/agent-media", post(media))
-        .with_state(w)
 }
 
 /// What the desktop needs to know: ICE servers, how long an offer stands, the dispositions.
-async fn config(
-    State(w): State<Arc<WebRtcService>>,
-    Extension(r): Extension<Arc<RoutingService>>,
-    _user: CurrentUser,
-) -> impl IntoResponse {
+async fn config(WebRtc(w): WebRtc, State(r): State<Arc<RoutingService>>, _user: CurrentUser) -> impl IntoResponse {
     Json(serde_json::json!({
         "ice_servers": w.cfg.ice_servers,
         "offer_timeout_s": r.offer_timeout_s(),
-        "dispositions": crate::routing::api::DISPOSITIONS,
+        "dispositions": super::routing_api::DISPOSITIONS,
     }))
 }
 
@@ -52,7 +47,7 @@ struct Offer {
 
 /// The agent's browser offers its audio for a call it accepted; the answer bridges it to the caller.
 async fn media(
-    State(w): State<Arc<WebRtcService>>,
+    WebRtc(w): WebRtc,
     user: CurrentUser,
     Path(id): Path<String>,
     body: axum::body::Bytes,

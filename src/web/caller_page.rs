@@ -1,9 +1,9 @@
 //! The browser caller: the `/call` page (embedded HTML/JS, no build step) and its WebRTC
 //! signalling (`/api/webrtc/...`).
 
-use std::sync::Arc;
+use super::WebRtc;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AppError;
 use crate::call::CallId;
-use crate::transport::webrtc::{WebRtcError, WebRtcService};
+use crate::transport::webrtc::WebRtcError;
 
 const CALL_HTML: &str = include_str!("assets/call.html");
 const CALL_JS: &str = include_str!("assets/call.js");
@@ -22,7 +22,7 @@ const MEDIA_JS: &str = include_str!("assets/media.js");
 const MAX_OFFER: usize = 64 * 1024;
 
 /// Routes for the caller page.
-pub fn router(w: Arc<WebRtcService>) -> Router {
+pub fn routes() -> Router<super::AppState> {
     Router::new()
         .route("/call", get(|| async { Html(CALL_HTML) }))
         .route(
@@ -36,10 +36,9 @@ pub fn router(w: Arc<WebRtcService>) -> Router {
         .route("/api/webrtc/config", get(page_config))
         .route("/api/webrtc/offer", post(offer))
         .route("/api/webrtc/{id}/hangup", post(hangup))
-        .with_state(w)
 }
 
-async fn page_config(State(w): State<Arc<WebRtcService>>) -> impl IntoResponse {
+async fn page_config(WebRtc(w): WebRtc) -> impl IntoResponse {
     Json(serde_json::json!({ "ice_servers": w.cfg.ice_servers, "show_transcript": w.cfg.show_transcript }))
 }
 
@@ -52,13 +51,13 @@ struct Offer {
 }
 
 async fn offer(
-    State(w): State<Arc<WebRtcService>>,
+    WebRtc(w): WebRtc,
     client: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, AppError> {
     let offer: Offer = parse_offer(&body)?;
     let caller = offer.caller.filter(|c| !c.trim().is_empty());
-    let client = crate::transport::client_ip(client);
+    let client = super::client_ip(client);
     Ok(Json(w.answer(offer.sdp, caller, client).await?))
 }
 
@@ -97,7 +96,7 @@ struct Hangup {
 }
 
 async fn hangup(
-    State(w): State<Arc<WebRtcService>>,
+    WebRtc(w): WebRtc,
     Path(id): Path<String>,
     Json(h): Json<Hangup>,
 ) -> Result<impl IntoResponse, AppError> {

@@ -1,10 +1,13 @@
-//! The HTTP side: REST for calls, the live event WebSocket, and the router that mounts the
-//! transports that speak HTTP (provider media streams).
+//! The HTTP side, and the only module that speaks it: one application state ([`AppState`]),
+//! one error type ([`AppError`]) for every handler, REST for calls, the live event
+//! WebSocket, staff logins (`auth`), routing and the agent desk (`routing_api`, `agent_page`),
+//! browser callers (`caller_page`), provider media streams (`media_stream`) and the reference
+//! back office (`back_office`, its own app for `switchboard back-office`).
 
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,15 +15,20 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::http::{CookiePolicy, CurrentUser};
 use crate::auth::{Auth, Role, User};
 use crate::call::{CallId, CallServices};
 use crate::events::Event;
+use crate::routing::service::RoutingService;
 use crate::transport::webrtc::WebRtcService;
+use crate::web::auth::{CookiePolicy, CurrentUser};
 use std::collections::HashSet;
 
 mod agent_page;
+pub mod auth;
+pub mod back_office;
 mod caller_page;
+mod media_stream;
+mod routing_api;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +51,39 @@ pub enum AppError {
     /// This client is over a limit; try again after this many seconds (429, Retry-After).
     #[error("{0}")]
     TooMany(String, u64),
+    /// Not logged in, or a wrong token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request is well-formed but its content is not acceptable (422).
+    #[error("{0}")]
+    Invalid(String),
+    /// The body is not in a format this endpoint takes (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is too large (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// Something failed inside; details are logged, not shown.
     #[error("internal error")]
     Internal,
 }
 
+impl From<crate::routing::model::RouteError> for AppError {
+    fn from(e: crate::routing::model::RouteError) -> Self {
+        use crate::routing::model::RouteError as R;
+        match e {
+            R::UnknownAgent(_) | R::UnknownCall(_) => AppError::NotFound(e.to_string()),
+            R::AlreadyTaken { .. }
+            | R::NotOffered { .. }
+            | R::OfferExpired { .. }
+            | R::NotOnCall { .. }
+            | R::AgentBusy(_) => AppError::Conflict(e.to_string()),
+        }
+    }
+}
+
 /// An error response: `{"error": message}` with `status`.
-pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
@@ -62,6 +96,10 @@ impl IntoResponse for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooMany(_, _) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut r = json_error(status, self.to_string());
@@ -72,30 +110,78 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Everything the handlers use: one state for the whole application, of which each handler
+/// extracts the part it needs (`State<Arc<CallServices>>`, `State<Arc<RoutingService>>`, ...).
+#[derive(Clone)]
+pub struct AppState {
+    /// Calls: registry, event bus, controls, the store and back office through the assistant.
+    pub calls: Arc<CallServices>,
+    pub routing: Arc<RoutingService>,
+    pub auth: Arc<Auth>,
+    pub cookies: CookiePolicy,
+    /// Browser media, when WebRTC is on.
+    pub webrtc: Option<Arc<WebRtcService>>,
+}
+
+impl FromRef<AppState> for Arc<CallServices> {
+    fn from_ref(s: &AppState) -> Self {
+        s.calls.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<RoutingService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.routing.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Auth> {
+    fn from_ref(s: &AppState) -> Self {
+        s.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for CookiePolicy {
+    fn from_ref(s: &AppState) -> Self {
+        s.cookies.clone()
+    }
+}
+
+/// The browser media service, for handlers only mounted when WebRTC is on (503 otherwise).
+pub(crate) struct WebRtc(pub Arc<WebRtcService>);
+
+impl FromRequestParts<AppState> for WebRtc {
+    type Rejection = AppError;
+
+    async fn from_request_parts(_: &mut axum::http::request::Parts, s: &AppState) -> Result<Self, AppError> {
+        s.webrtc.clone().map(WebRtc).ok_or_else(|| AppError::Unavailable("browser calls are off".into()))
+    }
+}
+
 /// The web application.
-pub fn router(
-    svc: Arc<CallServices>,
-    media_stream_path: Option<&str>,
-    webrtc: Option<Arc<WebRtcService>>,
-    auth: Arc<Auth>,
-    cookies: CookiePolicy,
-) -> Router {
+pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/events", get(events_ws))
-        .merge(crate::auth::http::routes())
-        .merge(crate::routing::api::routes());
+        .merge(auth::routes())
+        .merge(routing_api::routes());
     if let Some(path) = media_stream_path {
-        r = r.route(path, get(crate::transport::stream::media_stream_handler));
+        r = r.route(path, get(media_stream::media_stream_handler));
     }
-    let r = r.with_state(svc);
-    let r = match webrtc {
-        Some(w) => r.merge(caller_page::router(w.clone())).merge(agent_page::router(w)),
-        None => r,
-    };
-    crate::auth::http::layer(r, auth, cookies)
+    if state.webrtc.is_some() {
+        r = r.merge(caller_page::routes()).merge(agent_page::routes());
+    }
+    r.with_state(state)
+}
+
+/// A web client's address (for the per-address admission limits); unspecified when the server
+/// was not started with connection info (in-process tests).
+pub(crate) fn client_ip(
+    info: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+) -> std::net::IpAddr {
+    info.map(|i| i.0 .0.ip()).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 /// Whether `user` may see this call: supervisors and admins every call, agents their own.
@@ -147,7 +233,7 @@ async fn events_ws(
     State(svc): State<Arc<CallServices>>,
     Query(q): Query<EventsQuery>,
     headers: axum::http::HeaderMap,
-    auth: Option<axum::Extension<Arc<Auth>>>,
+    State(auth): State<Arc<Auth>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let call = q.call.map(CallId);
@@ -158,7 +244,7 @@ async fn events_ws(
     let view = if caller_ok {
         View::Caller
     } else {
-        let user = match CurrentUser::authenticate(auth.map(|a| a.0), &headers).await {
+        let user = match CurrentUser::authenticate(Some(auth), &headers).await {
             Ok(u) => u.0,
             Err(r) => return r,
         };

@@ -1,4 +1,4 @@
-//! The HTTP adapter against the reference server (`http_api`) on real HTTP and SQLite.
+//! The HTTP adapter against the reference server (`web::back_office`) on real HTTP and SQLite.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ fn today() -> NaiveDate {
 async fn serve(token: Option<&str>) -> (String, Store) {
     let store = Store::open_in_memory().unwrap();
     demo::seed(&store, 12, today()).unwrap();
-    let app = super::super::http_api::router(store.clone(), Policy::default(), token.map(str::to_string));
+    let app = crate::web::back_office::router(store.clone(), Policy::default(), token.map(str::to_string));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

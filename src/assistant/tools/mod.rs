@@ -6,7 +6,6 @@
 //! factor); and every action is checked against the `Policy` here, whoever asked for it.
 
 pub mod http;
-pub mod http_api;
 pub mod sqlite;
 
 use async_trait::async_trait;

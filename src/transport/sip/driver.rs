@@ -244,7 +244,7 @@ impl SipDriver {
             }
             None => None,
         };
-        if self.svc.registry.live_count() >= self.svc.settings.max_calls {
+        if self.svc.at_capacity() {
             self.refused += 1;
             if self.refused.is_power_of_two() {
                 tracing::info!(%source, count = self.refused, "call refused with 486: at capacity");

@@ -5,5 +5,3 @@
 //! when queued audio is dropped (barge-in).
 
 pub mod twilio;
-
-pub use twilio::media_stream_handler;

@@ -168,7 +168,7 @@ impl WebRtcService {
             })?),
             None => None,
         };
-        if self.svc.registry.live_count() >= self.svc.settings.max_calls {
+        if self.svc.at_capacity() {
             return Err(WebRtcError::Unavailable(format!("at capacity ({} live calls)", self.svc.settings.max_calls)));
         }
         // Counted as being set up until ICE connects (or the call ends).

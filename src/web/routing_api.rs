@@ -4,32 +4,24 @@
 
 use std::sync::Arc;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::{json_error as error, may_see};
+use super::{may_see, AppError, AppState};
 
-use super::model::{Agent, AgentId, Presence, RouteError};
-use super::service::RoutingService;
-use crate::auth::http::CurrentUser;
+use super::auth::CurrentUser;
 use crate::auth::{Role, User};
 use crate::call::{CallId, CallServices};
+use crate::routing::model::{Agent, AgentId, Presence, RouteError};
+use crate::routing::service::RoutingService;
 
 fn route_error(e: RouteError) -> Response {
-    let status = match e {
-        RouteError::UnknownAgent(_) | RouteError::UnknownCall(_) => StatusCode::NOT_FOUND,
-        RouteError::AlreadyTaken { .. }
-        | RouteError::NotOffered { .. }
-        | RouteError::OfferExpired { .. }
-        | RouteError::NotOnCall { .. }
-        | RouteError::AgentBusy(_) => StatusCode::CONFLICT,
-    };
-    error(status, e.to_string())
+    AppError::from(e).into_response()
 }
 
 /// One access rule for calls (as `GET /api/calls/{id}`): a call an agent may not see (offered
@@ -45,7 +37,7 @@ fn hides_call(user: &User, agent: &AgentId, e: &RouteError) -> bool {
 }
 
 fn no_call(call: &str) -> Response {
-    error(StatusCode::NOT_FOUND, format!("no call {call}"))
+    AppError::NotFound(format!("no call {call}").into()).into_response()
 }
 
 /// The agent a user answers calls as ("me"), or the one named, which only supervisors may act for.
@@ -55,16 +47,16 @@ fn whose(user: &User, id: &str) -> Result<AgentId, Response> {
             .agent_id
             .clone()
             .map(AgentId)
-            .ok_or_else(|| error(StatusCode::CONFLICT, "this login has no agent profile"));
+            .ok_or_else(|| AppError::Conflict("this login has no agent profile".into()).into_response());
     }
     if user.role >= Role::Supervisor || user.agent_id.as_deref() == Some(id) {
         Ok(AgentId(id.into()))
     } else {
-        Err(error(StatusCode::FORBIDDEN, "agents act only for themselves"))
+        Err(AppError::Forbidden("agents act only for themselves".into()).into_response())
     }
 }
 
-async fn list_agents(Extension(r): Extension<Arc<RoutingService>>, user: CurrentUser) -> Response {
+async fn list_agents(State(r): State<Arc<RoutingService>>, user: CurrentUser) -> Response {
     let all = r.agents();
     let visible: Vec<_> = all
         .into_iter()
@@ -73,23 +65,19 @@ async fn list_agents(Extension(r): Extension<Arc<RoutingService>>, user: Current
     Json(visible).into_response()
 }
 
-async fn get_agent(
-    Extension(r): Extension<Arc<RoutingService>>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_agent(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(id): Path<String>) -> Response {
     let id = match whose(&user.0, &id) {
         Ok(id) => id,
         Err(e) => return e,
     };
     match r.agent(&id) {
         Some(a) => Json(a).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no agent {id}")),
+        None => AppError::NotFound(format!("no agent {id}").into()).into_response(),
     }
 }
 
 async fn put_agent(
-    Extension(r): Extension<Arc<RoutingService>>,
+    State(r): State<Arc<RoutingService>>,
     user: CurrentUser,
     Path(id): Path<String>,
     Json(mut agent): Json<Agent>,
@@ -98,29 +86,25 @@ async fn put_agent(
         return e;
     }
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "an agent id is 1-64 letters, digits or . _ -");
+        return AppError::Invalid("an agent id is 1-64 letters, digits or . _ -".into()).into_response();
     }
     if agent.name.trim().is_empty() || agent.languages.is_empty() || agent.max_calls == 0 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "an agent needs a name, a language and max_calls >= 1");
+        return AppError::Invalid("an agent needs a name, a language and max_calls >= 1".into()).into_response();
     }
     agent.id = AgentId(id);
     match r.put_agent(agent.clone()) {
         Ok(()) => Json(agent).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => AppError::Unavailable(e.to_string().into()).into_response(),
     }
 }
 
-async fn delete_agent(
-    Extension(r): Extension<Arc<RoutingService>>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Response {
+async fn delete_agent(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(id): Path<String>) -> Response {
     if let Err(e) = user.require(Role::Admin) {
         return e;
     }
     match r.remove_agent(&AgentId(id)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error(StatusCode::CONFLICT, e),
+        Err(e) => AppError::Conflict(e.into()).into_response(),
     }
 }
 
@@ -130,7 +114,7 @@ struct PresenceBody {
 }
 
 async fn set_presence(
-    Extension(r): Extension<Arc<RoutingService>>,
+    State(r): State<Arc<RoutingService>>,
     user: CurrentUser,
     Path(id): Path<String>,
     Json(b): Json<PresenceBody>,
@@ -140,10 +124,8 @@ async fn set_presence(
         Err(e) => return e,
     };
     if matches!(b.presence, Presence::OnCall | Presence::WrapUp) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "on_call and wrap_up follow the calls; set available, away or offline",
-        );
+        return AppError::Invalid("on_call and wrap_up follow the calls; set available, away or offline".into())
+            .into_response();
     }
     match r.set_presence(&id, b.presence) {
         Ok(()) => Json(r.agent(&id)).into_response(),
@@ -151,7 +133,7 @@ async fn set_presence(
     }
 }
 
-async fn queue(Extension(r): Extension<Arc<RoutingService>>, user: CurrentUser) -> Response {
+async fn queue(State(r): State<Arc<RoutingService>>, user: CurrentUser) -> Response {
     if let Err(e) = user.require(Role::Supervisor) {
         return e;
     }
@@ -161,8 +143,8 @@ async fn queue(Extension(r): Extension<Arc<RoutingService>>, user: CurrentUser) 
 
 /// An agent takes an offered call; exactly one accept wins.
 async fn accept(
-    Extension(r): Extension<Arc<RoutingService>>,
-    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    State(r): State<Arc<RoutingService>>,
+    State(svc): State<Arc<CallServices>>,
     user: CurrentUser,
     Path(call): Path<String>,
 ) -> Response {
@@ -199,11 +181,7 @@ async fn accept(
     }
 }
 
-async fn decline(
-    Extension(r): Extension<Arc<RoutingService>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Response {
+async fn decline(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(call): Path<String>) -> Response {
     let agent = match whose(&user.0, "me") {
         Ok(a) => a,
         Err(e) => return e,
@@ -221,11 +199,7 @@ async fn decline(
 
 /// The call's agent or a supervisor asks for a card: the caller keys it on the phone pad
 /// (secure capture: muted for everyone else, out of the recording, transcript and events).
-async fn secure_capture(
-    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Response {
+async fn secure_capture(State(svc): State<Arc<CallServices>>, user: CurrentUser, Path(call): Path<String>) -> Response {
     let id = CallId(call.clone());
     if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
         return no_call(&call);
@@ -234,16 +208,12 @@ async fn secure_capture(
     if svc.controls.send(&id, crate::call::Control::SecureCapture { by }) {
         (StatusCode::ACCEPTED, Json(json!({"call_id": call, "secure_capture": true}))).into_response()
     } else {
-        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+        AppError::Conflict(format!("call {call} is not live").into()).into_response()
     }
 }
 
 /// The agent (or a supervisor) ends the call: the caller's leg is hung up.
-async fn hangup(
-    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Response {
+async fn hangup(State(svc): State<Arc<CallServices>>, user: CurrentUser, Path(call): Path<String>) -> Response {
     let id = CallId(call.clone());
     if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
         return no_call(&call);
@@ -251,7 +221,7 @@ async fn hangup(
     if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
         Json(json!({"call_id": call, "ending": true})).into_response()
     } else {
-        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+        AppError::Conflict(format!("call {call} is not live").into()).into_response()
     }
 }
 
@@ -261,7 +231,7 @@ struct Transfer {
     /// A named colleague ...
     to_agent: Option<String>,
     /// ... or a skill's queue.
-    to_queue: Option<super::Skill>,
+    to_queue: Option<crate::routing::Skill>,
     /// For the next person (goes in the case file).
     #[serde(default)]
     note: String,
@@ -269,8 +239,8 @@ struct Transfer {
 
 /// The agent passes their call on to a colleague or a queue, with the case file and a note.
 async fn transfer(
-    Extension(r): Extension<Arc<RoutingService>>,
-    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    State(r): State<Arc<RoutingService>>,
+    State(svc): State<Arc<CallServices>>,
     user: CurrentUser,
     Path(call): Path<String>,
     Json(b): Json<Transfer>,
@@ -280,27 +250,27 @@ async fn transfer(
         return no_call(&call);
     }
     let Some(from) = svc.registry.agent_of(&id) else {
-        return error(StatusCode::CONFLICT, format!("call {call} is not with an agent"));
+        return AppError::Conflict(format!("call {call} is not with an agent").into()).into_response();
     };
     if b.to_agent.is_some() == b.to_queue.is_some() {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "give to_agent or to_queue");
+        return AppError::Invalid("give to_agent or to_queue".into()).into_response();
     }
     if b.note.chars().count() > 1000 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "the note is limited to 1000 characters");
+        return AppError::Invalid("the note is limited to 1000 characters".into()).into_response();
     }
     if let Some(to) = &b.to_agent {
         if to == &from {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, "the call is already with this agent");
+            return AppError::Invalid("the call is already with this agent".into()).into_response();
         }
         match r.agent(&AgentId(to.clone())) {
-            None => return error(StatusCode::NOT_FOUND, format!("no agent {to}")),
+            None => return AppError::NotFound(format!("no agent {to}").into()).into_response(),
             Some(a) if a.presence != Presence::Available => {
                 let presence = serde_json::to_value(a.presence).unwrap_or_default();
                 let presence = presence.as_str().unwrap_or("not available").replace('_', " ");
-                return error(
-                    StatusCode::CONFLICT,
-                    format!("{to} is {presence}: choose an available colleague or a queue"),
-                );
+                return AppError::Conflict(
+                    format!("{to} is {presence}: choose an available colleague or a queue").into(),
+                )
+                .into_response();
             }
             Some(_) => {}
         }
@@ -309,12 +279,12 @@ async fn transfer(
     if svc.controls.send(&id, m) {
         Json(json!({"call_id": call, "to_agent": b.to_agent, "to_queue": b.to_queue})).into_response()
     } else {
-        error(StatusCode::CONFLICT, format!("call {call} is not live"))
+        AppError::Conflict(format!("call {call} is not live").into()).into_response()
     }
 }
 
 /// Every agent's name, presence, languages and skills, for a transfer (any logged-in staff).
-async fn directory(Extension(r): Extension<Arc<RoutingService>>, _user: CurrentUser) -> Response {
+async fn directory(State(r): State<Arc<RoutingService>>, _user: CurrentUser) -> Response {
     let list: Vec<_> = r
         .agents()
         .into_iter()
@@ -347,7 +317,7 @@ struct WrapUp {
 /// The agent's wrap-up of an ended call: disposition code and notes on its interaction record.
 /// Written once: a second wrap-up of the same call is refused (409), the first one stands.
 async fn wrap_up(
-    axum::extract::State(svc): axum::extract::State<Arc<CallServices>>,
+    State(svc): State<Arc<CallServices>>,
     user: CurrentUser,
     Path(call): Path<String>,
     Json(b): Json<WrapUp>,
@@ -357,35 +327,36 @@ async fn wrap_up(
         return no_call(&call);
     };
     let Some(agent) = rec.info.agent.clone() else {
-        return error(StatusCode::CONFLICT, "no agent took this call");
+        return AppError::Conflict("no agent took this call".into()).into_response();
     };
     if rec.info.ended_at.is_none() {
-        return error(StatusCode::CONFLICT, "the call is still going: wrap up after it ends");
+        return AppError::Conflict("the call is still going: wrap up after it ends".into()).into_response();
     }
     if !DISPOSITIONS.contains(&b.disposition.as_str()) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("disposition must be one of {}", DISPOSITIONS.join(", ")),
-        );
+        return AppError::Invalid(format!("disposition must be one of {}", DISPOSITIONS.join(", ")).into())
+            .into_response();
     }
     if b.notes.chars().count() > 4000 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "notes are limited to 4000 characters");
+        return AppError::Invalid("notes are limited to 4000 characters".into()).into_response();
     }
     let Some(store) = svc.assistant.as_ref().map(|a| a.store.clone()) else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "no database");
+        return AppError::Unavailable("no database".into()).into_response();
     };
     let notes = crate::routing::case_file::mask_cards(&b.notes);
     let (c, d) = (call.clone(), b.disposition.clone());
     match tokio::task::spawn_blocking(move || store.wrap_up(&c, &agent, &d, &notes)).await {
         Ok(Ok(())) => Json(json!({"call_id": call, "disposition": b.disposition, "saved": true})).into_response(),
-        Ok(Err(e @ crate::store::StoreError::Invalid(_))) => error(StatusCode::CONFLICT, e.to_string()),
-        Ok(Err(e)) => error(StatusCode::NOT_FOUND, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e @ crate::store::StoreError::Invalid(_))) => AppError::Conflict(e.to_string().into()).into_response(),
+        Ok(Err(e)) => AppError::NotFound(e.to_string().into()).into_response(),
+        Err(e) => {
+            tracing::error!("wrap-up: {e}");
+            AppError::Internal.into_response()
+        }
     }
 }
 
 /// `/api/agents...`, `/api/queue`, `/api/calls/{id}/accept|decline|wrap-up`.
-pub fn routes() -> Router<Arc<CallServices>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/agents", get(list_agents))
         .route("/api/agents/directory", get(directory))

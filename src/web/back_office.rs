@@ -1,11 +1,11 @@
-//! The HTTP back-office contract (see `http.rs`) served on the built-in database: the reference
+//! The HTTP back-office contract (see `assistant/tools/http.rs`) served on the built-in database: the reference
 //! a company's developers can call and copy, and what the HTTP adapter is tested against
 //! (`switchboard back-office serve`).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,11 +13,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::json_error as error;
+use super::AppError;
 
-use super::sqlite::SqliteBackOffice;
-use super::{BackOffice, Factor, ToolError, Verified};
 use crate::assistant::policy::Policy;
+use crate::assistant::tools::sqlite::SqliteBackOffice;
+use crate::assistant::tools::{BackOffice, Factor, ToolError, Verified};
 use crate::store::Store;
 
 struct Api {
@@ -47,10 +47,10 @@ pub fn router(store: Store, policy: Policy, token: Option<String>) -> Router {
 
 fn tool_error(e: ToolError) -> Response {
     match e {
-        ToolError::NotOnAccount(m) => error(StatusCode::NOT_FOUND, m),
-        ToolError::Refused(r) => error(StatusCode::CONFLICT, r.to_string()),
-        ToolError::Invalid(m) => error(StatusCode::UNPROCESSABLE_ENTITY, m),
-        ToolError::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, m),
+        ToolError::NotOnAccount(m) => AppError::NotFound(m.into()).into_response(),
+        ToolError::Refused(r) => AppError::Conflict(r.to_string().into()).into_response(),
+        ToolError::Invalid(m) => AppError::Invalid(m.into()).into_response(),
+        ToolError::Unavailable(m) => AppError::Unavailable(m.into()).into_response(),
     }
 }
 
@@ -60,7 +60,7 @@ impl Api {
         let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         match given {
             Some(g) if crate::auth::same_secret(g, token) => Ok(()),
-            _ => Err(error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")),
+            _ => Err(AppError::Unauthorized("missing or wrong bearer token".into()).into_response()),
         }
     }
 
@@ -70,9 +70,9 @@ impl Api {
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || store.customer(id)).await {
             Ok(Ok(Some(c))) => Ok(Verified::vouch(c)),
-            Ok(Ok(None)) => Err(error(StatusCode::NOT_FOUND, format!("customer {id}"))),
-            Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
-            Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+            Ok(Ok(None)) => Err(AppError::NotFound(format!("customer {id}").into()).into_response()),
+            Ok(Err(e)) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
+            Err(e) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
         }
     }
 }
@@ -93,7 +93,7 @@ async fn find_caller(State(api): Shared, headers: HeaderMap, Query(q): Query<Pho
     api.authorised(&headers)?;
     match api.tools.find_caller(&q.phone).await.map_err(tool_error)? {
         Some(c) => Ok(Json(c).into_response()),
-        None => Err(error(StatusCode::NOT_FOUND, "no customer with that number")),
+        None => Err(AppError::NotFound("no customer with that number".into()).into_response()),
     }
 }
 
@@ -110,9 +110,9 @@ async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Jso
         "postcode" => Factor::Postcode(b.value),
         "date_of_birth" => match NaiveDate::parse_from_str(&b.value, "%Y-%m-%d") {
             Ok(d) => Factor::DateOfBirth(d),
-            Err(_) => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "date_of_birth must be YYYY-MM-DD")),
+            Err(_) => return Err(AppError::Invalid("date_of_birth must be YYYY-MM-DD".into()).into_response()),
         },
-        other => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("unknown factor {other:?}"))),
+        other => return Err(AppError::Invalid(format!("unknown factor {other:?}").into()).into_response()),
     };
     reply(api.tools.verify(who.customer(), &factor).await.map(|v| json!({ "verified": v.is_some() })))
 }
@@ -172,7 +172,7 @@ async fn update_customer(
     let done = match (b.email, b.street, b.postcode, b.city) {
         (Some(e), None, None, None) => api.tools.update_email(&who, &e).await,
         (None, Some(s), Some(p), Some(c)) => api.tools.update_address(&who, &s, &p, &c).await,
-        _ => return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "send either email, or street, postcode and city")),
+        _ => return Err(AppError::Invalid("send either email, or street, postcode and city".into()).into_response()),
     };
     reply(done.map(|()| json!({ "ok": true })))
 }
@@ -194,9 +194,9 @@ async fn payment_owner(api: &Api, headers: &HeaderMap, payment: i64) -> Result<V
     let owner = tokio::task::spawn_blocking(move || store.payment_owner(payment)).await;
     match owner {
         Ok(Ok(Some(id))) => api.customer(headers, id).await,
-        Ok(Ok(None)) => Err(error(StatusCode::NOT_FOUND, format!("payment {payment}"))),
-        Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
-        Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Ok(Ok(None)) => Err(AppError::NotFound(format!("payment {payment}").into()).into_response()),
+        Ok(Err(e)) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
+        Err(e) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
     }
 }
 
@@ -207,7 +207,7 @@ struct PostponeBody {
 
 async fn postpone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PostponeBody>) -> Answer {
     let Ok(to) = NaiveDate::parse_from_str(&b.due_on, "%Y-%m-%d") else {
-        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "due_on must be YYYY-MM-DD"));
+        return Err(AppError::Invalid("due_on must be YYYY-MM-DD".into()).into_response());
     };
     let who = payment_owner(&api, &headers, id).await?;
     reply(api.tools.postpone_payment(&who, id, to).await)

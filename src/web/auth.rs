@@ -3,18 +3,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::json_error as error;
+use super::AppError;
 
-use super::{Auth, AuthError, Role, User};
+use crate::auth::{Auth, AuthError, Role, User};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "sb_session";
@@ -53,7 +53,7 @@ impl CurrentUser {
         if self.0.role >= role {
             Ok(&self.0)
         } else {
-            Err(error(StatusCode::FORBIDDEN, format!("this needs the {} role", role.as_str())))
+            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str()).into()).into_response())
         }
     }
 }
@@ -62,23 +62,29 @@ impl CurrentUser {
     /// The user of a request's session token (cookie or bearer); 401 without a valid one.
     pub async fn authenticate(auth: Option<Arc<Auth>>, headers: &HeaderMap) -> Result<CurrentUser, Response> {
         let Some(auth) = auth else {
-            return Err(error(StatusCode::SERVICE_UNAVAILABLE, "accounts are not set up on this server"));
+            return Err(AppError::Unavailable("accounts are not set up on this server".into()).into_response());
         };
         let Some(token) = token(headers) else {
-            return Err(error(StatusCode::UNAUTHORIZED, "log in first"));
+            return Err(AppError::Unauthorized("log in first".into()).into_response());
         };
         match tokio::task::spawn_blocking(move || auth.session(&token)).await {
             Ok(Some(user)) => Ok(CurrentUser(user)),
-            _ => Err(error(StatusCode::UNAUTHORIZED, "your session has expired or is not valid: log in again")),
+            _ => {
+                Err(AppError::Unauthorized("your session has expired or is not valid: log in again".into())
+                    .into_response())
+            }
         }
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    Arc<Auth>: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
-        CurrentUser::authenticate(parts.extensions.get::<Arc<Auth>>().cloned(), &parts.headers).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        CurrentUser::authenticate(Some(Arc::<Auth>::from_ref(state)), &parts.headers).await
     }
 }
 
@@ -108,21 +114,18 @@ fn with_retry_after(mut r: Response, wait: std::time::Duration) -> Response {
 /// form encoding, never `application/json` without CORS: 415 stops login CSRF). The session
 /// token goes only in the HttpOnly cookie, never in the body, so page scripts never see it;
 /// machine clients use the service token.
-async fn login(
-    Extension(auth): Extension<Arc<Auth>>,
-    Extension(policy): Extension<CookiePolicy>,
-    req: Request,
-) -> Response {
+async fn login(State(auth): State<Arc<Auth>>, State(policy): State<CookiePolicy>, req: Request) -> Response {
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
     if !is_json(req.headers()) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the login as Content-Type: application/json");
+        return AppError::UnsupportedMediaType("send the login as Content-Type: application/json".into())
+            .into_response();
     }
     let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "request too large"),
+        Err(_) => return AppError::TooLarge("request too large".into()).into_response(),
     };
     let Ok(l) = serde_json::from_slice::<Login>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "send {\"username\": ..., \"password\": ...}");
+        return AppError::BadRequest("send {\"username\": ..., \"password\": ...}".into()).into_response();
     };
     let result = tokio::task::spawn_blocking(move || auth.login(&l.username, &l.password, &client)).await;
     match result {
@@ -134,28 +137,31 @@ async fn login(
             );
             ([(header::SET_COOKIE, cookie)], Json(json!({ "user": user }))).into_response()
         }
-        Ok(Err(e @ AuthError::RateLimited(wait))) => {
-            with_retry_after(error(StatusCode::TOO_MANY_REQUESTS, e.to_string()), wait)
-        }
+        Ok(Err(e @ AuthError::RateLimited(wait))) => AppError::TooMany(e.to_string(), wait.as_secs()).into_response(),
         Ok(Err(e @ AuthError::Busy)) => {
-            with_retry_after(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()), std::time::Duration::from_secs(1))
+            with_retry_after(AppError::Unavailable(e.to_string()).into_response(), std::time::Duration::from_secs(1))
         }
-        Ok(Err(AuthError::BadCredentials)) => error(StatusCode::UNAUTHORIZED, AuthError::BadCredentials.to_string()),
-        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(AuthError::BadCredentials)) => {
+            AppError::Unauthorized(AuthError::BadCredentials.to_string().into()).into_response()
+        }
+        Ok(Err(e)) => AppError::Unavailable(e.to_string().into()).into_response(),
+        Err(e) => {
+            tracing::error!("login: {e}");
+            AppError::Internal.into_response()
+        }
     }
 }
 
 /// `GET /api/admin/login-stats` (admins): password checks run and logins refused as busy,
 /// for monitoring (and the tests' count of checks).
-async fn login_stats(Extension(auth): Extension<Arc<Auth>>, user: CurrentUser) -> Response {
+async fn login_stats(State(auth): State<Arc<Auth>>, user: CurrentUser) -> Response {
     if let Err(e) = user.require(Role::Admin) {
         return e;
     }
     Json(auth.stats()).into_response()
 }
 
-async fn logout(Extension(auth): Extension<Arc<Auth>>, headers: HeaderMap) -> Response {
+async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Response {
     if let Some(t) = token(&headers) {
         let _ = tokio::task::spawn_blocking(move || auth.logout(&t)).await;
     }
@@ -167,17 +173,11 @@ async fn me(user: CurrentUser) -> Response {
     Json(user.0).into_response()
 }
 
-/// `/api/login`, `/api/logout`, `/api/me`, `/api/admin/login-stats`. The app must carry
-/// `Extension<Arc<Auth>>` and `Extension<CookiePolicy>` (see `layer`).
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// `/api/login`, `/api/logout`, `/api/me`, `/api/admin/login-stats`.
+pub fn routes() -> Router<super::AppState> {
     Router::new()
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
         .route("/api/admin/login-stats", get(login_stats))
-}
-
-/// Put the accounts on every request of `app`.
-pub fn layer<S: Clone + Send + Sync + 'static>(app: Router<S>, auth: Arc<Auth>, policy: CookiePolicy) -> Router<S> {
-    app.layer(Extension(auth)).layer(Extension(policy))
 }
