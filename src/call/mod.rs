@@ -1,5 +1,7 @@
 //! Calls independent of their transport: identity, state, the registry of live and recent
-//! calls, the per-call actor that runs the pipeline, and the outbound playout queue.
+//! calls, the per-call actor that runs the pipeline, the call's legs and who hears whom
+//! (`mix`), the mixer that paces every leg's audio (`mixer`), and the assistant's voice queue
+//! (`playout`).
 
 pub mod actor;
 pub mod admission;

@@ -1,6 +1,6 @@
 //! Browser callers over WebRTC (webrtc crate 0.21): non-trickle offer/answer over HTTP, Opus
 //! both ways (caller audio decoded at 48 kHz into the call, outbound audio encoded from the
-//! call's playout in 20 ms frames), ICE with host candidates (STUN/TURN configurable), and the
+//! call mixer's 20 ms frames), ICE with host candidates (STUN/TURN configurable), and the
 //! same call model as phone calls.
 
 mod opus_rtp;
