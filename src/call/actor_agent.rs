@@ -278,7 +278,7 @@ impl Actor {
         match self.callback {
             Some(CallbackOffer::Offered) => {
                 let number = self.case.caller.number.clone();
-                let message = crate::routing::case_file::mask_cards(text);
+                let message = crate::privacy::mask_cards(text);
                 self.playout.clear();
                 self.save_callback("voicemail", &number, &message).await;
                 let lang = self.caller_language();

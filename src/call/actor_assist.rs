@@ -244,7 +244,7 @@ impl Actor {
 
     /// Report what the assistant did and speak its reply.
     fn on_reply(&mut self, reply: Reply, handover: Handover) {
-        let at_ms = self.started.elapsed().as_millis() as u64;
+        let at_ms = self.ms();
         self.case_after_reply(&reply, at_ms, handover);
         if !reply.say.is_empty() || !reply.actions.is_empty() {
             self.svc.events.publish(Event::AssistantReplied {

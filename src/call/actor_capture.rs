@@ -32,6 +32,8 @@ const REASON: &str = "secure_card_capture";
 /// A capture in progress. The digits are wiped when it is dropped.
 pub(super) struct Capture {
     digits: Vec<u8>,
+    /// How the caller took part before (they go back to it).
+    caller_mode: Mode,
     deadline: tokio::time::Instant,
     ends: tokio::time::Instant,
 }
@@ -125,15 +127,21 @@ impl Actor {
             return;
         }
         let now = tokio::time::Instant::now();
-        self.capture = Some(Capture { digits: Vec::new(), deadline: now + KEY_PAUSE, ends: now + MAX_CAPTURE });
+        // Muted on every other leg.
+        let caller_mode = {
+            let mut mix = self.mix();
+            let before = mix.matrix().mode(self.caller_leg).unwrap_or(Mode::Talk);
+            if let Err(e) = mix.set_mode(self.caller_leg, Mode::Listen) {
+                tracing::error!(call = %self.id, "secure capture: cannot mute the caller: {e}");
+            }
+            before
+        };
+        self.capture =
+            Some(Capture { digits: Vec::new(), caller_mode, deadline: now + KEY_PAUSE, ends: now + MAX_CAPTURE });
         // Nothing the caller says or keys meanwhile is for the assistant.
         self.assistant.cancel();
         (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
         self.keys.clear();
-        // Muted on every other leg.
-        if let Err(e) = self.mix().set_mode(self.caller_leg, Mode::Listen) {
-            tracing::error!(call = %self.id, "secure capture: cannot mute the caller: {e}");
-        }
         let at_ms = self.ms();
         self.svc.registry.update(&self.id, |r| {
             r.recording_paused.push(PausedSpan { from_ms: at_ms, to_ms: None, reason: REASON.into() })
@@ -171,8 +179,9 @@ impl Actor {
     pub(super) fn finish_capture(&mut self, outcome: Option<Outcome>) {
         let Some(c) = self.capture.take() else { return };
         let outcome = outcome.unwrap_or_else(|| judge(&c.digits));
+        let caller_mode = c.caller_mode;
         drop(c);
-        if let Err(e) = self.mix().set_mode(self.caller_leg, Mode::Talk) {
+        if let Err(e) = self.mix().set_mode(self.caller_leg, caller_mode) {
             tracing::error!(call = %self.id, "secure capture: cannot unmute the caller: {e}");
         }
         let at_ms = self.ms();

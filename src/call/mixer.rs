@@ -21,7 +21,7 @@ use crate::media::resample::StreamResampler;
 
 /// Most live audio queued for a leg; beyond it the oldest goes (a late packet burst must not
 /// turn into a growing delay in a live conversation).
-pub const LIVE_MAX_MS: u64 = 240;
+const LIVE_MAX_MS: u64 = 240;
 
 /// Outbound frames a leg's transport may fall behind by before frames are dropped.
 const SINK_FRAMES: usize = 10;
@@ -35,8 +35,6 @@ pub struct OutFrame {
     /// The mix at the leg's rate; `None` when nobody it hears had audio (the transport may
     /// send silence or nothing).
     pub samples: Option<Vec<f32>>,
-    /// The leg's rate.
-    pub rate: u32,
     /// Bumps when the assistant's queued speech is dropped (barge-in): a media stream tells
     /// its provider to drop what it buffered.
     pub cleared: u64,
@@ -113,6 +111,28 @@ impl HoldTone {
     }
 }
 
+/// The next `n` samples of `q`, padded with silence.
+fn take_frame(q: &mut VecDeque<f32>, n: usize) -> Vec<f32> {
+    let k = n.min(q.len());
+    let mut f: Vec<f32> = q.drain(..k).collect();
+    f.resize(n, 0.0);
+    f
+}
+
+/// Drop the oldest of `q` beyond `max` samples.
+fn keep_last(q: &mut VecDeque<f32>, max: usize) {
+    if q.len() > max {
+        let extra = q.len() - max;
+        q.drain(..extra);
+    }
+}
+
+/// A converter from `from` to `to` Hz; `None` when the rates are equal (or the resampler cannot
+/// be made, and the audio passes as it is).
+fn converter(from: u32, to: u32) -> Option<StreamResampler> {
+    (from != to).then(|| StreamResampler::new(from, to).ok()).flatten()
+}
+
 struct Leg {
     source: Source,
     rate: u32,
@@ -173,10 +193,6 @@ impl Mixer {
         self.heard.as_mut().map(|h| h.drain(..).collect()).unwrap_or_default()
     }
 
-    pub fn rate(&self) -> u32 {
-        self.rate
-    }
-
     pub fn matrix(&self) -> &Matrix {
         &self.matrix
     }
@@ -186,66 +202,55 @@ impl Mixer {
         rate as usize / 50
     }
 
-    fn add(&mut self, role: Role, mode: Mode, source: Source, rate: u32, out: bool) -> (LegId, Option<Outbound>) {
+    /// A leg whose audio comes from `source` and, with a sink, goes out at `rate`.
+    fn add(&mut self, role: Role, mode: Mode, source: Source, rate: u32, sink: Option<Sink>) -> LegId {
         let id = self.matrix.add(role, mode);
-        let (sink, outbound) = if out {
-            let (s, o) = outbound();
-            (Some(s), Some(o))
-        } else {
-            (None, None)
+        let leg = Leg {
+            source,
+            rate,
+            input: VecDeque::new(),
+            in_rs: converter(rate, self.rate),
+            out_rs: converter(self.rate, rate),
+            out_fifo: VecDeque::new(),
+            sink,
+            leaving: false,
+            dropped: 0,
         };
-        let convert = |from, to| (from != to).then(|| StreamResampler::new(from, to).ok()).flatten();
-        self.legs.insert(
-            id,
-            Leg {
-                source,
-                rate,
-                input: VecDeque::new(),
-                in_rs: convert(rate, self.rate),
-                out_rs: convert(self.rate, rate),
-                out_fifo: VecDeque::new(),
-                sink,
-                leaving: false,
-                dropped: 0,
-            },
-        );
-        (id, outbound)
+        self.legs.insert(id, leg);
+        id
     }
 
     /// The caller's leg: what they say is pushed with [`Mixer::push`]; what they hear goes to
     /// the returned [`Outbound`] at `rate`.
     pub fn add_caller(&mut self, rate: u32) -> (LegId, Outbound) {
-        let (id, out) = self.add(Role::Caller, Mode::Talk, Source::Live, rate, true);
+        let (sink, out) = outbound();
+        let id = self.add(Role::Caller, Mode::Talk, Source::Live, rate, Some(sink));
         self.caller = Some(id);
-        (id, out.expect("caller output"))
+        (id, out)
     }
 
     /// The assistant's voice (and the call's prompts): clips queued on `playout`, at the
     /// mixer's rate.
     pub fn add_assistant(&mut self, playout: Arc<Playout>) -> LegId {
         self.assistant = Some(playout.clone());
-        self.add(Role::Assistant, Mode::Talk, Source::Queue(playout), self.rate, false).0
+        self.add(Role::Assistant, Mode::Talk, Source::Queue(playout), self.rate, None)
     }
 
     /// A person (agent or supervisor) whose transport runs at `rate`.
     pub fn add_person(&mut self, role: Role, mode: Mode, rate: u32) -> (LegId, Outbound) {
-        let (id, out) = self.add(role, mode, Source::Live, rate, true);
-        (id, out.expect("person output"))
+        let (sink, out) = outbound();
+        (self.add_person_with(role, mode, rate, sink), out)
     }
 
     /// A person whose transport made its own channel (an agent's browser, set up before the
     /// call takes them on).
     pub fn add_person_with(&mut self, role: Role, mode: Mode, rate: u32, sink: Sink) -> LegId {
-        let (id, _) = self.add(role, mode, Source::Live, rate, false);
-        if let Some(l) = self.legs.get_mut(&id) {
-            l.sink = Some(sink);
-        }
-        id
+        self.add(role, mode, Source::Live, rate, Some(sink))
     }
 
     /// Hold audio, heard by held legs.
     pub fn add_hold(&mut self) -> LegId {
-        self.add(Role::Hold, Mode::Talk, Source::Hold(HoldTone { t: 0 }), self.rate, false).0
+        self.add(Role::Hold, Mode::Talk, Source::Hold(HoldTone { t: 0 }), self.rate, None)
     }
 
     /// Take a leg off the call: it fades out over the next tick, then goes (its transport's
@@ -276,17 +281,13 @@ impl Mixer {
         if rate != leg.rate {
             // A transport changed its rate mid-call (none does): start the conversion afresh.
             leg.rate = rate;
-            leg.in_rs = (rate != self.rate).then(|| StreamResampler::new(rate, self.rate).ok()).flatten();
+            leg.in_rs = converter(rate, self.rate);
         }
         match leg.in_rs.as_mut() {
             Some(rs) => leg.input.extend(rs.push(samples)),
             None => leg.input.extend(samples.iter().copied()),
         }
-        let max = (LIVE_MAX_MS * self.rate as u64 / 1000) as usize;
-        if leg.input.len() > max {
-            let extra = leg.input.len() - max;
-            leg.input.drain(..extra);
-        }
+        keep_last(&mut leg.input, (LIVE_MAX_MS * self.rate as u64 / 1000) as usize);
     }
 
     /// Whether the caller's transport is ready to play (before it, nothing is taken from any
@@ -308,12 +309,7 @@ impl Mixer {
         for (&id, leg) in self.legs.iter_mut() {
             let frame = match &mut leg.source {
                 Source::Live if leg.input.is_empty() => None,
-                Source::Live => {
-                    let k = n.min(leg.input.len());
-                    let mut f: Vec<f32> = leg.input.drain(..k).collect();
-                    f.resize(n, 0.0);
-                    Some(f)
-                }
+                Source::Live => Some(take_frame(&mut leg.input, n)),
                 Source::Queue(p) => p.take(n),
                 Source::Hold(h) => Some(h.next(rate, n)),
             };
@@ -331,11 +327,7 @@ impl Mixer {
                         Some(m) => h.extend(m.iter().copied()),
                         None => h.extend(std::iter::repeat_n(0.0, n)),
                     }
-                    let max = HEARD_MAX_S * rate as usize;
-                    if h.len() > max {
-                        let extra = h.len() - max;
-                        h.drain(..extra);
-                    }
+                    keep_last(h, HEARD_MAX_S * rate as usize);
                 }
             }
             let leg = self.legs.get_mut(&l).expect("listener");
@@ -347,15 +339,11 @@ impl Mixer {
                 (Some(m), None) => Some(m),
                 (Some(m), Some(rs)) => {
                     leg.out_fifo.extend(rs.push(&m));
-                    let want = Self::frame_len(leg.rate);
-                    let k = want.min(leg.out_fifo.len());
-                    let mut f: Vec<f32> = leg.out_fifo.drain(..k).collect();
-                    f.resize(want, 0.0);
-                    Some(f)
+                    Some(take_frame(&mut leg.out_fifo, Self::frame_len(leg.rate)))
                 }
             };
             let Some(sink) = leg.sink.as_ref() else { continue };
-            if sink.tx.try_send(OutFrame { samples, rate: leg.rate, cleared }).is_err() {
+            if sink.tx.try_send(OutFrame { samples, cleared }).is_err() {
                 leg.dropped += 1;
             }
         }
@@ -378,11 +366,19 @@ impl Mixer {
     fn mix_for(&mut self, listener: LegId, frames: &[(LegId, Vec<f32>)], n: usize) -> Option<Vec<f32>> {
         let mut out: Option<Vec<f32>> = None;
         let listener_leaving = self.legs.get(&listener).is_some_and(|l| l.leaving);
-        for (speaker, f) in frames {
-            let leaving = listener_leaving || self.legs.get(speaker).is_some_and(|l| l.leaving);
-            let target = if !leaving && self.matrix.hears(listener, *speaker) { 1.0 } else { 0.0 };
-            let g = self.gains.entry((listener, *speaker)).or_insert(0.0);
+        for (&speaker, leg) in &self.legs {
+            let hears = !listener_leaving && !leg.leaving && self.matrix.hears(listener, speaker);
+            let target = if hears { 1.0 } else { 0.0 };
+            let g = self.gains.entry((listener, speaker)).or_insert(0.0);
             let from = *g;
+            let Some((_, f)) = frames.iter().find(|(id, _)| *id == speaker) else {
+                // A silent speaker keeps its gain while heard (nothing to fade), and a link
+                // that turned off while silent has nothing to fade either.
+                if !hears {
+                    *g = 0.0;
+                }
+                continue;
+            };
             *g = target;
             if from == 0.0 && target == 0.0 {
                 continue;
@@ -397,13 +393,6 @@ impl Mixer {
                 for (i, (o, s)) in o.iter_mut().zip(f).enumerate() {
                     *o += s * (from + step * (i + 1) as f32);
                 }
-            }
-        }
-        // Links whose speaker had no frame this tick keep their gain but carry no audio; a
-        // link that turned off while silent has nothing to fade.
-        for (&(l, s), g) in self.gains.iter_mut() {
-            if l == listener && !frames.iter().any(|(id, _)| *id == s) {
-                *g = if self.matrix.hears(l, s) { *g } else { 0.0 };
             }
         }
         if let Some(o) = out.as_mut() {
@@ -511,8 +500,8 @@ mod tests {
     #[test]
     fn joining_and_leaving_never_glitches_the_others() {
         let mut m = Mixer::new(8000);
-        let (caller, mut c_out) = m.add_caller(8000);
-        let (agent, mut a_out) = m.add_person(Role::Agent, Mode::Talk, 8000);
+        let (_, mut c_out) = m.add_caller(8000);
+        let (agent, a_out) = m.add_person(Role::Agent, Mode::Talk, 8000);
         c_out.ready();
         a_out.ready();
         let mut sup = None;
@@ -528,7 +517,6 @@ mod tests {
             if let Some((s, _)) = sup.as_ref().filter(|_| (20..40).contains(&i)) {
                 m.push(*s, &tone(700.0, 48_000, i * 960, 960), 48_000);
             }
-            let _ = caller;
             m.tick();
             heard.extend(drain(&mut c_out).into_iter().map(|f| f.unwrap_or_else(|| vec![0.0; 160])));
         }
@@ -557,7 +545,7 @@ mod tests {
         let mut m = Mixer::new(8000);
         let (caller, mut c_out) = m.add_caller(8000);
         let (agent, mut a_out) = m.add_person(Role::Agent, Mode::Talk, 48_000);
-        let (sup, mut s_out) = m.add_person(Role::Supervisor, Mode::Listen, 48_000);
+        let (_, mut s_out) = m.add_person(Role::Supervisor, Mode::Listen, 48_000);
         for o in [&c_out, &a_out, &s_out] {
             o.ready();
         }
@@ -575,7 +563,6 @@ mod tests {
         assert_eq!((to_agent, m.legs[&caller].input.len()), (0.0, 0), "no caller audio reaches the agent");
         assert!(to_sup > 100.0, "the supervisor hears the agent: {to_sup}");
         assert!(to_caller > 10.0, "the caller hears the agent: {to_caller}");
-        let _ = sup;
     }
 
     #[test]

@@ -24,11 +24,6 @@ impl Playout {
         Self { rate, queue: Mutex::new(VecDeque::new()), generation: AtomicU64::new(0), paused: AtomicBool::new(false) }
     }
 
-    /// The transport's rate.
-    pub fn rate(&self) -> u32 {
-        self.rate
-    }
-
     /// Queue mono audio recorded at `rate` Hz (resampled if needed).
     pub fn play(&self, samples: &[f32], rate: u32) {
         let converted;

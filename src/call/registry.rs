@@ -63,7 +63,6 @@ pub struct CallInfo {
     pub agent: Option<String>,
 }
 
-/// A call with everything known about it (`GET /api/calls/{id}`, recordings).
 /// A stretch of the call the recording leaves out, with why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PausedSpan {
@@ -73,6 +72,7 @@ pub struct PausedSpan {
     pub reason: String,
 }
 
+/// A call with everything known about it (`GET /api/calls/{id}`, recordings).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CallRecord {
     #[serde(flatten)]

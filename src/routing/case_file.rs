@@ -98,7 +98,7 @@ pub struct CaseFile {
     previous_agent: Option<String>,
 }
 
-pub use crate::privacy::mask_cards;
+use crate::privacy::mask_cards;
 
 /// Replace `needle` where it is not part of a longer digit run.
 fn replace_standalone(text: &str, needle: &str, with: &str) -> String {

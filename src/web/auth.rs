@@ -49,30 +49,24 @@ pub struct CurrentUser(pub User);
 
 impl CurrentUser {
     /// 403 unless the user has at least `role`.
-    pub fn require(&self, role: Role) -> Result<&User, Response> {
+    pub fn require(&self, role: Role) -> Result<&User, AppError> {
         if self.0.role >= role {
             Ok(&self.0)
         } else {
-            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str()).into()).into_response())
+            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str())))
         }
     }
 }
 
 impl CurrentUser {
     /// The user of a request's session token (cookie or bearer); 401 without a valid one.
-    pub async fn authenticate(auth: Option<Arc<Auth>>, headers: &HeaderMap) -> Result<CurrentUser, Response> {
-        let Some(auth) = auth else {
-            return Err(AppError::Unavailable("accounts are not set up on this server".into()).into_response());
-        };
+    pub async fn authenticate(auth: Arc<Auth>, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
         let Some(token) = token(headers) else {
-            return Err(AppError::Unauthorized("log in first".into()).into_response());
+            return Err(AppError::Unauthorized("log in first".into()));
         };
         match tokio::task::spawn_blocking(move || auth.session(&token)).await {
             Ok(Some(user)) => Ok(CurrentUser(user)),
-            _ => {
-                Err(AppError::Unauthorized("your session has expired or is not valid: log in again".into())
-                    .into_response())
-            }
+            _ => Err(AppError::Unauthorized("your session has expired or is not valid: log in again".into())),
         }
     }
 }
@@ -81,10 +75,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
 where
     Arc<Auth>: FromRef<S>,
 {
-    type Rejection = Response;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        CurrentUser::authenticate(Some(Arc::<Auth>::from_ref(state)), &parts.headers).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        CurrentUser::authenticate(Arc::<Auth>::from_ref(state), &parts.headers).await
     }
 }
 
@@ -142,9 +136,9 @@ async fn login(State(auth): State<Arc<Auth>>, State(policy): State<CookiePolicy>
             with_retry_after(AppError::Unavailable(e.to_string()).into_response(), std::time::Duration::from_secs(1))
         }
         Ok(Err(AuthError::BadCredentials)) => {
-            AppError::Unauthorized(AuthError::BadCredentials.to_string().into()).into_response()
+            AppError::Unauthorized(AuthError::BadCredentials.to_string()).into_response()
         }
-        Ok(Err(e)) => AppError::Unavailable(e.to_string().into()).into_response(),
+        Ok(Err(e)) => AppError::Unavailable(e.to_string()).into_response(),
         Err(e) => {
             tracing::error!("login: {e}");
             AppError::Internal.into_response()
@@ -156,7 +150,7 @@ async fn login(State(auth): State<Arc<Auth>>, State(policy): State<CookiePolicy>
 /// for monitoring (and the tests' count of checks).
 async fn login_stats(State(auth): State<Arc<Auth>>, user: CurrentUser) -> Response {
     if let Err(e) = user.require(Role::Admin) {
-        return e;
+        return e.into_response();
     }
     Json(auth.stats()).into_response()
 }

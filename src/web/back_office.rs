@@ -45,43 +45,45 @@ pub fn router(store: Store, policy: Policy, token: Option<String>) -> Router {
         .with_state(api)
 }
 
-fn tool_error(e: ToolError) -> Response {
-    match e {
-        ToolError::NotOnAccount(m) => AppError::NotFound(m.into()).into_response(),
-        ToolError::Refused(r) => AppError::Conflict(r.to_string().into()).into_response(),
-        ToolError::Invalid(m) => AppError::Invalid(m.into()).into_response(),
-        ToolError::Unavailable(m) => AppError::Unavailable(m.into()).into_response(),
+impl From<ToolError> for AppError {
+    fn from(e: ToolError) -> Self {
+        match e {
+            ToolError::NotOnAccount(m) => AppError::NotFound(m),
+            ToolError::Refused(r) => AppError::Conflict(r.to_string()),
+            ToolError::Invalid(m) => AppError::Invalid(m),
+            ToolError::Unavailable(m) => AppError::Unavailable(m),
+        }
     }
 }
 
 impl Api {
-    fn authorised(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn authorised(&self, headers: &HeaderMap) -> Result<(), AppError> {
         let Some(token) = &self.token else { return Ok(()) };
         let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         match given {
             Some(g) if crate::auth::same_secret(g, token) => Ok(()),
-            _ => Err(AppError::Unauthorized("missing or wrong bearer token".into()).into_response()),
+            _ => Err(AppError::Unauthorized("missing or wrong bearer token".into())),
         }
     }
 
     /// The customer as a verified caller: the HTTP client (Switchboard) did the verification.
-    async fn customer(&self, headers: &HeaderMap, id: i64) -> Result<Verified, Response> {
+    async fn customer(&self, headers: &HeaderMap, id: i64) -> Result<Verified, AppError> {
         self.authorised(headers)?;
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || store.customer(id)).await {
             Ok(Ok(Some(c))) => Ok(Verified::vouch(c)),
-            Ok(Ok(None)) => Err(AppError::NotFound(format!("customer {id}").into()).into_response()),
-            Ok(Err(e)) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
-            Err(e) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
+            Ok(Ok(None)) => Err(AppError::NotFound(format!("customer {id}"))),
+            Ok(Err(e)) => Err(AppError::Unavailable(e.to_string())),
+            Err(e) => Err(AppError::Unavailable(e.to_string())),
         }
     }
 }
 
-/// A handler's answer: the JSON, or the error response.
-type Answer = Result<Response, Response>;
+/// A handler's answer: the JSON, or the error.
+type Answer = Result<Response, AppError>;
 
 fn reply<T: serde::Serialize>(r: Result<T, ToolError>) -> Answer {
-    r.map(|v| Json(v).into_response()).map_err(tool_error)
+    r.map(|v| Json(v).into_response()).map_err(AppError::from)
 }
 
 #[derive(Deserialize)]
@@ -91,9 +93,9 @@ struct PhoneQuery {
 
 async fn find_caller(State(api): Shared, headers: HeaderMap, Query(q): Query<PhoneQuery>) -> Answer {
     api.authorised(&headers)?;
-    match api.tools.find_caller(&q.phone).await.map_err(tool_error)? {
+    match api.tools.find_caller(&q.phone).await.map_err(AppError::from)? {
         Some(c) => Ok(Json(c).into_response()),
-        None => Err(AppError::NotFound("no customer with that number".into()).into_response()),
+        None => Err(AppError::NotFound("no customer with that number".into())),
     }
 }
 
@@ -110,9 +112,9 @@ async fn verify(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Jso
         "postcode" => Factor::Postcode(b.value),
         "date_of_birth" => match NaiveDate::parse_from_str(&b.value, "%Y-%m-%d") {
             Ok(d) => Factor::DateOfBirth(d),
-            Err(_) => return Err(AppError::Invalid("date_of_birth must be YYYY-MM-DD".into()).into_response()),
+            Err(_) => return Err(AppError::Invalid("date_of_birth must be YYYY-MM-DD".into())),
         },
-        other => return Err(AppError::Invalid(format!("unknown factor {other:?}").into()).into_response()),
+        other => return Err(AppError::Invalid(format!("unknown factor {other:?}"))),
     };
     reply(api.tools.verify(who.customer(), &factor).await.map(|v| json!({ "verified": v.is_some() })))
 }
@@ -172,7 +174,7 @@ async fn update_customer(
     let done = match (b.email, b.street, b.postcode, b.city) {
         (Some(e), None, None, None) => api.tools.update_email(&who, &e).await,
         (None, Some(s), Some(p), Some(c)) => api.tools.update_address(&who, &s, &p, &c).await,
-        _ => return Err(AppError::Invalid("send either email, or street, postcode and city".into()).into_response()),
+        _ => return Err(AppError::Invalid("send either email, or street, postcode and city".into())),
     };
     reply(done.map(|()| json!({ "ok": true })))
 }
@@ -188,15 +190,15 @@ async fn add_phone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, 
 }
 
 /// The verified owner of a payment.
-async fn payment_owner(api: &Api, headers: &HeaderMap, payment: i64) -> Result<Verified, Response> {
+async fn payment_owner(api: &Api, headers: &HeaderMap, payment: i64) -> Result<Verified, AppError> {
     api.authorised(headers)?;
     let store = api.store.clone();
     let owner = tokio::task::spawn_blocking(move || store.payment_owner(payment)).await;
     match owner {
         Ok(Ok(Some(id))) => api.customer(headers, id).await,
-        Ok(Ok(None)) => Err(AppError::NotFound(format!("payment {payment}").into()).into_response()),
-        Ok(Err(e)) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
-        Err(e) => Err(AppError::Unavailable(e.to_string().into()).into_response()),
+        Ok(Ok(None)) => Err(AppError::NotFound(format!("payment {payment}"))),
+        Ok(Err(e)) => Err(AppError::Unavailable(e.to_string())),
+        Err(e) => Err(AppError::Unavailable(e.to_string())),
     }
 }
 
@@ -207,7 +209,7 @@ struct PostponeBody {
 
 async fn postpone(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<PostponeBody>) -> Answer {
     let Ok(to) = NaiveDate::parse_from_str(&b.due_on, "%Y-%m-%d") else {
-        return Err(AppError::Invalid("due_on must be YYYY-MM-DD".into()).into_response());
+        return Err(AppError::Invalid("due_on must be YYYY-MM-DD".into()));
     };
     let who = payment_owner(&api, &headers, id).await?;
     reply(api.tools.postpone_payment(&who, id, to).await)

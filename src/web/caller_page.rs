@@ -80,7 +80,7 @@ impl From<WebRtcError> for AppError {
             WebRtcError::Conflict(m) => AppError::Conflict(m),
             WebRtcError::Refused(r) => {
                 tracing::info!("webrtc offer refused: {r}");
-                AppError::TooMany(r.to_string(), r.retry_after().as_secs())
+                r.into()
             }
             WebRtcError::Internal(m) => {
                 tracing::error!("webrtc: {m}");

@@ -28,10 +28,7 @@ pub async fn media_stream_handler(
     let client = super::client_ip(client);
     if let Err(r) = svc.admission.admit(std::time::Instant::now(), crate::call::admission::Kind::Invite, client) {
         tracing::info!("media stream refused: {r}");
-        let retry = r.retry_after().as_secs().max(1).to_string();
-        let body = axum::Json(serde_json::json!({ "error": r.to_string() }));
-        return (axum::http::StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::RETRY_AFTER, retry)], body)
-            .into_response();
+        return super::AppError::from(r).into_response();
     }
     ws.max_message_size(MAX_MESSAGE).on_upgrade(move |socket| session(svc, socket))
 }

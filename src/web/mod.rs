@@ -68,6 +68,12 @@ pub enum AppError {
     Internal,
 }
 
+impl From<crate::call::admission::Refusal> for AppError {
+    fn from(r: crate::call::admission::Refusal) -> Self {
+        AppError::TooMany(r.to_string(), r.retry_after().as_secs())
+    }
+}
+
 impl From<crate::routing::model::RouteError> for AppError {
     fn from(e: crate::routing::model::RouteError) -> Self {
         use crate::routing::model::RouteError as R;
@@ -244,9 +250,9 @@ async fn events_ws(
     let view = if caller_ok {
         View::Caller
     } else {
-        let user = match CurrentUser::authenticate(Some(auth), &headers).await {
+        let user = match CurrentUser::authenticate(auth, &headers).await {
             Ok(u) => u.0,
-            Err(r) => return r,
+            Err(e) => return e.into_response(),
         };
         match (&call, user.role >= Role::Supervisor, user.agent_id.clone()) {
             (Some(c), _, _) if !svc.registry.read(c, |r| may_see(&user, &r.info)).unwrap_or(false) => {

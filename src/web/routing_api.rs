@@ -37,22 +37,22 @@ fn hides_call(user: &User, agent: &AgentId, e: &RouteError) -> bool {
 }
 
 fn no_call(call: &str) -> Response {
-    AppError::NotFound(format!("no call {call}").into()).into_response()
+    AppError::NotFound(format!("no call {call}")).into_response()
 }
 
 /// The agent a user answers calls as ("me"), or the one named, which only supervisors may act for.
-fn whose(user: &User, id: &str) -> Result<AgentId, Response> {
+fn whose(user: &User, id: &str) -> Result<AgentId, AppError> {
     if id == "me" {
         return user
             .agent_id
             .clone()
             .map(AgentId)
-            .ok_or_else(|| AppError::Conflict("this login has no agent profile".into()).into_response());
+            .ok_or_else(|| AppError::Conflict("this login has no agent profile".into()));
     }
     if user.role >= Role::Supervisor || user.agent_id.as_deref() == Some(id) {
         Ok(AgentId(id.into()))
     } else {
-        Err(AppError::Forbidden("agents act only for themselves".into()).into_response())
+        Err(AppError::Forbidden("agents act only for themselves".into()))
     }
 }
 
@@ -68,11 +68,11 @@ async fn list_agents(State(r): State<Arc<RoutingService>>, user: CurrentUser) ->
 async fn get_agent(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(id): Path<String>) -> Response {
     let id = match whose(&user.0, &id) {
         Ok(id) => id,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     match r.agent(&id) {
         Some(a) => Json(a).into_response(),
-        None => AppError::NotFound(format!("no agent {id}").into()).into_response(),
+        None => AppError::NotFound(format!("no agent {id}")).into_response(),
     }
 }
 
@@ -83,7 +83,7 @@ async fn put_agent(
     Json(mut agent): Json<Agent>,
 ) -> Response {
     if let Err(e) = user.require(Role::Admin) {
-        return e;
+        return e.into_response();
     }
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
         return AppError::Invalid("an agent id is 1-64 letters, digits or . _ -".into()).into_response();
@@ -94,17 +94,17 @@ async fn put_agent(
     agent.id = AgentId(id);
     match r.put_agent(agent.clone()) {
         Ok(()) => Json(agent).into_response(),
-        Err(e) => AppError::Unavailable(e.to_string().into()).into_response(),
+        Err(e) => AppError::Unavailable(e.to_string()).into_response(),
     }
 }
 
 async fn delete_agent(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(id): Path<String>) -> Response {
     if let Err(e) = user.require(Role::Admin) {
-        return e;
+        return e.into_response();
     }
     match r.remove_agent(&AgentId(id)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => AppError::Conflict(e.into()).into_response(),
+        Err(e) => AppError::Conflict(e).into_response(),
     }
 }
 
@@ -121,7 +121,7 @@ async fn set_presence(
 ) -> Response {
     let id = match whose(&user.0, &id) {
         Ok(id) => id,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     if matches!(b.presence, Presence::OnCall | Presence::WrapUp) {
         return AppError::Invalid("on_call and wrap_up follow the calls; set available, away or offline".into())
@@ -135,7 +135,7 @@ async fn set_presence(
 
 async fn queue(State(r): State<Arc<RoutingService>>, user: CurrentUser) -> Response {
     if let Err(e) = user.require(Role::Supervisor) {
-        return e;
+        return e.into_response();
     }
     let q: Vec<_> = r.waiting().into_iter().map(|(c, p)| json!({"call_id": c, "priority": p})).collect();
     Json(q).into_response()
@@ -150,7 +150,7 @@ async fn accept(
 ) -> Response {
     let agent = match whose(&user.0, "me") {
         Ok(a) => a,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     let call = CallId(call);
     match r.accept(&call, &agent) {
@@ -184,7 +184,7 @@ async fn accept(
 async fn decline(State(r): State<Arc<RoutingService>>, user: CurrentUser, Path(call): Path<String>) -> Response {
     let agent = match whose(&user.0, "me") {
         Ok(a) => a,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     let id = CallId(call.clone());
     // An agent declines only what is offered to them; anything else is not theirs to see.
@@ -208,7 +208,7 @@ async fn secure_capture(State(svc): State<Arc<CallServices>>, user: CurrentUser,
     if svc.controls.send(&id, crate::call::Control::SecureCapture { by }) {
         (StatusCode::ACCEPTED, Json(json!({"call_id": call, "secure_capture": true}))).into_response()
     } else {
-        AppError::Conflict(format!("call {call} is not live").into()).into_response()
+        AppError::Conflict(format!("call {call} is not live")).into_response()
     }
 }
 
@@ -221,7 +221,7 @@ async fn hangup(State(svc): State<Arc<CallServices>>, user: CurrentUser, Path(ca
     if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
         Json(json!({"call_id": call, "ending": true})).into_response()
     } else {
-        AppError::Conflict(format!("call {call} is not live").into()).into_response()
+        AppError::Conflict(format!("call {call} is not live")).into_response()
     }
 }
 
@@ -250,7 +250,7 @@ async fn transfer(
         return no_call(&call);
     }
     let Some(from) = svc.registry.agent_of(&id) else {
-        return AppError::Conflict(format!("call {call} is not with an agent").into()).into_response();
+        return AppError::Conflict(format!("call {call} is not with an agent")).into_response();
     };
     if b.to_agent.is_some() == b.to_queue.is_some() {
         return AppError::Invalid("give to_agent or to_queue".into()).into_response();
@@ -263,14 +263,12 @@ async fn transfer(
             return AppError::Invalid("the call is already with this agent".into()).into_response();
         }
         match r.agent(&AgentId(to.clone())) {
-            None => return AppError::NotFound(format!("no agent {to}").into()).into_response(),
+            None => return AppError::NotFound(format!("no agent {to}")).into_response(),
             Some(a) if a.presence != Presence::Available => {
                 let presence = serde_json::to_value(a.presence).unwrap_or_default();
                 let presence = presence.as_str().unwrap_or("not available").replace('_', " ");
-                return AppError::Conflict(
-                    format!("{to} is {presence}: choose an available colleague or a queue").into(),
-                )
-                .into_response();
+                return AppError::Conflict(format!("{to} is {presence}: choose an available colleague or a queue"))
+                    .into_response();
             }
             Some(_) => {}
         }
@@ -279,7 +277,7 @@ async fn transfer(
     if svc.controls.send(&id, m) {
         Json(json!({"call_id": call, "to_agent": b.to_agent, "to_queue": b.to_queue})).into_response()
     } else {
-        AppError::Conflict(format!("call {call} is not live").into()).into_response()
+        AppError::Conflict(format!("call {call} is not live")).into_response()
     }
 }
 
@@ -333,8 +331,7 @@ async fn wrap_up(
         return AppError::Conflict("the call is still going: wrap up after it ends".into()).into_response();
     }
     if !DISPOSITIONS.contains(&b.disposition.as_str()) {
-        return AppError::Invalid(format!("disposition must be one of {}", DISPOSITIONS.join(", ")).into())
-            .into_response();
+        return AppError::Invalid(format!("disposition must be one of {}", DISPOSITIONS.join(", "))).into_response();
     }
     if b.notes.chars().count() > 4000 {
         return AppError::Invalid("notes are limited to 4000 characters".into()).into_response();
@@ -342,12 +339,12 @@ async fn wrap_up(
     let Some(store) = svc.assistant.as_ref().map(|a| a.store.clone()) else {
         return AppError::Unavailable("no database".into()).into_response();
     };
-    let notes = crate::routing::case_file::mask_cards(&b.notes);
+    let notes = crate::privacy::mask_cards(&b.notes);
     let (c, d) = (call.clone(), b.disposition.clone());
     match tokio::task::spawn_blocking(move || store.wrap_up(&c, &agent, &d, &notes)).await {
         Ok(Ok(())) => Json(json!({"call_id": call, "disposition": b.disposition, "saved": true})).into_response(),
-        Ok(Err(e @ crate::store::StoreError::Invalid(_))) => AppError::Conflict(e.to_string().into()).into_response(),
-        Ok(Err(e)) => AppError::NotFound(e.to_string().into()).into_response(),
+        Ok(Err(e @ crate::store::StoreError::Invalid(_))) => AppError::Conflict(e.to_string()).into_response(),
+        Ok(Err(e)) => AppError::NotFound(e.to_string()).into_response(),
         Err(e) => {
             tracing::error!("wrap-up: {e}");
             AppError::Internal.into_response()
