@@ -12,10 +12,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use serde_json::{json, Value};
 
-use common::browser::{browser, page_state, wait_page, with_leading_silence};
+use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page, with_leading_silence};
 use common::server::{have, tempdir, Server};
 use common::{ok_stdout, root, simulate_in_background, summary_and_heard};
 
@@ -28,20 +28,6 @@ const PRIYA_SAYS: &str =
 /// machine), so any of its distinctive phrases counts, none of which the caller says.
 fn said_by_priya(text: &str) -> bool {
     ["priya", "fraud team", "blocked", "new card", "on its way"].iter().any(|w| text.contains(w))
-}
-
-async fn log_in_and_go_available(c: &Client, base: &str, user: &str) {
-    c.goto(&format!("{base}/agent")).await.unwrap();
-    let s = page_state(c).await;
-    if s["user"].is_null() {
-        c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{user}-demo-pass")).await.unwrap();
-        c.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
-    }
-    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == user).await;
-    wait_page(c, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
-    c.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
-    wait_page(c, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
 }
 
 fn text_of(events: &[Value], kind: &str, call: &str) -> String {
@@ -301,11 +287,4 @@ fn a_web_caller_is_answered_by_an_agent_in_another_browser() {
     rt.block_on(wait_page(&agent, Duration::from_secs(10), "the wrap-up form", |s| s["ended"] == "caller_hangup"));
     let _ = rt.block_on(caller.close());
     let _ = rt.block_on(agent.close());
-}
-
-async fn accept_offer_as(c: &Client, call: &str, agent: &str) {
-    let s = wait_page(c, Duration::from_secs(120), "an offer", |s| s["offer"]["call_id"] == call).await;
-    assert_eq!(s["offer"]["decision"]["agent_id"], agent);
-    c.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
-    wait_page(c, Duration::from_secs(20), "the call's audio", |s| s["connected"] == true).await;
 }

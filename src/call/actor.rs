@@ -190,6 +190,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         agent: None,
         callback: None,
         capture: None,
+        consult: None,
     };
     svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
     Ok(CallLeg { id, media: media_tx, out, hangup })
@@ -229,6 +230,8 @@ struct Actor {
     callback: Option<agent::CallbackOffer>,
     /// A card number being keyed (secure capture).
     capture: Option<capture::Capture>,
+    /// A colleague consulted on the call, or in a three-way call.
+    consult: Option<consult::Consult>,
 }
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
@@ -298,11 +301,14 @@ impl Actor {
                         break r;
                     }
                 }
-                ev = agent::next_agent_event(&mut self.agent) => self.on_agent_transcript(ev),
+                ev = agent::next_agent_event(self.agent.as_mut()) => self.on_agent_transcript(false, ev),
+                ev = agent::next_agent_event(self.consult.as_mut().and_then(|c| c.colleague.as_mut())) => {
+                    self.on_agent_transcript(true, ev)
+                }
                 m = media.recv() => match m {
                     None => break EndReason::TransportError("transport stopped".into()),
                     Some(MediaIn::Ended(r)) => break r,
-                    Some(MediaIn::AgentAudio(frame)) => self.agent_audio(frame),
+                    Some(MediaIn::AgentAudio { agent, frame }) => self.agent_audio(&agent, frame),
                     Some(MediaIn::Audio(mut frame)) => {
                         if self.capturing() {
                             // Key tones reach nobody: not the recording, not the transcript
@@ -575,6 +581,8 @@ mod assist;
 mod capture;
 #[path = "actor_case.rs"]
 mod case;
+#[path = "actor_consult.rs"]
+mod consult;
 
 #[cfg(test)]
 mod tests {

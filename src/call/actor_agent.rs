@@ -18,11 +18,11 @@ use crate::media::AudioFrame;
 use crate::pipeline::TranscriptEvent;
 use crate::routing::{AgentId, Skill};
 
-/// A connected agent.
+/// A connected agent (the call's, or a colleague consulted on it).
 pub(super) struct AgentBridge {
     pub agent: String,
     /// The agent's leg on the call's mixer.
-    leg: LegId,
+    pub leg: LegId,
     /// Dropping the bridge ends the agent's media session.
     _done: DropGuard,
     /// The agent's own transcription stream (None if it could not start).
@@ -44,9 +44,9 @@ pub(super) enum CallbackOffer {
     Taken,
 }
 
-/// The next transcript event of the agent's stream (pending while there is none).
-pub(super) async fn next_agent_event(agent: &mut Option<AgentBridge>) -> Option<TranscriptEvent> {
-    match agent.as_mut().and_then(|a| a.events.as_mut()) {
+/// The next transcript event of an agent's stream (pending while there is none).
+pub(super) async fn next_agent_event(agent: Option<&mut AgentBridge>) -> Option<TranscriptEvent> {
+    match agent.and_then(|a| a.events.as_mut()) {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
@@ -70,6 +70,12 @@ impl Actor {
             Control::Transfer { from, to_agent, skill, note } => self.transfer(&from, to_agent, skill, &note),
             Control::Hangup(r) => return Some(r),
             Control::SecureCapture { by } => self.start_capture(&by),
+            Control::Consult { from, to, reply } => {
+                let _ = reply.send(self.consult(&from, &to));
+            }
+            Control::EndConsult { by, how, reply } => {
+                let _ = reply.send(self.end_consult(&by, how));
+            }
         }
         None
     }
@@ -78,43 +84,60 @@ impl Actor {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// The agent's audio is up: stop whatever the assistant was playing and bridge.
+    /// The agent's audio is up: stop whatever the assistant was playing and bridge (or, for a
+    /// consulted colleague, join the consult).
     pub(super) fn agent_joined(&mut self, leg: crate::call::AgentLeg) {
+        if self.consult.as_ref().is_some_and(|c| c.to == leg.agent && c.colleague.is_none()) {
+            return self.colleague_joined(leg);
+        }
         let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
         if assigned.as_deref() != Some(leg.agent.as_str()) || self.agent.is_some() {
             tracing::warn!(call = %self.id, agent = %leg.agent, "agent media refused: not this call's agent");
             return;
         }
-        let (input, events) = match self.svc.engine.start_staff_stream() {
-            Ok(s) => (Some(s.input), Some(s.events)),
-            Err(e) => {
-                tracing::warn!(call = %self.id, "the agent's speech will not be transcribed: {e}");
-                (None, None)
-            }
-        };
         self.playout.clear();
         // The agent has the call now: the assistant's work in flight and queued is dropped.
         self.assistant.cancel();
         (self.silence_at, self.resume_at, self.callback) = (None, None, None);
         tracing::info!(call = %self.id, agent = %leg.agent, "agent connected");
         self.svc.events.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(leg.agent.clone()) });
-        let id = self.mix().add_person_with(Role::Agent, Mode::Talk, leg.rate, leg.sink);
-        self.agent =
-            Some(AgentBridge { agent: leg.agent, leg: id, _done: leg.done, input, events, joined_ms: self.ms() });
+        self.agent = Some(self.bridge(leg, Mode::Talk));
     }
 
-    /// The agent's voice: to whoever hears the agent, and to the agent's transcription.
-    pub(super) fn agent_audio(&mut self, frame: AudioFrame) {
-        let Some(leg) = self.agent.as_ref().map(|a| a.leg) else { return };
+    /// An agent's leg on the mixer in `mode`, with their speech transcribed.
+    pub(super) fn bridge(&mut self, leg: crate::call::AgentLeg, mode: Mode) -> AgentBridge {
+        let (input, events) = match self.svc.engine.start_staff_stream() {
+            Ok(s) => (Some(s.input), Some(s.events)),
+            Err(e) => {
+                tracing::warn!(call = %self.id, agent = %leg.agent, "the agent's speech will not be transcribed: {e}");
+                (None, None)
+            }
+        };
+        let id = self.mix().add_person_with(Role::Agent, mode, leg.rate, leg.sink);
+        AgentBridge { agent: leg.agent, leg: id, _done: leg.done, input, events, joined_ms: self.ms() }
+    }
+
+    /// An agent's voice: to whoever hears them, and to their transcription.
+    pub(super) fn agent_audio(&mut self, agent: &str, frame: AudioFrame) {
+        let colleague = self.consult.as_ref().and_then(|c| c.colleague.as_ref());
+        let Some(bridge) = self.agent.as_ref().filter(|a| a.agent == agent).or(colleague.filter(|a| a.agent == agent))
+        else {
+            return;
+        };
+        let (leg, input) = (bridge.leg, bridge.input.clone());
         self.mix().push(leg, &frame.samples, frame.sample_rate);
-        if let Some(input) = self.agent.as_ref().and_then(|a| a.input.as_ref()) {
+        if let Some(input) = input {
             let _ = input.try_send(frame);
         }
     }
 
-    /// A turn of the agent's, transcribed.
-    pub(super) fn on_agent_transcript(&mut self, ev: Option<TranscriptEvent>) {
-        let Some(a) = self.agent.as_mut() else { return };
+    /// A turn of an agent's (`colleague`: the consulted one), transcribed. What the caller
+    /// heard goes on the call's record and case file; what only the other agent heard (a
+    /// consult) is a staff event and nothing more.
+    pub(super) fn on_agent_transcript(&mut self, colleague: bool, ev: Option<TranscriptEvent>) {
+        let private = self.consulting_privately();
+        let bridge = if colleague { self.consult.as_mut().and_then(|c| c.colleague.as_mut()) } else { self.agent.as_mut() };
+        let Some(a) = bridge else { return };
         let Some(ev) = ev else {
             a.events = None;
             return;
@@ -124,23 +147,17 @@ impl Actor {
             return;
         }
         let (agent_id, offset) = (AgentId(a.agent.clone()), a.joined_ms);
+        let (start_ms, end_ms, call_id) = (offset + start_ms, offset + end_ms, self.id.clone());
+        if private {
+            self.svc.events.publish(Event::ConsultTranscript { call_id, agent_id, text, start_ms, end_ms });
+            return;
+        }
         // On the call's record too (REST, the journal, the recording's transcript).
-        let seg = crate::call::Segment {
-            text: text.clone(),
-            start_ms: offset + start_ms,
-            end_ms: offset + end_ms,
-            language,
-            speaker: crate::call::Speaker::Agent,
-        };
+        let seg =
+            crate::call::Segment { text: text.clone(), start_ms, end_ms, language, speaker: crate::call::Speaker::Agent };
         self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
-        self.svc.events.publish(Event::AgentTranscript {
-            call_id: self.id.clone(),
-            agent_id,
-            text: text.clone(),
-            start_ms: offset + start_ms,
-            end_ms: offset + end_ms,
-        });
-        self.case.on_agent_turn(offset + start_ms, &text);
+        self.svc.events.publish(Event::AgentTranscript { call_id, agent_id, text: text.clone(), start_ms, end_ms });
+        self.case.on_agent_turn(start_ms, &text);
         self.case_changed();
     }
 
@@ -148,6 +165,9 @@ impl Actor {
     /// case file, and the caller is told. `requeued`: the router already did (the agent held
     /// several calls and another call reported the drop first).
     pub(super) fn agent_lost(&mut self, agent: &str, requeued: bool) {
+        if self.consult_member_lost(agent) {
+            return;
+        }
         if self.agent.as_ref().is_some_and(|a| a.agent != agent)
             || self.svc.registry.agent_of(&self.id).as_deref() != Some(agent)
         {
@@ -310,10 +330,11 @@ impl Actor {
         });
     }
 
-    /// The call is over: release the agent's media.
+    /// The call is over: release the agent's media (and a consulted colleague's).
     pub(super) fn release_agent(&mut self) {
         if let Some(a) = self.agent.take() {
             self.mix().remove(a.leg);
         }
+        self.drop_consult();
     }
 }

@@ -122,7 +122,7 @@ impl Actor {
 
     /// Begin a capture asked by `by`.
     pub(super) fn start_capture(&mut self, by: &str) {
-        if self.capture.is_some() || self.callback.is_some() {
+        if self.capture.is_some() || self.callback.is_some() || self.consulting_privately() {
             tracing::info!(call = %self.id, "secure capture not started: one is under way or the call is ending");
             return;
         }

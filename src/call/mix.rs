@@ -136,12 +136,19 @@ impl Matrix {
     /// `agent` consults `colleague` while everyone else in the conversation is held (they hear
     /// the hold leg, which must be on the call).
     pub fn consult(&mut self, agent: LegId, colleague: LegId) -> Result<(), MixError> {
+        self.entry(colleague).ok_or(MixError::NoLeg(colleague))?;
+        self.hold_for_consult(agent)?;
+        self.set_mode(colleague, Mode::Consult)
+    }
+
+    /// The first half of a consult, before the colleague's leg is on the call: `agent` steps
+    /// out of the conversation into `Consult` and everyone talking is held.
+    pub fn hold_for_consult(&mut self, agent: LegId) -> Result<(), MixError> {
         if self.mode(agent).ok_or(MixError::NoLeg(agent))? != Mode::Talk {
             return Err(MixError::NotTalking(agent));
         }
-        self.entry(colleague).ok_or(MixError::NoLeg(colleague))?;
         for l in &mut self.legs {
-            if l.id == agent || l.id == colleague {
+            if l.id == agent {
                 l.mode = Mode::Consult;
             } else if l.mode == Mode::Talk && l.role != Role::Hold {
                 l.mode = Mode::Held;

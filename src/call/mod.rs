@@ -133,8 +133,8 @@ pub enum MediaIn {
     Hold(bool),
     /// The caller side is gone.
     Ended(EndReason),
-    /// The agent's voice (any rate).
-    AgentAudio(crate::media::AudioFrame),
+    /// An agent's voice (any rate): the call's agent or a colleague consulted on it.
+    AgentAudio { agent: std::sync::Arc<str>, frame: crate::media::AudioFrame },
 }
 
 /// What the rest of the server tells a call, on its own channel (audio cannot crowd it out).
@@ -155,9 +155,30 @@ pub enum Control {
     Transfer { from: String, to_agent: Option<String>, skill: Option<crate::routing::Skill>, note: String },
     /// End the call (an agent or supervisor hung up).
     Hangup(EndReason),
+    /// The call's agent `from` consults colleague `to`: the caller goes on hold; `reply` says
+    /// whether the consult could start (and why not).
+    Consult { from: String, to: String, reply: Reply },
+    /// End the consult `how`, asked by `by` (the call's agent, or the colleague to leave).
+    EndConsult { by: String, how: ConsultEnd, reply: Reply },
     /// Take a card number keyed on the caller's phone pad (PCI DSS secure capture), asked by
     /// `by` (an agent, a supervisor, the assistant).
     SecureCapture { by: String },
+}
+
+/// A call's answer to a request from outside: done, or why not (shown to the person asking).
+pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// How a consult ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultEnd {
+    /// The colleague takes the call; the agent leaves (from a consult or a three-way call).
+    Transfer,
+    /// The caller, the agent and the colleague all talk.
+    ThreeWay,
+    /// The agent calls it off, or the colleague declines or leaves: the caller is back with
+    /// the agent.
+    Cancel,
 }
 
 /// The server's side of an agent's audio on a call.

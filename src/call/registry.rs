@@ -61,6 +61,9 @@ pub struct CallInfo {
     /// The agent handling the call, once a person took it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// A colleague the agent is consulting on the call (they see it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consultant: Option<String>,
 }
 
 /// A stretch of the call the recording leaves out, with why.
@@ -119,6 +122,7 @@ impl CallRecord {
                 ended_at: None,
                 end_reason: None,
                 agent: None,
+                consultant: None,
             },
             language: None,
             dtmf: String::new(),
@@ -253,6 +257,12 @@ impl Registry {
     /// The agent a call is with, if any.
     pub fn agent_of(&self, id: &CallId) -> Option<String> {
         self.read(id, |r| r.info.agent.clone()).flatten()
+    }
+
+    /// Whether `agent` works on the call: its agent, or a colleague consulted on it.
+    pub fn works_on(&self, id: &CallId, agent: &str) -> bool {
+        self.read(id, |r| r.info.agent.as_deref() == Some(agent) || r.info.consultant.as_deref() == Some(agent))
+            .unwrap_or(false)
     }
 }
 

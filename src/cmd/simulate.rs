@@ -205,11 +205,21 @@ async fn wait_for_reply(
     }
 }
 
-/// Cut what the server played into utterances (gaps of 700 ms or more), 8 kHz.
-fn utterances(frames: &[(Instant, Vec<f32>)]) -> Vec<(Instant, Vec<f32>)> {
+/// Events after which the caller may hear someone else (utterances are cut there).
+const MIX_CHANGES: &[&str] = &["agent_joined", "agent_left", "consult_requested", "consult_started", "consult_ended"];
+
+/// Cut what the server played into utterances (gaps of 700 ms or more, and at each of `cuts`),
+/// 8 kHz.
+fn utterances(frames: &[(Instant, Vec<f32>)], cuts: &[Instant]) -> Vec<(Instant, Vec<f32>)> {
     let mut out: Vec<(Instant, Vec<f32>)> = Vec::new();
     let mut silent_run = 0usize;
+    let mut prev: Option<Instant> = None;
     for (t, f) in frames {
+        let cut = prev.is_some_and(|p| cuts.iter().any(|c| p < *c && *c <= *t));
+        prev = Some(*t);
+        if cut {
+            silent_run = 35;
+        }
         if loud(f) {
             if out.is_empty() || silent_run >= 35 {
                 out.push((*t, Vec::new()));
@@ -280,10 +290,13 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
     let events = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let sink = events.clone();
     let (_, mut read) = ws.split();
+    // Each event is stamped with when it arrived (ms after `epoch`).
+    let epoch = Instant::now();
     tokio::spawn(async move {
         while let Some(Ok(m)) = read.next().await {
             if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
-                if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                if let Ok(mut v) = serde_json::from_str::<Value>(t.as_str()) {
+                    v["received_ms"] = json!(epoch.elapsed().as_millis() as u64);
                     sink.lock().expect("events").push(v);
                 }
             }
@@ -368,12 +381,6 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
             r["barge_in_stop_ms"] = json!(stop);
         }
     }
-    let mut heard = Vec::new();
-    for (at, samples) in utterances(&frames) {
-        let audio = crate::media::resample::resample_all(&samples, 8000, 16_000)?;
-        let text = crate::cmd::eval::offline_transcribe(&engine, audio).await.unwrap_or_default();
-        heard.push(json!({"at_ms": at.duration_since(started).as_millis() as u64, "text": text.trim()}));
-    }
     let evs = events.lock().expect("events").clone();
     let call_id = evs
         .iter()
@@ -381,6 +388,20 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         .and_then(|v| v["call_id"].as_str().map(str::to_string))
         .unwrap_or_default();
     let mine: Vec<&Value> = evs.iter().filter(|v| v["call_id"] == call_id.as_str()).collect();
+    // When the call's audio changed hands (an agent joined or left, a consult began or
+    // ended): what was heard is cut there, so each utterance belongs to one side of it.
+    let arrived = |v: &Value| epoch + Duration::from_millis(v["received_ms"].as_u64().unwrap_or(0));
+    let cuts: Vec<Instant> = mine.iter().filter(|v| MIX_CHANGES.contains(&v["type"].as_str().unwrap_or(""))).map(|v| arrived(v)).collect();
+    let timeline: Vec<Value> = mine
+        .iter()
+        .map(|v| json!({"type": v["type"], "at_ms": arrived(v).saturating_duration_since(started).as_millis() as u64}))
+        .collect();
+    let mut heard = Vec::new();
+    for (at, samples) in utterances(&frames, &cuts) {
+        let audio = crate::media::resample::resample_all(&samples, 8000, 16_000)?;
+        let text = crate::cmd::eval::offline_transcribe(&engine, audio).await.unwrap_or_default();
+        heard.push(json!({"at_ms": at.duration_since(started).as_millis() as u64, "text": text.trim()}));
+    }
     let replies: Vec<&Value> = mine.iter().copied().filter(|v| v["type"] == "assistant_replied").collect();
     let actions: Vec<Value> =
         replies.iter().flat_map(|r| r["actions"].as_array().cloned().unwrap_or_default()).collect();
@@ -408,6 +429,7 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         "turns": turn_reports,
         "assistant_said": replies.iter().map(|r| r["text"].clone()).collect::<Vec<_>>(),
         "assistant_heard": heard,
+        "events": timeline,
         "interruptions": mine.iter().filter(|v| v["type"] == "assistant_interrupted").count(),
         "barge_in_stop_ms": stops,
         "latencies_ms": latencies,

@@ -101,6 +101,22 @@ pub enum Event {
     AgentLeft { call_id: CallId, agent_id: crate::routing::AgentId, reason: String },
     /// What the agent said, transcribed (times in ms into the call).
     AgentTranscript { call_id: CallId, agent_id: crate::routing::AgentId, text: String, start_ms: u64, end_ms: u64 },
+    /// The call's agent asked a colleague to consult on the call; the caller is on hold.
+    ConsultRequested { call_id: CallId, agent_id: crate::routing::AgentId, colleague: crate::routing::AgentId, at_ms: u64 },
+    /// The colleague's audio joined: the two agents talk, the caller hears hold audio.
+    ConsultStarted { call_id: CallId, agent_id: crate::routing::AgentId, colleague: crate::routing::AgentId, at_ms: u64 },
+    /// The consult ended: `transferred` (the colleague has the call now), `three_way` (all
+    /// three talk), `cancelled` (by the agent), `declined` or `left` (by the colleague),
+    /// `colleague_lost` (their connection dropped).
+    ConsultEnded {
+        call_id: CallId,
+        agent_id: crate::routing::AgentId,
+        colleague: crate::routing::AgentId,
+        outcome: String,
+        at_ms: u64,
+    },
+    /// What an agent said to a colleague during a consult, which the caller did not hear.
+    ConsultTranscript { call_id: CallId, agent_id: crate::routing::AgentId, text: String, start_ms: u64, end_ms: u64 },
     /// Nobody took the call in time: the caller is offered a callback or a voice message.
     CallbackOffered { call_id: CallId, at_ms: u64 },
     /// The caller asked to be called back (`kind` "callback") or left a message ("voicemail").
@@ -139,6 +155,10 @@ impl Event {
             | Event::AccentDetected { .. }
             | Event::EscalationRequested { .. }
             | Event::AgentLeft { .. }
+            | Event::ConsultRequested { .. }
+            | Event::ConsultStarted { .. }
+            | Event::ConsultEnded { .. }
+            | Event::ConsultTranscript { .. }
             | Event::SecureCaptureStarted { .. }
             | Event::SecureCaptureProgress { .. }
             | Event::SecureCaptureEnded { .. } => false,
@@ -169,6 +189,10 @@ impl Event {
             | Event::AgentJoined { call_id, .. }
             | Event::AgentLeft { call_id, .. }
             | Event::AgentTranscript { call_id, .. }
+            | Event::ConsultRequested { call_id, .. }
+            | Event::ConsultStarted { call_id, .. }
+            | Event::ConsultEnded { call_id, .. }
+            | Event::ConsultTranscript { call_id, .. }
             | Event::CallbackOffered { call_id, .. }
             | Event::CallbackRequested { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,

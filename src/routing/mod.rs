@@ -9,6 +9,7 @@
 mod bits;
 pub mod case_file;
 pub mod config;
+mod consult;
 mod dispatch;
 pub mod model;
 pub mod router;

@@ -224,4 +224,9 @@ pub enum RouteError {
     NotOnCall { call: CallId, agent: AgentId },
     #[error("agent {0} still has calls")]
     AgentBusy(AgentId),
+    /// A consult asked of a colleague who cannot take it now.
+    #[error("{agent} is {presence}: choose an available colleague")]
+    NotAvailable { agent: AgentId, presence: String },
+    #[error("call {0} has no consult under way")]
+    NoConsult(CallId),
 }

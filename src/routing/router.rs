@@ -99,6 +99,8 @@ pub struct Router {
     pub(crate) offers: BTreeSet<(Millis, u64)>,
     pub(crate) wrapups: BTreeSet<(Millis, u32)>,
     pub(crate) active: HashMap<CallId, Active>,
+    /// Colleagues consulted on an accepted call (`consult.rs`): busy with it, not its agent.
+    pub(crate) consults: HashMap<CallId, u32>,
     next_seq: u64,
     /// Moving average of handle time (talk + wrap-up), ms.
     pub(crate) aht_ms: f64,
@@ -137,6 +139,7 @@ impl Router {
             offers: BTreeSet::new(),
             wrapups: BTreeSet::new(),
             active: HashMap::new(),
+            consults: HashMap::new(),
             next_seq: 0,
             aht_ms,
         }
@@ -188,7 +191,7 @@ impl Router {
         self.agents[s as usize].as_mut().expect("live slot")
     }
 
-    fn slot_of(&self, id: &AgentId) -> Result<u32, RouteError> {
+    pub(crate) fn slot_of(&self, id: &AgentId) -> Result<u32, RouteError> {
         self.ids.get(id).copied().ok_or_else(|| RouteError::UnknownAgent(id.clone()))
     }
 
@@ -591,6 +594,8 @@ impl Router {
             let a = self.active.remove(c).expect("listed");
             self.requeue(a.call, now)?;
         }
+        // Consults they were in end with them (the calls stay with their agents).
+        self.consults.retain(|_, c| *c != s);
         self.slot_mut(s).state.active_calls = 0;
         self.refresh(s);
         Ok(mine)

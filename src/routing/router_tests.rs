@@ -21,7 +21,8 @@ impl Router {
             assert_eq!(self.available.get(s), can, "{st:?}");
             n += can as u32;
             assert_eq!(self.staffed.get(s), st.presence.staffed());
-            assert_eq!(self.active.values().filter(|a| a.slot == s).count() as u32, st.active_calls);
+            let consulting = self.consults.values().filter(|c| **c == s).count();
+            assert_eq!(self.active.values().filter(|a| a.slot == s).count() + consulting, st.active_calls as usize);
             if let Some(c) = &st.offered {
                 assert_eq!(self.calls[&self.seq_of[c]].offered.map(|o| o.0), Some(s));
             }
@@ -593,4 +594,66 @@ fn random_operations_keep_every_index_consistent() {
     }
     assert!(r.agents().count() > 0 && next_call > 1000);
     assert!(accepted > 40 && ended > 30, "accepted {accepted}, ended {ended}");
+}
+
+/// Alex has call c1; Bea is available (10 s wrap-up).
+fn consult_setup() -> (Router, CallId, AgentId, AgentId) {
+    let mut r = Router::new(RouterConfig { wrap_up_s: 10, ..RouterConfig::default() });
+    online(&mut r, en("alex", &[], 2), 0);
+    r.enqueue(call("c1", &["en"], Skill::General), 0).unwrap();
+    assert_eq!(offers(&mut r, S), vec![("c1".to_string(), "alex".to_string())]);
+    r.accept(&cid("c1"), &aid("alex"), 2 * S).unwrap();
+    online(&mut r, en("bea", &[], 2), 3 * S);
+    r.check();
+    (r, cid("c1"), aid("alex"), aid("bea"))
+}
+
+#[test]
+fn a_consulted_colleague_is_busy_and_then_free_again() {
+    let (mut r, c, a, b) = consult_setup();
+    r.consult(&c, &a, &b, 10 * S).unwrap();
+    r.check();
+    assert_eq!(r.agent(&b).unwrap().presence, Presence::OnCall);
+    // Nothing is offered to Bea while she consults.
+    r.enqueue(call("c2", &["en"], Skill::General), 11 * S).unwrap();
+    assert!(offers(&mut r, 12 * S).is_empty());
+    // A second consult on the call, or of a busy colleague, is refused.
+    assert!(matches!(r.consult(&c, &a, &b, 13 * S), Err(RouteError::NotAvailable { .. })));
+    assert_eq!(r.end_consult(&c, 20 * S), Some(b.clone()));
+    r.check();
+    assert_eq!(r.agent(&b).unwrap().presence, Presence::Available);
+    assert_eq!(r.handled_by(&c), Some(&a), "the call stays with Alex");
+    assert_eq!(offers(&mut r, 21 * S), vec![("c2".to_string(), "bea".to_string())]);
+}
+
+#[test]
+fn a_consult_transfer_hands_the_call_over() {
+    let (mut r, c, a, b) = consult_setup();
+    assert!(matches!(r.consult(&c, &b, &a, 5 * S), Err(RouteError::NotOnCall { .. })), "only the call's agent");
+    r.consult(&c, &a, &b, 10 * S).unwrap();
+    assert_eq!(r.hand_over(&c, &a, 30 * S).unwrap(), b);
+    r.check();
+    assert_eq!(r.handled_by(&c), Some(&b));
+    assert_eq!(r.agent(&a).unwrap().presence, Presence::WrapUp);
+    assert_eq!(r.agent(&b).unwrap().active_calls, 1);
+    assert_eq!(r.end_consult(&c, 31 * S), None, "the consult is over");
+    r.call_ended(&b, &c, 60 * S).unwrap();
+    r.check();
+    assert_eq!(r.agent(&b).unwrap().active_calls, 0);
+}
+
+#[test]
+fn a_colleague_away_or_gone_is_not_consulted() {
+    let (mut r, c, a, b) = consult_setup();
+    r.set_presence(&b, Presence::Away, 5 * S).unwrap();
+    let e = r.consult(&c, &a, &b, 6 * S).unwrap_err();
+    assert_eq!(e.to_string(), "bea is away: choose an available colleague");
+    assert!(matches!(r.hand_over(&c, &a, 7 * S), Err(RouteError::NoConsult(_))));
+    // A colleague who drops mid-consult leaves it; the call stays with Alex.
+    r.set_presence(&b, Presence::Available, 8 * S).unwrap();
+    r.consult(&c, &a, &b, 9 * S).unwrap();
+    assert!(r.disconnect(&b, 10 * S).unwrap().is_empty());
+    r.check();
+    assert_eq!(r.end_consult(&c, 11 * S), None);
+    assert_eq!(r.handled_by(&c), Some(&a));
 }

@@ -114,6 +114,7 @@ impl RoutingService {
         let now = self.now();
         let mut r = self.lock();
         r.remove_call(call);
+        r.end_consult(call, now);
         if let Some(agent) = r.handled_by(call).cloned() {
             let _ = r.call_ended(&agent, call, now);
         }
@@ -134,6 +135,24 @@ impl RoutingService {
         r.call_ended(from, &call.call_id, now)?;
         // A new request: its wait (and the overflow rules that follow it) starts now.
         r.requeue(WaitingCall { enqueued_at: now, ..call }, now)
+    }
+
+    /// `from` consults `to` on their call (`to` is busy with it until the consult ends).
+    pub fn consult(&self, call: &CallId, from: &AgentId, to: &AgentId) -> Result<(), RouteError> {
+        let now = self.now();
+        self.lock().consult(call, from, to, now)
+    }
+
+    /// The consult on `call` ended without a hand-over: the colleague is free again.
+    pub fn end_consult(&self, call: &CallId) -> Option<AgentId> {
+        let now = self.now();
+        self.lock().end_consult(call, now)
+    }
+
+    /// The consulted colleague takes the call over from `from`.
+    pub fn hand_over(&self, call: &CallId, from: &AgentId) -> Result<AgentId, RouteError> {
+        let now = self.now();
+        self.lock().hand_over(call, from, now)
     }
 
     /// Put a call back at the front of the queue (its agent dropped).

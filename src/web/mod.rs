@@ -29,6 +29,7 @@ pub mod back_office;
 mod caller_page;
 mod media_stream;
 mod routing_api;
+mod consult_api;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +84,9 @@ impl From<crate::routing::model::RouteError> for AppError {
             | R::NotOffered { .. }
             | R::OfferExpired { .. }
             | R::NotOnCall { .. }
-            | R::AgentBusy(_) => AppError::Conflict(e.to_string()),
+            | R::AgentBusy(_)
+            | R::NotAvailable { .. }
+            | R::NoConsult(_) => AppError::Conflict(e.to_string()),
         }
     }
 }
@@ -172,7 +175,8 @@ pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
         .route("/api/calls/{id}", get(get_call))
         .route("/api/events", get(events_ws))
         .merge(auth::routes())
-        .merge(routing_api::routes());
+        .merge(routing_api::routes())
+        .merge(consult_api::routes());
     if let Some(path) = media_stream_path {
         r = r.route(path, get(media_stream::media_stream_handler));
     }
@@ -192,7 +196,8 @@ pub(crate) fn client_ip(
 
 /// Whether `user` may see this call: supervisors and admins every call, agents their own.
 pub(crate) fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
-    user.role >= Role::Supervisor || (call.agent.is_some() && call.agent == user.agent_id)
+    user.role >= Role::Supervisor
+        || (user.agent_id.is_some() && (call.agent == user.agent_id || call.consultant == user.agent_id))
 }
 
 /// Ended calls listed from the database besides those in memory (after a restart, all of them).
@@ -301,10 +306,17 @@ impl View {
             // Rolled over to someone else, or the caller left: the desktop withdraws the offer.
             Event::CallRouted { .. } | Event::CallEnded { .. } if offered.remove(id) => return (true, None),
             Event::AgentLeft { agent_id, .. } if agent_id.0 == agent => return (true, None),
+            // A colleague asks this agent to consult: with the case file so far.
+            Event::ConsultRequested { colleague, .. } if colleague.0 == agent => {
+                let case = svc.registry.read(id, |r| r.case_file.clone()).flatten();
+                let case = case.map(|c| Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::new(c) });
+                return (true, case);
+            }
+            Event::ConsultEnded { colleague, .. } if colleague.0 == agent => return (true, None),
             _ => {}
         }
         // Everything else only while the call is on offer to this agent or with them.
-        let mine = svc.registry.agent_of(id).as_deref() == Some(agent)
+        let mine = svc.registry.works_on(id, agent)
             || (offered.contains(id)
                 && svc.routing.as_ref().and_then(|r| r.offered_to(id)).is_some_and(|a| a.0 == agent));
         (mine, None)

@@ -218,6 +218,16 @@ async fn hangup(State(svc): State<Arc<CallServices>>, user: CurrentUser, Path(ca
     if !svc.registry.read(&id, |r| may_see(&user.0, &r.info)).unwrap_or(user.0.role >= Role::Supervisor) {
         return no_call(&call);
     }
+    // A consulted colleague hanging up leaves the consult; the caller's call goes on.
+    if super::consult_api::only_consulting(&svc, &user.0, &id) {
+        let by = user.0.agent_id.clone().unwrap_or_default();
+        let how = crate::call::ConsultEnd::Cancel;
+        return match super::consult_api::ask(&svc, &id, |reply| crate::call::Control::EndConsult { by, how, reply }).await
+        {
+            Ok(()) => Json(json!({"call_id": call, "left": true})).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
     if svc.controls.send(&id, crate::call::Control::Hangup(crate::call::EndReason::AgentHangup)) {
         Json(json!({"call_id": call, "ending": true})).into_response()
     } else {

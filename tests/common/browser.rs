@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 use super::server::{have, tempdir};
@@ -105,4 +105,27 @@ pub async fn wait_page(c: &Client, timeout: Duration, what: &str, pred: impl Fn(
         assert!(Instant::now() < deadline, "page never showed {what}: {s}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Log in at `/agent` as `user` (demo password) and go available.
+pub async fn log_in_and_go_available(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/agent")).await.unwrap();
+    let s = page_state(c).await;
+    if s["user"].is_null() {
+        c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{user}-demo-pass")).await.unwrap();
+        c.find(Locator::Id("login-button")).await.unwrap().click().await.unwrap();
+    }
+    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == user).await;
+    wait_page(c, Duration::from_secs(10), "the presence", |s| s["presence"].is_string()).await;
+    c.find(Locator::Id("presence")).await.unwrap().select_by_value("available").await.unwrap();
+    wait_page(c, Duration::from_secs(10), "available", |s| s["presence"] == "available").await;
+}
+
+/// Accept the offer of `call` on the desktop (it must be offered to `agent`) and wait for the audio.
+pub async fn accept_offer_as(c: &Client, call: &str, agent: &str) {
+    let s = wait_page(c, Duration::from_secs(120), "an offer", |s| s["offer"]["call_id"] == call).await;
+    assert_eq!(s["offer"]["decision"]["agent_id"], agent);
+    c.find(Locator::Id("accept")).await.unwrap().click().await.unwrap();
+    wait_page(c, Duration::from_secs(20), "the call's audio", |s| s["connected"] == true).await;
 }

@@ -220,8 +220,10 @@ impl WebRtcService {
         offer: String,
     ) -> Result<String, WebRtcError> {
         let record = self.svc.registry.get(call).ok_or_else(|| WebRtcError::Conflict(format!("no call {call}")))?;
-        if record.info.agent.as_deref() != Some(agent) {
-            return Err(WebRtcError::Conflict(format!("call {call} is not with {agent}: accept it first")));
+        if record.info.agent.as_deref() != Some(agent) && record.info.consultant.as_deref() != Some(agent) {
+            return Err(WebRtcError::Conflict(format!(
+                "call {call} is not with {agent}: accept it first (or be asked to consult)"
+            )));
         }
         let media =
             self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
@@ -233,7 +235,7 @@ impl WebRtcService {
             let _ = peer.pc.close().await;
             return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
         }
-        let side = Side::Agent { agent: agent.to_string(), media, controls: self.svc.controls.clone() };
+        let side = Side::Agent { agent: agent.into(), media, controls: self.svc.controls.clone() };
         let session = Session { service: self.clone(), peer, id: call.clone(), side, out, stop: done, pending: None };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
@@ -337,7 +339,7 @@ enum Side {
     Caller(mpsc::Sender<MediaIn>),
     /// An agent answering the call: audio into the call's media channel, held weakly (the call
     /// ends without waiting for the agent), and a lost connection reported on its control channel.
-    Agent { agent: String, media: mpsc::WeakSender<MediaIn>, controls: Arc<Controls> },
+    Agent { agent: Arc<str>, media: mpsc::WeakSender<MediaIn>, controls: Arc<Controls> },
 }
 
 impl Side {
@@ -345,8 +347,9 @@ impl Side {
     fn audio(&self, frame: AudioFrame) -> bool {
         match self {
             Side::Caller(tx) => tx.try_send(MediaIn::Audio(frame)).is_ok(),
-            Side::Agent { media, .. } => {
-                media.upgrade().is_some_and(|tx| tx.try_send(MediaIn::AgentAudio(frame)).is_ok())
+            Side::Agent { agent, media, .. } => {
+                let agent = agent.clone();
+                media.upgrade().is_some_and(|tx| tx.try_send(MediaIn::AgentAudio { agent, frame }).is_ok())
             }
         }
     }
@@ -359,7 +362,7 @@ impl Side {
             }
             Side::Agent { agent, controls, .. } => {
                 tracing::warn!(%call, %agent, "agent media ended: {r}");
-                controls.send(call, Control::AgentLost { agent: agent.clone(), requeued: false });
+                controls.send(call, Control::AgentLost { agent: agent.to_string(), requeued: false });
             }
         }
     }

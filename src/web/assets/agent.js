@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 const sb = (window.switchboard = {
   user: null, presence: null, offer: null, callId: null, connected: false, bytesReceived: 0,
   inboundLevel: 0, caseFile: null, transcript: [], ended: null, wrapUp: null, error: null, status: null,
+  // A consult: {role: "host" | "guest", call_id, with, state: "requested" | "talking" | "three_way"}.
+  consult: null, consultOffer: null,
 });
 
 let cfg = { offer_timeout_s: 15, dispositions: [], ice_servers: [] };
@@ -94,7 +96,8 @@ function connectEvents() {
 }
 
 function onEvent(ev) {
-  const mine = ev.call_id && (ev.call_id === sb.callId || (sb.offer && ev.call_id === sb.offer.call_id));
+  const mine = ev.call_id && (ev.call_id === sb.callId || (sb.offer && ev.call_id === sb.offer.call_id) ||
+    (sb.consultOffer && ev.call_id === sb.consultOffer.call_id));
   switch (ev.type) {
     case "call_routed":
       if (ev.decision.agent_id === sb.user.agent_id) showOffer(ev);
@@ -107,7 +110,20 @@ function onEvent(ev) {
       if (ev.call_id === sb.callId) addLine("caller", "Caller", ev.text, ev.translation);
       break;
     case "agent_transcript":
-      if (ev.call_id === sb.callId) addLine("agent", "You", ev.text);
+      if (ev.call_id === sb.callId) addLine("agent", ev.agent_id === sb.user.agent_id ? "You" : ev.agent_id, ev.text);
+      break;
+    case "consult_transcript":
+      if (ev.call_id === sb.callId) addLine("consult", `${ev.agent_id === sb.user.agent_id ? "You" : ev.agent_id} (consult)`, ev.text);
+      break;
+    case "consult_requested":
+      if (ev.colleague === sb.user.agent_id && !sb.callId) showConsultOffer(ev);
+      else if (ev.call_id === sb.callId) setConsult({ role: "host", call_id: ev.call_id, with: ev.colleague, state: "requested" });
+      break;
+    case "consult_started":
+      if (ev.call_id === sb.callId && sb.consult) setConsult({ ...sb.consult, state: "talking" });
+      break;
+    case "consult_ended":
+      consultEnded(ev);
       break;
     case "assistant_replied":
       if (ev.call_id === sb.callId && ev.text) addLine("assistant", "Assistant", ev.text);
@@ -116,7 +132,8 @@ function onEvent(ev) {
       if (ev.call_id === sb.callId) showMood(ev.state, ev.frustration);
       break;
     case "agent_left":
-      if (ev.call_id !== sb.callId) break;
+      if (ev.call_id !== sb.callId || ev.agent_id !== sb.user.agent_id) break;
+      setConsult(null);
       endMedia();
       resetCall();
       if (ev.reason === "transferred") status("Call transferred, with its case file.");
@@ -144,7 +161,10 @@ function onEvent(ev) {
       break;
     case "call_ended":
       if (sb.offer && ev.call_id === sb.offer.call_id) withdrawOffer("The caller hung up.");
-      if (ev.call_id === sb.callId) callEnded(ev.reason);
+      if (sb.consultOffer && ev.call_id === sb.consultOffer.call_id) withdrawConsultOffer("The caller hung up.");
+      if (ev.call_id !== sb.callId) break;
+      if (sb.consult && sb.consult.role === "guest") { setConsult(null); endMedia(); resetCall(); status("The call ended."); }
+      else { setConsult(null); callEnded(ev.reason); }
       break;
   }
 }
@@ -202,6 +222,11 @@ $("accept").addEventListener("click", async () => {
   clearInterval(offerTimer);
   sb.offer = null;
   show("offer", false);
+  await openCall(call);
+});
+
+// The call box for `call`, and this browser's audio on it.
+async function openCall(call) {
   sb.callId = call;
   sb.ended = null;
   sb.wrapUp = null;
@@ -223,7 +248,7 @@ $("accept").addEventListener("click", async () => {
     sb.error = String(err.message || err);
     status(`Audio failed: ${sb.error}`, true);
   }
-});
+}
 
 const cap = (s) => (s === "agent" ? "You" : s.charAt(0).toUpperCase() + s.slice(1));
 
@@ -270,6 +295,8 @@ function endMedia() {
 
 function resetCall() {
   sb.callId = null;
+  show("transfer-box", true);
+  $("hangup").textContent = "Hang up";
   show("call-box", false);
   show("case-box", false);
 }
@@ -301,6 +328,96 @@ $("transfer").addEventListener("click", async () => {
   }
   $("transfer").disabled = false;
 });
+
+// --- consult transfer and three-way calls -------------------------------------------------
+
+function setConsult(c) {
+  sb.consult = c;
+  show("consult-box", !!c);
+  if (!c) return;
+  const host = c.role === "host";
+  for (const id of ["consult-transfer", "consult-three-way", "consult-cancel"]) show(id, host);
+  $("consult-transfer").disabled = c.state === "requested";
+  $("consult-three-way").disabled = c.state !== "talking";
+  $("consult-cancel").textContent = c.state === "three_way" ? "Drop your colleague" : "Back to the caller";
+  $("consult-status").textContent = {
+    requested: `Waiting for ${c.with} to join; the caller hears hold music.`,
+    talking: `Talking to ${c.with}; the caller hears hold music, not you.`,
+    three_way: `Three-way call with the caller and ${c.with}.`,
+  }[c.state];
+  $("hangup").textContent = host ? "Hang up" : "Leave";
+}
+
+function showConsultOffer(ev) {
+  sb.consultOffer = { call_id: ev.call_id, from: ev.agent_id };
+  $("consult-offer-summary").textContent = `${ev.agent_id} asks you to talk about call ${ev.call_id} before passing it on. ` +
+    "The caller is on hold and does not hear you until you are put through.";
+  show("consult-offer", true);
+  show("case-box", true);
+  status("A colleague asks you to consult.");
+}
+
+function withdrawConsultOffer(why) {
+  if (!sb.consultOffer) return;
+  sb.consultOffer = null;
+  show("consult-offer", false);
+  if (!sb.callId) { show("case-box", false); $("case").innerHTML = ""; }
+  status(why);
+}
+
+function consultEnded(ev) {
+  if (sb.consultOffer && ev.call_id === sb.consultOffer.call_id) withdrawConsultOffer(`The consult was ${ev.outcome.replace(/_/g, " ")}.`);
+  if (ev.call_id !== sb.callId || !sb.consult) return;
+  const guest = sb.consult.role === "guest";
+  if (ev.outcome === "three_way") { setConsult({ ...sb.consult, state: "three_way" }); return; }
+  if (ev.outcome === "transferred") {
+    // The host's agent_left resets their desk; the guest has the call now.
+    if (guest) { setConsult(null); $("hangup").textContent = "Hang up"; status("The call is yours now."); }
+    return;
+  }
+  setConsult(null);
+  if (guest) { endMedia(); resetCall(); status(`The consult ended (${ev.outcome.replace(/_/g, " ")}).`); }
+  else status(`The consult ended (${ev.outcome.replace(/_/g, " ")}); you are back with the caller.`);
+}
+
+$("consult-join").addEventListener("click", async () => {
+  const o = sb.consultOffer;
+  if (!o) return;
+  sb.consultOffer = null;
+  show("consult-offer", false);
+  setConsult({ role: "guest", call_id: o.call_id, with: o.from, state: "requested" });
+  await openCall(o.call_id);
+  show("transfer-box", false);
+  $("secure-capture").disabled = true;
+});
+
+$("consult-decline").addEventListener("click", async () => {
+  const o = sb.consultOffer;
+  if (!o) return;
+  await api("POST", `/api/calls/${encodeURIComponent(o.call_id)}/consult/cancel`).catch(() => {});
+  withdrawConsultOffer("Declined.");
+});
+
+$("consult").addEventListener("click", async () => {
+  if (!sb.callId) return;
+  const [kind, target] = $("transfer-to").value.split(":");
+  if (kind !== "agent") { $("transfer-status").textContent = "Choose a colleague to consult, not a queue."; return; }
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(sb.callId)}/consult`, { to_agent: target });
+    $("transfer-status").textContent = "";
+    $("transfer-box").open = false;
+  } catch (err) {
+    $("transfer-status").textContent = `Cannot consult: ${err.message}`;
+  }
+});
+
+for (const [id, path] of [["consult-transfer", "transfer"], ["consult-three-way", "three-way"], ["consult-cancel", "cancel"]]) {
+  $(id).addEventListener("click", async () => {
+    if (!sb.callId) return;
+    try { await api("POST", `/api/calls/${encodeURIComponent(sb.callId)}/consult/${path}`); }
+    catch (err) { $("consult-status").textContent = `Not done: ${err.message}`; }
+  });
+}
 
 $("secure-capture").addEventListener("click", async () => {
   if (!sb.callId) return;

@@ -1,0 +1,224 @@
+//! Consulting a colleague before handing over (a consult transfer) and three-way calls.
+//!
+//! The call's agent asks a colleague to consult: the caller (and the assistant's voice) are
+//! held and hear the hold chime, the agent waits in `Consult`; the colleague's browser joins
+//! in `Consult` and the two agents talk, heard by nobody else (their words are
+//! `consult_transcript` events, not the call's transcript). The agent then completes the
+//! transfer (the colleague is the call's agent, the agent leaves), joins all three, or calls
+//! it off; the colleague may decline or leave. If the agent drops during a consult the
+//! colleague already on the line keeps the call.
+
+use super::agent::AgentBridge;
+use super::Actor;
+use crate::call::mix::{LegId, Mode};
+use crate::call::{AgentLeg, CallState, ConsultEnd};
+use crate::events::Event;
+use crate::routing::AgentId;
+
+/// A consult under way.
+pub(super) struct Consult {
+    /// The call's agent, who asked.
+    pub from: String,
+    /// The colleague asked.
+    pub to: String,
+    /// The colleague's leg, once their audio joined.
+    pub colleague: Option<AgentBridge>,
+    /// All three talk (the consult part is over; the colleague is still on the call).
+    pub three_way: bool,
+    /// The hold audio the caller hears meanwhile.
+    hold: Option<LegId>,
+}
+
+impl Actor {
+    /// Whether the agents are talking without the caller (agents' words stay off the record).
+    pub(super) fn consulting_privately(&self) -> bool {
+        self.consult.as_ref().is_some_and(|c| !c.three_way)
+    }
+
+    /// `from` (who must be talking to the caller) consults `to`.
+    pub(super) fn consult(&mut self, from: &str, to: &str) -> Result<(), String> {
+        let Some(leg) = self.agent.as_ref().filter(|a| a.agent == from).map(|a| a.leg) else {
+            return Err(format!("{from} is not talking to the caller on this call"));
+        };
+        if self.consult.is_some() {
+            return Err("a consult is already under way on this call".into());
+        }
+        if self.capturing() {
+            return Err("the caller is keying a card: consult after the capture".into());
+        }
+        let routing = self.svc.routing.clone().ok_or("routing is not enabled")?;
+        routing.consult(&self.id, &AgentId(from.into()), &AgentId(to.into())).map_err(|e| e.to_string())?;
+        let hold = {
+            let mut mix = self.mix();
+            let hold = mix.add_hold();
+            if let Err(e) = mix.with_matrix(|m| m.hold_for_consult(leg)) {
+                tracing::error!(call = %self.id, "consult: cannot hold the caller: {e}");
+            }
+            hold
+        };
+        self.consult =
+            Some(Consult { from: from.into(), to: to.into(), colleague: None, three_way: false, hold: Some(hold) });
+        self.svc.registry.update(&self.id, |r| r.info.consultant = Some(to.to_string()));
+        tracing::info!(call = %self.id, %from, %to, "consult requested: the caller is on hold");
+        self.svc.events.publish(Event::ConsultRequested {
+            call_id: self.id.clone(),
+            agent_id: AgentId(from.into()),
+            colleague: AgentId(to.into()),
+            at_ms: self.ms(),
+        });
+        Ok(())
+    }
+
+    /// The consulted colleague's audio is up: the two agents talk.
+    pub(super) fn colleague_joined(&mut self, leg: AgentLeg) {
+        let bridge = self.bridge(leg, Mode::Consult);
+        let at_ms = self.ms();
+        let Some(c) = self.consult.as_mut() else { return };
+        let (from, to) = (AgentId(c.from.clone()), AgentId(c.to.clone()));
+        c.colleague = Some(bridge);
+        tracing::info!(call = %self.id, agent = %from, colleague = %to, "consult started");
+        self.svc.events.publish(Event::ConsultStarted { call_id: self.id.clone(), agent_id: from, colleague: to, at_ms });
+    }
+
+    /// End the consult `how`, asked by `by`.
+    pub(super) fn end_consult(&mut self, by: &str, how: ConsultEnd) -> Result<(), String> {
+        let Some(c) = self.consult.as_ref() else { return Err("no consult is under way on this call".into()) };
+        let (host, guest, joined) = (by == c.from, by == c.to, c.colleague.is_some());
+        match how {
+            ConsultEnd::Cancel if host => self.finish_consult("cancelled"),
+            ConsultEnd::Cancel if guest => self.finish_consult(if joined { "left" } else { "declined" }),
+            ConsultEnd::ThreeWay | ConsultEnd::Transfer if host && !joined => {
+                return Err(format!("{} has not joined yet", c.to));
+            }
+            ConsultEnd::ThreeWay if host => self.three_way()?,
+            ConsultEnd::Transfer if host => self.hand_over("transferred")?,
+            _ => return Err("only the call's agent can do that".into()),
+        }
+        Ok(())
+    }
+
+    /// Everyone talks: the caller comes off hold and hears both agents.
+    fn three_way(&mut self) -> Result<(), String> {
+        let c = self.consult.as_mut().expect("checked");
+        if c.three_way {
+            return Err("the call is already three-way".into());
+        }
+        c.three_way = true;
+        let (hold, from, to) = (c.hold.take(), c.from.clone(), c.to.clone());
+        {
+            let mut mix = self.mix();
+            let _ = mix.with_matrix(|m| m.join_all());
+            if let Some(h) = hold {
+                mix.remove(h);
+            }
+        }
+        tracing::info!(call = %self.id, %from, %to, "three-way call");
+        self.consult_ended(&from, &to, "three_way");
+        Ok(())
+    }
+
+    /// The colleague takes the call; its agent leaves (`reason` on their `agent_left`).
+    fn hand_over(&mut self, reason: &str) -> Result<(), String> {
+        let c = self.consult.take().expect("checked");
+        if let Some(routing) = self.svc.routing.clone() {
+            if let Err(e) = routing.hand_over(&self.id, &AgentId(c.from.clone())) {
+                self.consult = Some(c);
+                return Err(e.to_string());
+            }
+        }
+        let Consult { from, to, colleague, hold, .. } = c;
+        let old = self.agent.take();
+        {
+            let mut mix = self.mix();
+            if let Some(a) = &old {
+                let _ = mix.set_mode(a.leg, Mode::Out);
+                mix.remove(a.leg);
+            }
+            let _ = mix.with_matrix(|m| m.join_all());
+            if let Some(h) = hold {
+                mix.remove(h);
+            }
+        }
+        self.agent = colleague;
+        self.svc.registry.update(&self.id, |r| {
+            r.info.agent = Some(to.clone());
+            r.info.consultant = None;
+            r.info.state = CallState::WithAgent;
+        });
+        tracing::info!(call = %self.id, %from, %to, "consult transfer: the colleague has the call");
+        self.consult_ended(&from, &to, "transferred");
+        let call_id = self.id.clone();
+        self.svc.events.publish(Event::AgentLeft {
+            call_id: call_id.clone(),
+            agent_id: AgentId(from.clone()),
+            reason: reason.into(),
+        });
+        self.svc.events.publish(Event::CallAccepted { call_id, agent_id: AgentId(to.clone()) });
+        self.case.on_transfer(&from, &to, "after a consult");
+        self.case_changed();
+        // The agent's media ends with their bridge.
+        drop(old);
+        Ok(())
+    }
+
+    /// The consult is over without a hand-over: the colleague's leg and the hold audio go, the
+    /// caller and the agent talk again.
+    fn finish_consult(&mut self, outcome: &str) {
+        let Some(Consult { from, to, colleague, hold, .. }) = self.consult.take() else { return };
+        {
+            let mut mix = self.mix();
+            if let Some(b) = &colleague {
+                let _ = mix.set_mode(b.leg, Mode::Out);
+                mix.remove(b.leg);
+            }
+            let _ = mix.with_matrix(|m| m.join_all());
+            if let Some(h) = hold {
+                mix.remove(h);
+            }
+        }
+        if let Some(routing) = &self.svc.routing {
+            routing.end_consult(&self.id);
+        }
+        self.svc.registry.update(&self.id, |r| r.info.consultant = None);
+        tracing::info!(call = %self.id, %from, %to, outcome, "consult ended");
+        self.consult_ended(&from, &to, outcome);
+    }
+
+    fn consult_ended(&self, from: &str, to: &str, outcome: &str) {
+        self.svc.events.publish(Event::ConsultEnded {
+            call_id: self.id.clone(),
+            agent_id: AgentId(from.into()),
+            colleague: AgentId(to.into()),
+            outcome: outcome.into(),
+            at_ms: self.ms(),
+        });
+    }
+
+    /// A consult member's connection dropped; true if that is all there is to it. The
+    /// colleague dropping ends the consult; the agent dropping once the colleague is on the
+    /// line hands the call to the colleague. Otherwise (the agent dropped before the colleague
+    /// joined) the consult is called off and the usual drop follows.
+    pub(super) fn consult_member_lost(&mut self, agent: &str) -> bool {
+        let Some(c) = self.consult.as_ref() else { return false };
+        let (host, guest, joined) = (agent == c.from, agent == c.to, c.colleague.is_some());
+        if guest {
+            self.finish_consult("colleague_lost");
+            return true;
+        }
+        if host && joined {
+            tracing::warn!(call = %self.id, %agent, "the agent dropped during a consult: the colleague keeps the call");
+            if self.hand_over("connection_lost").is_ok() {
+                return true;
+            }
+        }
+        if host {
+            self.finish_consult("cancelled");
+        }
+        false
+    }
+
+    /// The call is over or its agent left: the consult ends with it.
+    pub(super) fn drop_consult(&mut self) {
+        self.finish_consult("cancelled");
+    }
+}
