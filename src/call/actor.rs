@@ -17,7 +17,8 @@ use self::assist::AssistInput;
 use super::mix::LegId;
 use super::mixer::{Mixer, Outbound, SharedMixer};
 use super::recording::Recorder;
-use super::{CallId, CallRecord, CallState, EndReason, MediaIn, Playout, Registry, Segment, Speaker, Transport};
+use super::state::{At, CallCore, Change, Output};
+use super::{CallId, CallRecord, EndReason, MediaIn, Playout, Registry, Segment, Speaker, Transport};
 use crate::events::{Event, EventBus};
 use crate::pipeline::analysis::language::LanguageEvent;
 use crate::pipeline::analysis::prosody::Prosody;
@@ -169,7 +170,11 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     let mixer = Arc::new(std::sync::Mutex::new(mixer));
     let hangup = CancellationToken::new();
     svc.tracker.spawn(super::mixer::pace(mixer.clone(), hangup.clone()));
+    let connect_timeout = svc.routing.as_ref().map(|r| r.agent_connect_timeout()).unwrap_or(Duration::from_secs(15));
     let actor = Actor {
+        core: CallCore::new(id.clone(), svc.settings.max_duration, connect_timeout),
+        t0: tokio::time::Instant::now(),
+        ending: None,
         svc: svc.clone(),
         id: id.clone(),
         playout,
@@ -180,12 +185,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         dropped_frames: 0,
         analyzer: Default::default(),
         assistant: assist::AssistantSlot::new(assistant),
-        keys: String::new(),
-        started: Instant::now(),
-        silence_at: None,
-        keys_at: None,
         onset: Default::default(),
-        resume_at: None,
         case: CaseFile::new(&id.0, &caller),
         agent: None,
         callback: None,
@@ -199,6 +199,12 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
 struct Actor {
     svc: Arc<CallServices>,
     id: CallId,
+    /// The call's control state (`state.rs`): the only writer of its state, agent and keys.
+    core: CallCore,
+    /// When the call started, for the core's clock.
+    t0: tokio::time::Instant,
+    /// Why the call ends, once the core said so.
+    ending: Option<EndReason>,
     /// The assistant's voice: what it queues here the mixer plays to whoever hears it.
     playout: Arc<Playout>,
     /// Who hears whom, and everyone's audio out every 20 ms.
@@ -211,17 +217,8 @@ struct Actor {
     analyzer: CallAnalyzer,
     /// The AI assistant for this call, if enabled: with the call or away in a job.
     assistant: assist::AssistantSlot,
-    /// Keys pressed since the assistant last took them (an entry ends at '#' or a 2 s pause).
-    keys: String,
-    started: Instant,
-    /// When to re-prompt a caller who has not answered the assistant.
-    silence_at: Option<tokio::time::Instant>,
-    /// When keyed digits without a closing # count as complete.
-    keys_at: Option<tokio::time::Instant>,
     /// The caller's speech onset while the assistant talks (fast barge-in).
     onset: super::barge_in::OnsetDetector,
-    /// Playback paused for a possible barge-in resumes then unless a turn starts.
-    resume_at: Option<tokio::time::Instant>,
     /// What an agent will see (kept current; `case_file_updated`).
     case: CaseFile,
     /// The agent talking to the caller, once their audio is connected.
@@ -233,9 +230,6 @@ struct Actor {
     /// A colleague consulted on the call, or in a three-way call.
     consult: Option<consult::Consult>,
 }
-
-/// A pause after the last key that ends the entry (a PIN or an order number without #).
-const KEY_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
@@ -260,35 +254,15 @@ impl Actor {
         } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
         }
-        let deadline = tokio::time::Instant::now() + self.svc.settings.max_duration;
         let mut pipeline_done = false;
         let reason = loop {
+            let next = self.core.poll_timeout().map(|t| self.t0 + t);
             tokio::select! {
                 biased;
-                _ = self.svc.shutdown.cancelled() => break EndReason::Shutdown,
-                _ = self.hangup.cancelled() => break EndReason::ServerHangup,
-                _ = tokio::time::sleep_until(deadline) => break EndReason::MaxDuration,
-                _ = sleep_until_opt(self.keys_at), if self.keys_at.is_some() => {
-                    // Keys end with # or a pause.
-                    self.keys_at = None;
-                    let keys = std::mem::take(&mut self.keys);
-                    if !keys.is_empty() {
-                        self.assist(AssistInput::Digits(keys));
-                    }
-                }
+                _ = self.svc.shutdown.cancelled() => self.core.handle_hangup(self.now(), EndReason::Shutdown),
+                _ = self.hangup.cancelled() => self.core.handle_hangup(self.now(), EndReason::ServerHangup),
+                _ = sleep_until_opt(next), if next.is_some() => self.core.handle_timeout(self.now()),
                 _ = sleep_until_opt(self.capture_deadline()), if self.capturing() => self.capture_timed_out(),
-                _ = sleep_until_opt(self.resume_at), if self.resume_at.is_some() => {
-                    // No turn followed the noise (a cough, "mm-hm"): carry on where it paused.
-                    self.resume_at = None;
-                    self.playout.resume();
-                }
-                _ = sleep_until_opt(self.silence_at), if self.silence_at.is_some() => {
-                    self.silence_at = None;
-                    // Silence while the assistant still works on an answer is not the caller's.
-                    if !self.callback_unanswered() && !self.assistant.busy() {
-                        self.assist(AssistInput::Silence);
-                    }
-                }
                 done = self.assistant.finished(), if self.assistant.busy() => {
                     if let Some(AssistInput::Start) = self.job_done(done) {
                         // A customer's language on file is what we expect to hear.
@@ -296,70 +270,27 @@ impl Actor {
                         expected_language.set(customer.map(|c| c.language.clone()));
                     }
                 }
-                Some(c) = control.recv() => {
-                    if let Some(r) = self.on_control(c) {
-                        break r;
-                    }
-                }
+                Some(c) = control.recv() => self.on_control(c),
                 ev = agent::next_agent_event(self.agent.as_mut()) => self.on_agent_transcript(false, ev),
                 ev = agent::next_agent_event(self.consult.as_mut().and_then(|c| c.colleague.as_mut())) => {
                     self.on_agent_transcript(true, ev)
                 }
                 m = media.recv() => match m {
-                    None => break EndReason::TransportError("transport stopped".into()),
-                    Some(MediaIn::Ended(r)) => break r,
+                    None => self.core.handle_hangup(self.now(), EndReason::TransportError("transport stopped".into())),
+                    Some(MediaIn::Ended(r)) => self.core.handle_hangup(self.now(), r),
                     Some(MediaIn::AgentAudio { agent, frame }) => self.agent_audio(&agent, frame),
-                    Some(MediaIn::Audio(mut frame)) => {
-                        if self.capturing() {
-                            // Key tones reach nobody: not the recording, not the transcript
-                            // (which hears silence, keeping its clock), not another leg.
-                            frame.samples.fill(0.0);
-                        }
-                        // To whoever hears the caller (nobody while only the assistant does: it
-                        // hears them through the pipeline).
-                        let mut heard = {
-                            let mut mixer = self.mix();
-                            mixer.push(self.caller_leg, &frame.samples, frame.sample_rate);
-                            mixer.take_heard()
-                        };
-                        if self.capturing() {
-                            heard.fill(0.0); // the recording is paused: both channels
-                        }
-                        if let Some(r) = self.recorder.as_mut() {
-                            r.push(&frame, heard);
-                        }
-                        if self.agent.is_none() && !self.capturing() {
-                            self.watch_onset(&frame);
-                        }
-                        if input.try_send(frame).is_err() {
-                            self.dropped_frames += 1;
-                            if self.dropped_frames == 1 {
-                                tracing::warn!(call = %self.id, "pipeline busy: dropping caller audio");
-                            }
-                        }
-                    }
+                    Some(MediaIn::Audio(frame)) => self.caller_audio(frame, &input),
                     Some(MediaIn::Dtmf { digit, .. }) if self.capturing() => self.capture_key(digit),
                     Some(MediaIn::Dtmf { digit, at_ms }) => {
-                        self.svc.registry.update(&self.id, |r| r.dtmf.push(digit));
-                        self.svc.events.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
-                        if self.agent.is_some() || self.callback_key(digit).await {
-                            continue;
-                        }
-                        if digit.is_ascii_digit() {
-                            self.keys.push(digit);
-                            self.keys_at = Some(tokio::time::Instant::now() + KEY_TIMEOUT);
-                        }
-                        if self.assistant.on() && digit == '#' && !self.keys.is_empty() {
-                            self.keys_at = None;
-                            let keys = std::mem::take(&mut self.keys);
-                            self.assist(AssistInput::Digits(keys));
+                        // On the record and out as an event first; then the agent, a callback
+                        // offer or the assistant's keyed entry takes it.
+                        self.core.handle_key(self.core_at(at_ms), digit);
+                        self.apply();
+                        if self.agent.is_none() && !self.callback_key(digit).await {
+                            self.core.handle_entry(self.now(), digit, self.assistant.on());
                         }
                     }
-                    Some(MediaIn::Hold(on)) => {
-                        let state = if on { CallState::OnHold } else { CallState::Active };
-                        self.svc.registry.update(&self.id, |r| r.info.state = state);
-                        self.svc.events.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
-                    }
+                    Some(MediaIn::Hold(on)) => self.core.handle_hold(self.now(), on),
                 },
                 ev = events.recv(), if !pipeline_done => match ev {
                     Some(ev) => {
@@ -373,9 +304,12 @@ impl Actor {
                     }
                 },
             }
+            self.apply();
+            if let Some(r) = self.ending.take() {
+                break r;
+            }
         };
         // Tell the transport to end its leg (a no-op when the caller already hung up).
-        self.svc.registry.update(&self.id, |r| r.info.state = CallState::Ending);
         self.svc.controls.remove(&self.id);
         // A job in flight stops now; the assistant comes back for the call's record.
         self.assistant.recover().await;
@@ -500,8 +434,7 @@ impl Actor {
             // Barge-in: the caller speaks (120 ms of sustained speech, longer than a click or a
             // cough) over the assistant: stop its audio now and drop the rest of that reply.
             TranscriptEvent::TurnStarted { start_ms } => {
-                self.silence_at = None;
-                self.resume_at = None;
+                self.core.handle_turn_started(self.now());
                 if self.playout.pending_ms() > 0 && self.agent.is_none() {
                     self.playout.clear();
                     tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
@@ -555,6 +488,81 @@ impl Actor {
         None
     }
 
+    /// Time since the call started, on the core's clock.
+    fn now(&self) -> At {
+        tokio::time::Instant::now().saturating_duration_since(self.t0)
+    }
+
+    /// A transport's "ms into the call" on the core's clock.
+    fn core_at(&self, at_ms: u64) -> At {
+        Duration::from_millis(at_ms)
+    }
+
+    /// Carry out what the core asked for, until it asks for nothing more (what that does may
+    /// feed it again: an agent who never connected leaves).
+    fn apply(&mut self) {
+        while let Some(o) = self.core.poll_output() {
+            match o {
+                Output::Record(c) => self.svc.registry.update(&self.id, |r| match c {
+                    Change::State(s) => r.info.state = s,
+                    Change::Agent(a) => r.info.agent = a,
+                    Change::Consultant(a) => r.info.consultant = a,
+                    Change::Dtmf(d) => r.dtmf.push(d),
+                }),
+                Output::Publish(e) => self.svc.events.publish(e),
+                Output::Digits(keys) => self.assist(AssistInput::Digits(keys)),
+                Output::Silence => {
+                    // Silence while the assistant still works on an answer is not the caller's.
+                    if !self.callback_unanswered() && !self.assistant.busy() {
+                        self.assist(AssistInput::Silence);
+                    }
+                }
+                Output::ResumePlayout => self.playout.resume(),
+                Output::StopAssistant => {
+                    self.playout.clear();
+                    self.assistant.cancel();
+                    self.callback = None;
+                }
+                Output::AgentNeverConnected(agent) => {
+                    tracing::warn!(call = %self.id, %agent, "the agent's audio never connected");
+                    self.agent_lost(&agent, false);
+                }
+                Output::End(r) => self.ending = self.ending.take().or(Some(r)),
+            }
+        }
+    }
+
+    /// The caller's audio: to whoever hears them, the recording and the transcription.
+    fn caller_audio(&mut self, mut frame: crate::media::AudioFrame, input: &mpsc::Sender<crate::media::AudioFrame>) {
+        if self.capturing() {
+            // Key tones reach nobody: not the recording, not the transcript (which hears
+            // silence, keeping its clock), not another leg.
+            frame.samples.fill(0.0);
+        }
+        // To whoever hears the caller (nobody while only the assistant does: it hears them
+        // through the pipeline).
+        let mut heard = {
+            let mut mixer = self.mix();
+            mixer.push(self.caller_leg, &frame.samples, frame.sample_rate);
+            mixer.take_heard()
+        };
+        if self.capturing() {
+            heard.fill(0.0); // the recording is paused: both channels
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.push(&frame, heard);
+        }
+        if self.agent.is_none() && !self.capturing() {
+            self.watch_onset(&frame);
+        }
+        if input.try_send(frame).is_err() {
+            self.dropped_frames += 1;
+            if self.dropped_frames == 1 {
+                tracing::warn!(call = %self.id, "pipeline busy: dropping caller audio");
+            }
+        }
+    }
+
     /// The call's mixer, locked (briefly: its pacer ticks it every 20 ms).
     fn mix(&self) -> std::sync::MutexGuard<'_, Mixer> {
         self.mixer.lock().unwrap_or_else(|e| e.into_inner())
@@ -568,7 +576,7 @@ impl Actor {
         if speaking && started && self.assistant.on() {
             self.onset.reset();
             self.playout.pause();
-            self.resume_at = Some(tokio::time::Instant::now() + super::barge_in::RESUME_AFTER);
+            self.core.handle_paused_for_barge_in(self.now(), super::barge_in::RESUME_AFTER);
         }
     }
 }

@@ -53,35 +53,37 @@ pub(super) async fn next_agent_event(agent: Option<&mut AgentBridge>) -> Option<
 }
 
 impl Actor {
-    /// A message from the rest of the server; `Some` ends the call.
-    pub(super) fn on_control(&mut self, c: crate::call::Control) -> Option<crate::call::EndReason> {
+    /// A message from the rest of the server.
+    pub(super) fn on_control(&mut self, c: crate::call::Control) {
         use crate::call::Control;
         match c {
+            Control::Accepted { agent, reply } => {
+                let r = self.core.handle_accepted(self.now(), &agent);
+                // On the record before the agent hears yes (their browser connects next).
+                self.apply();
+                let _ = reply.send(r);
+            }
             Control::AgentJoined(leg) => self.agent_joined(leg),
             Control::AgentLost { agent, requeued } => self.agent_lost(&agent, requeued),
-            Control::AgentCheck { agent, accept_id } => {
-                let current = self.svc.registry.read(&self.id, |r| r.accept_id).flatten() == Some(accept_id);
-                if self.agent.is_none() && current {
-                    tracing::warn!(call = %self.id, %agent, "the agent's audio never connected");
-                    self.agent_lost(&agent, false);
-                }
-            }
             Control::NoAgent => self.offer_callback(),
             Control::Transfer { from, to_agent, skill, note } => self.transfer(&from, to_agent, skill, &note),
-            Control::Hangup(r) => return Some(r),
+            Control::Hangup(r) => self.core.handle_hangup(self.now(), r),
             Control::SecureCapture { by } => self.start_capture(&by),
             Control::Consult { from, to, reply } => {
-                let _ = reply.send(self.consult(&from, &to));
+                let r = self.consult(&from, &to);
+                self.apply();
+                let _ = reply.send(r);
             }
             Control::EndConsult { by, how, reply } => {
-                let _ = reply.send(self.end_consult(&by, how));
+                let r = self.end_consult(&by, how);
+                self.apply();
+                let _ = reply.send(r);
             }
         }
-        None
     }
 
     pub(super) fn ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        self.now().as_millis() as u64
     }
 
     /// The agent's audio is up: stop whatever the assistant was playing and bridge (or, for a
@@ -90,17 +92,13 @@ impl Actor {
         if self.consult.as_ref().is_some_and(|c| c.to == leg.agent && c.colleague.is_none()) {
             return self.colleague_joined(leg);
         }
-        let assigned = self.svc.registry.get(&self.id).and_then(|r| r.info.agent);
-        if assigned.as_deref() != Some(leg.agent.as_str()) || self.agent.is_some() {
+        // The core checks it is the call's agent; it then stops the assistant (its work in
+        // flight and queued is dropped) and tells everyone.
+        if self.agent.is_some() || !self.core.handle_agent_joined(self.now(), &leg.agent) {
             tracing::warn!(call = %self.id, agent = %leg.agent, "agent media refused: not this call's agent");
             return;
         }
-        self.playout.clear();
-        // The agent has the call now: the assistant's work in flight and queued is dropped.
-        self.assistant.cancel();
-        (self.silence_at, self.resume_at, self.callback) = (None, None, None);
         tracing::info!(call = %self.id, agent = %leg.agent, "agent connected");
-        self.svc.events.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(leg.agent.clone()) });
         self.agent = Some(self.bridge(leg, Mode::Talk));
     }
 
@@ -168,9 +166,7 @@ impl Actor {
         if self.consult_member_lost(agent) {
             return;
         }
-        if self.agent.as_ref().is_some_and(|a| a.agent != agent)
-            || self.svc.registry.agent_of(&self.id).as_deref() != Some(agent)
-        {
+        if self.agent.as_ref().is_some_and(|a| a.agent != agent) || self.core.agent() != Some(agent) {
             return;
         }
         tracing::warn!(call = %self.id, %agent, "agent connection lost: back to the front of the queue");
@@ -196,18 +192,7 @@ impl Actor {
     fn detach_agent(&mut self, agent: &str, reason: &str, msg: Msg) {
         self.release_agent();
         self.playout.clear();
-        self.svc.registry.update(&self.id, |r| {
-            r.info.agent = None;
-            r.info.state = CallState::WaitingForAgent;
-            r.accept_id = None;
-        });
-        self.svc.events.publish(Event::AgentLeft {
-            call_id: self.id.clone(),
-            agent_id: AgentId(agent.to_string()),
-            reason: reason.into(),
-        });
-        let state = CallState::WaitingForAgent;
-        self.svc.events.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
+        self.core.handle_agent_left(self.now(), agent, reason);
         let lang = self.caller_language();
         self.speak(vec![say(&lang, &msg)], lang, false);
     }
@@ -215,7 +200,7 @@ impl Actor {
     /// The agent passes the call on: their audio goes, the call is queued again at the front
     /// for the colleague or the skill's queue, the note goes in the case file, the caller is told.
     pub(super) fn transfer(&mut self, from: &str, to_agent: Option<String>, skill: Option<Skill>, note: &str) {
-        if self.svc.registry.agent_of(&self.id).as_deref() != Some(from) {
+        if self.core.agent() != Some(from) {
             tracing::warn!(call = %self.id, %from, "transfer refused: not this agent's call");
             return;
         }
@@ -245,7 +230,7 @@ impl Actor {
 
     /// Nobody took the call: offer a callback (key 1) or a voice message (speak).
     pub(super) fn offer_callback(&mut self) {
-        let waiting = self.svc.registry.get(&self.id).is_some_and(|r| r.info.state == CallState::WaitingForAgent);
+        let waiting = self.core.state() == CallState::WaitingForAgent;
         if !waiting || self.agent.is_some() || self.callback.is_some() {
             return;
         }
@@ -255,7 +240,7 @@ impl Actor {
         let text = say(&lang, &Msg::CallbackOffer);
         // No answer (about 70 ms a character to say it, then CALLBACK_ANSWER): back to the queue.
         let speaking = Duration::from_millis(70 * text.chars().count() as u64);
-        self.silence_at = Some(tokio::time::Instant::now() + speaking + CALLBACK_ANSWER);
+        self.core.handle_awaiting_answer(self.now(), Some(speaking + CALLBACK_ANSWER));
         self.speak(vec![text], lang, false);
     }
 

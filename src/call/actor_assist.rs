@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Actor, CallState};
+use super::Actor;
 use crate::assistant::dialogue::{Assistant, Input, Reply};
 use crate::assistant::AssistantServices;
 use crate::events::Event;
@@ -230,8 +230,8 @@ impl Actor {
         };
         self.assistant.idle = Some(done.assistant);
         let answered = match done.reply {
-            // An agent took the call while the assistant worked: its reply is not said.
-            Some(_) if self.agent.is_some() => None,
+            // An agent took the call while the assistant worked (or it ended): not said.
+            Some(_) if !self.core.wants_reply() || self.agent.is_some() => None,
             Some((reply, handover)) => {
                 self.on_reply(reply, handover);
                 Some(done.input)
@@ -258,19 +258,16 @@ impl Actor {
         }
         if let Some((reason, intent)) = reply.escalate {
             tracing::info!(call = %self.id, ?reason, "assistant hands over");
-            self.svc.registry.update(&self.id, |r| r.info.state = CallState::WaitingForAgent);
-            self.svc.events.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms });
-            self.svc
-                .events
-                .publish(Event::CallStateChanged { call_id: self.id.clone(), state: CallState::WaitingForAgent });
+            self.core.handle_escalated(self.core_at(at_ms), reason, intent);
         }
         // Wait for an answer: the reply's speaking time (about 70 ms a character at the
         // voice's rate) plus the answer timeout; the caller's next turn cancels it.
         let waiting = reply.escalate.is_none() && !reply.hangup && !reply.say.is_empty();
-        self.silence_at = waiting.then(|| {
+        let within = waiting.then(|| {
             let chars: usize = reply.say.iter().map(|s| s.chars().count()).sum();
-            tokio::time::Instant::now() + Duration::from_millis(70 * chars as u64) + ANSWER_TIMEOUT
+            Duration::from_millis(70 * chars as u64) + ANSWER_TIMEOUT
         });
+        self.core.handle_awaiting_answer(self.now(), within);
         self.speak(reply.say, reply.language, reply.hangup);
     }
 

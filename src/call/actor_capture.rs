@@ -140,8 +140,7 @@ impl Actor {
             Some(Capture { digits: Vec::new(), caller_mode, deadline: now + KEY_PAUSE, ends: now + MAX_CAPTURE });
         // Nothing the caller says or keys meanwhile is for the assistant.
         self.assistant.cancel();
-        (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
-        self.keys.clear();
+        self.core.handle_quiet(self.now());
         let at_ms = self.ms();
         self.svc.registry.update(&self.id, |r| {
             r.recording_paused.push(PausedSpan { from_ms: at_ms, to_ms: None, reason: REASON.into() })

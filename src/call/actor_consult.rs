@@ -11,7 +11,7 @@
 use super::agent::AgentBridge;
 use super::Actor;
 use crate::call::mix::{LegId, Mode};
-use crate::call::{AgentLeg, CallState, ConsultEnd};
+use crate::call::{AgentLeg, ConsultEnd};
 use crate::events::Event;
 use crate::routing::AgentId;
 
@@ -58,7 +58,7 @@ impl Actor {
         };
         self.consult =
             Some(Consult { from: from.into(), to: to.into(), colleague: None, three_way: false, hold: Some(hold) });
-        self.svc.registry.update(&self.id, |r| r.info.consultant = Some(to.to_string()));
+        self.core.handle_consultant(self.now(), Some(to));
         tracing::info!(call = %self.id, %from, %to, "consult requested: the caller is on hold");
         self.svc.events.publish(Event::ConsultRequested {
             call_id: self.id.clone(),
@@ -140,20 +140,10 @@ impl Actor {
             }
         }
         self.agent = colleague;
-        self.svc.registry.update(&self.id, |r| {
-            r.info.agent = Some(to.clone());
-            r.info.consultant = None;
-            r.info.state = CallState::WithAgent;
-        });
         tracing::info!(call = %self.id, %from, %to, "consult transfer: the colleague has the call");
         self.consult_ended(&from, &to, "transferred");
-        let call_id = self.id.clone();
-        self.svc.events.publish(Event::AgentLeft {
-            call_id: call_id.clone(),
-            agent_id: AgentId(from.clone()),
-            reason: reason.into(),
-        });
-        self.svc.events.publish(Event::CallAccepted { call_id, agent_id: AgentId(to.clone()) });
+        // The colleague is the call's agent now (agent_left for the agent, call_accepted).
+        self.core.handle_handed_over(self.now(), &to, reason);
         self.case.on_transfer(&from, &to, "after a consult");
         self.case_changed();
         // The agent's media ends with their bridge.
@@ -179,7 +169,7 @@ impl Actor {
         if let Some(routing) = &self.svc.routing {
             routing.end_consult(&self.id);
         }
-        self.svc.registry.update(&self.id, |r| r.info.consultant = None);
+        self.core.handle_consultant(self.now(), None);
         tracing::info!(call = %self.id, %from, %to, outcome, "consult ended");
         self.consult_ended(&from, &to, outcome);
     }

@@ -12,6 +12,7 @@ pub mod mixer;
 pub mod playout;
 pub mod recording;
 pub mod registry;
+pub mod state;
 
 use serde::{Deserialize, Serialize};
 
@@ -145,9 +146,9 @@ pub enum Control {
     /// The agent's media went away without hanging up (browser closed, network gone).
     /// `requeued`: the router already put the call back in the queue.
     AgentLost { agent: String, requeued: bool },
-    /// The agent accepted a while ago (accept `accept_id`): if their audio never connected,
-    /// treat them as lost.
-    AgentCheck { agent: String, accept_id: u64 },
+    /// Routing gave the call to `agent` (their accept won): the call records it and answers
+    /// (their browser connects its audio next; if it never does, the call treats them as lost).
+    Accepted { agent: String, reply: Reply },
     /// Nobody took the call in time: offer a callback or a voice message.
     NoAgent,
     /// The agent passes the call on, to a named colleague or to a skill's queue, with a note

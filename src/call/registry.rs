@@ -100,9 +100,6 @@ pub struct CallRecord {
     /// The caller's own capability for this call (web callers: follow its events, hang up).
     #[serde(skip)]
     pub caller_token: Option<String>,
-    /// Which accept the current agent holds the call by (a check for their audio names it).
-    #[serde(skip)]
-    pub accept_id: Option<u64>,
     /// The caller's leg is gone (SIP BYE answered): the call no longer holds a slot, even
     /// before its actor has seen the hang-up.
     #[serde(skip)]
@@ -129,7 +126,6 @@ impl CallRecord {
             transcript: Vec::new(),
             caller_state: None,
             case_file: None,
-            accept_id: None,
             caller_token: None,
             accent: None,
             recording_paused: Vec::new(),

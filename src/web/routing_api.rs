@@ -155,26 +155,16 @@ async fn accept(
     let call = CallId(call);
     match r.accept(&call, &agent) {
         Ok(_) => {
-            let accept_id = fastrand::u64(..);
-            svc.registry.update(&call, |rec| {
-                rec.info.agent = Some(agent.0.clone());
-                rec.info.state = crate::call::CallState::WithAgent;
-                rec.accept_id = Some(accept_id);
-            });
-            svc.events.publish(crate::events::Event::CallAccepted { call_id: call.clone(), agent_id: agent.clone() });
-            svc.events.publish(crate::events::Event::CallStateChanged {
-                call_id: call.clone(),
-                state: crate::call::CallState::WithAgent,
-            });
-            // An agent who accepts but whose audio never connects (page closed, no microphone)
-            // must not leave the caller in silence: the call goes back to the queue.
-            let (controls, id, who, wait) =
-                (svc.controls.clone(), call.clone(), agent.0.clone(), r.agent_connect_timeout());
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                controls.send(&id, crate::call::Control::AgentCheck { agent: who, accept_id });
-            });
-            Json(json!({"call_id": call, "agent_id": agent})).into_response()
+            // The call records its agent itself (and checks their audio connects in time).
+            let who = agent.0.clone();
+            match super::consult_api::ask(&svc, &call, |reply| crate::call::Control::Accepted { agent: who, reply }).await {
+                Ok(()) => Json(json!({"call_id": call, "agent_id": agent})).into_response(),
+                Err(e) => {
+                    // The caller left meanwhile: off the agent's desk again.
+                    r.call_gone(&call);
+                    e.into_response()
+                }
+            }
         }
         Err(e) if hides_call(&user.0, &agent, &e) => no_call(&call.0),
         Err(e) => route_error(e),

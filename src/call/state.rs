@@ -1,0 +1,349 @@
+//! A call's control state, sans-IO: who has the call (the assistant, the queue, an agent, a
+//! consulted colleague), where it is in its life, the caller's keyed entry and every timer
+//! the call runs on. Inputs go in with the time since the call started (`now`); what to do
+//! comes out of [`CallCore::poll_output`] and when to come back of [`CallCore::poll_timeout`].
+//! No clock, no tasks, no locks: the unit tests below drive whole calls on a simulated clock.
+//!
+//! The core is the only writer of the call record's state, agent, consultant and keyed digits
+//! ([`Change`]) and of the events about them; the per-call actor (`actor.rs`) is the I/O shell
+//! that applies its outputs (registry, event bus, assistant jobs, playout) and feeds it what
+//! happens (transport, control messages, job results, the next timeout). Everyone outside the
+//! call (routing's accept, consult, transfer, the staff API) sends the actor a control message
+//! and never writes the record.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::{CallId, CallState, EndReason};
+use crate::events::Event;
+use crate::routing::AgentId;
+
+/// Time since the call started.
+pub type At = Duration;
+
+/// A pause after the last key that ends the entry (a PIN or an order number without #).
+pub const KEY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A field of the call's record the core owns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    State(CallState),
+    Agent(Option<String>),
+    Consultant(Option<String>),
+    /// A key the caller pressed (outside secure capture).
+    Dtmf(char),
+}
+
+/// What the core wants done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Write to the call's record.
+    Record(Change),
+    /// Tell everyone following the call.
+    Publish(Event),
+    /// A keyed entry is complete (ended with # or a pause): for the assistant.
+    Digits(String),
+    /// The caller said nothing for the answer time after the assistant (or an offer) spoke.
+    Silence,
+    /// Playback paused for a possible barge-in resumes: no turn followed.
+    ResumePlayout,
+    /// A person has the call: the assistant's work in flight and queued stops, its audio too.
+    StopAssistant,
+    /// The agent accepted but their audio never connected: treat them as lost.
+    AgentNeverConnected(String),
+    /// End the call.
+    End(EndReason),
+}
+
+/// A call's control state (see the module documentation).
+#[derive(Debug)]
+pub struct CallCore {
+    id: CallId,
+    state: CallState,
+    /// The state to return to when the caller comes off hold.
+    before_hold: CallState,
+    agent: Option<String>,
+    /// Whether the agent's audio is connected.
+    connected: bool,
+    consultant: Option<String>,
+    keys: String,
+    keys_at: Option<At>,
+    silence_at: Option<At>,
+    resume_at: Option<At>,
+    /// The agent who accepted, and when their audio must be up by.
+    connect_by: Option<(String, At)>,
+    deadline: At,
+    connect_timeout: Duration,
+    ended: bool,
+    out: VecDeque<Output>,
+}
+
+impl CallCore {
+    /// A call that may last `max_duration`; an agent who accepts has `connect_timeout` to
+    /// connect their audio.
+    pub fn new(id: CallId, max_duration: Duration, connect_timeout: Duration) -> Self {
+        Self {
+            id,
+            state: CallState::Active,
+            before_hold: CallState::Active,
+            agent: None,
+            connected: false,
+            consultant: None,
+            keys: String::new(),
+            keys_at: None,
+            silence_at: None,
+            resume_at: None,
+            connect_by: None,
+            deadline: max_duration,
+            connect_timeout,
+            ended: false,
+            out: VecDeque::new(),
+        }
+    }
+
+    pub fn state(&self) -> CallState {
+        self.state
+    }
+
+    /// The call's agent (accepted; see [`CallCore::agent_connected`]).
+    pub fn agent(&self) -> Option<&str> {
+        self.agent.as_deref()
+    }
+
+    /// Whether a person is talking to the caller (the agent's audio is up).
+    pub fn agent_connected(&self) -> bool {
+        self.agent.is_some() && self.connected
+    }
+
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Whether an assistant reply that comes back now is still wanted: the call goes on and
+    /// no person has it (a reply from a job the call moved past is dropped unsaid).
+    pub fn wants_reply(&self) -> bool {
+        !self.ended && !self.agent_connected()
+    }
+
+    /// What to do next, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`CallCore::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<At> {
+        if self.ended {
+            return None;
+        }
+        [self.keys_at, self.silence_at, self.resume_at, self.connect_by.as_ref().map(|c| c.1), Some(self.deadline)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn publish(&mut self, e: Event) {
+        self.out.push_back(Output::Publish(e));
+    }
+
+    fn set_state(&mut self, state: CallState) {
+        if self.state == state {
+            return;
+        }
+        self.state = state;
+        self.out.push_back(Output::Record(Change::State(state)));
+        self.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
+    }
+
+    fn set_agent(&mut self, agent: Option<String>) {
+        self.agent = agent.clone();
+        self.out.push_back(Output::Record(Change::Agent(agent)));
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: At) {
+        if self.ended {
+            return;
+        }
+        if now >= self.deadline {
+            return self.handle_hangup(now, EndReason::MaxDuration);
+        }
+        if self.keys_at.is_some_and(|t| now >= t) {
+            self.keys_at = None;
+            let keys = std::mem::take(&mut self.keys);
+            if !keys.is_empty() {
+                self.out.push_back(Output::Digits(keys));
+            }
+        }
+        if self.resume_at.is_some_and(|t| now >= t) {
+            self.resume_at = None;
+            self.out.push_back(Output::ResumePlayout);
+        }
+        if self.silence_at.is_some_and(|t| now >= t) {
+            self.silence_at = None;
+            self.out.push_back(Output::Silence);
+        }
+        if self.connect_by.as_ref().is_some_and(|(_, t)| now >= *t) {
+            let (agent, _) = self.connect_by.take().expect("checked");
+            if self.agent.as_deref() == Some(agent.as_str()) && !self.connected {
+                self.out.push_back(Output::AgentNeverConnected(agent));
+            }
+        }
+    }
+
+    /// The caller pressed a key (outside secure capture): it goes on the record and out as an
+    /// event.
+    pub fn handle_key(&mut self, now: At, digit: char) {
+        if self.ended {
+            return;
+        }
+        self.out.push_back(Output::Record(Change::Dtmf(digit)));
+        let at_ms = now.as_millis() as u64;
+        self.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
+    }
+
+    /// A key nobody else took (no agent on the line, no callback offer) adds to the caller's
+    /// entry for the assistant, which ends at `#` or after [`KEY_TIMEOUT`].
+    pub fn handle_entry(&mut self, now: At, digit: char, assistant: bool) {
+        if self.ended || !assistant || self.agent_connected() {
+            return;
+        }
+        if digit.is_ascii_digit() {
+            self.keys.push(digit);
+            self.keys_at = Some(now + KEY_TIMEOUT);
+        }
+        if digit == '#' && !self.keys.is_empty() {
+            self.keys_at = None;
+            self.out.push_back(Output::Digits(std::mem::take(&mut self.keys)));
+        }
+    }
+
+    /// The caller started a turn: they are answering, and a paused reply will not resume.
+    pub fn handle_turn_started(&mut self, _now: At) {
+        (self.silence_at, self.resume_at) = (None, None);
+    }
+
+    /// Something was said to the caller that wants an answer within `within` (None: nothing
+    /// is awaited).
+    pub fn handle_awaiting_answer(&mut self, now: At, within: Option<Duration>) {
+        self.silence_at = within.map(|w| now + w);
+    }
+
+    /// Playback paused because the caller may be barging in: resume after `after` unless a
+    /// turn starts.
+    pub fn handle_paused_for_barge_in(&mut self, now: At, after: Duration) {
+        self.resume_at = Some(now + after);
+    }
+
+    /// Nothing the caller says or keys is for the assistant now (secure capture): pending
+    /// entry and timers are dropped.
+    pub fn handle_quiet(&mut self, _now: At) {
+        (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
+        self.keys.clear();
+    }
+
+    /// The assistant hands the call to a person.
+    pub fn handle_escalated(
+        &mut self,
+        now: At,
+        reason: crate::assistant::dialogue::EscalationReason,
+        intent: Option<crate::assistant::intents::Intent>,
+    ) {
+        let at_ms = now.as_millis() as u64;
+        self.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms });
+        self.set_state(CallState::WaitingForAgent);
+    }
+
+    /// An agent accepted the call's offer (routing decided; exactly one accept reaches here).
+    pub fn handle_accepted(&mut self, now: At, agent: &str) -> Result<(), String> {
+        if self.ended {
+            return Err("the call is ending".into());
+        }
+        if let Some(a) = &self.agent {
+            return Err(format!("the call is already with {a}"));
+        }
+        self.set_agent(Some(agent.to_string()));
+        self.connected = false;
+        self.publish(Event::CallAccepted { call_id: self.id.clone(), agent_id: AgentId(agent.to_string()) });
+        self.set_state(CallState::WithAgent);
+        self.connect_by = Some((agent.to_string(), now + self.connect_timeout));
+        Ok(())
+    }
+
+    /// The agent's audio connected. False (and nothing changes) unless it is the call's agent
+    /// and not connected yet.
+    pub fn handle_agent_joined(&mut self, _now: At, agent: &str) -> bool {
+        if self.ended || self.agent.as_deref() != Some(agent) || self.connected {
+            return false;
+        }
+        self.connected = true;
+        self.connect_by = None;
+        (self.silence_at, self.resume_at, self.keys_at) = (None, None, None);
+        self.keys.clear();
+        self.out.push_back(Output::StopAssistant);
+        self.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(agent.to_string()) });
+        true
+    }
+
+    /// The agent is off the call (`connection_lost`, `transferred`): it waits for a person
+    /// again. False if `agent` is not the call's agent.
+    pub fn handle_agent_left(&mut self, _now: At, agent: &str, reason: &str) -> bool {
+        if self.agent.as_deref() != Some(agent) {
+            return false;
+        }
+        self.connected = false;
+        self.connect_by = None;
+        self.set_agent(None);
+        let (call_id, agent_id) = (self.id.clone(), AgentId(agent.to_string()));
+        self.publish(Event::AgentLeft { call_id, agent_id, reason: reason.into() });
+        self.set_state(CallState::WaitingForAgent);
+        true
+    }
+
+    /// A colleague is consulted on the call (Some) or no longer (None).
+    pub fn handle_consultant(&mut self, _now: At, colleague: Option<&str>) {
+        self.consultant = colleague.map(str::to_string);
+        self.out.push_back(Output::Record(Change::Consultant(self.consultant.clone())));
+    }
+
+    /// The consulted colleague, on the line, takes the call from its agent (`reason` on the
+    /// agent's `agent_left`: `transferred`, `connection_lost`).
+    pub fn handle_handed_over(&mut self, _now: At, to: &str, reason: &str) {
+        let from = self.agent.clone().unwrap_or_default();
+        self.consultant = None;
+        self.out.push_back(Output::Record(Change::Consultant(None)));
+        self.set_agent(Some(to.to_string()));
+        self.connected = true;
+        let call_id = self.id.clone();
+        self.publish(Event::AgentLeft { call_id: call_id.clone(), agent_id: AgentId(from), reason: reason.into() });
+        self.publish(Event::CallAccepted { call_id, agent_id: AgentId(to.to_string()) });
+        self.set_state(CallState::WithAgent);
+    }
+
+    /// The caller put the call on hold, or took it off.
+    pub fn handle_hold(&mut self, _now: At, on: bool) {
+        if on && self.state != CallState::OnHold {
+            self.before_hold = self.state;
+            self.set_state(CallState::OnHold);
+        } else if !on && self.state == CallState::OnHold {
+            let back = self.before_hold;
+            self.set_state(back);
+        }
+    }
+
+    /// The call ends for `reason` (the first reason wins).
+    pub fn handle_hangup(&mut self, _now: At, reason: EndReason) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        (self.keys_at, self.silence_at, self.resume_at, self.connect_by) = (None, None, None, None);
+        self.state = CallState::Ending;
+        self.out.push_back(Output::Record(Change::State(CallState::Ending)));
+        self.out.push_back(Output::StopAssistant);
+        self.out.push_back(Output::End(reason));
+    }
+}
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -1,0 +1,223 @@
+//! Whole calls through the core on a simulated clock (`s(n)`: n seconds into the call).
+
+use super::*;
+use crate::assistant::dialogue::EscalationReason;
+
+fn s(secs: f32) -> At {
+    Duration::from_secs_f32(secs)
+}
+
+fn core() -> CallCore {
+    CallCore::new(CallId("c-1".into()), Duration::from_secs(600), Duration::from_secs(10))
+}
+
+/// A key as the actor feeds it: on the record, then (`free`: nobody else took it) the entry.
+fn key(c: &mut CallCore, now: At, digit: char, free: bool) {
+    c.handle_key(now, digit);
+    if free {
+        c.handle_entry(now, digit, true);
+    }
+}
+
+fn drain(c: &mut CallCore) -> Vec<Output> {
+    std::iter::from_fn(|| c.poll_output()).collect()
+}
+
+/// The events among `out`, by their `type` tag.
+fn kinds(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Publish(e) => Some(serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn records(out: &[Output]) -> Vec<Change> {
+    out.iter().filter_map(|o| if let Output::Record(c) = o { Some(c.clone()) } else { None }).collect()
+}
+
+/// Run every timeout due up to `until`, in order; the outputs.
+fn run_until(c: &mut CallCore, until: At) -> Vec<Output> {
+    let mut out = Vec::new();
+    while let Some(t) = c.poll_timeout().filter(|t| *t <= until) {
+        c.handle_timeout(t);
+        out.extend(drain(c));
+    }
+    out
+}
+
+#[test]
+fn keyed_entries_end_with_hash_or_a_pause() {
+    let mut c = core();
+    for (i, d) in "1234#".chars().enumerate() {
+        key(&mut c, s(1.0 + i as f32 * 0.3), d, true);
+    }
+    let out = drain(&mut c);
+    assert_eq!(records(&out).iter().filter(|r| matches!(r, Change::Dtmf(_))).count(), 5, "every key on the record");
+    assert_eq!(kinds(&out).iter().filter(|k| *k == "dtmf").count(), 5);
+    assert_eq!(out.last(), Some(&Output::Digits("1234".into())));
+    // Without #: the entry ends 2 s after the last key, not before.
+    key(&mut c, s(5.0), '4', true);
+    key(&mut c, s(5.5), '2', true);
+    drain(&mut c);
+    assert!(run_until(&mut c, s(7.4)).is_empty());
+    assert_eq!(run_until(&mut c, s(7.5)), vec![Output::Digits("42".into())]);
+    // A key someone else took (a callback offer) is recorded but is no entry.
+    key(&mut c, s(9.0), '1', false);
+    assert_eq!(kinds(&drain(&mut c)), vec!["dtmf"]);
+    assert!(run_until(&mut c, s(20.0)).is_empty());
+}
+
+#[test]
+fn silence_after_a_question_and_a_barge_in_that_was_only_a_cough() {
+    let mut c = core();
+    c.handle_awaiting_answer(s(2.0), Some(Duration::from_secs(8)));
+    c.handle_paused_for_barge_in(s(3.0), Duration::from_millis(600));
+    // The cough: no turn follows, playback resumes.
+    assert_eq!(run_until(&mut c, s(4.0)), vec![Output::ResumePlayout]);
+    // The caller says nothing: the assistant hears of it once.
+    assert_eq!(run_until(&mut c, s(10.0)), vec![Output::Silence]);
+    // A turn cancels both.
+    c.handle_awaiting_answer(s(11.0), Some(Duration::from_secs(8)));
+    c.handle_paused_for_barge_in(s(12.0), Duration::from_millis(600));
+    c.handle_turn_started(s(12.2));
+    assert!(run_until(&mut c, s(30.0)).is_empty());
+}
+
+#[test]
+fn hand_over_offer_accept_and_the_agent_connects() {
+    let mut c = core();
+    key(&mut c, s(1.0), '5', true);
+    c.handle_escalated(s(4.0), EscalationReason::AskedForPerson, None);
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["dtmf", "escalation_requested", "call_state_changed"]);
+    assert_eq!(c.state(), CallState::WaitingForAgent);
+    // Routing's accept is a command; a second accept is refused by the call itself.
+    c.handle_accepted(s(9.0), "priya").unwrap();
+    assert!(c.handle_accepted(s(9.1), "james").unwrap_err().contains("priya"));
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["call_accepted", "call_state_changed"]);
+    assert_eq!(records(&out), vec![Change::Agent(Some("priya".into())), Change::State(CallState::WithAgent)]);
+    // Someone else's audio is refused; hers stops the assistant and drops the pending entry.
+    assert!(!c.handle_agent_joined(s(10.0), "james"));
+    assert!(c.handle_agent_joined(s(10.5), "priya"));
+    let out = drain(&mut c);
+    assert_eq!(out[0], Output::StopAssistant);
+    assert_eq!(kinds(&out), vec!["agent_joined"]);
+    assert!(c.agent_connected() && !c.wants_reply(), "a late assistant reply is not said");
+    // Keys now are the agent's business: recorded, no entry for the assistant.
+    key(&mut c, s(12.0), '1', true);
+    key(&mut c, s(12.1), '#', true);
+    assert!(!drain(&mut c).iter().any(|o| matches!(o, Output::Digits(_))));
+    // The connect check that was due is gone.
+    assert!(run_until(&mut c, s(30.0)).is_empty());
+}
+
+#[test]
+fn an_agent_whose_audio_never_connects_is_lost_and_the_call_waits_again() {
+    let mut c = core();
+    c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(5.0), "priya").unwrap();
+    drain(&mut c);
+    assert!(run_until(&mut c, s(14.9)).is_empty());
+    assert_eq!(run_until(&mut c, s(15.0)), vec![Output::AgentNeverConnected("priya".into())]);
+    // The actor treats her as lost: she leaves, the call waits (and is requeued by routing).
+    assert!(c.handle_agent_left(s(15.0), "priya", "connection_lost"));
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["agent_left", "call_state_changed"]);
+    assert_eq!(c.state(), CallState::WaitingForAgent);
+    assert_eq!(c.agent(), None);
+    // The next agent takes it.
+    c.handle_accepted(s(20.0), "james").unwrap();
+    assert!(c.handle_agent_joined(s(21.0), "james"));
+}
+
+#[test]
+fn an_agent_drops_mid_call_then_another_takes_it_and_transfers_it() {
+    let mut c = core();
+    c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(5.0), "priya").unwrap();
+    c.handle_agent_joined(s(6.0), "priya");
+    drain(&mut c);
+    // Another agent's drop does not touch this call.
+    assert!(!c.handle_agent_left(s(30.0), "james", "connection_lost"));
+    assert!(c.handle_agent_left(s(31.0), "priya", "connection_lost"));
+    assert_eq!(c.state(), CallState::WaitingForAgent);
+    assert!(c.wants_reply(), "nobody has the caller");
+    c.handle_accepted(s(40.0), "james").unwrap();
+    c.handle_agent_joined(s(41.0), "james");
+    drain(&mut c);
+    // James transfers it blind: off the call, waiting again.
+    assert!(c.handle_agent_left(s(60.0), "james", "transferred"));
+    let out = drain(&mut c);
+    match &out[1] {
+        Output::Publish(Event::AgentLeft { reason, .. }) => assert_eq!(reason, "transferred"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.state(), CallState::WaitingForAgent);
+}
+
+#[test]
+fn a_consult_transfer_hands_the_call_to_the_colleague() {
+    let mut c = core();
+    c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(5.0), "priya").unwrap();
+    c.handle_agent_joined(s(6.0), "priya");
+    drain(&mut c);
+    c.handle_consultant(s(20.0), Some("james"));
+    assert_eq!(drain(&mut c), vec![Output::Record(Change::Consultant(Some("james".into())))]);
+    c.handle_handed_over(s(40.0), "james", "transferred");
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["agent_left", "call_accepted"]);
+    assert_eq!(records(&out), vec![Change::Consultant(None), Change::Agent(Some("james".into()))]);
+    assert_eq!((c.agent(), c.agent_connected(), c.state()), (Some("james"), true, CallState::WithAgent));
+}
+
+#[test]
+fn a_supervisor_style_hold_returns_to_where_the_call_was() {
+    let mut c = core();
+    c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(5.0), "priya").unwrap();
+    drain(&mut c);
+    c.handle_hold(s(10.0), true);
+    c.handle_hold(s(10.1), true);
+    assert_eq!(c.state(), CallState::OnHold);
+    c.handle_hold(s(20.0), false);
+    assert_eq!(c.state(), CallState::WithAgent, "back with the agent, not 'active'");
+    assert_eq!(kinds(&drain(&mut c)), vec!["call_state_changed", "call_state_changed"]);
+}
+
+#[test]
+fn a_hang_up_while_an_assistant_job_is_pending_stops_it_and_ends_once() {
+    let mut c = core();
+    key(&mut c, s(1.0), '1', true);
+    key(&mut c, s(1.2), '#', true);
+    assert!(drain(&mut c).contains(&Output::Digits("1".into())));
+    // The job runs (a slow back office); the caller hangs up 6 s in.
+    c.handle_awaiting_answer(s(1.5), Some(Duration::from_secs(8)));
+    c.handle_hangup(s(6.0), EndReason::CallerHangup);
+    c.handle_hangup(s(6.1), EndReason::ServerHangup);
+    assert_eq!(
+        drain(&mut c),
+        vec![
+            Output::Record(Change::State(CallState::Ending)),
+            Output::StopAssistant,
+            Output::End(EndReason::CallerHangup)
+        ]
+    );
+    assert!(!c.wants_reply(), "the job's late reply is dropped");
+    assert_eq!(c.poll_timeout(), None, "no timer outlives the call");
+    key(&mut c, s(7.0), '2', true);
+    assert!(drain(&mut c).is_empty());
+}
+
+#[test]
+fn the_call_ends_at_its_maximum_duration() {
+    let mut c = CallCore::new(CallId("c-2".into()), Duration::from_secs(60), Duration::from_secs(10));
+    c.handle_awaiting_answer(s(50.0), Some(Duration::from_secs(30)));
+    assert_eq!(c.poll_timeout(), Some(s(60.0)));
+    let out = run_until(&mut c, s(100.0));
+    assert_eq!(out.last(), Some(&Output::End(EndReason::MaxDuration)));
+    assert!(!out.contains(&Output::Silence));
+}
