@@ -9,7 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{demo_server, have, sipp, tempdir};
+use fantoccini::Locator;
+
+use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page};
+use common::server::{demo_server, have, sipp, tempdir, Server};
 
 const CARD: &str = "4111111111111111";
 
@@ -17,6 +20,27 @@ const CARD: &str = "4111111111111111";
 fn leaks(text: &str) -> bool {
     let joined: String = text.chars().filter(|c| !matches!(c, ' ' | ',' | '.' | '-')).collect();
     joined.contains("41111111") || joined.contains("1111111111")
+}
+
+/// A mono 8 kHz WAV of `samples`.
+fn write_wav(path: &std::path::Path, samples: &[f32]) {
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// `keys` as in-band tones, 100 ms each with 100 ms between.
+fn tones(keys: &str) -> Vec<f32> {
+    let mut audio = Vec::new();
+    for key in keys.chars() {
+        audio.extend(dtmf_tone(key, 8000, 100));
+        audio.extend(std::iter::repeat_n(0.0, 800));
+    }
+    audio
 }
 
 /// The two DTMF frequencies of a key.
@@ -56,19 +80,10 @@ async fn a_card_keyed_during_secure_capture_reaches_nothing_but_the_capture() {
     let mut audio: Vec<f32> = speech.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect();
     let speech_ms = audio.len() as u64 / 8;
     audio.extend(std::iter::repeat_n(0.0, 8000 * 8));
-    for key in CARD.chars() {
-        audio.extend(dtmf_tone(key, 8000, 100));
-        audio.extend(std::iter::repeat_n(0.0, 800));
-    }
+    audio.extend(tones(CARD));
     audio.extend(std::iter::repeat_n(0.0, 8000));
     let wav = dir.join("caller.wav");
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
-    for s in &audio {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    write_wav(&wav, &audio);
     let pcap = dir.join("caller.pcap");
     common::ok_stdout(&["pcap", wav.to_str().unwrap(), pcap.to_str().unwrap(), "--dtmf", &format!("{CARD}#")]);
 
@@ -140,4 +155,103 @@ async fn a_card_keyed_during_secure_capture_reaches_nothing_but_the_capture() {
             assert!(!leaks(&String::from_utf8_lossy(&bytes)), "card digits in {}", f.display());
         }
     }
+}
+
+/// The agent's side in a real browser: Priya (headless Chromium) has a simulated SIP caller's
+/// fraud call. Key tones in the caller's audio reach her browser before a capture; she clicks
+/// "Take card securely"; the caller keys the card (RFC 4733) and plays the same tones in-band
+/// while the capture runs: her browser receives no audio energy until the capture ends.
+#[test]
+fn the_agents_browser_hears_no_key_tones_during_secure_capture() {
+    assert!(have("chromedriver"), "needs chromium-driver (scripts/setup)");
+    let dir = tempdir("capture-agent");
+    let db = dir.join("desk.db");
+    common::ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
+        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
+    ]);
+    let base = format!("http://{}", server.http);
+    // Priya's microphone is silent; the caller's key tones are files the scenario plays.
+    let silence = dir.join("silence.wav");
+    write_wav(&silence, &vec![0.0; 8000]);
+    let (control, card) = (dir.join("control-tones.wav"), dir.join("card-tones.wav"));
+    write_wav(&control, &tones("41114111"));
+    write_wav(&card, &tones(CARD));
+    let scenario = dir.join("capture_agent.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r##"caller = "+15550100"
+[[turns]]
+say = "There is a charge on my card that I don't recognize. I never made this purchase."
+[handover]
+stay_s = 120
+[[handover.steps]]
+wait_for = "agent_joined"
+after_ms = 3000
+wav = "{control}"
+[[handover.steps]]
+wait_for = "secure_capture_started"
+after_ms = 11000
+dtmf = "{CARD}"
+[[handover.steps]]
+wait_for = "secure_capture_progress"
+after_ms = 5500
+wav = "{card}"
+[[handover.steps]]
+wait_for = "secure_capture_progress"
+after_ms = 4500
+dtmf = "#"
+"##,
+            control = control.display(),
+            card = card.display()
+        ),
+    )
+    .unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _guard = rt.enter();
+    let (_driver, priya) = rt.block_on(browser(&silence, true));
+    rt.block_on(log_in_and_go_available(&priya, &base, "priya"));
+    let mut events = rt.block_on(server.events(None));
+    let caller = common::simulate_file_in_background(&server, scenario);
+    let routed = rt.block_on(events.next_of("call_routed", Duration::from_secs(90)));
+    let call = routed["call_id"].as_str().unwrap().to_string();
+    rt.block_on(accept_offer_as(&priya, &call, "priya"));
+    // Outside a capture the tones reach her (3 s after she joins; nobody else speaks then).
+    rt.block_on(priya.execute("window.switchboard.inboundLevel = 0;", vec![])).unwrap();
+    let s = rt.block_on(wait_page(&priya, Duration::from_secs(15), "the key tones before the capture", |s| {
+        s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.05
+    }));
+    let heard_before = s["inboundLevel"].as_f64().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    rt.block_on(async { priya.find(Locator::Id("secure-capture")).await.unwrap().click().await.unwrap() });
+    rt.block_on(events.until(Duration::from_secs(10), |v| {
+        v["type"] == "secure_capture_started" && v["call_id"] == call.as_str()
+    }));
+    // The prompt plays (she hears it); once all 16 keys are in, the tones follow in-band.
+    rt.block_on(events.until(Duration::from_secs(40), |v| {
+        v["type"] == "secure_capture_progress" && v["call_id"] == call.as_str() && v["digits"] == 16
+    }));
+    rt.block_on(priya.execute("window.switchboard.inboundLevel = 0;", vec![])).unwrap();
+    let ended = rt.block_on(events.until(Duration::from_secs(30), |v| {
+        v["type"] == "secure_capture_ended" && v["call_id"] == call.as_str()
+    }));
+    let during = rt.block_on(common::browser::page_state(&priya))["inboundLevel"].as_f64().unwrap();
+    println!("Priya's browser: peak level {heard_before:.3} for tones before the capture, {during:.4} during it");
+    assert_eq!(ended["outcome"], "captured", "{ended}");
+    assert!(during < 0.01, "the agent's browser received audio during the capture: peak {during}");
+    // Her audio was live all along: the confirmation said to the caller after the capture
+    // reaches her.
+    let s = rt.block_on(wait_page(&priya, Duration::from_secs(15), "audio after the capture", |s| {
+        s["capture"] == "captured" && s["inboundLevel"].as_f64().unwrap_or(0.0) > 0.02
+    }));
+    println!("after the capture: peak level {}", s["inboundLevel"]);
+    assert!(!s.to_string().contains("41111111"), "digits on the desktop: {s}");
+    rt.block_on(async { priya.find(Locator::Id("hangup")).await.unwrap().click().await.unwrap() });
+    let (summary, _) = common::summary_and_heard(&caller.join().unwrap());
+    assert!(!events.seen.iter().any(|v| v["type"] == "dtmf" && v["call_id"] == call.as_str()), "{summary}");
+    let _ = rt.block_on(priya.close());
 }

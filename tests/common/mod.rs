@@ -70,7 +70,11 @@ pub fn words(text: &str) -> String {
 /// Run a caller scenario (tests/scenarios/NAME) against `server` in the background with the
 /// tiny.en model; join for the simulator's JSON output.
 pub fn simulate_in_background(server: &server::Server, scenario: &str) -> std::thread::JoinHandle<String> {
-    let scenario = root().join("tests/scenarios").join(scenario);
+    simulate_file_in_background(server, root().join("tests/scenarios").join(scenario))
+}
+
+/// Run the caller scenario at `scenario` (a file a test wrote) as [`simulate_in_background`].
+pub fn simulate_file_in_background(server: &server::Server, scenario: PathBuf) -> std::thread::JoinHandle<String> {
     let (http, sip) = (format!("http://{}", server.http), server.sip.to_string());
     std::thread::spawn(move || {
         ok_stdout(&[
