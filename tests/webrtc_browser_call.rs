@@ -110,6 +110,23 @@ async fn chromium_calls_is_understood_hears_audio_and_hangs_up() {
     std::fs::write(&path, shot).unwrap();
     println!("screenshot: {}", path.display());
 
+    // The page's keypad: each key reaches the call as a key press (on its record and as a
+    // `dtmf` event).
+    for key in ["1", "2", "#"] {
+        c.find(Locator::Css(&format!("#keypad button[data-key='{key}']"))).await.unwrap().click().await.unwrap();
+        let ev = events.next_of("dtmf", Duration::from_secs(5)).await;
+        assert_eq!((ev["call_id"].as_str(), ev["digit"].as_str()), (Some(id.as_str()), Some(key)));
+    }
+    let (_, record) = server.get(&format!("/api/calls/{id}"));
+    assert_eq!(record["dtmf"], "12#", "{record}");
+    let (status, _, _) = server.request(
+        "POST",
+        &format!("/api/webrtc/{id}/keys"),
+        None,
+        Some(serde_json::json!({"token": "wrong", "keys": "1"})),
+    );
+    assert_eq!(status, 403, "keys need the call's token");
+
     // Hang up from the page.
     let button = c.find(Locator::Id("call")).await.unwrap();
     assert_eq!(button.text().await.unwrap(), "Hang up");

@@ -36,6 +36,7 @@ pub fn routes() -> Router<super::AppState> {
         .route("/api/webrtc/config", get(page_config))
         .route("/api/webrtc/offer", post(offer))
         .route("/api/webrtc/{id}/hangup", post(hangup))
+        .route("/api/webrtc/{id}/keys", post(keys))
 }
 
 async fn page_config(WebRtc(w): WebRtc) -> impl IntoResponse {
@@ -102,6 +103,26 @@ async fn hangup(
 ) -> Result<impl IntoResponse, AppError> {
     if w.hangup(&CallId(id.clone()), &h.token) {
         Ok(Json(serde_json::json!({ "call_id": id, "ended": true })))
+    } else {
+        Err(AppError::Forbidden(format!("no live browser call {id} with that token")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Keys {
+    token: String,
+    /// Keys pressed on the page's keypad, in order: 0-9, * and #.
+    keys: String,
+}
+
+/// The caller's keypad (the call's token is the capability, as for hanging up).
+async fn keys(WebRtc(w): WebRtc, Path(id): Path<String>, Json(k): Json<Keys>) -> Result<impl IntoResponse, AppError> {
+    if k.keys.is_empty() || k.keys.len() > 32 || !k.keys.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+        return Err(AppError::Invalid("keys: 1 to 32 of 0-9, * and #".into()));
+    }
+    if w.keys(&CallId(id.clone()), &k.token, &k.keys) {
+        Ok(Json(serde_json::json!({ "call_id": id, "keys": k.keys.len() })))
     } else {
         Err(AppError::Forbidden(format!("no live browser call {id} with that token")))
     }

@@ -105,7 +105,7 @@ pub struct WebRtcService {
     svc: Arc<CallServices>,
     pub cfg: WebRtcConfig,
     /// Live calls: hang-up token and the call's media sender.
-    live: Mutex<HashMap<CallId, (String, mpsc::Sender<MediaIn>)>>,
+    live: Mutex<HashMap<CallId, (String, mpsc::Sender<MediaIn>, std::time::Instant)>>,
 }
 
 /// The payload type the offer uses for Opus at 48 kHz.
@@ -144,8 +144,25 @@ impl WebRtcService {
     pub fn hangup(&self, id: &CallId, token: &str) -> bool {
         let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
         match entry {
-            Some((t, media)) if t == token => {
+            Some((t, media, _)) if t == token => {
                 let _ = media.try_send(MediaIn::Ended(EndReason::CallerHangup));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The caller pressed keys on the page's keypad: to the call as key presses, like a
+    /// phone's RFC 4733 events (secure capture takes them the same way). False if there is
+    /// no such call with that token.
+    pub fn keys(&self, id: &CallId, token: &str, keys: &str) -> bool {
+        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
+        match entry {
+            Some((t, media, started)) if t == token => {
+                let at_ms = started.elapsed().as_millis() as u64;
+                for digit in keys.chars() {
+                    let _ = media.try_send(MediaIn::Dtmf { digit, at_ms });
+                }
                 true
             }
             _ => false,
@@ -194,7 +211,7 @@ impl WebRtcService {
             .unwrap_or_else(|_| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
         self.svc.registry.set_caller_token(&leg.id, &token);
         if let Ok(mut m) = self.live.lock() {
-            m.insert(leg.id.clone(), (token.clone(), leg.media.clone()));
+            m.insert(leg.id.clone(), (token.clone(), leg.media.clone(), std::time::Instant::now()));
         }
         let id = leg.id.clone();
         let CallLeg { id: call, media, out, hangup } = leg;

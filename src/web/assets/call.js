@@ -99,6 +99,7 @@ async function start() {
     button.textContent = "Hang up";
     button.setAttribute("aria-pressed", "true");
     button.disabled = false;
+    document.getElementById("keypad-box").hidden = false;
     statsTimer = setInterval(async () => {
       if (!pc) return;
       const stats = await pc.getStats();
@@ -133,6 +134,7 @@ function finish(message, isError) {
   if (mic) { mic.getTracks().forEach((t) => t.stop()); mic = null; }
   if (events && isError) { events.close(); events = null; }
   hangupToken = null;
+  document.getElementById("keypad-box").hidden = true;
   button.textContent = "Call";
   button.setAttribute("aria-pressed", "false");
   button.disabled = false;
@@ -140,3 +142,18 @@ function finish(message, isError) {
 }
 
 button.addEventListener("click", () => (pc ? hangUp() : start()));
+
+// The keypad: each key goes to the call as a key press (as a phone's keypad would send it).
+sb.keysSent = 0;
+document.getElementById("keypad").addEventListener("click", async (e) => {
+  const key = e.target.dataset && e.target.dataset.key;
+  if (!key || !sb.callId || !hangupToken) return;
+  try {
+    const resp = await fetch(`/api/webrtc/${encodeURIComponent(sb.callId)}/keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: hangupToken, keys: key }),
+    });
+    if (resp.ok) sb.keysSent += 1;
+  } catch (_) { /* the call may have ended */ }
+});
