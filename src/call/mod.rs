@@ -1,7 +1,8 @@
 //! Calls independent of their transport: identity, state, the registry of live and recent
-//! calls, the per-call actor that runs the pipeline, the call's legs and who hears whom
-//! (`mix`), the mixer that paces every leg's audio (`mixer`), and the assistant's voice queue
-//! (`playout`).
+//! calls, the pure call core (`state`: the only writer of a call's state, agent and keys), the
+//! per-call actor that is its I/O shell and runs the pipeline, the call's legs and who hears
+//! whom (`mix`), the mixer that paces every leg's audio (`mixer`), and the assistant's voice
+//! queue (`playout`).
 
 pub mod actor;
 pub mod admission;

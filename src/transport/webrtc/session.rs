@@ -100,12 +100,21 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
+/// A browser caller's live call: its token (the page's capability), its media channel (keys,
+/// hang-up) and when it started.
+#[derive(Clone)]
+struct LiveCall {
+    token: String,
+    media: mpsc::Sender<MediaIn>,
+    started: std::time::Instant,
+}
+
 /// Browser calls: signalling plus the live sessions' hang-up handles.
 pub struct WebRtcService {
     svc: Arc<CallServices>,
     pub cfg: WebRtcConfig,
     /// Live calls: hang-up token and the call's media sender.
-    live: Mutex<HashMap<CallId, (String, mpsc::Sender<MediaIn>, std::time::Instant)>>,
+    live: Mutex<HashMap<CallId, LiveCall>>,
 }
 
 /// The payload type the offer uses for Opus at 48 kHz.
@@ -144,7 +153,7 @@ impl WebRtcService {
     pub fn hangup(&self, id: &CallId, token: &str) -> bool {
         let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
         match entry {
-            Some((t, media, _)) if t == token => {
+            Some(LiveCall { token: t, media, .. }) if t == token => {
                 let _ = media.try_send(MediaIn::Ended(EndReason::CallerHangup));
                 true
             }
@@ -158,7 +167,7 @@ impl WebRtcService {
     pub fn keys(&self, id: &CallId, token: &str, keys: &str) -> bool {
         let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
         match entry {
-            Some((t, media, started)) if t == token => {
+            Some(LiveCall { token: t, media, started }) if t == token => {
                 let at_ms = started.elapsed().as_millis() as u64;
                 for digit in keys.chars() {
                     let _ = media.try_send(MediaIn::Dtmf { digit, at_ms });
@@ -211,7 +220,8 @@ impl WebRtcService {
             .unwrap_or_else(|_| format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
         self.svc.registry.set_caller_token(&leg.id, &token);
         if let Ok(mut m) = self.live.lock() {
-            m.insert(leg.id.clone(), (token.clone(), leg.media.clone(), std::time::Instant::now()));
+            let live = LiveCall { token: token.clone(), media: leg.media.clone(), started: std::time::Instant::now() };
+            m.insert(leg.id.clone(), live);
         }
         let id = leg.id.clone();
         let CallLeg { id: call, media, out, hangup } = leg;
