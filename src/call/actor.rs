@@ -261,7 +261,6 @@ impl Actor {
                 _ = self.svc.shutdown.cancelled() => self.core.handle_hangup(self.now(), EndReason::Shutdown),
                 _ = self.hangup.cancelled() => self.core.handle_hangup(self.now(), EndReason::ServerHangup),
                 _ = sleep_until_opt(next), if next.is_some() => self.core.handle_timeout(self.now()),
-                _ = sleep_until_opt(self.capture_deadline()), if self.capturing() => self.capture_timed_out(),
                 done = self.assistant.finished(), if self.assistant.busy() => {
                     if let Some(AssistInput::Start) = self.job_done(done) {
                         // A customer's language on file is what we expect to hear.
@@ -390,6 +389,7 @@ impl Actor {
                     self.assistant.cancel();
                     self.callback = None;
                 }
+                Output::CaptureTimedOut => self.capture_timed_out(),
                 Output::AgentNeverConnected(agent) => {
                     tracing::warn!(call = %self.id, %agent, "the agent's audio never connected");
                     self.agent_lost(&agent, false);

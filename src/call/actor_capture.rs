@@ -34,8 +34,6 @@ pub(super) struct Capture {
     digits: Vec<u8>,
     /// How the caller took part before (they go back to it).
     caller_mode: Mode,
-    deadline: tokio::time::Instant,
-    ends: tokio::time::Instant,
 }
 
 impl Drop for Capture {
@@ -115,18 +113,12 @@ impl Actor {
         self.capture.is_some()
     }
 
-    /// When the capture in progress stops if nothing more is keyed.
-    pub(super) fn capture_deadline(&self) -> Option<tokio::time::Instant> {
-        self.capture.as_ref().map(|c| c.deadline.min(c.ends))
-    }
-
     /// Begin a capture asked by `by`.
     pub(super) fn start_capture(&mut self, by: &str) {
         if self.capture.is_some() || self.callback.is_some() || self.consulting_privately() {
             tracing::info!(call = %self.id, "secure capture not started: one is under way or the call is ending");
             return;
         }
-        let now = tokio::time::Instant::now();
         // Muted on every other leg.
         let caller_mode = {
             let mut mix = self.mix();
@@ -136,11 +128,11 @@ impl Actor {
             }
             before
         };
-        self.capture =
-            Some(Capture { digits: Vec::new(), caller_mode, deadline: now + KEY_PAUSE, ends: now + MAX_CAPTURE });
-        // Nothing the caller says or keys meanwhile is for the assistant.
+        self.capture = Some(Capture { digits: Vec::new(), caller_mode });
+        // Nothing the caller says or keys meanwhile is for the assistant; the core keeps the
+        // capture's timers.
         self.assistant.cancel();
-        self.core.handle_quiet(self.now());
+        self.core.handle_capture_started(self.now(), KEY_PAUSE, MAX_CAPTURE);
         let at_ms = self.ms();
         self.svc.registry.update(&self.id, |r| {
             r.recording_paused.push(PausedSpan { from_ms: at_ms, to_ms: None, reason: REASON.into() })
@@ -161,8 +153,8 @@ impl Actor {
             d if d.is_ascii_digit() && c.digits.len() < 19 => c.digits.push(d as u8),
             _ => {}
         }
-        c.deadline = tokio::time::Instant::now() + KEY_PAUSE;
         let digits = c.digits.len();
+        self.core.handle_capture_key(self.now(), KEY_PAUSE);
         self.svc.events.publish(Event::SecureCaptureProgress { call_id: self.id.clone(), digits });
     }
 
@@ -177,6 +169,7 @@ impl Actor {
     /// caller, resume the recording and transcription, tell everyone.
     pub(super) fn finish_capture(&mut self, outcome: Option<Outcome>) {
         let Some(c) = self.capture.take() else { return };
+        self.core.handle_capture_ended(self.now());
         let outcome = outcome.unwrap_or_else(|| judge(&c.digits));
         let caller_mode = c.caller_mode;
         drop(c);

@@ -51,6 +51,8 @@ pub enum Output {
     StopAssistant,
     /// The agent accepted but their audio never connected: treat them as lost.
     AgentNeverConnected(String),
+    /// Secure card capture: no key for the pause, or the time limit reached.
+    CaptureTimedOut,
     /// End the call.
     End(EndReason),
 }
@@ -72,6 +74,8 @@ pub struct CallCore {
     resume_at: Option<At>,
     /// The agent who accepted, and when their audio must be up by.
     connect_by: Option<(String, At)>,
+    /// A secure card capture under way: when it stops without another key, and at the latest.
+    capture: Option<(At, At)>,
     deadline: At,
     connect_timeout: Duration,
     ended: bool,
@@ -94,6 +98,7 @@ impl CallCore {
             silence_at: None,
             resume_at: None,
             connect_by: None,
+            capture: None,
             deadline: max_duration,
             connect_timeout,
             ended: false,
@@ -119,6 +124,11 @@ impl CallCore {
         self.ended
     }
 
+    /// Whether a card is being keyed (secure capture).
+    pub fn capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
     /// Whether an assistant reply that comes back now is still wanted: the call goes on and
     /// no person has it (a reply from a job the call moved past is dropped unsaid).
     pub fn wants_reply(&self) -> bool {
@@ -135,7 +145,8 @@ impl CallCore {
         if self.ended {
             return None;
         }
-        [self.keys_at, self.silence_at, self.resume_at, self.connect_by.as_ref().map(|c| c.1), Some(self.deadline)]
+        let capture = self.capture.map(|(pause, max)| pause.min(max));
+        [self.keys_at, self.silence_at, self.resume_at, self.connect_by.as_ref().map(|c| c.1), capture, Some(self.deadline)]
             .into_iter()
             .flatten()
             .min()
@@ -181,6 +192,10 @@ impl CallCore {
         if self.silence_at.is_some_and(|t| now >= t) {
             self.silence_at = None;
             self.out.push_back(Output::Silence);
+        }
+        if self.capture.is_some_and(|(pause, max)| now >= pause.min(max)) {
+            self.capture = None;
+            self.out.push_back(Output::CaptureTimedOut);
         }
         if self.connect_by.as_ref().is_some_and(|(_, t)| now >= *t) {
             let (agent, _) = self.connect_by.take().expect("checked");
@@ -234,11 +249,26 @@ impl CallCore {
         self.resume_at = Some(now + after);
     }
 
-    /// Nothing the caller says or keys is for the assistant now (secure capture): pending
-    /// entry and timers are dropped.
-    pub fn handle_quiet(&mut self, _now: At) {
+    /// A secure card capture began: it stops after `pause` without a key or `max` overall.
+    /// Nothing the caller says or keys meanwhile is for the assistant: a pending entry and its
+    /// timers are dropped. (The digits themselves never come here: the actor's capture holds
+    /// them, and wipes them.)
+    pub fn handle_capture_started(&mut self, now: At, pause: Duration, max: Duration) {
         (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
         self.keys.clear();
+        self.capture = Some((now + pause, now + max));
+    }
+
+    /// A key during the capture: the pause starts again.
+    pub fn handle_capture_key(&mut self, now: At, pause: Duration) {
+        if let Some(c) = self.capture.as_mut() {
+            c.0 = now + pause;
+        }
+    }
+
+    /// The capture ended (any way).
+    pub fn handle_capture_ended(&mut self, _now: At) {
+        self.capture = None;
     }
 
     /// The assistant hands the call to a person.
@@ -337,6 +367,7 @@ impl CallCore {
         }
         self.ended = true;
         (self.keys_at, self.silence_at, self.resume_at, self.connect_by) = (None, None, None, None);
+        self.capture = None;
         self.state = CallState::Ending;
         self.out.push_back(Output::Record(Change::State(CallState::Ending)));
         self.out.push_back(Output::StopAssistant);

@@ -175,7 +175,7 @@ fn a_consult_transfer_hands_the_call_to_the_colleague() {
 }
 
 #[test]
-fn a_supervisor_style_hold_returns_to_where_the_call_was() {
+fn a_hold_returns_to_where_the_call_was() {
     let mut c = core();
     c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
     c.handle_accepted(s(5.0), "priya").unwrap();
@@ -220,4 +220,31 @@ fn the_call_ends_at_its_maximum_duration() {
     let out = run_until(&mut c, s(100.0));
     assert_eq!(out.last(), Some(&Output::End(EndReason::MaxDuration)));
     assert!(!out.contains(&Output::Silence));
+}
+
+#[test]
+fn a_secure_capture_stops_after_a_pause_or_its_time_limit_and_drops_a_pending_entry() {
+    let (pause, max) = (Duration::from_secs(15), Duration::from_secs(90));
+    let mut c = core();
+    key(&mut c, s(1.0), '4', true);
+    drain(&mut c);
+    c.handle_awaiting_answer(s(1.0), Some(Duration::from_secs(8)));
+    c.handle_capture_started(s(2.0), pause, max);
+    assert!(c.capturing());
+    // Each key restarts the pause; the entry and the silence timer before it are gone.
+    for i in 0..10 {
+        c.handle_capture_key(s(10.0 + i as f32 * 10.0), pause);
+    }
+    assert!(run_until(&mut c, s(91.9)).is_empty(), "keys kept coming");
+    assert_eq!(run_until(&mut c, s(92.0)), vec![Output::CaptureTimedOut], "90 s overall");
+    assert!(!c.capturing());
+    // A pause of 15 s without a key stops the next one.
+    c.handle_capture_started(s(100.0), pause, max);
+    c.handle_capture_key(s(101.0), pause);
+    assert_eq!(run_until(&mut c, s(200.0)), vec![Output::CaptureTimedOut]);
+    assert_eq!(c.poll_timeout(), Some(s(600.0)), "only the call's own limit is left");
+    // Ended by # before either: no timeout.
+    c.handle_capture_started(s(300.0), pause, max);
+    c.handle_capture_ended(s(305.0));
+    assert!(run_until(&mut c, s(500.0)).is_empty());
 }
