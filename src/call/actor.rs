@@ -316,6 +316,8 @@ impl Actor {
         if self.capturing() {
             self.finish_capture(Some(capture::Outcome::Cancelled));
         }
+        // What that changed (a consult called off) goes on the record before it is final.
+        self.apply();
         drop(media);
         // Closing the input flushes the last turn; wait for its final.
         drop(input);
