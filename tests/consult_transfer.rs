@@ -122,9 +122,9 @@ fn an_agent_consults_a_colleague_while_the_caller_holds_then_transfers() {
         }
     }));
     println!("the caller to James: {}", said["text"]);
-    let james_said = rt.block_on(events.until(Duration::from_secs(60), |v| {
-        of_call(v, "agent_transcript") && v["agent_id"] == "james"
-    }));
+    let james_said = rt.block_on(
+        events.until(Duration::from_secs(60), |v| of_call(v, "agent_transcript") && v["agent_id"] == "james"),
+    );
     println!("James to the caller: {}", james_said["text"]);
     let s = rt.block_on(wait_page(&james, Duration::from_secs(10), "the caller's words on James's desk", |s| {
         s["transcript"].as_array().is_some_and(|t| t.iter().any(|l| l["speaker"] == "caller"))

@@ -228,17 +228,18 @@ dtmf = "#"
     let heard_before = s["inboundLevel"].as_f64().unwrap();
     std::thread::sleep(Duration::from_secs(2));
     rt.block_on(async { priya.find(Locator::Id("secure-capture")).await.unwrap().click().await.unwrap() });
-    rt.block_on(events.until(Duration::from_secs(10), |v| {
-        v["type"] == "secure_capture_started" && v["call_id"] == call.as_str()
-    }));
+    rt.block_on(
+        events
+            .until(Duration::from_secs(10), |v| v["type"] == "secure_capture_started" && v["call_id"] == call.as_str()),
+    );
     // The prompt plays (she hears it); once all 16 keys are in, the tones follow in-band.
     rt.block_on(events.until(Duration::from_secs(40), |v| {
         v["type"] == "secure_capture_progress" && v["call_id"] == call.as_str() && v["digits"] == 16
     }));
     rt.block_on(priya.execute("window.switchboard.inboundLevel = 0;", vec![])).unwrap();
-    let ended = rt.block_on(events.until(Duration::from_secs(30), |v| {
-        v["type"] == "secure_capture_ended" && v["call_id"] == call.as_str()
-    }));
+    let ended = rt.block_on(
+        events.until(Duration::from_secs(30), |v| v["type"] == "secure_capture_ended" && v["call_id"] == call.as_str()),
+    );
     let during = rt.block_on(common::browser::page_state(&priya))["inboundLevel"].as_f64().unwrap();
     println!("Priya's browser: peak level {heard_before:.3} for tones before the capture, {during:.4} during it");
     assert_eq!(ended["outcome"], "captured", "{ended}");

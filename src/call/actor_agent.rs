@@ -134,7 +134,8 @@ impl Actor {
     /// consult) is a staff event and nothing more.
     pub(super) fn on_agent_transcript(&mut self, colleague: bool, ev: Option<TranscriptEvent>) {
         let private = self.consulting_privately();
-        let bridge = if colleague { self.consult.as_mut().and_then(|c| c.colleague.as_mut()) } else { self.agent.as_mut() };
+        let bridge =
+            if colleague { self.consult.as_mut().and_then(|c| c.colleague.as_mut()) } else { self.agent.as_mut() };
         let Some(a) = bridge else { return };
         let Some(ev) = ev else {
             a.events = None;
@@ -151,8 +152,13 @@ impl Actor {
             return;
         }
         // On the call's record too (REST, the journal, the recording's transcript).
-        let seg =
-            crate::call::Segment { text: text.clone(), start_ms, end_ms, language, speaker: crate::call::Speaker::Agent };
+        let seg = crate::call::Segment {
+            text: text.clone(),
+            start_ms,
+            end_ms,
+            language,
+            speaker: crate::call::Speaker::Agent,
+        };
         self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
         self.svc.events.publish(Event::AgentTranscript { call_id, agent_id, text: text.clone(), start_ms, end_ms });
         self.case.on_agent_turn(start_ms, &text);

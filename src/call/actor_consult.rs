@@ -77,7 +77,12 @@ impl Actor {
         let (from, to) = (AgentId(c.from.clone()), AgentId(c.to.clone()));
         c.colleague = Some(bridge);
         tracing::info!(call = %self.id, agent = %from, colleague = %to, "consult started");
-        self.svc.events.publish(Event::ConsultStarted { call_id: self.id.clone(), agent_id: from, colleague: to, at_ms });
+        self.svc.events.publish(Event::ConsultStarted {
+            call_id: self.id.clone(),
+            agent_id: from,
+            colleague: to,
+            at_ms,
+        });
     }
 
     /// End the consult `how`, asked by `by`.

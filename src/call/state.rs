@@ -146,10 +146,17 @@ impl CallCore {
             return None;
         }
         let capture = self.capture.map(|(pause, max)| pause.min(max));
-        [self.keys_at, self.silence_at, self.resume_at, self.connect_by.as_ref().map(|c| c.1), capture, Some(self.deadline)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.keys_at,
+            self.silence_at,
+            self.resume_at,
+            self.connect_by.as_ref().map(|c| c.1),
+            capture,
+            Some(self.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn publish(&mut self, e: Event) {

@@ -391,7 +391,8 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
     // When the call's audio changed hands (an agent joined or left, a consult began or
     // ended): what was heard is cut there, so each utterance belongs to one side of it.
     let arrived = |v: &Value| epoch + Duration::from_millis(v["received_ms"].as_u64().unwrap_or(0));
-    let cuts: Vec<Instant> = mine.iter().filter(|v| MIX_CHANGES.contains(&v["type"].as_str().unwrap_or(""))).map(|v| arrived(v)).collect();
+    let cuts: Vec<Instant> =
+        mine.iter().filter(|v| MIX_CHANGES.contains(&v["type"].as_str().unwrap_or(""))).map(|v| arrived(v)).collect();
     let timeline: Vec<Value> = mine
         .iter()
         .map(|v| json!({"type": v["type"], "at_ms": arrived(v).saturating_duration_since(started).as_millis() as u64}))

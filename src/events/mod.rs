@@ -102,9 +102,19 @@ pub enum Event {
     /// What the agent said, transcribed (times in ms into the call).
     AgentTranscript { call_id: CallId, agent_id: crate::routing::AgentId, text: String, start_ms: u64, end_ms: u64 },
     /// The call's agent asked a colleague to consult on the call; the caller is on hold.
-    ConsultRequested { call_id: CallId, agent_id: crate::routing::AgentId, colleague: crate::routing::AgentId, at_ms: u64 },
+    ConsultRequested {
+        call_id: CallId,
+        agent_id: crate::routing::AgentId,
+        colleague: crate::routing::AgentId,
+        at_ms: u64,
+    },
     /// The colleague's audio joined: the two agents talk, the caller hears hold audio.
-    ConsultStarted { call_id: CallId, agent_id: crate::routing::AgentId, colleague: crate::routing::AgentId, at_ms: u64 },
+    ConsultStarted {
+        call_id: CallId,
+        agent_id: crate::routing::AgentId,
+        colleague: crate::routing::AgentId,
+        at_ms: u64,
+    },
     /// The consult ended: `transferred` (the colleague has the call now), `three_way` (all
     /// three talk), `cancelled` (by the agent), `declined` or `left` (by the colleague),
     /// `colleague_lost` (their connection dropped).

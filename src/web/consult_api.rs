@@ -77,7 +77,12 @@ async fn consult(
     Ok(Json(json!({"call_id": id, "consulting": b.to_agent})))
 }
 
-async fn end(svc: &CallServices, user: &crate::auth::User, call: String, how: ConsultEnd) -> Result<Json<Value>, AppError> {
+async fn end(
+    svc: &CallServices,
+    user: &crate::auth::User,
+    call: String,
+    how: ConsultEnd,
+) -> Result<Json<Value>, AppError> {
     let id = CallId(call);
     let by = worker(svc, user, &id)?;
     ask(svc, &id, |reply| Control::EndConsult { by, how, reply }).await?;
@@ -113,7 +118,10 @@ async fn cancel(
 pub(super) fn only_consulting(svc: &CallServices, user: &crate::auth::User, call: &CallId) -> bool {
     let me = user.agent_id.as_deref();
     me.is_some()
-        && svc.registry.read(call, |r| r.info.consultant.as_deref() == me && r.info.agent.as_deref() != me).unwrap_or(false)
+        && svc
+            .registry
+            .read(call, |r| r.info.consultant.as_deref() == me && r.info.agent.as_deref() != me)
+            .unwrap_or(false)
 }
 
 pub fn routes() -> Router<AppState> {

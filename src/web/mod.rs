@@ -27,9 +27,9 @@ mod agent_page;
 pub mod auth;
 pub mod back_office;
 mod caller_page;
+mod consult_api;
 mod media_stream;
 mod routing_api;
-mod consult_api;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
 #[derive(Debug, thiserror::Error)]

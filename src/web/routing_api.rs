@@ -157,7 +157,9 @@ async fn accept(
         Ok(_) => {
             // The call records its agent itself (and checks their audio connects in time).
             let who = agent.0.clone();
-            match super::consult_api::ask(&svc, &call, |reply| crate::call::Control::Accepted { agent: who, reply }).await {
+            match super::consult_api::ask(&svc, &call, |reply| crate::call::Control::Accepted { agent: who, reply })
+                .await
+            {
                 Ok(()) => Json(json!({"call_id": call, "agent_id": agent})).into_response(),
                 Err(e) => {
                     // The caller left meanwhile: off the agent's desk again.
@@ -212,7 +214,8 @@ async fn hangup(State(svc): State<Arc<CallServices>>, user: CurrentUser, Path(ca
     if super::consult_api::only_consulting(&svc, &user.0, &id) {
         let by = user.0.agent_id.clone().unwrap_or_default();
         let how = crate::call::ConsultEnd::Cancel;
-        return match super::consult_api::ask(&svc, &id, |reply| crate::call::Control::EndConsult { by, how, reply }).await
+        return match super::consult_api::ask(&svc, &id, |reply| crate::call::Control::EndConsult { by, how, reply })
+            .await
         {
             Ok(()) => Json(json!({"call_id": call, "left": true})).into_response(),
             Err(e) => e.into_response(),
