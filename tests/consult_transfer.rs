@@ -12,8 +12,8 @@ use fantoccini::Locator;
 use serde_json::Value;
 
 use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page, with_leading_silence};
-use common::server::{have, tempdir, Server};
-use common::{ok_stdout, simulate_in_background, summary_and_heard};
+use common::server::{demo_server, have, tempdir, DESK};
+use common::{simulate_in_background, summary_and_heard};
 
 const PRIYA_SAYS: &str =
     "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
@@ -48,13 +48,7 @@ fn espeak(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 fn an_agent_consults_a_colleague_while_the_caller_holds_then_transfers() {
     assert!(have("espeak-ng") && have("chromedriver"), "needs espeak-ng and chromium-driver (scripts/setup)");
     let dir = tempdir("consult-transfer");
-    let db = dir.join("desk.db");
-    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
-        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
-    ]);
+    let (_, server) = demo_server("consult-transfer", DESK);
     let base = format!("http://{}", server.http);
     let (priya_voice, james_voice) = (espeak(&dir, "priya", PRIYA_SAYS), espeak(&dir, "james", JAMES_SAYS));
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 
 use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page};
-use common::server::{demo_server, have, sipp, tempdir, Server};
+use common::server::{demo_server, have, sipp, tempdir, DESK};
 
 const CARD: &str = "4111111111111111";
 
@@ -165,13 +165,7 @@ async fn a_card_keyed_during_secure_capture_reaches_nothing_but_the_capture() {
 fn the_agents_browser_hears_no_key_tones_during_secure_capture() {
     assert!(have("chromedriver"), "needs chromium-driver (scripts/setup)");
     let dir = tempdir("capture-agent");
-    let db = dir.join("desk.db");
-    common::ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[
-        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
-        ("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#),
-        ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
-    ]);
+    let (_, server) = demo_server("capture-agent", DESK);
     let base = format!("http://{}", server.http);
     // Priya's microphone is silent; the caller's key tones are files the scenario plays.
     let silence = dir.join("silence.wav");

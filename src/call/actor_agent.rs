@@ -59,9 +59,7 @@ impl Actor {
         match c {
             Control::Accepted { agent, reply } => {
                 let r = self.core.handle_accepted(self.now(), &agent);
-                // On the record before the agent hears yes (their browser connects next).
-                self.apply();
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Control::AgentJoined(leg) => self.agent_joined(leg),
             Control::AgentLost { agent, requeued } => self.agent_lost(&agent, requeued),
@@ -71,15 +69,20 @@ impl Actor {
             Control::SecureCapture { by } => self.start_capture(&by),
             Control::Consult { from, to, reply } => {
                 let r = self.consult(&from, &to);
-                self.apply();
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Control::EndConsult { by, how, reply } => {
                 let r = self.end_consult(&by, how);
-                self.apply();
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
         }
+    }
+
+    /// Answer a request once what it changed is on the record (the person asking acts on the
+    /// answer at once: an accepted agent's browser connects next).
+    fn answer(&mut self, reply: crate::call::Reply, r: Result<(), String>) {
+        self.apply();
+        let _ = reply.send(r);
     }
 
     pub(super) fn ms(&self) -> u64 {

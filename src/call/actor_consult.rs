@@ -110,13 +110,7 @@ impl Actor {
         }
         c.three_way = true;
         let (hold, from, to) = (c.hold.take(), c.from.clone(), c.to.clone());
-        {
-            let mut mix = self.mix();
-            let _ = mix.with_matrix(|m| m.join_all());
-            if let Some(h) = hold {
-                mix.remove(h);
-            }
-        }
+        self.rejoin(None, hold);
         tracing::info!(call = %self.id, %from, %to, "three-way call");
         self.consult_ended(&from, &to, "three_way");
         Ok(())
@@ -133,17 +127,7 @@ impl Actor {
         }
         let Consult { from, to, colleague, hold, .. } = c;
         let old = self.agent.take();
-        {
-            let mut mix = self.mix();
-            if let Some(a) = &old {
-                let _ = mix.set_mode(a.leg, Mode::Out);
-                mix.remove(a.leg);
-            }
-            let _ = mix.with_matrix(|m| m.join_all());
-            if let Some(h) = hold {
-                mix.remove(h);
-            }
-        }
+        self.rejoin(old.as_ref().map(|a| a.leg), hold);
         self.agent = colleague;
         tracing::info!(call = %self.id, %from, %to, "consult transfer: the colleague has the call");
         self.consult_ended(&from, &to, "transferred");
@@ -160,23 +144,28 @@ impl Actor {
     /// caller and the agent talk again.
     fn finish_consult(&mut self, outcome: &str) {
         let Some(Consult { from, to, colleague, hold, .. }) = self.consult.take() else { return };
-        {
-            let mut mix = self.mix();
-            if let Some(b) = &colleague {
-                let _ = mix.set_mode(b.leg, Mode::Out);
-                mix.remove(b.leg);
-            }
-            let _ = mix.with_matrix(|m| m.join_all());
-            if let Some(h) = hold {
-                mix.remove(h);
-            }
-        }
+        self.rejoin(colleague.as_ref().map(|b| b.leg), hold);
         if let Some(routing) = &self.svc.routing {
             routing.end_consult(&self.id);
         }
         self.core.handle_consultant(self.now(), None);
         tracing::info!(call = %self.id, %from, %to, outcome, "consult ended");
         self.consult_ended(&from, &to, outcome);
+    }
+
+    /// The consult's end in the mix: `leaving` goes (silent at once, then off the call), the
+    /// held and consulting legs talk again, the hold audio goes.
+    fn rejoin(&self, leaving: Option<LegId>, hold: Option<LegId>) {
+        let mut mix = self.mix();
+        if let Some(l) = leaving {
+            let _ = mix.set_mode(l, Mode::Out);
+            mix.remove(l);
+        }
+        // Nothing to join when the consult had already become a three-way call.
+        let _ = mix.with_matrix(|m| m.join_all());
+        if let Some(h) = hold {
+            mix.remove(h);
+        }
     }
 
     fn consult_ended(&self, from: &str, to: &str, outcome: &str) {

@@ -77,40 +77,22 @@ async fn consult(
     Ok(Json(json!({"call_id": id, "consulting": b.to_agent})))
 }
 
+/// `transfer`, `three-way` or `cancel`, by the call's agent (cancel: the colleague too).
 async fn end(
-    svc: &CallServices,
-    user: &crate::auth::User,
-    call: String,
-    how: ConsultEnd,
+    State(svc): State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path((call, action)): Path<(String, String)>,
 ) -> Result<Json<Value>, AppError> {
+    let how = match action.as_str() {
+        "transfer" => ConsultEnd::Transfer,
+        "three-way" => ConsultEnd::ThreeWay,
+        "cancel" => ConsultEnd::Cancel,
+        _ => return Err(AppError::NotFound(format!("no consult action {action:?}: transfer, three-way or cancel"))),
+    };
     let id = CallId(call);
-    let by = worker(svc, user, &id)?;
-    ask(svc, &id, |reply| Control::EndConsult { by, how, reply }).await?;
+    let by = worker(&svc, &user.0, &id)?;
+    ask(&svc, &id, |reply| Control::EndConsult { by, how, reply }).await?;
     Ok(Json(json!({"call_id": id, "done": how})))
-}
-
-async fn transfer(
-    State(svc): State<Arc<CallServices>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    end(&svc, &user.0, call, ConsultEnd::Transfer).await
-}
-
-async fn three_way(
-    State(svc): State<Arc<CallServices>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    end(&svc, &user.0, call, ConsultEnd::ThreeWay).await
-}
-
-async fn cancel(
-    State(svc): State<Arc<CallServices>>,
-    user: CurrentUser,
-    Path(call): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    end(&svc, &user.0, call, ConsultEnd::Cancel).await
 }
 
 /// Whether `user` is on the call only as a consulted colleague (their hang-up leaves the
@@ -125,9 +107,5 @@ pub(super) fn only_consulting(svc: &CallServices, user: &crate::auth::User, call
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/calls/{id}/consult", post(consult))
-        .route("/api/calls/{id}/consult/transfer", post(transfer))
-        .route("/api/calls/{id}/consult/three-way", post(three_way))
-        .route("/api/calls/{id}/consult/cancel", post(cancel))
+    Router::new().route("/api/calls/{id}/consult", post(consult)).route("/api/calls/{id}/consult/{action}", post(end))
 }

@@ -315,6 +315,11 @@ pub fn demo_server(tag: &str, env: &[(&str, &str)]) -> (std::path::PathBuf, Serv
     (db, server)
 }
 
+/// Settings for a server whose agents use the desktop in a browser: WebRTC on loopback, and
+/// offers that wait for a browser to click.
+pub const DESK: &[(&str, &str)] =
+    &[("SWITCHBOARD__WEBRTC__UDP_ADDRS", r#"["127.0.0.1:0"]"#), ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30")];
+
 pub fn tempdir(prefix: &str) -> std::path::PathBuf {
     let d = root().join("target/test-tmp").join(format!("{prefix}-{}-{}", std::process::id(), fastrand::u32(..)));
     std::fs::create_dir_all(&d).unwrap();
