@@ -19,9 +19,11 @@ const PRIYA_SAYS: &str =
     "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
 const JAMES_SAYS: &str = "Hi, James from card services here. Sure, put the customer through to me.";
 
-/// Whether a transcript (lower case) holds Priya's sentence (any distinctive phrase of it).
+/// Whether a transcript (lower case) holds Priya's sentence (any distinctive phrase of it:
+/// through Opus, the mixer and G.711, tiny.en has heard it as "below, live in priya from the
+/// frog team, and block your card and the new card in my life's way").
 fn by_priya(text: &str) -> bool {
-    ["priya", "fraud team", "blocked", "new card is", "on its way"].iter().any(|w| text.contains(w))
+    ["priya", "team", "block", "new card", "on its way"].iter().any(|w| text.contains(w))
 }
 
 /// Whether a transcript (lower case) holds James's sentence: through Opus, the mixer and

@@ -21,7 +21,7 @@ use super::mixer::{Mixer, Outbound, SharedMixer};
 use super::recording::Recorder;
 use super::state::{At, CallCore, Change, Output};
 use super::{CallId, CallRecord, EndReason, MediaIn, Playout, Registry, Transport};
-use crate::events::{Event, EventBus};
+use crate::events::EventBus;
 use crate::pipeline::analysis::CallAnalyzer;
 use crate::pipeline::{Engine, TranscriptEvent};
 use crate::routing::case_file::CaseFile;
@@ -149,12 +149,6 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
     let assistant = svc.assistant.as_ref().map(|a| a.for_call(&id.0, &new.caller));
     let caller = new.caller.clone();
-    svc.events.publish(Event::CallStarted {
-        call_id: id.clone(),
-        caller: new.caller,
-        transport: new.transport,
-        started_at,
-    });
     let (media_tx, media_rx) = mpsc::channel(256);
     let (control_tx, control_rx) = mpsc::channel(64);
     svc.controls.insert(&id, &media_tx, &control_tx);
@@ -165,13 +159,15 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         mixer.record_heard();
     }
     let (caller_leg, out) = mixer.add_caller(new.playout_rate);
-    mixer.add_assistant(playout.clone());
+    let assistant_leg = mixer.add_assistant(playout.clone());
     let mixer = Arc::new(std::sync::Mutex::new(mixer));
     let hangup = CancellationToken::new();
     svc.tracker.spawn(super::mixer::pace(mixer.clone(), hangup.clone()));
     let connect_timeout = svc.routing.as_ref().map(|r| r.agent_connect_timeout()).unwrap_or(Duration::from_secs(15));
-    let actor = Actor {
-        core: CallCore::new(id.clone(), svc.settings.max_duration, connect_timeout),
+    let mut core = CallCore::new(id.clone(), svc.settings.max_duration, connect_timeout);
+    core.handle_started(new.caller, new.transport, started_at);
+    let mut actor = Actor {
+        core,
         t0: tokio::time::Instant::now(),
         ending: None,
         svc: svc.clone(),
@@ -179,6 +175,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         playout,
         mixer,
         caller_leg,
+        assistant_leg,
+        supervisor_legs: Vec::new(),
         hangup: hangup.clone(),
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
@@ -191,6 +189,8 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         capture: None,
         consult: None,
     };
+    // `call_started` goes out before the transport can say anything else about the call.
+    actor.apply();
     svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
     Ok(CallLeg { id, media: media_tx, out, hangup })
 }
@@ -209,6 +209,10 @@ struct Actor {
     /// Who hears whom, and everyone's audio out every 20 ms.
     mixer: SharedMixer,
     caller_leg: LegId,
+    /// The assistant's voice (the call's prompts and messages too).
+    assistant_leg: LegId,
+    /// Supervisors' audio legs, by supervisor.
+    supervisor_legs: Vec<(String, LegId)>,
     hangup: CancellationToken,
     recorder: Option<Recorder>,
     dropped_frames: u64,
@@ -292,7 +296,10 @@ impl Actor {
                 },
                 ev = events.recv(), if !pipeline_done => match ev {
                     Some(ev) => {
-                        if let Some((text, state)) = self.on_transcript(ev) {
+                        let turn = self.on_transcript(ev);
+                        // The words go out before the assistant's work on them starts.
+                        self.apply();
+                        if let Some((text, state)) = turn {
                             self.assist_turn(&text, state).await;
                         }
                     }
@@ -326,6 +333,7 @@ impl Actor {
                 while let Some(ev) = events.recv().await {
                     let ended = matches!(ev, TranscriptEvent::Ended { .. });
                     self.on_transcript(ev);
+                    self.apply();
                     if ended {
                         break;
                     }
@@ -353,7 +361,8 @@ impl Actor {
         }
         let duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(call = %self.id, %reason, duration_ms, dropped_frames = self.dropped_frames, "call ended");
-        self.svc.events.publish(Event::CallEnded { call_id: self.id.clone(), reason, duration_ms });
+        self.core.handle_finished(reason, duration_ms);
+        self.apply();
     }
 
     /// Time since the call started, on the core's clock.
@@ -371,13 +380,9 @@ impl Actor {
     fn apply(&mut self) {
         while let Some(o) = self.core.poll_output() {
             match o {
-                Output::Record(c) => self.svc.registry.update(&self.id, |r| match c {
-                    Change::State(s) => r.info.state = s,
-                    Change::Agent(a) => r.info.agent = a,
-                    Change::Consultant(a) => r.info.consultant = a,
-                    Change::Dtmf(d) => r.dtmf.push(d),
-                }),
+                Output::Record(c) => self.svc.registry.update(&self.id, |r| write(r, c)),
                 Output::Publish(e) => self.svc.events.publish(e),
+                Output::Mix(m) => self.mix_change(m),
                 Output::Digits(keys) => self.assist(AssistInput::Digits(keys)),
                 Output::Silence => {
                     // Silence while the assistant still works on an answer is not the caller's.
@@ -392,6 +397,10 @@ impl Actor {
                     self.callback = None;
                 }
                 Output::CaptureTimedOut => self.capture_timed_out(),
+                Output::ConsultUnanswered => {
+                    tracing::info!(call = %self.id, "the consulted colleague did not join: back to the caller");
+                    self.consult_unanswered();
+                }
                 Output::AgentNeverConnected(agent) => {
                     tracing::warn!(call = %self.id, %agent, "the agent's audio never connected");
                     self.agent_lost(&agent, false);
@@ -450,6 +459,36 @@ impl Actor {
     }
 }
 
+/// Write one of the core's changes on the call's record.
+fn write(r: &mut CallRecord, c: Change) {
+    match c {
+        Change::State(s) => r.info.state = s,
+        Change::Agent(a) => r.info.agent = a,
+        Change::Consultant(a) => r.info.consultant = a,
+        Change::Supervisors(s) => r.info.supervisors = s,
+        Change::Dtmf(d) => r.dtmf.push(d),
+        Change::Segment(seg) => r.transcript.push(seg),
+        Change::Analysis { caller_state, language, accent } => {
+            r.caller_state = Some(caller_state);
+            if language.is_some() {
+                r.language = language;
+            }
+            if accent.is_some() {
+                r.accent = accent;
+            }
+        }
+        Change::CaseFile(c) => r.case_file = Some(*c),
+        Change::RecordingPaused { from_ms, reason } => {
+            r.recording_paused.push(super::registry::PausedSpan { from_ms, to_ms: None, reason })
+        }
+        Change::RecordingResumed { at_ms } => {
+            if let Some(span) = r.recording_paused.iter_mut().rev().find(|s| s.to_ms.is_none()) {
+                span.to_ms = Some(at_ms);
+            }
+        }
+    }
+}
+
 #[path = "actor_agent.rs"]
 mod agent;
 #[path = "actor_assist.rs"]
@@ -460,6 +499,8 @@ mod capture;
 mod case;
 #[path = "actor_consult.rs"]
 mod consult;
+#[path = "actor_supervise.rs"]
+mod supervise;
 #[path = "actor_transcript.rs"]
 mod transcript;
 

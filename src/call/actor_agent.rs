@@ -13,7 +13,6 @@ use super::Actor;
 use crate::assistant::replies::{say, Msg};
 use crate::call::mix::{LegId, Mode, Role};
 use crate::call::CallState;
-use crate::events::Event;
 use crate::media::AudioFrame;
 use crate::pipeline::TranscriptEvent;
 use crate::routing::{AgentId, Skill};
@@ -145,25 +144,14 @@ impl Actor {
             return;
         };
         let TranscriptEvent::Final { text, start_ms, end_ms, language, .. } = ev else { return };
-        if text.trim().is_empty() {
+        let (agent, offset) = (a.agent.clone(), a.joined_ms);
+        let (start_ms, end_ms) = (offset + start_ms, offset + end_ms);
+        // On the call's record too (REST, the journal, the recording's transcript), unless
+        // only the other agent heard it.
+        let now = self.now();
+        if !self.core.handle_staff_words(now, &agent, private, text.clone(), start_ms, end_ms, language) {
             return;
         }
-        let (agent_id, offset) = (AgentId(a.agent.clone()), a.joined_ms);
-        let (start_ms, end_ms, call_id) = (offset + start_ms, offset + end_ms, self.id.clone());
-        if private {
-            self.svc.events.publish(Event::ConsultTranscript { call_id, agent_id, text, start_ms, end_ms });
-            return;
-        }
-        // On the call's record too (REST, the journal, the recording's transcript).
-        let seg = crate::call::Segment {
-            text: text.clone(),
-            start_ms,
-            end_ms,
-            language,
-            speaker: crate::call::Speaker::Agent,
-        };
-        self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
-        self.svc.events.publish(Event::AgentTranscript { call_id, agent_id, text: text.clone(), start_ms, end_ms });
         self.case.on_agent_turn(start_ms, &text);
         self.case_changed();
     }
@@ -244,7 +232,7 @@ impl Actor {
             return;
         }
         self.callback = Some(CallbackOffer::Offered);
-        self.svc.events.publish(Event::CallbackOffered { call_id: self.id.clone(), at_ms: self.ms() });
+        self.core.handle_callback_offered(self.now());
         let lang = self.caller_language();
         let text = say(&lang, &Msg::CallbackOffer);
         // No answer (about 70 ms a character to say it, then CALLBACK_ANSWER): back to the queue.
@@ -316,12 +304,7 @@ impl Actor {
             }
         }
         tracing::info!(call = %self.id, kind, "callback requested");
-        self.svc.events.publish(Event::CallbackRequested {
-            call_id: self.id.clone(),
-            kind: kind.to_string(),
-            number: number.to_string(),
-            message: message.to_string(),
-        });
+        self.core.handle_callback_requested(self.now(), kind, number, message);
     }
 
     /// The call is over: release the agent's media (and a consulted colleague's).

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::Actor;
 use crate::assistant::dialogue::{Assistant, Input, Reply};
 use crate::assistant::AssistantServices;
-use crate::events::Event;
+use crate::call::state::AssistantSaid;
 use crate::pipeline::analysis::state::TurnState;
 use crate::store::model::{Interaction, Order, Payment, Refund};
 
@@ -246,16 +246,13 @@ impl Actor {
     fn on_reply(&mut self, reply: Reply, handover: Handover) {
         let at_ms = self.ms();
         self.case_after_reply(&reply, at_ms, handover);
-        if !reply.say.is_empty() || !reply.actions.is_empty() {
-            self.svc.events.publish(Event::AssistantReplied {
-                call_id: self.id.clone(),
-                text: reply.say.join(" "),
-                language: reply.language.clone(),
-                intent: reply.intent,
-                actions: reply.actions.clone(),
-                at_ms,
-            });
-        }
+        let said = AssistantSaid {
+            text: reply.say.join(" "),
+            language: reply.language.clone(),
+            intent: reply.intent,
+            actions: reply.actions.clone(),
+        };
+        self.core.handle_assistant_said(self.core_at(at_ms), said);
         if let Some((reason, intent)) = reply.escalate {
             tracing::info!(call = %self.id, ?reason, "assistant hands over");
             self.core.handle_escalated(self.core_at(at_ms), reason, intent);

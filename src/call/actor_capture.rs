@@ -19,15 +19,11 @@ use std::time::Duration;
 use super::Actor;
 use crate::assistant::replies::{say, Msg};
 use crate::call::mix::Mode;
-use crate::call::registry::PausedSpan;
-use crate::events::Event;
 
 /// Longest pause after a key before the entry stops.
 pub(super) const KEY_PAUSE: Duration = Duration::from_secs(15);
 /// Longest capture.
 pub(super) const MAX_CAPTURE: Duration = Duration::from_secs(90);
-/// The recording's marker.
-const REASON: &str = "secure_card_capture";
 
 /// A capture in progress. The digits are wiped when it is dropped.
 pub(super) struct Capture {
@@ -132,13 +128,8 @@ impl Actor {
         // Nothing the caller says or keys meanwhile is for the assistant; the core keeps the
         // capture's timers.
         self.assistant.cancel();
-        self.core.handle_capture_started(self.now(), KEY_PAUSE, MAX_CAPTURE);
-        let at_ms = self.ms();
-        self.svc.registry.update(&self.id, |r| {
-            r.recording_paused.push(PausedSpan { from_ms: at_ms, to_ms: None, reason: REASON.into() })
-        });
+        self.core.handle_capture_started(self.now(), by, KEY_PAUSE, MAX_CAPTURE);
         tracing::info!(call = %self.id, %by, "secure card capture started");
-        self.svc.events.publish(Event::SecureCaptureStarted { call_id: self.id.clone(), by: by.to_string(), at_ms });
         self.playout.clear();
         let lang = self.caller_language();
         self.speak(vec![say(&lang, &Msg::CardCapturePrompt)], lang, false);
@@ -155,7 +146,7 @@ impl Actor {
         }
         let digits = c.digits.len();
         self.core.handle_capture_key(self.now(), KEY_PAUSE);
-        self.svc.events.publish(Event::SecureCaptureProgress { call_id: self.id.clone(), digits });
+        self.core.handle_capture_progress(self.now(), digits);
     }
 
     /// The pause or the time limit ran out.
@@ -169,35 +160,22 @@ impl Actor {
     /// caller, resume the recording and transcription, tell everyone.
     pub(super) fn finish_capture(&mut self, outcome: Option<Outcome>) {
         let Some(c) = self.capture.take() else { return };
-        self.core.handle_capture_ended(self.now());
         let outcome = outcome.unwrap_or_else(|| judge(&c.digits));
         let caller_mode = c.caller_mode;
         drop(c);
         if let Err(e) = self.mix().set_mode(self.caller_leg, caller_mode) {
             tracing::error!(call = %self.id, "secure capture: cannot unmute the caller: {e}");
         }
-        let at_ms = self.ms();
-        self.svc.registry.update(&self.id, |r| {
-            if let Some(span) = r.recording_paused.iter_mut().rev().find(|s| s.to_ms.is_none()) {
-                span.to_ms = Some(at_ms);
-            }
-        });
-        let (brand, last4) = match &outcome {
-            Outcome::Captured { brand, last4 } => (Some(brand.to_string()), Some(last4.clone())),
-            _ => (None, None),
+        let card = match &outcome {
+            Outcome::Captured { brand, last4 } => Some((brand.to_string(), last4.clone())),
+            _ => None,
         };
         tracing::info!(call = %self.id, outcome = outcome.name(), "secure card capture ended");
-        if let (Some(b), Some(l)) = (&brand, &last4) {
+        if let Some((b, l)) = &card {
             self.case.on_note(&format!("Card captured securely: {b} ending in {l}."));
             self.case_changed();
         }
-        self.svc.events.publish(Event::SecureCaptureEnded {
-            call_id: self.id.clone(),
-            outcome: outcome.name().into(),
-            brand,
-            last4,
-            at_ms,
-        });
+        self.core.handle_capture_ended(self.now(), outcome.name(), card);
         let lang = self.caller_language();
         let msg = match outcome {
             Outcome::Captured { last4, .. } => Msg::CardCaptured { last4 },

@@ -5,14 +5,11 @@
 use super::assist::Handover;
 use super::{Actor, CallRecord};
 use crate::assistant::dialogue::Reply;
-use crate::events::Event;
 
 impl Actor {
     /// Publish the case file and keep it on the call's record.
-    pub(super) fn case_changed(&self) {
-        let case = Box::new(self.case.clone());
-        self.svc.registry.update(&self.id, |r| r.case_file = Some((*case).clone()));
-        self.svc.events.publish(Event::CaseFileUpdated { call_id: self.id.clone(), case_file: case });
+    pub(super) fn case_changed(&mut self) {
+        self.core.handle_case_file(self.now(), &self.case);
     }
 
     /// Record what the assistant did; at hand-over, add the account and previous contacts

@@ -12,7 +12,6 @@ use super::agent::AgentBridge;
 use super::Actor;
 use crate::call::mix::{LegId, Mode};
 use crate::call::{AgentLeg, ConsultEnd};
-use crate::events::Event;
 use crate::routing::AgentId;
 
 /// A consult under way.
@@ -58,31 +57,20 @@ impl Actor {
         };
         self.consult =
             Some(Consult { from: from.into(), to: to.into(), colleague: None, three_way: false, hold: Some(hold) });
-        self.core.handle_consultant(self.now(), Some(to));
+        if let Err(e) = self.core.handle_consult_requested(self.now(), to) {
+            tracing::error!(call = %self.id, "consult: {e}");
+        }
         tracing::info!(call = %self.id, %from, %to, "consult requested: the caller is on hold");
-        self.svc.events.publish(Event::ConsultRequested {
-            call_id: self.id.clone(),
-            agent_id: AgentId(from.into()),
-            colleague: AgentId(to.into()),
-            at_ms: self.ms(),
-        });
         Ok(())
     }
 
     /// The consulted colleague's audio is up: the two agents talk.
     pub(super) fn colleague_joined(&mut self, leg: AgentLeg) {
         let bridge = self.bridge(leg, Mode::Consult);
-        let at_ms = self.ms();
         let Some(c) = self.consult.as_mut() else { return };
-        let (from, to) = (AgentId(c.from.clone()), AgentId(c.to.clone()));
         c.colleague = Some(bridge);
-        tracing::info!(call = %self.id, agent = %from, colleague = %to, "consult started");
-        self.svc.events.publish(Event::ConsultStarted {
-            call_id: self.id.clone(),
-            agent_id: from,
-            colleague: to,
-            at_ms,
-        });
+        tracing::info!(call = %self.id, agent = %c.from, colleague = %c.to, "consult started");
+        self.core.handle_consult_started(self.now());
     }
 
     /// End the consult `how`, asked by `by`.
@@ -148,7 +136,6 @@ impl Actor {
         if let Some(routing) = &self.svc.routing {
             routing.end_consult(&self.id);
         }
-        self.core.handle_consultant(self.now(), None);
         tracing::info!(call = %self.id, %from, %to, outcome, "consult ended");
         self.consult_ended(&from, &to, outcome);
     }
@@ -168,14 +155,8 @@ impl Actor {
         }
     }
 
-    fn consult_ended(&self, from: &str, to: &str, outcome: &str) {
-        self.svc.events.publish(Event::ConsultEnded {
-            call_id: self.id.clone(),
-            agent_id: AgentId(from.into()),
-            colleague: AgentId(to.into()),
-            outcome: outcome.into(),
-            at_ms: self.ms(),
-        });
+    fn consult_ended(&mut self, from: &str, to: &str, outcome: &str) {
+        self.core.handle_consult_ended(self.now(), from, to, outcome);
     }
 
     /// A consult member's connection dropped; true if that is all there is to it. The
@@ -199,6 +180,14 @@ impl Actor {
             self.finish_consult("cancelled");
         }
         false
+    }
+
+    /// The colleague never joined: the consult is called off (`no_answer`), and their offer
+    /// withdrawn from their desk.
+    pub(super) fn consult_unanswered(&mut self) {
+        if self.consult.as_ref().is_some_and(|c| c.colleague.is_none()) {
+            self.finish_consult("no_answer");
+        }
     }
 
     /// The call is over or its agent left: the consult ends with it.

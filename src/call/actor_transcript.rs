@@ -3,9 +3,7 @@
 //! and accent) and kept in the case file.
 
 use super::Actor;
-use crate::call::{Segment, Speaker};
-use crate::events::Event;
-use crate::pipeline::analysis::language::LanguageEvent;
+use crate::call::state::CallerWords;
 use crate::pipeline::analysis::prosody::Prosody;
 use crate::pipeline::analysis::state::TurnState;
 use crate::pipeline::TranscriptEvent;
@@ -24,37 +22,7 @@ impl Actor {
     ) -> Option<TurnState> {
         let p = prosody?;
         let a = self.analyzer.turn(text, p, language, language_prob);
-        let call_id = self.id.clone();
-        self.svc.registry.update(&self.id, |r| {
-            r.caller_state = Some(a.verdict.clone());
-            if let Some((l, _)) = &a.call_language {
-                r.language = Some(l.clone());
-            }
-            if a.accent.is_known() {
-                r.accent = Some(a.accent.clone());
-            }
-        });
-        match a.language_event.clone() {
-            Some(LanguageEvent::Detected { language, confidence }) => self
-                .svc
-                .events
-                .publish(Event::LanguageDetected { call_id: call_id.clone(), language, confidence, at_ms: end_ms }),
-            Some(LanguageEvent::Changed { from, to, confidence }) => self.svc.events.publish(Event::LanguageChanged {
-                call_id: call_id.clone(),
-                from,
-                to,
-                confidence,
-                at_ms: end_ms,
-            }),
-            None => {}
-        }
-        if a.accent_changed {
-            self.svc.events.publish(Event::AccentDetected {
-                call_id: call_id.clone(),
-                accent: a.accent.clone(),
-                at_ms: end_ms,
-            });
-        }
+        self.core.handle_analysis(self.now(), &a, end_ms);
         let verdict = a.verdict.clone();
         self.case.on_state(&verdict, a.trend);
         if let Some((l, _)) = &a.call_language {
@@ -63,25 +31,12 @@ impl Actor {
         if a.accent.is_known() {
             self.case.on_accent(&a.accent);
         }
-        if a.changed() {
-            self.svc.events.publish(Event::CallerStateChanged {
-                call_id,
-                state: a.verdict.state,
-                previous: a.previous,
-                frustration: a.verdict.frustration,
-                confidence: a.verdict.confidence,
-                trend: a.trend,
-                evidence: a.verdict.evidence,
-                at_ms: end_ms,
-            });
-        }
         Some(verdict)
     }
 
     /// Handle a pipeline event; returns a finished turn's text and the caller's state after it,
     /// for the assistant.
     pub(super) fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<(String, Option<TurnState>)> {
-        let call_id = self.id.clone();
         match ev {
             // A turn's identification feeds the call-level language and accent, reported
             // (settled, changed) when the turn is final.
@@ -93,11 +48,11 @@ impl Actor {
                 if self.playout.pending_ms() > 0 && self.agent.is_none() {
                     self.playout.clear();
                     tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
-                    self.svc.events.publish(Event::AssistantInterrupted { call_id, at_ms: start_ms });
+                    self.core.handle_interrupted(self.now(), start_ms);
                 }
             }
             TranscriptEvent::Partial { text, start_ms, end_ms, language, .. } => {
-                self.svc.events.publish(Event::TranscriptPartial { call_id, text, start_ms, end_ms, language });
+                self.core.handle_partial(self.now(), text, start_ms, end_ms, language);
             }
             TranscriptEvent::Final {
                 text,
@@ -110,19 +65,7 @@ impl Actor {
                 prosody,
                 ..
             } => {
-                if text.trim().is_empty() {
-                    return None;
-                }
-                let seg = Segment {
-                    text: text.clone(),
-                    start_ms,
-                    end_ms,
-                    language: language.clone(),
-                    speaker: Speaker::Caller,
-                };
-                self.svc.registry.update(&self.id, |r| r.transcript.push(seg));
-                self.svc.events.publish(Event::TranscriptFinal {
-                    call_id,
+                let words = CallerWords {
                     text: text.clone(),
                     start_ms,
                     end_ms,
@@ -130,7 +73,10 @@ impl Actor {
                     language_prob,
                     latency_ms,
                     translation: translation.clone(),
-                });
+                };
+                if !self.core.handle_caller_words(self.now(), words) {
+                    return None;
+                }
                 // After the final, so a listener sees the words before the verdict on them.
                 let state = self.judge_turn(&text, prosody, &language, language_prob, end_ms);
                 self.case.on_caller_turn(start_ms, &text, translation.as_deref());

@@ -64,6 +64,9 @@ pub struct CallInfo {
     /// A colleague the agent is consulting on the call (they see it too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consultant: Option<String>,
+    /// Supervisors on the call and how each takes part (listen, coach, barge).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supervisors: Vec<super::state::SupervisorOnCall>,
 }
 
 /// A stretch of the call the recording leaves out, with why.
@@ -120,6 +123,7 @@ impl CallRecord {
                 end_reason: None,
                 agent: None,
                 consultant: None,
+                supervisors: Vec::new(),
             },
             language: None,
             dtmf: String::new(),

@@ -18,8 +18,23 @@ use super::{CallId, CallState, EndReason};
 use crate::events::Event;
 use crate::routing::AgentId;
 
+#[path = "state_record.rs"]
+mod record;
+#[path = "state_staff.rs"]
+mod staff;
+
+pub use record::{AssistantSaid, CallerWords};
+pub use staff::{MixChange, StaffMode, SupervisorOnCall};
+
 /// Time since the call started.
 pub type At = Duration;
+
+/// The recording's marker for a secure card capture.
+pub const CAPTURE_REASON: &str = "secure_card_capture";
+
+/// How long a consulted colleague has to join (their audio up) before the consult is called
+/// off and the caller is back with the agent.
+pub const CONSULT_ANSWER: Duration = Duration::from_secs(45);
 
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
 pub const KEY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +47,21 @@ pub enum Change {
     Consultant(Option<String>),
     /// A key the caller pressed (outside secure capture).
     Dtmf(char),
+    /// A finished turn of the caller or of the agent.
+    Segment(crate::call::Segment),
+    /// The caller's state, and the call's language and accent (when known), after a turn.
+    Analysis {
+        caller_state: crate::pipeline::analysis::state::TurnState,
+        language: Option<String>,
+        accent: Option<crate::pipeline::analysis::accent::Accent>,
+    },
+    CaseFile(Box<crate::routing::case_file::CaseFile>),
+    /// The recording leaves the call out from `from_ms` (secure capture) ...
+    RecordingPaused { from_ms: u64, reason: String },
+    /// ... until `at_ms`.
+    RecordingResumed { at_ms: u64 },
+    /// The supervisors on the call and how each takes part.
+    Supervisors(Vec<SupervisorOnCall>),
 }
 
 /// What the core wants done.
@@ -41,6 +71,8 @@ pub enum Output {
     Record(Change),
     /// Tell everyone following the call.
     Publish(Event),
+    /// Change who hears whom.
+    Mix(MixChange),
     /// A keyed entry is complete (ended with # or a pause): for the assistant.
     Digits(String),
     /// The caller said nothing for the answer time after the assistant (or an offer) spoke.
@@ -53,6 +85,8 @@ pub enum Output {
     AgentNeverConnected(String),
     /// Secure card capture: no key for the pause, or the time limit reached.
     CaptureTimedOut,
+    /// The consulted colleague did not join in time: call the consult off.
+    ConsultUnanswered,
     /// End the call.
     End(EndReason),
 }
@@ -68,6 +102,9 @@ pub struct CallCore {
     /// Whether the agent's audio is connected.
     connected: bool,
     consultant: Option<String>,
+    /// When a consulted colleague who has not joined yet is given up on.
+    consult_by: Option<At>,
+    supervisors: Vec<SupervisorOnCall>,
     keys: String,
     keys_at: Option<At>,
     silence_at: Option<At>,
@@ -93,6 +130,8 @@ impl CallCore {
             agent: None,
             connected: false,
             consultant: None,
+            consult_by: None,
+            supervisors: Vec::new(),
             keys: String::new(),
             keys_at: None,
             silence_at: None,
@@ -151,6 +190,7 @@ impl CallCore {
             self.silence_at,
             self.resume_at,
             self.connect_by.as_ref().map(|c| c.1),
+            self.consult_by,
             capture,
             Some(self.deadline),
         ]
@@ -203,6 +243,10 @@ impl CallCore {
         if self.capture.is_some_and(|(pause, max)| now >= pause.min(max)) {
             self.capture = None;
             self.out.push_back(Output::CaptureTimedOut);
+        }
+        if self.consult_by.is_some_and(|t| now >= t) {
+            self.consult_by = None;
+            self.out.push_back(Output::ConsultUnanswered);
         }
         if self.connect_by.as_ref().is_some_and(|(_, t)| now >= *t) {
             let (agent, _) = self.connect_by.take().expect("checked");
@@ -260,10 +304,12 @@ impl CallCore {
     /// Nothing the caller says or keys meanwhile is for the assistant: a pending entry and its
     /// timers are dropped. (The digits themselves never come here: the actor's capture holds
     /// them, and wipes them.)
-    pub fn handle_capture_started(&mut self, now: At, pause: Duration, max: Duration) {
+    /// `by`: who asked (on the `secure_capture_started` event); the recording pauses.
+    pub fn handle_capture_started(&mut self, now: At, by: &str, pause: Duration, max: Duration) {
         (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
         self.keys.clear();
         self.capture = Some((now + pause, now + max));
+        self.capture_opened(now, by);
     }
 
     /// A key during the capture: the pause starts again.
@@ -273,9 +319,11 @@ impl CallCore {
         }
     }
 
-    /// The capture ended (any way).
-    pub fn handle_capture_ended(&mut self, _now: At) {
+    /// The capture ended `outcome` (`captured` with the card's brand and last four digits,
+    /// `invalid`, `cancelled`, `timeout`): the recording resumes.
+    pub fn handle_capture_ended(&mut self, now: At, outcome: &str, card: Option<(String, String)>) {
         self.capture = None;
+        self.capture_closed(now, outcome, card);
     }
 
     /// The assistant hands the call to a person.
@@ -323,37 +371,18 @@ impl CallCore {
 
     /// The agent is off the call (`connection_lost`, `transferred`): it waits for a person
     /// again. False if `agent` is not the call's agent.
-    pub fn handle_agent_left(&mut self, _now: At, agent: &str, reason: &str) -> bool {
+    pub fn handle_agent_left(&mut self, now: At, agent: &str, reason: &str) -> bool {
         if self.agent.as_deref() != Some(agent) {
             return false;
         }
         self.connected = false;
         self.connect_by = None;
         self.set_agent(None);
+        self.nobody_to_coach(now);
         let (call_id, agent_id) = (self.id.clone(), AgentId(agent.to_string()));
         self.publish(Event::AgentLeft { call_id, agent_id, reason: reason.into() });
         self.set_state(CallState::WaitingForAgent);
         true
-    }
-
-    /// A colleague is consulted on the call (Some) or no longer (None).
-    pub fn handle_consultant(&mut self, _now: At, colleague: Option<&str>) {
-        self.consultant = colleague.map(str::to_string);
-        self.out.push_back(Output::Record(Change::Consultant(self.consultant.clone())));
-    }
-
-    /// The consulted colleague, on the line, takes the call from its agent (`reason` on the
-    /// agent's `agent_left`: `transferred`, `connection_lost`).
-    pub fn handle_handed_over(&mut self, _now: At, to: &str, reason: &str) {
-        let from = self.agent.clone().unwrap_or_default();
-        self.consultant = None;
-        self.out.push_back(Output::Record(Change::Consultant(None)));
-        self.set_agent(Some(to.to_string()));
-        self.connected = true;
-        let call_id = self.id.clone();
-        self.publish(Event::AgentLeft { call_id: call_id.clone(), agent_id: AgentId(from), reason: reason.into() });
-        self.publish(Event::CallAccepted { call_id, agent_id: AgentId(to.to_string()) });
-        self.set_state(CallState::WithAgent);
     }
 
     /// The caller put the call on hold, or took it off.
@@ -374,7 +403,7 @@ impl CallCore {
         }
         self.ended = true;
         (self.keys_at, self.silence_at, self.resume_at, self.connect_by) = (None, None, None, None);
-        self.capture = None;
+        (self.capture, self.consult_by) = (None, None);
         self.state = CallState::Ending;
         self.out.push_back(Output::Record(Change::State(CallState::Ending)));
         self.out.push_back(Output::StopAssistant);

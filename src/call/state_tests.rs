@@ -165,13 +165,36 @@ fn a_consult_transfer_hands_the_call_to_the_colleague() {
     c.handle_accepted(s(5.0), "priya").unwrap();
     c.handle_agent_joined(s(6.0), "priya");
     drain(&mut c);
-    c.handle_consultant(s(20.0), Some("james"));
-    assert_eq!(drain(&mut c), vec![Output::Record(Change::Consultant(Some("james".into())))]);
+    c.handle_consult_requested(s(20.0), "james").unwrap();
+    let out = drain(&mut c);
+    assert_eq!(records(&out), vec![Change::Consultant(Some("james".into()))]);
+    assert_eq!(kinds(&out), vec!["consult_requested"]);
+    assert!(c.handle_consult_requested(s(21.0), "ana").is_err(), "one consult at a time");
+    c.handle_consult_started(s(25.0));
+    c.handle_consult_ended(s(40.0), "priya", "james", "transferred");
     c.handle_handed_over(s(40.0), "james", "transferred");
     let out = drain(&mut c);
-    assert_eq!(kinds(&out), vec!["agent_left", "call_accepted"]);
+    assert_eq!(kinds(&out), vec!["consult_started", "consult_ended", "agent_left", "call_accepted"]);
     assert_eq!(records(&out), vec![Change::Consultant(None), Change::Agent(Some("james".into()))]);
     assert_eq!((c.agent(), c.agent_connected(), c.state()), (Some("james"), true, CallState::WithAgent));
+}
+
+#[test]
+fn a_colleague_who_never_joins_the_consult_is_given_up_on() {
+    let mut c = core();
+    c.handle_escalated(s(3.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(5.0), "priya").unwrap();
+    c.handle_agent_joined(s(6.0), "priya");
+    c.handle_consult_requested(s(20.0), "james").unwrap();
+    drain(&mut c);
+    assert_eq!(c.poll_timeout(), Some(s(20.0) + CONSULT_ANSWER));
+    assert_eq!(run_until(&mut c, s(64.0)), vec![]);
+    assert_eq!(run_until(&mut c, s(65.0)), vec![Output::ConsultUnanswered]);
+    // One who joins in time is not.
+    c.handle_consult_ended(s(65.0), "priya", "james", "no_answer");
+    c.handle_consult_requested(s(70.0), "ana").unwrap();
+    c.handle_consult_started(s(80.0));
+    assert_eq!(run_until(&mut c, s(200.0)), vec![]);
 }
 
 #[test]
@@ -229,7 +252,8 @@ fn a_secure_capture_stops_after_a_pause_or_its_time_limit_and_drops_a_pending_en
     key(&mut c, s(1.0), '4', true);
     drain(&mut c);
     c.handle_awaiting_answer(s(1.0), Some(Duration::from_secs(8)));
-    c.handle_capture_started(s(2.0), pause, max);
+    c.handle_capture_started(s(2.0), "assistant", pause, max);
+    drain(&mut c);
     assert!(c.capturing());
     // Each key restarts the pause; the entry and the silence timer before it are gone.
     for i in 0..10 {
@@ -239,12 +263,144 @@ fn a_secure_capture_stops_after_a_pause_or_its_time_limit_and_drops_a_pending_en
     assert_eq!(run_until(&mut c, s(92.0)), vec![Output::CaptureTimedOut], "90 s overall");
     assert!(!c.capturing());
     // A pause of 15 s without a key stops the next one.
-    c.handle_capture_started(s(100.0), pause, max);
+    c.handle_capture_started(s(100.0), "priya", pause, max);
+    drain(&mut c);
     c.handle_capture_key(s(101.0), pause);
     assert_eq!(run_until(&mut c, s(200.0)), vec![Output::CaptureTimedOut]);
     assert_eq!(c.poll_timeout(), Some(s(600.0)), "only the call's own limit is left");
     // Ended by # before either: no timeout.
-    c.handle_capture_started(s(300.0), pause, max);
-    c.handle_capture_ended(s(305.0));
+    c.handle_capture_started(s(300.0), "priya", pause, max);
+    drain(&mut c);
+    c.handle_capture_ended(s(305.0), "cancelled", None);
+    drain(&mut c);
     assert!(run_until(&mut c, s(500.0)).is_empty());
+}
+
+#[test]
+fn a_capture_pauses_the_recording_and_reports_only_a_count_and_the_last_four() {
+    let pause = Duration::from_secs(15);
+    let mut c = core();
+    c.handle_capture_started(s(10.0), "assistant", pause, Duration::from_secs(90));
+    for (i, n) in (1..=16).enumerate() {
+        c.handle_capture_key(s(11.0 + i as f32 * 0.3), pause);
+        c.handle_capture_progress(s(11.0 + i as f32 * 0.3), n);
+    }
+    c.handle_capture_ended(s(17.0), "captured", Some(("visa".into(), "1111".into())));
+    let out = drain(&mut c);
+    assert_eq!(
+        records(&out),
+        vec![
+            Change::RecordingPaused { from_ms: 10_000, reason: CAPTURE_REASON.into() },
+            Change::RecordingResumed { at_ms: 17_000 }
+        ]
+    );
+    let k = kinds(&out);
+    assert_eq!((k.first().unwrap().as_str(), k.last().unwrap().as_str()), ("secure_capture_started", "secure_capture_ended"));
+    assert_eq!(k.iter().filter(|k| *k == "secure_capture_progress").count(), 16);
+    let json = serde_json::to_string(&out.iter().filter_map(|o| if let Output::Publish(e) = o { Some(e) } else { None }).collect::<Vec<_>>()).unwrap();
+    assert!(json.contains("\"last4\":\"1111\"") && !json.contains("dtmf"), "{json}");
+}
+
+#[test]
+fn words_go_on_the_record_before_they_go_out_and_a_consult_stays_private() {
+    let mut c = core();
+    c.handle_started("+15550100".into(), crate::call::Transport::Sip, "2026-12-04T00:00:00Z".into());
+    c.handle_partial(s(2.0), "where is my".into(), 1000, 2000, "en".into());
+    let words = |text: &str| CallerWords {
+        text: text.into(),
+        start_ms: 1000,
+        end_ms: 3000,
+        language: "en".into(),
+        language_prob: 0.9,
+        latency_ms: 300,
+        translation: None,
+    };
+    assert!(!c.handle_caller_words(s(3.3), words("  ")), "an empty turn is dropped");
+    assert!(c.handle_caller_words(s(3.3), words("where is my order")));
+    c.handle_assistant_said(
+        s(4.0),
+        AssistantSaid { text: "Your order number?".into(), language: "en".into(), intent: None, actions: vec![] },
+    );
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["call_started", "transcript_partial", "transcript_final", "assistant_replied"]);
+    let seg = out.iter().position(|o| matches!(o, Output::Record(Change::Segment(_)))).unwrap();
+    let fin = out.iter().position(|o| matches!(o, Output::Publish(Event::TranscriptFinal { .. }))).unwrap();
+    assert!(seg < fin, "the record first");
+    // With an agent: their words join the transcript; in a consult, only the agents hear.
+    c.handle_escalated(s(5.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(6.0), "priya").unwrap();
+    c.handle_agent_joined(s(7.0), "priya");
+    drain(&mut c);
+    assert!(c.handle_staff_words(s(9.0), "priya", false, "hello John".into(), 8000, 9000, "en".into()));
+    assert!(!c.handle_staff_words(s(20.0), "priya", true, "can you take this".into(), 19000, 20000, "en".into()));
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["agent_transcript", "consult_transcript"]);
+    assert_eq!(records(&out).len(), 1, "only what the caller heard is on the record");
+    c.handle_hangup(s(30.0), EndReason::CallerHangup);
+    drain(&mut c);
+    c.handle_finished("caller_hangup".into(), 30_000);
+    assert_eq!(kinds(&drain(&mut c)), vec!["call_ended"]);
+}
+
+#[test]
+fn a_supervisor_listens_coaches_barges_and_leaves() {
+    let mut c = core();
+    // On a call still with the assistant: listening is fine, coaching nobody is not.
+    c.handle_supervisor_joined(s(5.0), "sam", StaffMode::Listen).unwrap();
+    assert!(c.handle_supervisor_joined(s(5.5), "sam", StaffMode::Listen).is_err(), "once");
+    assert!(c.handle_supervisor_mode(s(6.0), "sam", StaffMode::Coach).is_err(), "no agent to coach");
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["supervisor_joined"]);
+    assert!(out.contains(&Output::Mix(MixChange::Supervisor { id: "sam".into(), mode: Some(StaffMode::Listen) })));
+    // An agent takes the call; the supervisor coaches them, then barges in.
+    c.handle_escalated(s(10.0), EscalationReason::AskedForPerson, None);
+    c.handle_accepted(s(12.0), "priya").unwrap();
+    c.handle_agent_joined(s(13.0), "priya");
+    drain(&mut c);
+    c.handle_supervisor_mode(s(20.0), "sam", StaffMode::Coach).unwrap();
+    c.handle_supervisor_mode(s(20.5), "sam", StaffMode::Coach).unwrap();
+    c.handle_supervisor_mode(s(30.0), "sam", StaffMode::Barge).unwrap();
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["supervisor_mode_changed", "supervisor_mode_changed"], "no event for no change");
+    assert_eq!(c.supervisors(), &[SupervisorOnCall { id: "sam".into(), mode: StaffMode::Barge }]);
+    // Back to coaching; the agent drops: the coach now only listens.
+    c.handle_supervisor_mode(s(35.0), "sam", StaffMode::Coach).unwrap();
+    c.handle_agent_left(s(40.0), "priya", "connection_lost");
+    assert_eq!(c.supervisors()[0].mode, StaffMode::Listen);
+    drain(&mut c);
+    // The supervisor leaves; leaving twice is nothing.
+    assert!(c.handle_supervisor_left(s(50.0), "sam"));
+    assert!(!c.handle_supervisor_left(s(51.0), "sam"));
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["supervisor_left"]);
+    assert_eq!(records(&out), vec![Change::Supervisors(vec![])]);
+    assert!(out.contains(&Output::Mix(MixChange::Supervisor { id: "sam".into(), mode: None })));
+    assert_eq!(c.state(), CallState::WaitingForAgent, "a supervisor coming and going does not move the call");
+}
+
+#[test]
+fn a_supervisor_takes_over_from_the_assistant_then_from_an_agent() {
+    let mut c = core();
+    c.handle_awaiting_answer(s(4.0), Some(Duration::from_secs(8)));
+    assert!(c.handle_take_over(s(5.0), "sam").is_err(), "join first");
+    c.handle_supervisor_joined(s(5.0), "sam", StaffMode::Listen).unwrap();
+    drain(&mut c);
+    c.handle_take_over(s(6.0), "sam").unwrap();
+    let out = drain(&mut c);
+    assert!(out.contains(&Output::StopAssistant));
+    assert!(out.contains(&Output::Mix(MixChange::TakeOver { by: "sam".into() })));
+    assert_eq!(kinds(&out), vec!["taken_over", "call_state_changed"]);
+    assert_eq!((c.agent(), c.agent_connected(), c.supervisors().len()), (Some("sam"), true, 0));
+    assert!(!c.wants_reply(), "the assistant's late reply is dropped");
+    assert!(run_until(&mut c, s(30.0)).is_empty(), "no silence prompt once a person has the call");
+    // A second supervisor takes it from sam (who is now the call's person).
+    c.handle_supervisor_joined(s(40.0), "lee", StaffMode::Listen).unwrap();
+    c.handle_take_over(s(41.0), "lee").unwrap();
+    let out = drain(&mut c);
+    let left = out.iter().find_map(|o| match o {
+        Output::Publish(Event::AgentLeft { agent_id, reason, .. }) => Some((agent_id.0.clone(), reason.clone())),
+        _ => None,
+    });
+    assert_eq!(left, Some(("sam".into(), "taken_over".into())));
+    assert_eq!(c.agent(), Some("lee"));
 }

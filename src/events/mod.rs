@@ -117,7 +117,7 @@ pub enum Event {
     },
     /// The consult ended: `transferred` (the colleague has the call now), `three_way` (all
     /// three talk), `cancelled` (by the agent), `declined` or `left` (by the colleague),
-    /// `colleague_lost` (their connection dropped).
+    /// `colleague_lost` (their connection dropped), `no_answer` (they did not join within 45 s).
     ConsultEnded {
         call_id: CallId,
         agent_id: crate::routing::AgentId,
@@ -127,6 +127,15 @@ pub enum Event {
     },
     /// What an agent said to a colleague during a consult, which the caller did not hear.
     ConsultTranscript { call_id: CallId, agent_id: crate::routing::AgentId, text: String, start_ms: u64, end_ms: u64 },
+    /// A supervisor joined the call: `listen` (nobody hears them), `coach` (the agent hears
+    /// them) or `barge` (everyone does).
+    SupervisorJoined { call_id: CallId, supervisor: String, mode: crate::call::state::StaffMode, at_ms: u64 },
+    /// A supervisor on the call changed how they take part.
+    SupervisorModeChanged { call_id: CallId, supervisor: String, mode: crate::call::state::StaffMode, at_ms: u64 },
+    /// A supervisor left the call.
+    SupervisorLeft { call_id: CallId, supervisor: String, at_ms: u64 },
+    /// A supervisor took the call over from `from` (`assistant`, or the agent's id).
+    TakenOver { call_id: CallId, by: String, from: String, at_ms: u64 },
     /// Nobody took the call in time: the caller is offered a callback or a voice message.
     CallbackOffered { call_id: CallId, at_ms: u64 },
     /// The caller asked to be called back (`kind` "callback") or left a message ("voicemail").
@@ -171,7 +180,11 @@ impl Event {
             | Event::ConsultTranscript { .. }
             | Event::SecureCaptureStarted { .. }
             | Event::SecureCaptureProgress { .. }
-            | Event::SecureCaptureEnded { .. } => false,
+            | Event::SecureCaptureEnded { .. }
+            | Event::SupervisorJoined { .. }
+            | Event::SupervisorModeChanged { .. }
+            | Event::SupervisorLeft { .. }
+            | Event::TakenOver { .. } => false,
         }
     }
 
@@ -203,6 +216,10 @@ impl Event {
             | Event::ConsultStarted { call_id, .. }
             | Event::ConsultEnded { call_id, .. }
             | Event::ConsultTranscript { call_id, .. }
+            | Event::SupervisorJoined { call_id, .. }
+            | Event::SupervisorModeChanged { call_id, .. }
+            | Event::SupervisorLeft { call_id, .. }
+            | Event::TakenOver { call_id, .. }
             | Event::CallbackOffered { call_id, .. }
             | Event::CallbackRequested { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,

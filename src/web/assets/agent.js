@@ -366,7 +366,7 @@ function withdrawConsultOffer(why) {
 }
 
 function consultEnded(ev) {
-  if (sb.consultOffer && ev.call_id === sb.consultOffer.call_id) withdrawConsultOffer(`The consult was ${ev.outcome.replace(/_/g, " ")}.`);
+  if (sb.consultOffer && ev.call_id === sb.consultOffer.call_id) withdrawConsultOffer(`The consult ended (${ev.outcome.replace(/_/g, " ")}).`);
   if (ev.call_id !== sb.callId || !sb.consult) return;
   const guest = sb.consult.role === "guest";
   if (ev.outcome === "three_way") { setConsult({ ...sb.consult, state: "three_way" }); return; }
