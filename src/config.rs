@@ -169,11 +169,23 @@ pub struct AssistantConfig {
     pub voice: String,
     /// `[assistant.policy]`: what self-service may do.
     pub policy: crate::assistant::policy::Policy,
+    /// Tell every caller, in the greeting and in their language, that an AI assistant answers
+    /// and that the call's voice is analysed (EU AI Act, Article 50). On by default.
+    pub notice: bool,
+    /// Your own wording of that notice per language code (`en`, `sv`, `de`, `fr`, `es`);
+    /// the built-in text for the others.
+    pub notice_text: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { enabled: true, voice: "piper".into(), policy: Default::default() }
+        Self {
+            enabled: true,
+            voice: "piper".into(),
+            policy: Default::default(),
+            notice: true,
+            notice_text: Default::default(),
+        }
     }
 }
 
@@ -267,6 +279,13 @@ impl ServerConfig {
     /// Check ranges and consistency (ports, limits, files).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        let served = crate::assistant::replies::SERVED;
+        if let Some(l) = self.assistant.notice_text.keys().find(|l| !served.contains(&l.as_str())) {
+            return bad(format!(
+                "assistant.notice_text.{l}: not a language the assistant speaks ({})",
+                served.join(", ")
+            ));
+        }
         let s = &self.sip;
         if s.rtp_port_min == 0 || s.rtp_port_min >= s.rtp_port_max {
             return bad(format!(

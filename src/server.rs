@@ -98,6 +98,7 @@ fn assistant_services(
                 as Arc<dyn crate::assistant::llm::LanguageModel>
         }),
         store,
+        notice: config.assistant.notice.then(|| config.assistant.notice_text.clone()),
     };
     Ok((services, customers))
 }

@@ -38,6 +38,8 @@ async fn phone_caller_is_verified_by_pin_and_told_where_the_order_is() {
     let is = |v: &serde_json::Value, t: &str| v["type"] == t && v["call_id"] == id.as_str();
     let welcome = events.until(Duration::from_secs(20), |v| is(v, "assistant_replied")).await;
     assert!(welcome["text"].as_str().unwrap().starts_with("Thank you for calling"), "{welcome}");
+    // The AI notice is on by default (EU AI Act, Article 50).
+    assert!(welcome["text"].as_str().unwrap().contains("AI assistant, and your voice is analysed"), "{welcome}");
     assert_eq!(welcome["language"], "en");
 
     let ask = events.until(Duration::from_secs(40), |v| is(v, "assistant_replied") && v["intent"].is_string()).await;

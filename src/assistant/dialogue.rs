@@ -173,6 +173,8 @@ pub struct Assistant {
     /// fails: the built-in engine carries on).
     llm: Option<Arc<dyn LanguageModel>>,
     chat: Vec<serde_json::Value>,
+    /// The AI notice for the greeting (see `with_notice`).
+    notice: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Assistant {
@@ -206,11 +208,19 @@ impl Assistant {
             actions: Vec::new(),
             escalation: None,
             llm: None,
+            notice: None,
             chat: Vec::new(),
         }
     }
 
     /// Understand open requests with a language model (the built-in engine stays the fallback).
+    /// Tell the caller in the greeting that an AI answers and the voice is analysed (Some:
+    /// the centre's wording per language, the built-in text for the others).
+    pub fn with_notice(mut self, notice: Option<std::collections::BTreeMap<String, String>>) -> Self {
+        self.notice = notice;
+        self
+    }
+
     pub fn with_llm(mut self, llm: Option<Arc<dyn LanguageModel>>) -> Self {
         self.llm = llm;
         self
@@ -286,7 +296,14 @@ impl Assistant {
                     }
                     Err(e) => r.act("find_caller", e.to_string(), false),
                 }
-                self.msg(&mut r, Msg::Welcome);
+                match &self.notice {
+                    Some(own) => {
+                        let notice = own.get(&self.language).cloned();
+                        r.say.push(notice.unwrap_or_else(|| say(&self.language, &Msg::AiNotice)));
+                        self.msg(&mut r, Msg::HowCanIHelp);
+                    }
+                    None => self.msg(&mut r, Msg::Welcome),
+                }
             }
             Input::Silence => {
                 self.silences += 1;

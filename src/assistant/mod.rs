@@ -24,6 +24,9 @@ pub struct AssistantServices {
     pub llm: Option<Arc<dyn llm::LanguageModel>>,
     /// Switchboard's own records (every call's interaction), whatever the back office is.
     pub store: crate::store::Store,
+    /// The AI notice in the greeting (`[assistant] notice`): None when switched off, else
+    /// the centre's own wording per language (the built-in text for the rest).
+    pub notice: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl AssistantServices {
@@ -38,6 +41,7 @@ impl AssistantServices {
             chrono::Local::now().date_naive(),
         )
         .with_llm(self.llm.clone())
+        .with_notice(self.notice.clone())
         .with_lock(lockout::VerificationLock::new(self.store.clone(), &self.policy).map(Arc::new))
     }
 }

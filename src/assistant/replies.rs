@@ -11,6 +11,8 @@ pub const SERVED: &[&str] = &["en", "sv", "de", "fr", "es"];
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Welcome,
+    /// The greeting with the AI notice: an AI answers, the voice is analysed.
+    AiNotice,
     HowCanIHelp,
     AskVerification,
     VerificationRetry,
@@ -279,6 +281,13 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Danke für Ihren Anruf. Ich bin der automatische Assistent. Wie kann ich Ihnen helfen?",
             "Merci de votre appel. Je suis l'assistant automatique. Comment puis-je vous aider ?",
             "Gracias por llamar. Soy el asistente automático. ¿En qué puedo ayudarle?",
+        ]),
+        Msg::AiNotice => pick([
+            "Thank you for calling. You are speaking with an AI assistant, and your voice is analysed to help us serve you.",
+            "Tack för att du ringer. Du talar med en AI-assistent, och din röst analyseras för att vi ska kunna hjälpa dig.",
+            "Danke für Ihren Anruf. Sie sprechen mit einem KI-Assistenten, und Ihre Stimme wird analysiert, damit wir Ihnen besser helfen können.",
+            "Merci de votre appel. Vous parlez à un assistant d'IA, et votre voix est analysée pour mieux vous servir.",
+            "Gracias por llamar. Está hablando con un asistente de IA, y su voz se analiza para poder atenderle mejor.",
         ]),
         Msg::HowCanIHelp => pick([
             "How can I help you?",

@@ -159,7 +159,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         mixer.record_heard();
     }
     let (caller_leg, out) = mixer.add_caller(new.playout_rate);
-    let assistant_leg = mixer.add_assistant(playout.clone());
+    mixer.add_assistant(playout.clone());
     let mixer = Arc::new(std::sync::Mutex::new(mixer));
     let hangup = CancellationToken::new();
     svc.tracker.spawn(super::mixer::pace(mixer.clone(), hangup.clone()));
@@ -175,8 +175,7 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
         playout,
         mixer,
         caller_leg,
-        assistant_leg,
-        supervisor_legs: Vec::new(),
+        supervisors: Vec::new(),
         hangup: hangup.clone(),
         recorder: svc.settings.recording_dir.as_ref().map(|d| Recorder::new(d, &id)),
         dropped_frames: 0,
@@ -209,10 +208,8 @@ struct Actor {
     /// Who hears whom, and everyone's audio out every 20 ms.
     mixer: SharedMixer,
     caller_leg: LegId,
-    /// The assistant's voice (the call's prompts and messages too).
-    assistant_leg: LegId,
-    /// Supervisors' audio legs, by supervisor.
-    supervisor_legs: Vec<(String, LegId)>,
+    /// Supervisors on the call (listening, coaching, barging), each with their audio leg.
+    supervisors: Vec<agent::AgentBridge>,
     hangup: CancellationToken,
     recorder: Option<Recorder>,
     dropped_frames: u64,
@@ -276,6 +273,9 @@ impl Actor {
                 ev = agent::next_agent_event(self.agent.as_mut()) => self.on_agent_transcript(false, ev),
                 ev = agent::next_agent_event(self.consult.as_mut().and_then(|c| c.colleague.as_mut())) => {
                     self.on_agent_transcript(true, ev)
+                }
+                (who, ev) = supervise::next_supervisor_event(&mut self.supervisors), if !self.supervisors.is_empty() => {
+                    self.on_supervisor_transcript(&who, ev)
                 }
                 m = media.recv() => match m {
                     None => self.core.handle_hangup(self.now(), EndReason::TransportError("transport stopped".into())),

@@ -26,9 +26,9 @@ pub(super) struct AgentBridge {
     _done: DropGuard,
     /// The agent's own transcription stream (None if it could not start).
     input: Option<mpsc::Sender<AudioFrame>>,
-    events: Option<mpsc::Receiver<TranscriptEvent>>,
+    pub(super) events: Option<mpsc::Receiver<TranscriptEvent>>,
     /// When the agent joined, ms into the call (the agent stream's clock starts there).
-    joined_ms: u64,
+    pub(super) joined_ms: u64,
 }
 
 /// How long a caller has to answer the callback offer before they go back to the queue.
@@ -74,6 +74,25 @@ impl Actor {
                 let r = self.end_consult(&by, how);
                 self.answer(reply, r);
             }
+            Control::Supervise { leg, mode, reply } => {
+                let r = self.supervisor_joined(leg, mode);
+                self.answer(reply, r);
+            }
+            Control::SuperviseMode { supervisor, mode, reply } => {
+                let r = self.core.handle_supervisor_mode(self.now(), &supervisor, mode);
+                self.answer(reply, r);
+            }
+            Control::TakeOver { supervisor, reply } => {
+                let r = if self.capturing() {
+                    Err("a card is being keyed: take over when it is done".to_string())
+                } else {
+                    self.core.handle_take_over(self.now(), &supervisor)
+                };
+                self.answer(reply, r);
+            }
+            Control::SupervisorLeave { supervisor } => {
+                self.core.handle_supervisor_left(self.now(), &supervisor);
+            }
         }
     }
 
@@ -106,6 +125,11 @@ impl Actor {
 
     /// An agent's leg on the mixer in `mode`, with their speech transcribed.
     pub(super) fn bridge(&mut self, leg: crate::call::AgentLeg, mode: Mode) -> AgentBridge {
+        self.bridge_as(leg, Role::Agent, mode)
+    }
+
+    /// A staff member's leg (`role`: an agent or a supervisor) in `mode`, transcribed.
+    pub(super) fn bridge_as(&mut self, leg: crate::call::AgentLeg, role: Role, mode: Mode) -> AgentBridge {
         let (input, events) = match self.svc.engine.start_staff_stream() {
             Ok(s) => (Some(s.input), Some(s.events)),
             Err(e) => {
@@ -113,14 +137,16 @@ impl Actor {
                 (None, None)
             }
         };
-        let id = self.mix().add_person_with(Role::Agent, mode, leg.rate, leg.sink);
+        let id = self.mix().add_person_with(role, mode, leg.rate, leg.sink);
         AgentBridge { agent: leg.agent, leg: id, _done: leg.done, input, events, joined_ms: self.ms() }
     }
 
     /// An agent's voice: to whoever hears them, and to their transcription.
     pub(super) fn agent_audio(&mut self, agent: &str, frame: AudioFrame) {
         let colleague = self.consult.as_ref().and_then(|c| c.colleague.as_ref());
-        let Some(bridge) = self.agent.as_ref().filter(|a| a.agent == agent).or(colleague.filter(|a| a.agent == agent))
+        let supervisor = self.supervisors.iter().find(|b| b.agent == agent);
+        let Some(bridge) =
+            self.agent.as_ref().filter(|a| a.agent == agent).or(colleague.filter(|a| a.agent == agent)).or(supervisor)
         else {
             return;
         };
@@ -160,6 +186,11 @@ impl Actor {
     /// case file, and the caller is told. `requeued`: the router already did (the agent held
     /// several calls and another call reported the drop first).
     pub(super) fn agent_lost(&mut self, agent: &str, requeued: bool) {
+        if self.is_supervisor(agent) {
+            tracing::info!(call = %self.id, supervisor = %agent, "supervisor media ended");
+            self.core.handle_supervisor_left(self.now(), agent);
+            return;
+        }
         if self.consult_member_lost(agent) {
             return;
         }
@@ -313,5 +344,6 @@ impl Actor {
             self.mix().remove(a.leg);
         }
         self.drop_consult();
+        self.release_supervisors();
     }
 }

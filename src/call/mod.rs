@@ -165,6 +165,15 @@ pub enum Control {
     /// Take a card number keyed on the caller's phone pad (PCI DSS secure capture), asked by
     /// `by` (an agent, a supervisor, the assistant).
     SecureCapture { by: String },
+    /// A supervisor's audio (`leg.agent` is the supervisor) joins the call in `mode`;
+    /// `reply` says whether it could (and why not: coaching a call with no agent).
+    Supervise { leg: AgentLeg, mode: state::StaffMode, reply: Reply },
+    /// A supervisor on the call listens, coaches or barges in from now.
+    SuperviseMode { supervisor: String, mode: state::StaffMode, reply: Reply },
+    /// A supervisor on the call takes it over from the assistant or the agent.
+    TakeOver { supervisor: String, reply: Reply },
+    /// A supervisor leaves the call.
+    SupervisorLeave { supervisor: String },
 }
 
 /// A call's answer to a request from outside: done, or why not (shown to the person asking).

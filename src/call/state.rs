@@ -57,9 +57,14 @@ pub enum Change {
     },
     CaseFile(Box<crate::routing::case_file::CaseFile>),
     /// The recording leaves the call out from `from_ms` (secure capture) ...
-    RecordingPaused { from_ms: u64, reason: String },
+    RecordingPaused {
+        from_ms: u64,
+        reason: String,
+    },
     /// ... until `at_ms`.
-    RecordingResumed { at_ms: u64 },
+    RecordingResumed {
+        at_ms: u64,
+    },
     /// The supervisors on the call and how each takes part.
     Supervisors(Vec<SupervisorOnCall>),
 }

@@ -161,7 +161,14 @@ impl CallCore {
             return;
         }
         let AssistantSaid { text, language, intent, actions } = said;
-        self.publish(Event::AssistantReplied { call_id: self.id.clone(), text, language, intent, actions, at_ms: ms(now) });
+        self.publish(Event::AssistantReplied {
+            call_id: self.id.clone(),
+            text,
+            language,
+            intent,
+            actions,
+            at_ms: ms(now),
+        });
     }
 
     /// Nobody took the call in time: the caller is offered a callback or a message.

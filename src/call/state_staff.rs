@@ -170,7 +170,12 @@ impl CallCore {
             self.supervisors_changed();
             self.out.push_back(Output::Mix(MixChange::Supervisor { id: id.clone(), mode: Some(StaffMode::Listen) }));
             let call_id = self.id.clone();
-            self.publish(Event::SupervisorModeChanged { call_id, supervisor: id, mode: StaffMode::Listen, at_ms: ms(now) });
+            self.publish(Event::SupervisorModeChanged {
+                call_id,
+                supervisor: id,
+                mode: StaffMode::Listen,
+                at_ms: ms(now),
+            });
         }
     }
 
@@ -201,6 +206,7 @@ impl CallCore {
         self.supervisors_changed();
         let from = match self.agent.clone() {
             Some(agent) => {
+                self.nobody_to_coach(now);
                 self.publish(Event::AgentLeft {
                     call_id: self.id.clone(),
                     agent_id: AgentId(agent.clone()),

@@ -295,9 +295,15 @@ fn a_capture_pauses_the_recording_and_reports_only_a_count_and_the_last_four() {
         ]
     );
     let k = kinds(&out);
-    assert_eq!((k.first().unwrap().as_str(), k.last().unwrap().as_str()), ("secure_capture_started", "secure_capture_ended"));
+    assert_eq!(
+        (k.first().unwrap().as_str(), k.last().unwrap().as_str()),
+        ("secure_capture_started", "secure_capture_ended")
+    );
     assert_eq!(k.iter().filter(|k| *k == "secure_capture_progress").count(), 16);
-    let json = serde_json::to_string(&out.iter().filter_map(|o| if let Output::Publish(e) = o { Some(e) } else { None }).collect::<Vec<_>>()).unwrap();
+    let json = serde_json::to_string(
+        &out.iter().filter_map(|o| if let Output::Publish(e) = o { Some(e) } else { None }).collect::<Vec<_>>(),
+    )
+    .unwrap();
     assert!(json.contains("\"last4\":\"1111\"") && !json.contains("dtmf"), "{json}");
 }
 

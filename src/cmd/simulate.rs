@@ -22,6 +22,7 @@
 //! # After the hand-over (optional): stay on the line and act on the call's events.
 //! [handover]
 //! stay_s = 60                      # stay this long after the hand-over, or until hung up
+//! always = true                    # also when the assistant kept the call (a supervisor may step in)
 //! [[handover.steps]]
 //! wait_for = "agent_joined"        # the next event of this type for the call
 //! after_ms = 1000                  # then wait this long
@@ -61,6 +62,9 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Handover {
     pub stay_s: u64,
+    /// Stay and follow the steps even if the assistant did not hand the call over.
+    #[serde(default)]
+    pub always: bool,
     #[serde(default)]
     pub steps: Vec<Step>,
 }
@@ -206,7 +210,17 @@ async fn wait_for_reply(
 }
 
 /// Events after which the caller may hear someone else (utterances are cut there).
-const MIX_CHANGES: &[&str] = &["agent_joined", "agent_left", "consult_requested", "consult_started", "consult_ended"];
+const MIX_CHANGES: &[&str] = &[
+    "agent_joined",
+    "agent_left",
+    "consult_requested",
+    "consult_started",
+    "consult_ended",
+    "supervisor_joined",
+    "supervisor_mode_changed",
+    "supervisor_left",
+    "taken_over",
+];
 
 /// Cut what the server played into utterances (gaps of 700 ms or more, and at each of `cuts`),
 /// 8 kHz.
@@ -364,7 +378,7 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         turn_reports.push(json!({"turn": i + 1, "caller": label, "barge_in": t.barge_in,
             "sent_ms": sent_at.duration_since(started).as_millis() as u64, "latency_ms": latency}));
     }
-    if let (Some(h), true) = (&scenario.handover, escalated(&events, &scenario.caller)) {
+    if let Some(h) = scenario.handover.as_ref().filter(|h| h.always || escalated(&events, &scenario.caller)) {
         after_handover(&call, h, &handover_audio, &events, &scenario.caller).await?;
     }
     let hung_up_by_server = call.server_hung_up().await;

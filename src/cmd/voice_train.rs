@@ -394,6 +394,7 @@ pub fn train(
             samples: x.len(),
             seed,
             licences: licences.clone(),
+            cpu: crate::pipeline::analysis::probe::cpu_kind(),
             ..p.provenance
         };
         probes.push(p);

@@ -277,6 +277,21 @@ mod tests {
         assert!(said.for_caller());
         let case = Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::default() };
         assert!(!case.for_caller());
+        use crate::call::state::StaffMode;
+        let (sup, at_ms) = ("sam".to_string(), 0);
+        for staff in [
+            Event::SupervisorJoined { call_id: id.clone(), supervisor: sup.clone(), mode: StaffMode::Listen, at_ms },
+            Event::SupervisorModeChanged {
+                call_id: id.clone(),
+                supervisor: sup.clone(),
+                mode: StaffMode::Coach,
+                at_ms,
+            },
+            Event::SupervisorLeft { call_id: id.clone(), supervisor: sup.clone(), at_ms },
+            Event::TakenOver { call_id: id.clone(), by: sup, from: "assistant".into(), at_ms },
+        ] {
+            assert!(!staff.for_caller(), "a caller never learns who listens in: {staff:?}");
+        }
         let why = Event::EscalationRequested {
             call_id: id,
             reason: crate::assistant::dialogue::EscalationReason::CallerUpset,

@@ -30,6 +30,8 @@ mod caller_page;
 mod consult_api;
 mod media_stream;
 mod routing_api;
+mod supervise_api;
+mod supervisor_page;
 
 /// Errors a handler returns: client mistakes with a clear message, internal ones hidden.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +178,9 @@ pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
         .route("/api/events", get(events_ws))
         .merge(auth::routes())
         .merge(routing_api::routes())
-        .merge(consult_api::routes());
+        .merge(consult_api::routes())
+        .merge(supervise_api::routes())
+        .merge(supervisor_page::routes());
     if let Some(path) = media_stream_path {
         r = r.route(path, get(media_stream::media_stream_handler));
     }

@@ -37,6 +37,23 @@ fn said(r: &Reply) -> String {
 }
 
 #[tokio::test]
+async fn the_greeting_carries_the_ai_notice_in_the_callers_language_or_the_centres_words() {
+    let (a, _) = assistant("+15550100");
+    let mut a = a.with_notice(Some(Default::default()));
+    let hello = said(&a.handle(Input::Start).await);
+    assert!(hello.contains("AI assistant") && hello.contains("voice is analysed"), "{hello}");
+    assert!(hello.ends_with("How can I help you?"), "{hello}");
+    let own = [("en".to_string(), "Welcome to Example Bank: an AI answers and listens to your voice.".to_string())];
+    let (a, _) = assistant("+15550100");
+    let mut a = a.with_notice(Some(own.into_iter().collect()));
+    let hello = said(&a.handle(Input::Start).await);
+    assert!(hello.starts_with("Welcome to Example Bank"), "{hello}");
+    // Off: the plain greeting.
+    let (mut a, _) = assistant("+15550100");
+    assert!(!said(&a.handle(Input::Start).await).contains("analysed"));
+}
+
+#[tokio::test]
 async fn order_status_after_verification_by_date_of_birth() {
     let (mut a, _) = assistant("+15550100");
     let hello = a.handle(Input::Start).await;

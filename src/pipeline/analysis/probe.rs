@@ -22,6 +22,32 @@ pub struct Provenance {
     pub seed: u64,
     /// Licences of the data the weights were learned from.
     pub licences: Vec<String>,
+    /// The CPU's kind for the int8 encoder (architecture, vendor and the integer dot-product
+    /// extensions ONNX Runtime picks kernels by): its embeddings, and so the weights, are
+    /// reproduced bit for bit on the same kind of CPU, and differ slightly on another.
+    #[serde(default)]
+    pub cpu: String,
+}
+
+/// This machine's CPU kind (see [`Provenance::cpu`]).
+pub fn cpu_kind() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let flags = field("flags");
+    let has: Vec<&str> = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
+        .into_iter()
+        .filter(|f| flags.split_whitespace().any(|x| x == *f))
+        .collect();
+    let vendor = field("vendor_id");
+    format!("{} {} {}", std::env::consts::ARCH, if vendor.is_empty() { "unknown" } else { &vendor }, has.join(" "))
+        .trim()
+        .to_string()
 }
 
 /// A trained probe.

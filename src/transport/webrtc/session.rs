@@ -267,6 +267,43 @@ impl WebRtcService {
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
     }
+
+    /// Answer a supervisor's browser offering its audio to join `call` in `mode` (listen,
+    /// coach, barge). The call decides: a refusal (coaching a call with no agent, already on
+    /// it) closes the peer and is a conflict with the call's reason.
+    pub async fn answer_supervisor(
+        self: &Arc<Self>,
+        call: &CallId,
+        supervisor: &str,
+        mode: crate::call::state::StaffMode,
+        offer: String,
+    ) -> Result<String, WebRtcError> {
+        let media =
+            self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("no live call {call}")))?;
+        let (peer, sdp) = open_peer(&self.cfg, offer).await?;
+        let (sink, out) = crate::call::mixer::outbound();
+        let done = CancellationToken::new();
+        let leg = AgentLeg { agent: supervisor.to_string(), sink, rate: 48_000, done: done.clone().drop_guard() };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let refused = if !self.svc.controls.send(call, Control::Supervise { leg, mode, reply: tx }) {
+            Some(WebRtcError::Conflict(format!("call {call} is over")))
+        } else {
+            match tokio::time::timeout(Duration::from_secs(3), rx).await {
+                Ok(Ok(Ok(()))) => None,
+                Ok(Ok(Err(why))) => Some(WebRtcError::Conflict(why)),
+                Ok(Err(_)) => Some(WebRtcError::Conflict(format!("call {call} ended"))),
+                Err(_) => Some(WebRtcError::Unavailable(format!("call {call} is not answering; try again"))),
+            }
+        };
+        if let Some(e) = refused {
+            let _ = peer.pc.close().await;
+            return Err(e);
+        }
+        let side = Side::Agent { agent: supervisor.into(), media, controls: self.svc.controls.clone() };
+        let session = Session { service: self.clone(), peer, id: call.clone(), side, out, stop: done, pending: None };
+        self.svc.tracker.spawn(session.run());
+        Ok(sdp)
+    }
 }
 
 /// A peer connection answering a browser's offer, with our audio track.

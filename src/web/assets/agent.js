@@ -137,6 +137,7 @@ function onEvent(ev) {
       endMedia();
       resetCall();
       if (ev.reason === "transferred") status("Call transferred, with its case file.");
+      else if (ev.reason === "taken_over") status("A supervisor took the call over.");
       else {
         status("Your connection to the call was lost; it went back to the queue. You are offline.", true);
         api("GET", "/api/agents/me").then((a) => { sb.presence = a.presence; $("presence").value = a.presence; }).catch(() => {});
