@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page, with_leading_silence};
 use common::server::{demo_server, have, tempdir, DESK};
-use common::{simulate_in_background, summary_and_heard};
+use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
 
 const PRIYA_SAYS: &str =
     "Hello, this is Priya from the fraud team. I have blocked your card, and a new card is on its way.";
@@ -136,23 +136,12 @@ fn an_agent_consults_a_colleague_while_the_caller_holds_then_transfers() {
     // hold audio during it (none of either agent's words), James after it.
     let (summary, all) = summary_and_heard(&caller.join().unwrap());
     println!("the caller heard: {all}");
-    let at = |kind: &str| {
-        summary["events"].as_array().unwrap().iter().find(|e| e["type"] == kind).and_then(|e| e["at_ms"].as_u64())
-    };
-    let (from, to) = (at("consult_requested").unwrap(), at("consult_ended").unwrap());
-    let heard: Vec<(u64, String)> = summary["assistant_heard"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h["at_ms"].as_u64().unwrap(), h["text"].as_str().unwrap_or("").to_lowercase()))
-        .collect();
-    let text_in = |a: u64, b: u64| {
-        heard.iter().filter(|(t, _)| (a..b).contains(t)).map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(" | ")
-    };
+    let (from, to) = (event_ms(&summary, "consult_requested").unwrap(), event_ms(&summary, "consult_ended").unwrap());
+    let text_in = |a: u64, b: u64| heard_in(&summary, a, b).join(" | ");
     // Audio in flight when the consult began may still arrive just after its event: 300 ms grace.
     let (before, during, after) = (text_in(0, from), text_in(from + 300, to), text_in(to, u64::MAX));
     println!("before the consult: {before}\nduring it ({from}..{to} ms): {during}\nafter it: {after}");
-    assert!(heard.iter().any(|(t, _)| (from..to).contains(t)), "the hold audio was heard during the consult");
+    assert!(!heard_in(&summary, from, to).is_empty(), "the hold audio was heard during the consult");
     assert!(!by_priya(&during) && !by_james(&during), "the caller heard the consult: {during}");
     assert!(by_priya(&before), "the caller heard Priya before the consult: {before}");
     assert!(by_james(&after), "the caller heard James after the transfer: {after}");

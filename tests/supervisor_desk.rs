@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use common::browser::{browser, wait_page, with_leading_silence};
 use common::server::{demo_server, have, tempdir, DESK};
-use common::{simulate_in_background, summary_and_heard};
+use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
 
 const SAM_SAYS: &str = "Hello, this is Sam, the supervisor. I am taking over your call now.";
 
@@ -115,19 +115,9 @@ fn a_supervisor_listens_in_unheard_then_takes_the_call_over_from_the_assistant()
 
     let (summary, all) = summary_and_heard(&caller.join().unwrap());
     println!("the caller heard: {all}");
-    let at = |kind: &str| {
-        summary["events"].as_array().unwrap().iter().find(|e| e["type"] == kind).and_then(|e| e["at_ms"].as_u64())
-    };
-    let (joined_ms, took_ms) = (at("supervisor_joined").unwrap(), at("taken_over").unwrap());
-    let heard: Vec<(u64, String)> = summary["assistant_heard"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h["at_ms"].as_u64().unwrap(), h["text"].as_str().unwrap_or("").to_lowercase()))
-        .collect();
-    let text_in = |a: u64, b: u64| {
-        heard.iter().filter(|(t, _)| (a..b).contains(t)).map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(" | ")
-    };
+    let (joined_ms, took_ms) =
+        (event_ms(&summary, "supervisor_joined").unwrap(), event_ms(&summary, "taken_over").unwrap());
+    let text_in = |a: u64, b: u64| heard_in(&summary, a, b).join(" | ");
     // The simulator stamps events as they arrive over the WebSocket, which can be a little
     // after the audio changed (RTP is faster): Sam's first words may start just before the
     // stamp. A 1 s margin keeps them out of the listening window.

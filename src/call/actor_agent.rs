@@ -83,11 +83,7 @@ impl Actor {
                 self.answer(reply, r);
             }
             Control::TakeOver { supervisor, reply } => {
-                let r = if self.capturing() {
-                    Err("a card is being keyed: take over when it is done".to_string())
-                } else {
-                    self.core.handle_take_over(self.now(), &supervisor)
-                };
+                let r = self.core.handle_take_over(self.now(), &supervisor);
                 self.answer(reply, r);
             }
             Control::SupervisorLeave { supervisor } => {

@@ -39,6 +39,11 @@ pub const CONSULT_ANSWER: Duration = Duration::from_secs(45);
 /// A pause after the last key that ends the entry (a PIN or an order number without #).
 pub const KEY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `now` as ms into the call (events' `at_ms`).
+fn ms(now: At) -> u64 {
+    now.as_millis() as u64
+}
+
 /// A field of the call's record the core owns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -268,8 +273,7 @@ impl CallCore {
             return;
         }
         self.out.push_back(Output::Record(Change::Dtmf(digit)));
-        let at_ms = now.as_millis() as u64;
-        self.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms });
+        self.publish(Event::Dtmf { call_id: self.id.clone(), digit, at_ms: ms(now) });
     }
 
     /// A key nobody else took (no agent on the line, no callback offer) adds to the caller's
@@ -338,8 +342,7 @@ impl CallCore {
         reason: crate::assistant::dialogue::EscalationReason,
         intent: Option<crate::assistant::intents::Intent>,
     ) {
-        let at_ms = now.as_millis() as u64;
-        self.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms });
+        self.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms: ms(now) });
         self.set_state(CallState::WaitingForAgent);
     }
 

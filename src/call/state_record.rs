@@ -7,7 +7,7 @@
 //! The actor computes (the pipeline transcribes, the analyser judges, the assistant's job
 //! decides); the core is the one place that turns those results into the record and events.
 
-use super::{At, CallCore, Change, Output};
+use super::{ms, At, CallCore, Change, Output};
 use crate::call::{Segment, Speaker, Transport};
 use crate::events::Event;
 use crate::pipeline::analysis::language::LanguageEvent;
@@ -35,10 +35,6 @@ pub struct AssistantSaid {
     pub language: String,
     pub intent: Option<crate::assistant::intents::Intent>,
     pub actions: Vec<crate::assistant::dialogue::ActionRecord>,
-}
-
-fn ms(now: At) -> u64 {
-    now.as_millis() as u64
 }
 
 impl CallCore {

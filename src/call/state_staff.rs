@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{At, CallCore, Change, Output};
+use super::{ms, At, CallCore, Change, Output};
 use crate::call::CallState;
 use crate::events::Event;
 use crate::routing::AgentId;
@@ -38,10 +38,6 @@ pub enum MixChange {
     /// The supervisor's leg replaces the assistant's voice, or the agent's leg, in the
     /// conversation: it talks, the other is out.
     TakeOver { by: String },
-}
-
-fn ms(now: At) -> u64 {
-    now.as_millis() as u64
 }
 
 impl CallCore {
@@ -201,6 +197,9 @@ impl CallCore {
         };
         if self.consultant.is_some() {
             return Err("a consult is under way on this call".into());
+        }
+        if self.capture.is_some() {
+            return Err("a card is being keyed: take over when it is done".into());
         }
         self.supervisors.remove(i);
         self.supervisors_changed();

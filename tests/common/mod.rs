@@ -100,3 +100,20 @@ pub fn summary_and_heard(out: &str) -> (serde_json::Value, String) {
         .unwrap_or_default();
     (summary, heard)
 }
+
+/// When the simulator stamped the first event of `kind` (ms into the call), from its summary.
+pub fn event_ms(summary: &serde_json::Value, kind: &str) -> Option<u64> {
+    summary["events"].as_array()?.iter().find(|e| e["type"] == kind).and_then(|e| e["at_ms"].as_u64())
+}
+
+/// What the simulated caller heard, an utterance each (lower case), in those that began in
+/// `from..to` ms into the call.
+pub fn heard_in(summary: &serde_json::Value, from: u64, to: u64) -> Vec<String> {
+    summary["assistant_heard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|h| h["at_ms"].as_u64().is_some_and(|t| (from..to).contains(&t)))
+        .map(|h| h["text"].as_str().unwrap_or("").to_lowercase())
+        .collect()
+}

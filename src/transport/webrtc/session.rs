@@ -252,20 +252,15 @@ impl WebRtcService {
                 "call {call} is not with {agent}: accept it first (or be asked to consult)"
             )));
         }
-        let media =
-            self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
-        let (peer, sdp) = open_peer(&self.cfg, offer).await?;
-        let (sink, out) = crate::call::mixer::outbound();
-        let done = CancellationToken::new();
-        let leg = AgentLeg { agent: agent.to_string(), sink, rate: 48_000, done: done.clone().drop_guard() };
-        if !self.svc.controls.send(call, Control::AgentJoined(leg)) {
-            let _ = peer.pc.close().await;
-            return Err(WebRtcError::Unavailable(format!("call {call} is not taking the agent now")));
-        }
-        let side = Side::Agent { agent: agent.into(), media, controls: self.svc.controls.clone() };
-        let session = Session { service: self.clone(), peer, id: call.clone(), side, out, stop: done, pending: None };
-        self.svc.tracker.spawn(session.run());
-        Ok(sdp)
+        let controls = self.svc.controls.clone();
+        let id = call.clone();
+        self.bridge_staff(call, agent, offer, |leg| async move {
+            match controls.send(&id, Control::AgentJoined(leg)) {
+                true => Ok(()),
+                false => Err(WebRtcError::Unavailable(format!("call {id} is not taking the agent now"))),
+            }
+        })
+        .await
     }
 
     /// Answer a supervisor's browser offering its audio to join `call` in `mode` (listen,
@@ -278,28 +273,48 @@ impl WebRtcService {
         mode: crate::call::state::StaffMode,
         offer: String,
     ) -> Result<String, WebRtcError> {
+        let controls = self.svc.controls.clone();
+        let id = call.clone();
+        self.bridge_staff(call, supervisor, offer, |leg| async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if !controls.send(&id, Control::Supervise { leg, mode, reply: tx }) {
+                return Err(WebRtcError::Conflict(format!("call {id} is over")));
+            }
+            match tokio::time::timeout(Duration::from_secs(3), rx).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(why))) => Err(WebRtcError::Conflict(why)),
+                Ok(Err(_)) => Err(WebRtcError::Conflict(format!("call {id} ended"))),
+                Err(_) => Err(WebRtcError::Unavailable(format!("call {id} is not answering; try again"))),
+            }
+        })
+        .await
+    }
+
+    /// A staff member's browser audio on `call`: answer the offer, hand the call their leg
+    /// (`join`: the call takes it, or why not; a refusal closes the peer), then run the session
+    /// (their audio in, what they hear out; a dropped connection is reported to the call).
+    async fn bridge_staff<F, Fut>(
+        self: &Arc<Self>,
+        call: &CallId,
+        who: &str,
+        offer: String,
+        join: F,
+    ) -> Result<String, WebRtcError>
+    where
+        F: FnOnce(AgentLeg) -> Fut,
+        Fut: std::future::Future<Output = Result<(), WebRtcError>>,
+    {
         let media =
-            self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("no live call {call}")))?;
+            self.svc.controls.media(call).ok_or_else(|| WebRtcError::Conflict(format!("call {call} is over")))?;
         let (peer, sdp) = open_peer(&self.cfg, offer).await?;
         let (sink, out) = crate::call::mixer::outbound();
         let done = CancellationToken::new();
-        let leg = AgentLeg { agent: supervisor.to_string(), sink, rate: 48_000, done: done.clone().drop_guard() };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let refused = if !self.svc.controls.send(call, Control::Supervise { leg, mode, reply: tx }) {
-            Some(WebRtcError::Conflict(format!("call {call} is over")))
-        } else {
-            match tokio::time::timeout(Duration::from_secs(3), rx).await {
-                Ok(Ok(Ok(()))) => None,
-                Ok(Ok(Err(why))) => Some(WebRtcError::Conflict(why)),
-                Ok(Err(_)) => Some(WebRtcError::Conflict(format!("call {call} ended"))),
-                Err(_) => Some(WebRtcError::Unavailable(format!("call {call} is not answering; try again"))),
-            }
-        };
-        if let Some(e) = refused {
+        let leg = AgentLeg { agent: who.to_string(), sink, rate: 48_000, done: done.clone().drop_guard() };
+        if let Err(e) = join(leg).await {
             let _ = peer.pc.close().await;
             return Err(e);
         }
-        let side = Side::Agent { agent: supervisor.into(), media, controls: self.svc.controls.clone() };
+        let side = Side::Agent { agent: who.into(), media, controls: self.svc.controls.clone() };
         let session = Session { service: self.clone(), peer, id: call.clone(), side, out, stop: done, pending: None };
         self.svc.tracker.spawn(session.run());
         Ok(sdp)
