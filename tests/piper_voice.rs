@@ -85,7 +85,9 @@ fn piper_speaks_english_that_whisper_understands() {
     for (band, audio) in [("16 kHz", wide), ("8 kHz", phone)] {
         let heard = transcribe(&engine, audio);
         eprintln!("whisper heard ({band}): {heard}");
-        for word in ["order", "shipped"] {
+        // Stems, not exact forms: on another CPU kind the same voice gave "567-8s ship today"
+        // (the "has" ran into the digits); the content words are what a caller must hear.
+        for word in ["order", "ship", "today"] {
             assert!(heard.contains(word), "{band}: {word:?} not in {heard:?}");
         }
     }
