@@ -328,6 +328,25 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// How fast the supervisor's desk shows what happens: the real /supervisor page in
+    /// headless Chromium with live SIP calls, then with many synthetic calls on the wall;
+    /// alert published -> on screen p50/p95, and the server's CPU and memory.
+    Desk {
+        /// Live phone calls (sipp) in the first load.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+        /// Synthetic calls on the wall in the second load.
+        #[arg(long, default_value_t = 200)]
+        synthetic: usize,
+        /// Events per second about the synthetic calls.
+        #[arg(long, default_value_t = 100)]
+        events_per_s: usize,
+        /// Probe alerts per load.
+        #[arg(long, default_value_t = 40)]
+        probes: usize,
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+    },
     /// What a call's mixer costs per 20 ms tick with 2, 4 and 8 legs all talking.
     Mixer {
         /// Call sizes (legs) to time.

@@ -226,6 +226,8 @@ pub struct ServerConfig {
     pub llm: crate::assistant::llm::LlmConfig,
     pub pipeline: PipelineConfig,
     pub webrtc: crate::transport::webrtc::WebRtcConfig,
+    /// `[alerts]`: what makes a supervisor look at a call (see `call::alerts`).
+    pub alerts: crate::call::alerts::AlertConfig,
 }
 
 const ENV_PREFIX: &str = "SWITCHBOARD__";
@@ -324,6 +326,14 @@ impl ServerConfig {
             ));
         }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
+        let r = &self.routing;
+        if !(1..=3600).contains(&r.service_level_s) || !(0.0..=1.0).contains(&r.service_level_target) {
+            return bad(format!(
+                "routing.service_level_s = {} (1 to 3600) and routing.service_level_target = {} (0 to 1)",
+                r.service_level_s, r.service_level_target
+            ));
+        }
         self.calls.admission.validate().map_err(ConfigError::Invalid)?;
         self.llm.validate().map_err(ConfigError::Invalid)?;
         if !(1..=24 * 30).contains(&self.auth.session_hours) {

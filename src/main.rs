@@ -272,6 +272,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             runtime()?.block_on(switchboard::cmd::bench_load::run(engine, &root.join("audio-fixtures"), spec))?;
         }
+        Command::Bench { what: BenchWhat::Desk { calls, synthetic, events_per_s, probes, model } } => {
+            let manifest = Manifest::load_default()?;
+            let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;
+            let root = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+            let spec = switchboard::cmd::bench_desk::DeskSpec {
+                calls: calls.max(1),
+                synthetic: synthetic.max(1),
+                events_per_s,
+                probes: probes.max(1),
+            };
+            runtime()?.block_on(switchboard::cmd::bench_desk::run(engine, &root.join("audio-fixtures"), spec))?;
+        }
         Command::Bench { what: BenchWhat::Sip { calls, model, wav, reference } } => {
             let manifest = Manifest::load_default()?;
             let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;

@@ -190,6 +190,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
             max_duration: Duration::from_secs(config.calls.max_duration_s),
             recording_dir,
             greeting,
+            alerts: config.alerts.enabled.then(|| Arc::new(config.alerts.clone())),
         },
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),

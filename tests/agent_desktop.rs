@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
-use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page, with_leading_silence};
+use common::browser::{accept_offer_as, browser, espeak, log_in_and_go_available, wait_page, with_leading_silence};
 use common::server::{have, tempdir, Server};
 use common::{ok_stdout, root, simulate_in_background, summary_and_heard};
 
@@ -55,14 +55,7 @@ fn an_agent_takes_a_routed_call_in_the_browser_talks_survives_a_drop_and_wraps_u
     ]);
     let base = format!("http://{}", server.http);
     // Priya's voice: one sentence with a pause before it, looped as her microphone.
-    let raw = dir.join("priya-raw.wav");
-    let spoke = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), PRIYA_SAYS])
-        .status()
-        .unwrap();
-    assert!(spoke.success());
-    let voice = dir.join("priya.wav");
-    with_leading_silence(&raw, &voice, 1.0);
+    let voice = espeak(&dir, "priya", PRIYA_SAYS, 1.0);
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();
@@ -228,14 +221,7 @@ fn a_web_caller_is_answered_by_an_agent_in_another_browser() {
         ("SWITCHBOARD__ROUTING__OFFER_TIMEOUT_S", "30"),
     ]);
     let base = format!("http://{}", server.http);
-    let raw = dir.join("james-raw.wav");
-    let spoke = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), "Hi, this is James. I can help you with your order today."])
-        .status()
-        .unwrap();
-    assert!(spoke.success());
-    let agent_voice = dir.join("james.wav");
-    with_leading_silence(&raw, &agent_voice, 1.0);
+    let agent_voice = espeak(&dir, "james", "Hi, this is James. I can help you with your order today.", 1.0);
     // The caller lets the welcome play, then asks for a person (once).
     let caller_voice = dir.join("caller.wav");
     with_leading_silence(&common::fixture("agent_please.wav"), &caller_voice, 5.0);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::Value;
 
-use common::browser::{accept_offer_as, browser, log_in_and_go_available, wait_page, with_leading_silence};
+use common::browser::{accept_offer_as, browser, espeak, log_in_and_go_available, wait_page};
 use common::server::{demo_server, have, tempdir, DESK};
 use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
 
@@ -33,26 +33,13 @@ fn by_james(text: &str) -> bool {
     ["james", "service", "customer", "through to me"].iter().any(|w| text.contains(w))
 }
 
-fn espeak(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
-    let raw = dir.join(format!("{name}-raw.wav"));
-    let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), text])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "espeak-ng failed");
-    let voice = dir.join(format!("{name}.wav"));
-    with_leading_silence(&raw, &voice, 1.0);
-    voice
-}
-
 #[test]
 fn an_agent_consults_a_colleague_while_the_caller_holds_then_transfers() {
     assert!(have("espeak-ng") && have("chromedriver"), "needs espeak-ng and chromium-driver (scripts/setup)");
     let dir = tempdir("consult-transfer");
     let (_, server) = demo_server("consult-transfer", DESK);
     let base = format!("http://{}", server.http);
-    let (priya_voice, james_voice) = (espeak(&dir, "priya", PRIYA_SAYS), espeak(&dir, "james", JAMES_SAYS));
+    let (priya_voice, james_voice) = (espeak(&dir, "priya", PRIYA_SAYS, 1.0), espeak(&dir, "james", JAMES_SAYS, 1.0));
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::Value;
 
-use common::browser::{browser, wait_page, with_leading_silence};
+use common::browser::{browser, click_now, espeak, log_in_supervisor, select_on_wall, wait_page};
 use common::server::{demo_server, have, tempdir, DESK};
 use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
 
@@ -31,31 +31,19 @@ fn a_supervisor_listens_in_unheard_then_takes_the_call_over_from_the_assistant()
     let dir = tempdir("supervisor-desk");
     let (_, server) = demo_server("supervisor-desk", DESK);
     let base = format!("http://{}", server.http);
-    let raw = dir.join("sam-raw.wav");
-    let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), SAM_SAYS])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "espeak-ng failed");
-    let voice = dir.join("sam.wav");
-    with_leading_silence(&raw, &voice, 1.0);
+    let voice = espeak(&dir, "sam", SAM_SAYS, 1.0);
 
     // An agent may not open the desk or step in.
     let priya = server.session("priya", "priya-demo-pass");
     let (status, _, _) = server.request("GET", "/supervisor", Some(&priya), None);
     assert_eq!(status, 403, "an agent opens /supervisor");
+    let (status, _, _) = server.request("GET", "/api/desk", Some(&priya), None);
+    assert_eq!(status, 403, "an agent reads the boards");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();
     let (_d, sam) = rt.block_on(browser(&voice, true));
-    rt.block_on(async {
-        sam.goto(&format!("{base}/supervisor")).await.unwrap();
-        sam.find(Locator::Id("username")).await.unwrap().send_keys("sam").await.unwrap();
-        sam.find(Locator::Id("password")).await.unwrap().send_keys("sam-demo-pass").await.unwrap();
-        sam.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
-    });
-    rt.block_on(wait_page(&sam, Duration::from_secs(10), "the login", |s| s["user"]["username"] == "sam"));
+    rt.block_on(log_in_supervisor(&sam, &base, "sam"));
 
     let mut events = rt.block_on(server.events(None));
     let caller = simulate_in_background(&server, "supervisor_desk.toml");
@@ -65,12 +53,27 @@ fn a_supervisor_listens_in_unheard_then_takes_the_call_over_from_the_assistant()
 
     // The call is on the wall, with the assistant.
     rt.block_on(wait_page(&sam, Duration::from_secs(10), "the call on the wall", |s| s["calls"][&call].is_object()));
+    rt.block_on(wait_page(&sam, Duration::from_secs(60), "the call's language on the wall", |s| {
+        s["calls"][&call]["language"] == "en"
+    }));
     let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/supervise/listen"), Some(&priya), None);
     assert_eq!(status, 403, "an agent steps in: {body}");
+    let assign = Some(serde_json::json!({"agent": "priya"}));
+    let (status, _, body) = server.request("POST", &format!("/api/calls/{call}/assign"), Some(&priya), assign);
+    assert_eq!(status, 403, "an agent hands calls out: {body}");
+    // The boards: the agents with their presence, the service level's threshold.
+    let sam_session = server.session("sam", "sam-demo-pass");
+    let (status, _, desk) = server.request("GET", "/api/desk", Some(&sam_session), None);
+    assert_eq!(status, 200, "{desk}");
+    assert_eq!(desk["service_level_s"], 20, "{desk}");
+    assert!(
+        desk["agents"].as_array().unwrap().iter().any(|a| a["agent_id"] == "priya" && a["presence"] == "offline"),
+        "{desk}"
+    );
 
     // Sam listens: he hears the call (level and bytes); nobody hears him.
     rt.block_on(async {
-        sam.find(Locator::Css(&format!("tr[data-id='{call}']"))).await.unwrap().click().await.unwrap();
+        select_on_wall(&sam, &call).await;
         sam.find(Locator::Id("listen")).await.unwrap().click().await.unwrap();
     });
     let joined = rt.block_on(events.until(Duration::from_secs(20), |v| of_call(v, "supervisor_joined")));
@@ -83,17 +86,50 @@ fn a_supervisor_listens_in_unheard_then_takes_the_call_over_from_the_assistant()
     println!("Sam hears the call while listening: peak level {}, {} bytes", s["inboundLevel"], s["bytesReceived"]);
     let (_, record) = server.get(&format!("/api/calls/{call}"));
     assert_eq!(record["supervisors"][0]["id"], "sam", "{record}");
-    // The desk as Sam sees it (for the README: docs/supervisor-desk.png is a copy).
-    let shot = rt.block_on(sam.screenshot()).unwrap();
-    let path = common::root().join("target/supervisor-desk.png");
-    std::fs::write(&path, shot).unwrap();
-    println!("screenshot: {}", path.display());
     // The caller speaks while Sam listens (and talks into his microphone, unheard).
     let said = rt.block_on(events.until(Duration::from_secs(60), |v| {
         of_call(v, "transcript_final") && v["text"].as_str().unwrap_or("").to_lowercase().contains("waiting")
     }));
     println!("the caller while Sam listens: {}", said["text"]);
-    std::thread::sleep(Duration::from_secs(4));
+    // The caller's words (or mood) raised an alert: on Sam's page; he acknowledges it.
+    let alert = rt.block_on(events.until(Duration::from_secs(30), |v| of_call(v, "alert_raised")));
+    println!("alert: {} ({})", alert["rule"], alert["detail"]);
+    let key = format!("{call}/{}", alert["alert_id"].as_str().unwrap());
+    rt.block_on(wait_page(&sam, Duration::from_secs(5), "the alert on the page", |s| s["alerts"][&key].is_object()));
+    // The desk as Sam sees it (for the README: docs/supervisor-desk.png is a copy).
+    let shot = rt.block_on(sam.screenshot()).unwrap();
+    let path = common::root().join("target/supervisor-desk.png");
+    std::fs::write(&path, shot).unwrap();
+    println!("screenshot: {}", path.display());
+    rt.block_on(click_now(&sam, &format!("button[data-ack='{key}']")));
+    let acked = rt.block_on(events.until(Duration::from_secs(10), |v| of_call(v, "alert_acknowledged")));
+    assert_eq!(
+        (acked["by"].as_str(), acked["alert_id"].clone(), acked["rule"].clone()),
+        (Some("sam"), alert["alert_id"].clone(), alert["rule"].clone())
+    );
+    rt.block_on(wait_page(&sam, Duration::from_secs(5), "the acknowledgement on the page", |s| {
+        s["alerts"][&key]["acked_by"] == "sam"
+    }));
+    let (_, record) = server.get(&format!("/api/calls/{call}"));
+    assert_eq!(record["alerts"][0]["acknowledged_by"], "sam", "stored with the call: {record}");
+    // The call's timeline has the steps with who and when; the assistant's decisions are there.
+    let (status, _, timeline) = server.request(
+        "GET",
+        &format!("/api/calls/{call}/timeline"),
+        Some(&server.session("sam", "sam-demo-pass")),
+        None,
+    );
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = timeline.as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    for k in ["call_started", "assistant_replied", "supervisor_joined", "alert_raised", "alert_acknowledged"] {
+        assert!(kinds.contains(&k), "{k} not on the timeline: {kinds:?}");
+    }
+    let (status, _, _) = server.request("GET", &format!("/api/calls/{call}/timeline"), Some(&priya), None);
+    assert_eq!(status, 404, "an agent does not see another's call's timeline");
+    rt.block_on(wait_page(&sam, Duration::from_secs(5), "the decisions on the call page", |s| {
+        s["decisions"].as_array().is_some_and(|d| !d.is_empty())
+    }));
+    std::thread::sleep(Duration::from_secs(2));
 
     // Sam takes the call over from the assistant.
     rt.block_on(async { sam.find(Locator::Id("take-over")).await.unwrap().click().await.unwrap() });

@@ -66,12 +66,20 @@ pub struct ActionRecord {
     pub tool: String,
     pub detail: String,
     pub ok: bool,
+    /// A business rule (`[assistant.policy]`, the verification lock) said no.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
 }
 
 impl Reply {
     /// Record a tool call and how it went.
     fn act(&mut self, tool: &str, detail: impl Into<String>, ok: bool) {
-        self.actions.push(ActionRecord { tool: tool.into(), detail: detail.into(), ok });
+        self.actions.push(ActionRecord { tool: tool.into(), detail: detail.into(), ok, refused: false });
+    }
+
+    /// Record a tool call a business rule refused.
+    fn refuse(&mut self, tool: &str, detail: impl Into<String>) {
+        self.actions.push(ActionRecord { tool: tool.into(), detail: detail.into(), ok: false, refused: true });
     }
 }
 

@@ -38,6 +38,8 @@ pub struct CallSettings {
     pub recording_dir: Option<PathBuf>,
     /// Greeting played when a call starts: mono samples and their rate.
     pub greeting: Option<Arc<(Vec<f32>, u32)>>,
+    /// The alert rules every call is watched with (None: no alerts).
+    pub alerts: Option<Arc<super::alerts::AlertConfig>>,
 }
 
 /// What every call needs from the process, shared by all transports.
@@ -165,6 +167,10 @@ pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, Call
     svc.tracker.spawn(super::mixer::pace(mixer.clone(), hangup.clone()));
     let connect_timeout = svc.routing.as_ref().map(|r| r.agent_connect_timeout()).unwrap_or(Duration::from_secs(15));
     let mut core = CallCore::new(id.clone(), svc.settings.max_duration, connect_timeout);
+    if let Some(alerts) = &svc.settings.alerts {
+        let wait = svc.routing.as_ref().map(|r| r.service_level()).unwrap_or(Duration::from_secs(20));
+        core = core.with_alerts(super::alerts::Watch::new(alerts.clone(), wait));
+    }
     core.handle_started(new.caller, new.transport, started_at);
     let mut actor = Actor {
         core,
@@ -381,7 +387,12 @@ impl Actor {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Record(c) => self.svc.registry.update(&self.id, |r| write(r, c)),
-                Output::Publish(e) => self.svc.events.publish(e),
+                Output::Publish(e) => {
+                    if let Some(j) = self.svc.registry.journal() {
+                        j.event(&e);
+                    }
+                    self.svc.events.publish(e)
+                }
                 Output::Mix(m) => self.mix_change(m),
                 Output::Digits(keys) => self.assist(AssistInput::Digits(keys)),
                 Output::Silence => {
@@ -466,6 +477,7 @@ fn write(r: &mut CallRecord, c: Change) {
         Change::Agent(a) => r.info.agent = a,
         Change::Consultant(a) => r.info.consultant = a,
         Change::Supervisors(s) => r.info.supervisors = s,
+        Change::Alerts(a) => r.alerts = a,
         Change::Dtmf(d) => r.dtmf.push(d),
         Change::Segment(seg) => r.transcript.push(seg),
         Change::Analysis { caller_state, language, accent } => {

@@ -89,6 +89,14 @@ impl Actor {
             Control::SupervisorLeave { supervisor } => {
                 self.core.handle_supervisor_left(self.now(), &supervisor);
             }
+            Control::Assign { by, agent, reply } => {
+                let r = self.assign(&by, &agent);
+                self.answer(reply, r);
+            }
+            Control::AcknowledgeAlert { alert, by, reply } => {
+                let r = self.core.handle_alert_acknowledged(self.now(), &alert, &by);
+                self.answer(reply, r);
+            }
         }
     }
 
@@ -243,7 +251,7 @@ impl Actor {
     }
 
     /// The skill the call needs, from its latest intent.
-    fn case_skill(&self) -> Skill {
+    pub(super) fn case_skill(&self) -> Skill {
         self.case.intents.last().map(|i| Skill::from_intent(*i)).unwrap_or(Skill::General)
     }
 

@@ -112,7 +112,7 @@ impl Actor {
                 }
                 // Off the queue, or off the previous agent's desk (they wrap up).
                 if let Some(r) = &self.svc.routing {
-                    r.call_gone(&self.id);
+                    r.taken_over(&self.id);
                 }
                 let from = old.as_ref().map(|o| o.agent.clone()).unwrap_or_else(|| "assistant".into());
                 tracing::info!(call = %self.id, supervisor = %by, %from, "supervisor took the call over");
@@ -140,5 +140,34 @@ impl Actor {
         for b in std::mem::take(&mut self.supervisors) {
             self.mix().remove(b.leg);
         }
+    }
+
+    /// A supervisor hands the call to `agent`: from an agent, a transfer to them; from the
+    /// assistant or the queue, the call waits for them alone (their desktop is offered it).
+    pub(super) fn assign(&mut self, by: &str, agent: &str) -> Result<(), String> {
+        let routing = self.svc.routing.clone().ok_or("this server routes no calls to agents")?;
+        let id = crate::routing::AgentId(agent.to_string());
+        if routing.agent(&id).is_none() {
+            return Err(format!("no agent {agent}"));
+        }
+        let current = self.core.agent().map(str::to_string);
+        self.core.handle_assigned(self.now(), by, agent)?;
+        let note = format!("handed to {agent} by supervisor {by}");
+        match current {
+            Some(from) => self.transfer(&from, Some(agent.to_string()), None, &note),
+            None => {
+                let call = self.waiting_call(self.case_skill(), Some(id));
+                routing.assign(call).map_err(|e| e.to_string())?;
+                self.case.on_transfer("assistant", agent, &note);
+                self.case_changed();
+                // The assistant's voice stopped (on the core's word): the caller is told why.
+                self.apply();
+                let lang = self.caller_language();
+                let text = crate::assistant::replies::say(&lang, &crate::assistant::replies::Msg::Transferring);
+                self.speak(vec![text], lang, false);
+            }
+        }
+        tracing::info!(call = %self.id, supervisor = %by, %agent, "call handed to an agent by a supervisor");
+        Ok(())
     }
 }

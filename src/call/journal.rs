@@ -232,6 +232,52 @@ impl Journal {
             .collect()
     }
 
+    /// An event on the call's timeline (not the words, which are the transcript, nor what
+    /// changes many times a second or repeats the record: partials, capture digit counts,
+    /// whole case files).
+    pub fn event(&self, e: &crate::events::Event) {
+        use crate::events::Event as E;
+        if matches!(
+            e,
+            E::TranscriptPartial { .. }
+                | E::TranscriptFinal { .. }
+                | E::AgentTranscript { .. }
+                | E::ConsultTranscript { .. }
+                | E::SecureCaptureProgress { .. }
+                | E::CaseFileUpdated { .. }
+        ) {
+            return;
+        }
+        let Ok(body) = serde_json::to_value(e) else { return };
+        let kind = body["type"].as_str().unwrap_or_default().to_string();
+        self.queue(CallWrite::Event {
+            id: e.call_id().0.clone(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            kind,
+            body: body.to_string(),
+        });
+    }
+
+    /// A call's timeline (the latest `limit` events), everything queued before written first.
+    pub async fn timeline(&self, id: &CallId, limit: usize) -> Vec<serde_json::Value> {
+        self.flush(Duration::from_secs(2)).await;
+        let id = id.0.clone();
+        let rows = self.read("timeline", move |s| s.call_events(&id, limit)).await.unwrap_or_default();
+        rows.into_iter()
+            .filter_map(|r| {
+                let mut v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+                v["at"] = serde_json::Value::String(r.at);
+                Some(v)
+            })
+            .collect()
+    }
+
+    /// Calls each agent ended with today (UTC), by agent.
+    pub async fn handled_today(&self) -> std::collections::HashMap<String, u64> {
+        let midnight = chrono::Utc::now().format("%Y-%m-%dT00:00:00Z").to_string();
+        self.read("calls handled today", move |s| s.handled_since(&midnight)).await.unwrap_or_default()
+    }
+
     /// One call from the database, with its transcript.
     pub async fn call(&self, id: &CallId) -> Option<CallRecord> {
         let id = id.0.clone();
@@ -328,5 +374,43 @@ mod tests {
         assert_eq!(listed.iter().map(|c| c.id.0.as_str()).collect::<Vec<_>>(), ["c-1"]);
         assert!(j.ended_calls(10, [CallId("c-1".into())].into()).await.is_empty());
         assert_eq!(j.dropped(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_calls_timeline_keeps_its_events_in_order_without_the_words() {
+        use crate::events::Event;
+        let store = Store::open_in_memory().unwrap();
+        let j = Journal::start(store.clone());
+        let rec = CallRecord::new(CallId("c-9".into()), "+15550100".into(), Transport::Sip, "t0".into());
+        j.started(&rec.info, false);
+        let id = CallId("c-9".into());
+        j.event(&Event::CallStarted {
+            call_id: id.clone(),
+            caller: "+15550100".into(),
+            transport: Transport::Sip,
+            started_at: "t0".into(),
+        });
+        j.event(&Event::TranscriptPartial {
+            call_id: id.clone(),
+            text: "my card".into(),
+            start_ms: 0,
+            end_ms: 1,
+            language: "en".into(),
+        });
+        j.event(&Event::SupervisorJoined {
+            call_id: id.clone(),
+            supervisor: "sam".into(),
+            mode: crate::call::state::StaffMode::Listen,
+            at_ms: 5000,
+        });
+        // An event about a call the database does not know is dropped, not an error.
+        j.event(&Event::CallbackOffered { call_id: CallId("c-unknown".into()), at_ms: 1 });
+        let t = j.timeline(&id, 100).await;
+        let kinds: Vec<&str> = t.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["call_started", "supervisor_joined"]);
+        assert_eq!((t[1]["supervisor"].as_str(), t[1]["at_ms"].as_u64()), (Some("sam"), Some(5000)));
+        assert!(t[1]["at"].as_str().unwrap().ends_with('Z'), "{}", t[1]);
+        assert_eq!(j.timeline(&id, 1).await.len(), 1, "the latest only");
+        assert!(j.timeline(&CallId("c-unknown".into()), 10).await.is_empty());
     }
 }

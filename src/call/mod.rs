@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod admission;
+pub mod alerts;
 pub mod barge_in;
 pub mod journal;
 pub mod mix;
@@ -174,6 +175,10 @@ pub enum Control {
     TakeOver { supervisor: String, reply: Reply },
     /// A supervisor leaves the call.
     SupervisorLeave { supervisor: String },
+    /// A supervisor (`by`) hands the call to an agent they picked.
+    Assign { by: String, agent: String, reply: Reply },
+    /// A supervisor acknowledges one of the call's alerts.
+    AcknowledgeAlert { alert: String, by: String, reply: Reply },
 }
 
 /// A call's answer to a request from outside: done, or why not (shown to the person asking).

@@ -100,6 +100,9 @@ pub struct CallRecord {
     /// Where the recording is paused (secure card capture): silence in both channels there.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recording_paused: Vec<PausedSpan>,
+    /// The alerts raised on the call (`[alerts]`), and who acknowledged them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::alerts::AlertOnCall>,
     /// The caller's own capability for this call (web callers: follow its events, hang up).
     #[serde(skip)]
     pub caller_token: Option<String>,
@@ -133,6 +136,7 @@ impl CallRecord {
             caller_token: None,
             accent: None,
             recording_paused: Vec::new(),
+            alerts: Vec::new(),
             slot_released: false,
         }
     }

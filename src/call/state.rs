@@ -18,6 +18,8 @@ use super::{CallId, CallState, EndReason};
 use crate::events::Event;
 use crate::routing::AgentId;
 
+#[path = "state_alerts.rs"]
+mod alerting;
 #[path = "state_record.rs"]
 mod record;
 #[path = "state_staff.rs"]
@@ -72,6 +74,8 @@ pub enum Change {
     },
     /// The supervisors on the call and how each takes part.
     Supervisors(Vec<SupervisorOnCall>),
+    /// The alerts raised on the call, and who acknowledged them.
+    Alerts(Vec<super::alerts::AlertOnCall>),
 }
 
 /// What the core wants done.
@@ -125,6 +129,9 @@ pub struct CallCore {
     capture: Option<(At, At)>,
     deadline: At,
     connect_timeout: Duration,
+    /// The alert rules watching the call (none: no alerts).
+    watch: Option<super::alerts::Watch>,
+    alerts: Vec<super::alerts::AlertOnCall>,
     ended: bool,
     out: VecDeque<Output>,
 }
@@ -150,6 +157,8 @@ impl CallCore {
             capture: None,
             deadline: max_duration,
             connect_timeout,
+            watch: None,
+            alerts: Vec::new(),
             ended: false,
             out: VecDeque::new(),
         }
@@ -202,6 +211,7 @@ impl CallCore {
             self.connect_by.as_ref().map(|c| c.1),
             self.consult_by,
             capture,
+            self.watch.as_ref().and_then(|w| w.next_timeout()),
             Some(self.deadline),
         ]
         .into_iter()
@@ -213,11 +223,14 @@ impl CallCore {
         self.out.push_back(Output::Publish(e));
     }
 
-    fn set_state(&mut self, state: CallState) {
+    fn set_state(&mut self, now: At, state: CallState) {
         if self.state == state {
             return;
         }
         self.state = state;
+        if let Some(w) = self.watch.as_mut() {
+            w.on_state(now, state);
+        }
         self.out.push_back(Output::Record(Change::State(state)));
         self.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
     }
@@ -263,6 +276,9 @@ impl CallCore {
             if self.agent.as_deref() == Some(agent.as_str()) && !self.connected {
                 self.out.push_back(Output::AgentNeverConnected(agent));
             }
+        }
+        if let Some(fired) = self.watch.as_mut().map(|w| w.on_timeout(now)) {
+            self.raise(now, fired);
         }
     }
 
@@ -343,7 +359,10 @@ impl CallCore {
         intent: Option<crate::assistant::intents::Intent>,
     ) {
         self.publish(Event::EscalationRequested { call_id: self.id.clone(), reason, intent, at_ms: ms(now) });
-        self.set_state(CallState::WaitingForAgent);
+        self.set_state(now, CallState::WaitingForAgent);
+        if let Some(fired) = self.watch.as_mut().map(|w| w.on_escalated(reason)) {
+            self.raise(now, fired);
+        }
     }
 
     /// An agent accepted the call's offer (routing decided; exactly one accept reaches here).
@@ -357,7 +376,7 @@ impl CallCore {
         self.set_agent(Some(agent.to_string()));
         self.connected = false;
         self.publish(Event::CallAccepted { call_id: self.id.clone(), agent_id: AgentId(agent.to_string()) });
-        self.set_state(CallState::WithAgent);
+        self.set_state(now, CallState::WithAgent);
         self.connect_by = Some((agent.to_string(), now + self.connect_timeout));
         Ok(())
     }
@@ -389,18 +408,18 @@ impl CallCore {
         self.nobody_to_coach(now);
         let (call_id, agent_id) = (self.id.clone(), AgentId(agent.to_string()));
         self.publish(Event::AgentLeft { call_id, agent_id, reason: reason.into() });
-        self.set_state(CallState::WaitingForAgent);
+        self.set_state(now, CallState::WaitingForAgent);
         true
     }
 
     /// The caller put the call on hold, or took it off.
-    pub fn handle_hold(&mut self, _now: At, on: bool) {
+    pub fn handle_hold(&mut self, now: At, on: bool) {
         if on && self.state != CallState::OnHold {
             self.before_hold = self.state;
-            self.set_state(CallState::OnHold);
+            self.set_state(now, CallState::OnHold);
         } else if !on && self.state == CallState::OnHold {
             let back = self.before_hold;
-            self.set_state(back);
+            self.set_state(now, back);
         }
     }
 

@@ -53,10 +53,11 @@ impl CallCore {
     }
 
     /// A finished turn of the caller: on the transcript, then out. Empty turns are dropped.
-    pub fn handle_caller_words(&mut self, _now: At, w: CallerWords) -> bool {
+    pub fn handle_caller_words(&mut self, now: At, w: CallerWords) -> bool {
         if w.text.trim().is_empty() {
             return false;
         }
+        let fired = self.watch.as_mut().map(|watch| watch.on_words(&w.text, w.translation.as_deref()));
         self.record(Change::Segment(Segment {
             text: w.text.clone(),
             start_ms: w.start_ms,
@@ -74,12 +75,15 @@ impl CallCore {
             latency_ms: w.latency_ms,
             translation: w.translation,
         });
+        if let Some(fired) = fired {
+            self.raise(now, fired);
+        }
         true
     }
 
     /// The analysis of the caller's turn that ended at `end_ms`: the caller's state and the
     /// call's language and accent go on the record; what moved goes out.
-    pub fn handle_analysis(&mut self, _now: At, a: &TurnAnalysis, end_ms: u64) {
+    pub fn handle_analysis(&mut self, now: At, a: &TurnAnalysis, end_ms: u64) {
         self.record(Change::Analysis {
             caller_state: a.verdict.clone(),
             language: a.call_language.as_ref().map(|(l, _)| l.clone()),
@@ -109,6 +113,9 @@ impl CallCore {
                 evidence: a.verdict.evidence.clone(),
                 at_ms: end_ms,
             });
+        }
+        if let Some(fired) = self.watch.as_mut().map(|w| w.on_turn(now, a.verdict.state, a.verdict.frustration)) {
+            self.raise(now, fired);
         }
     }
 
@@ -157,6 +164,7 @@ impl CallCore {
             return;
         }
         let AssistantSaid { text, language, intent, actions } = said;
+        let fired = self.watch.as_mut().map(|w| w.on_reply(intent, &actions));
         self.publish(Event::AssistantReplied {
             call_id: self.id.clone(),
             text,
@@ -165,6 +173,9 @@ impl CallCore {
             actions,
             at_ms: ms(now),
         });
+        if let Some(fired) = fired {
+            self.raise(now, fired);
+        }
     }
 
     /// Nobody took the call in time: the caller is offered a callback or a message.

@@ -98,7 +98,7 @@ impl CallCore {
 
     /// The consulted colleague, on the line, takes the call from its agent (`reason` on the
     /// agent's `agent_left`: `transferred`, `connection_lost`).
-    pub fn handle_handed_over(&mut self, _now: At, to: &str, reason: &str) {
+    pub fn handle_handed_over(&mut self, now: At, to: &str, reason: &str) {
         let from = self.agent.clone().unwrap_or_default();
         self.clear_consultant();
         self.set_agent(Some(to.to_string()));
@@ -106,7 +106,7 @@ impl CallCore {
         let call_id = self.id.clone();
         self.publish(Event::AgentLeft { call_id: call_id.clone(), agent_id: AgentId(from), reason: reason.into() });
         self.publish(Event::CallAccepted { call_id, agent_id: AgentId(to.to_string()) });
-        self.set_state(CallState::WithAgent);
+        self.set_state(now, CallState::WithAgent);
     }
 
     fn supervisors_changed(&mut self) {
@@ -223,7 +223,37 @@ impl CallCore {
         self.out.push_back(Output::Mix(MixChange::TakeOver { by: id.into() }));
         let (call_id, by) = (self.id.clone(), id.to_string());
         self.publish(Event::TakenOver { call_id, by, from, at_ms: ms(now) });
-        self.set_state(CallState::WithAgent);
+        self.set_state(now, CallState::WithAgent);
+        Ok(())
+    }
+
+    /// A supervisor hands the call to an agent they picked (`agent`), from the assistant, the
+    /// queue or the current agent. The core checks and tells everyone; the actor queues the
+    /// call for that agent alone (an agent's call is transferred to them).
+    pub fn handle_assigned(&mut self, now: At, by: &str, agent: &str) -> Result<(), String> {
+        if self.ended {
+            return Err("the call is ending".into());
+        }
+        if self.consultant.is_some() {
+            return Err("a consult is under way on this call".into());
+        }
+        if self.capture.is_some() {
+            return Err("a card is being keyed: hand the call over when it is done".into());
+        }
+        if self.agent.as_deref() == Some(agent) {
+            return Err(format!("{agent} already has the call"));
+        }
+        let from = self.agent.clone().unwrap_or_else(|| {
+            if self.state == CallState::WaitingForAgent { "queue" } else { "assistant" }.to_string()
+        });
+        let (call_id, agent_id) = (self.id.clone(), AgentId(agent.to_string()));
+        self.publish(Event::CallAssigned { call_id, by: by.into(), agent_id, from, at_ms: ms(now) });
+        if self.agent.is_none() {
+            (self.silence_at, self.resume_at, self.keys_at) = (None, None, None);
+            self.keys.clear();
+            self.out.push_back(Output::StopAssistant);
+            self.set_state(now, CallState::WaitingForAgent);
+        }
         Ok(())
     }
 }

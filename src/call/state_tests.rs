@@ -410,3 +410,73 @@ fn a_supervisor_takes_over_from_the_assistant_then_from_an_agent() {
     assert_eq!(left, Some(("sam".into(), "taken_over".into())));
     assert_eq!(c.agent(), Some("lee"));
 }
+
+#[test]
+fn alerts_go_on_the_record_and_out_and_a_supervisor_acknowledges_once() {
+    use crate::call::alerts::{AlertConfig, AlertRule, Watch};
+    let watch = Watch::new(std::sync::Arc::new(AlertConfig::default()), Duration::from_secs(20));
+    let mut c = core().with_alerts(watch);
+    let words = CallerWords {
+        text: "This is a joke, I will call my lawyer.".into(),
+        start_ms: 1000,
+        end_ms: 3000,
+        language: "en".into(),
+        language_prob: 0.9,
+        latency_ms: 300,
+        translation: None,
+    };
+    assert!(c.handle_caller_words(s(3.5), words));
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), ["transcript_final", "alert_raised"]);
+    let alerts = records(&out).into_iter().find_map(|r| if let Change::Alerts(a) = r { Some(a) } else { None });
+    let alerts = alerts.expect("on the record");
+    assert_eq!((alerts[0].id.as_str(), alerts[0].rule, alerts[0].at_ms), ("a1", AlertRule::Phrase, 3500));
+
+    // Escalated at 10 s, nobody answers: the service level's 20 s pass at 30 s.
+    c.handle_escalated(s(10.0), EscalationReason::AskedForPerson, None);
+    drain(&mut c);
+    assert_eq!(c.poll_timeout(), Some(s(30.0)));
+    let out = run_until(&mut c, s(31.0));
+    assert_eq!(kinds(&out), ["alert_raised"]);
+    assert_eq!(c.alerts()[1].rule, AlertRule::LongWait);
+
+    // Acknowledged once, by the first supervisor.
+    assert!(c.handle_alert_acknowledged(s(35.0), "a9", "sam").unwrap_err().contains("no alert a9"));
+    c.handle_alert_acknowledged(s(35.0), "a2", "sam").unwrap();
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), ["alert_acknowledged"]);
+    assert_eq!(c.alerts()[1].acknowledged_by.as_deref(), Some("sam"));
+    assert_eq!(c.alerts()[1].acknowledged_at_ms, Some(35_000));
+    let again = c.handle_alert_acknowledged(s(36.0), "a2", "lee").unwrap_err();
+    assert!(again.contains("already acknowledged by sam"), "{again}");
+    // Once the call is over, nothing more is raised.
+    c.handle_hangup(s(40.0), EndReason::CallerHangup);
+    drain(&mut c);
+    c.raise(s(41.0), vec![crate::call::alerts::Fired { rule: AlertRule::LongCall, detail: String::new() }]);
+    assert!(kinds(&drain(&mut c)).is_empty());
+}
+
+#[test]
+fn a_supervisor_hands_the_assistants_call_to_an_agent_they_pick() {
+    let mut c = core();
+    c.handle_awaiting_answer(s(4.0), Some(Duration::from_secs(8)));
+    c.handle_assigned(s(5.0), "sam", "anna").unwrap();
+    let out = drain(&mut c);
+    assert!(out.contains(&Output::StopAssistant));
+    assert_eq!(kinds(&out), vec!["call_assigned", "call_state_changed"]);
+    assert_eq!(c.state(), CallState::WaitingForAgent);
+    assert!(run_until(&mut c, s(30.0)).iter().all(|o| *o != Output::Silence), "no silence prompt");
+    // Anna accepts and connects; handing it to her again is refused; to James it is fine.
+    c.handle_accepted(s(31.0), "anna").unwrap();
+    c.handle_agent_joined(s(32.0), "anna");
+    drain(&mut c);
+    assert!(c.handle_assigned(s(33.0), "sam", "anna").unwrap_err().contains("already has the call"));
+    c.handle_assigned(s(34.0), "sam", "james").unwrap();
+    let out = drain(&mut c);
+    assert_eq!(kinds(&out), vec!["call_assigned"], "the actor transfers: anna leaves then");
+    let from = out.iter().find_map(|o| match o {
+        Output::Publish(Event::CallAssigned { from, agent_id, .. }) => Some((from.clone(), agent_id.0.clone())),
+        _ => None,
+    });
+    assert_eq!(from, Some(("anna".into(), "james".into())));
+}

@@ -39,7 +39,7 @@ pub struct LoadSpec {
 }
 
 /// Build one caller's audio: turns with pauses until `seconds` are filled (at least one turn).
-fn caller_audio(fixtures: &std::path::Path, seconds: u64) -> anyhow::Result<(Vec<f32>, Vec<&'static str>)> {
+pub(crate) fn caller_audio(fixtures: &std::path::Path, seconds: u64) -> anyhow::Result<(Vec<f32>, Vec<&'static str>)> {
     let mut audio = vec![0.0f32; 8000]; // 1 s before the first word
     let mut said = Vec::new();
     for (file, text) in TURNS.iter().cycle() {

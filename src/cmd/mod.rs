@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod bench_analytics;
+pub mod bench_desk;
 pub mod bench_load;
 pub mod bench_mixer;
 pub mod bench_reply;
@@ -13,6 +14,7 @@ pub mod demo_data;
 pub mod eval;
 pub mod eval_intent;
 pub mod eval_voice;
+pub mod headless;
 pub mod serve;
 pub mod simulate;
 pub mod transcribe;

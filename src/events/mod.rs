@@ -136,6 +136,19 @@ pub enum Event {
     SupervisorLeft { call_id: CallId, supervisor: String, at_ms: u64 },
     /// A supervisor took the call over from `from` (`assistant`, or the agent's id).
     TakenOver { call_id: CallId, by: String, from: String, at_ms: u64 },
+    /// A supervisor handed the call to an agent they picked, from `from` (`assistant`, `queue`
+    /// or the agent who had it): it is offered to that agent alone.
+    CallAssigned { call_id: CallId, by: String, agent_id: crate::routing::AgentId, from: String, at_ms: u64 },
+    /// An alert rule fired on the call (`[alerts]`): supervisors should look at it.
+    AlertRaised { call_id: CallId, alert_id: String, rule: crate::call::alerts::AlertRule, detail: String, at_ms: u64 },
+    /// A supervisor acknowledged an alert.
+    AlertAcknowledged {
+        call_id: CallId,
+        alert_id: String,
+        rule: crate::call::alerts::AlertRule,
+        by: String,
+        at_ms: u64,
+    },
     /// Nobody took the call in time: the caller is offered a callback or a voice message.
     CallbackOffered { call_id: CallId, at_ms: u64 },
     /// The caller asked to be called back (`kind` "callback") or left a message ("voicemail").
@@ -184,7 +197,10 @@ impl Event {
             | Event::SupervisorJoined { .. }
             | Event::SupervisorModeChanged { .. }
             | Event::SupervisorLeft { .. }
-            | Event::TakenOver { .. } => false,
+            | Event::TakenOver { .. }
+            | Event::CallAssigned { .. }
+            | Event::AlertRaised { .. }
+            | Event::AlertAcknowledged { .. } => false,
         }
     }
 
@@ -220,6 +236,9 @@ impl Event {
             | Event::SupervisorModeChanged { call_id, .. }
             | Event::SupervisorLeft { call_id, .. }
             | Event::TakenOver { call_id, .. }
+            | Event::CallAssigned { call_id, .. }
+            | Event::AlertRaised { call_id, .. }
+            | Event::AlertAcknowledged { call_id, .. }
             | Event::CallbackOffered { call_id, .. }
             | Event::CallbackRequested { call_id, .. }
             | Event::CallEnded { call_id, .. } => call_id,
@@ -288,7 +307,28 @@ mod tests {
                 at_ms,
             },
             Event::SupervisorLeft { call_id: id.clone(), supervisor: sup.clone(), at_ms },
-            Event::TakenOver { call_id: id.clone(), by: sup, from: "assistant".into(), at_ms },
+            Event::TakenOver { call_id: id.clone(), by: sup.clone(), from: "assistant".into(), at_ms },
+            Event::CallAssigned {
+                call_id: id.clone(),
+                by: sup.clone(),
+                agent_id: crate::routing::AgentId("anna".into()),
+                from: "assistant".into(),
+                at_ms,
+            },
+            Event::AlertRaised {
+                call_id: id.clone(),
+                alert_id: "a1".into(),
+                rule: crate::call::alerts::AlertRule::CallerAngry,
+                detail: String::new(),
+                at_ms,
+            },
+            Event::AlertAcknowledged {
+                call_id: id.clone(),
+                alert_id: "a1".into(),
+                rule: crate::call::alerts::AlertRule::CallerAngry,
+                by: sup,
+                at_ms,
+            },
         ] {
             assert!(!staff.for_caller(), "a caller never learns who listens in: {staff:?}");
         }

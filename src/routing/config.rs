@@ -96,6 +96,13 @@ pub struct RouterConfig {
     pub initial_handle_time_s: u64,
     /// Weight of each ended call in the moving average of handle time. Default 0.1.
     pub handle_time_smoothing: f64,
+    /// The service-level threshold: a queued call answered within this many seconds counts
+    /// as answered in time (the queue board's service level; a longer wait raises the
+    /// `long_wait` alert). Default 20 s.
+    pub service_level_s: u64,
+    /// The share of queued calls to answer within `service_level_s` (the board shows the
+    /// service level against it). Default 0.8 (80/20).
+    pub service_level_target: f64,
 }
 
 impl Default for RouterConfig {
@@ -116,6 +123,8 @@ impl Default for RouterConfig {
             idle_full_s: 600,
             initial_handle_time_s: 300,
             handle_time_smoothing: 0.1,
+            service_level_s: 20,
+            service_level_target: 0.8,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! each knob are in config.rs.
 
 mod bits;
+pub mod board;
 pub mod case_file;
 pub mod config;
 mod consult;

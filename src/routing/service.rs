@@ -24,6 +24,9 @@ pub struct RoutingService {
     epoch: Instant,
     /// How the router tells a call that nobody took it (callback / voice message offer).
     controls: Arc<Controls>,
+    /// Calls that left the queues (the service level) and when agents' presences changed.
+    tally: Mutex<super::board::Tally>,
+    presence: Mutex<super::board::PresenceClock>,
 }
 
 impl RoutingService {
@@ -34,8 +37,15 @@ impl RoutingService {
         events: EventBus,
         controls: Arc<Controls>,
     ) -> Result<Arc<Self>, StoreError> {
-        let svc =
-            Arc::new(Self { router: Mutex::new(Router::new(cfg)), store, events, epoch: Instant::now(), controls });
+        let svc = Arc::new(Self {
+            router: Mutex::new(Router::new(cfg)),
+            store,
+            events,
+            epoch: Instant::now(),
+            controls,
+            tally: Default::default(),
+            presence: Default::default(),
+        });
         let agents: Vec<(String, Agent)> = svc.store.agents()?;
         let now = svc.now();
         let mut r = svc.lock();
@@ -49,6 +59,17 @@ impl RoutingService {
     /// How long an agent's audio may take to connect after accepting.
     pub fn agent_connect_timeout(&self) -> Duration {
         Duration::from_secs(self.lock().config().agent_connect_timeout_s.max(1))
+    }
+
+    /// The service-level threshold (`service_level_s`).
+    pub fn service_level(&self) -> Duration {
+        Duration::from_secs(self.lock().config().service_level_s)
+    }
+
+    /// The service-level threshold and target share (`service_level_s`, `service_level_target`).
+    pub fn service_level_target(&self) -> (Duration, f64) {
+        let r = self.lock();
+        (Duration::from_secs(r.config().service_level_s), r.config().service_level_target)
     }
 
     /// How long an offer stands before it goes to the next agent.
@@ -85,7 +106,10 @@ impl RoutingService {
         let (decisions, gave_up) = {
             let mut r = self.lock();
             let d = r.tick(now);
-            (d, r.give_up(now))
+            let gave_up = r.give_up(now);
+            let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+            p.observe(now, r.agents().map(|a| (&a.agent.id, a.presence)));
+            (d, gave_up)
         };
         for c in gave_up {
             tracing::info!(call = %c, "nobody took the call: offering a callback");
@@ -113,7 +137,11 @@ impl RoutingService {
     pub fn call_gone(&self, call: &CallId) {
         let now = self.now();
         let mut r = self.lock();
-        r.remove_call(call);
+        if let Some(w) = r.remove_call(call) {
+            let threshold = r.config().service_level_s * 1000;
+            let waited = now.saturating_sub(w.enqueued_at);
+            self.tally().abandoned(now, w.skill, waited, threshold);
+        }
         r.end_consult(call, now);
         if let Some(agent) = r.handled_by(call).cloned() {
             let _ = r.call_ended(&agent, call, now);
@@ -155,6 +183,15 @@ impl RoutingService {
         self.lock().hand_over(call, from, now)
     }
 
+    /// A supervisor hands the call to the agent in `call.only_agent`: it waits (at the front)
+    /// for them alone, keeping the time it already waited.
+    pub fn assign(&self, call: WaitingCall) -> Result<(), RouteError> {
+        let now = self.now();
+        let mut r = self.lock();
+        let since = r.remove_call(&call.call_id).map(|w| w.enqueued_at).unwrap_or(now);
+        r.requeue(WaitingCall { enqueued_at: since, ..call }, now)
+    }
+
     /// Put a call back at the front of the queue (its agent dropped).
     pub fn requeue(&self, call: WaitingCall) -> Result<(), RouteError> {
         let now = self.now();
@@ -168,7 +205,80 @@ impl RoutingService {
 
     pub fn accept(&self, call: &CallId, agent: &AgentId) -> Result<WaitingCall, RouteError> {
         let now = self.now();
-        self.lock().accept(call, agent, now)
+        let mut r = self.lock();
+        let w = r.accept(call, agent, now)?;
+        let threshold = r.config().service_level_s * 1000;
+        self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at), threshold);
+        Ok(w)
+    }
+
+    /// A person took the call outside routing (a supervisor took it over): off the queue, as
+    /// answered, or off its agent's desk.
+    pub fn taken_over(&self, call: &CallId) {
+        let now = self.now();
+        let mut r = self.lock();
+        if let Some(w) = r.remove_call(call) {
+            let threshold = r.config().service_level_s * 1000;
+            self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at), threshold);
+        }
+        drop(r);
+        self.call_gone(call);
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, super::board::Tally> {
+        self.tally.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The queue board (one row per queue with calls or counted in the last hour, then the
+    /// total) and the agent board (`handled_today` and `calls` by agent, from the caller).
+    pub fn board(
+        &self,
+        handled_today: &std::collections::HashMap<String, u64>,
+        calls: &std::collections::HashMap<String, Vec<String>>,
+    ) -> (Vec<super::board::QueueRow>, Vec<super::board::AgentRow>) {
+        use super::board::{service_level, AgentRow, QueueRow};
+        use super::model::Skill;
+        let now = self.now();
+        let r = self.lock();
+        let mut tally = self.tally();
+        let mut queues = Vec::new();
+        for skill in Skill::ALL {
+            let waiting: Vec<&WaitingCall> = r.calls.values().map(|q| &q.call).filter(|c| c.skill == skill).collect();
+            let counts = tally.counts(now, Some(skill));
+            if waiting.is_empty() && counts == (0, 0, 0) {
+                continue;
+            }
+            let back = waiting.iter().max_by_key(|c| c.enqueued_at);
+            queues.push(QueueRow {
+                skill,
+                waiting: waiting.len(),
+                longest_wait_s: waiting.iter().map(|c| now.saturating_sub(c.enqueued_at) / 1000).max().unwrap_or(0),
+                estimated_wait_s: back.and_then(|c| r.estimated_wait(&c.call_id, now).ok()).map(|d| d.as_secs()),
+                answered: counts.0,
+                answered_in_time: counts.1,
+                abandoned: counts.2,
+                service_level: service_level(counts),
+            });
+        }
+        let presence = self.presence.lock().unwrap_or_else(|e| e.into_inner());
+        let agents = r
+            .agents()
+            .map(|a| AgentRow {
+                agent_id: a.agent.id.clone(),
+                name: a.agent.name.clone(),
+                presence: a.presence,
+                in_state_s: presence.since(&a.agent.id).map(|t| now.saturating_sub(t) / 1000).unwrap_or(0),
+                calls: calls.get(&a.agent.id.0).cloned().unwrap_or_default(),
+                handled_today: handled_today.get(&a.agent.id.0).copied().unwrap_or(0),
+            })
+            .collect();
+        (queues, agents)
+    }
+
+    /// The service level over the last hour across queues: (answered, in time, abandoned late).
+    pub fn service_counts(&self) -> (usize, usize, usize) {
+        let now = self.now();
+        self.tally().counts(now, None)
     }
 
     pub fn decline(&self, call: &CallId, agent: &AgentId) -> Result<(), RouteError> {

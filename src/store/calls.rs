@@ -50,6 +50,21 @@ pub enum CallWrite {
         id: String,
         outcome: String,
     },
+    /// An event of the call's timeline (`body`: the event as JSON), published at `at`.
+    Event {
+        id: String,
+        at: String,
+        kind: String,
+        body: String,
+    },
+}
+
+/// One event of a call's timeline as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub at: String,
+    pub kind: String,
+    pub body: String,
 }
 
 /// A final turn as stored.
@@ -144,6 +159,11 @@ fn apply(tx: &Transaction, w: &CallWrite, now: &str) -> rusqlite::Result<usize> 
         CallWrite::Outcome { id, outcome } => {
             tx.execute("UPDATE calls SET outcome = ?2 WHERE id = ?1", params![id, outcome])
         }
+        CallWrite::Event { id, at, kind, body } => tx.execute(
+            "INSERT INTO call_events (call_id, at, type, body)
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM calls WHERE id = ?1)",
+            params![id, at, kind, body],
+        ),
     }
 }
 
@@ -228,6 +248,29 @@ impl Store {
         };
         c.turns = turns(&conn, id)?;
         Ok(Some(c))
+    }
+
+    /// How many calls each agent ended with since `since` (RFC 3339, UTC), by agent.
+    pub fn handled_since(&self, since: &str) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        let conn = self.lock();
+        let rows = conn
+            .prepare("SELECT agent, COUNT(*) FROM calls WHERE agent IS NOT NULL AND ended_at >= ?1 GROUP BY agent")?
+            .query_map([since], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// A call's timeline, in the order its events were published (at most `limit`, the latest).
+    pub fn call_events(&self, id: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.lock();
+        let mut rows: Vec<StoredEvent> = conn
+            .prepare("SELECT at, type, body FROM call_events WHERE call_id = ?1 ORDER BY id DESC LIMIT ?2")?
+            .query_map(params![id, limit as i64], |r| {
+                Ok(StoredEvent { at: r.get(0)?, kind: r.get(1)?, body: r.get(2)? })
+            })?
+            .collect::<Result<_, _>>()?;
+        rows.reverse();
+        Ok(rows)
     }
 
     /// The interaction record of a call, whoever it is linked to (or to no one).

@@ -25,6 +25,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_calls", include_str!("../../migrations/0004_calls.sql")),
     ("0005_verification_failures", include_str!("../../migrations/0005_verification_failures.sql")),
     ("0006_turn_speaker", include_str!("../../migrations/0006_turn_speaker.sql")),
+    ("0007_call_events", include_str!("../../migrations/0007_call_events.sql")),
 ];
 
 /// A migration's number: its name's `NNNN_` prefix.

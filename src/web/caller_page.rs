@@ -16,8 +16,6 @@ use crate::transport::webrtc::WebRtcError;
 
 const CALL_HTML: &str = include_str!("assets/call.html");
 const CALL_JS: &str = include_str!("assets/call.js");
-/// Level meters and ICE gathering, shared with the agent desktop.
-const MEDIA_JS: &str = include_str!("assets/media.js");
 /// Largest SDP offer accepted (browsers send 2-6 KB).
 const MAX_OFFER: usize = 64 * 1024;
 
@@ -28,10 +26,6 @@ pub fn routes() -> Router<super::AppState> {
         .route(
             "/assets/call.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CALL_JS) }),
-        )
-        .route(
-            "/assets/media.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], MEDIA_JS) }),
         )
         .route("/api/webrtc/config", get(page_config))
         .route("/api/webrtc/offer", post(offer))

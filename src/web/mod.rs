@@ -175,6 +175,7 @@ pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
+        .route("/api/calls/{id}/timeline", get(call_timeline))
         .route("/api/events", get(events_ws))
         .merge(auth::routes())
         .merge(routing_api::routes())
@@ -234,6 +235,28 @@ async fn get_call(
         },
     };
     rec.filter(|c| may_see(&user.0, &c.info)).map(Json).ok_or_else(|| AppError::NotFound(format!("no call {id}")))
+}
+
+/// Most events a timeline returns (the latest).
+const TIMELINE: usize = 500;
+
+/// A call's timeline from the database: its events besides the words, each with `at` (when
+/// published), oldest first. Staff who may see the call only.
+async fn call_timeline(
+    State(svc): State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let call = CallId(id.clone());
+    let journal = svc.registry.journal().ok_or_else(|| AppError::Unavailable("no call journal".into()))?;
+    let info = match svc.registry.read(&call, |r| r.info.clone()) {
+        Some(i) => Some(i),
+        None => journal.call(&call).await.map(|r| r.info),
+    };
+    if !info.is_some_and(|i| may_see(&user.0, &i)) {
+        return Err(AppError::NotFound(format!("no call {id}")));
+    }
+    Ok(Json(journal.timeline(&call, TIMELINE).await))
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,11 @@
 //! - `POST /api/calls/{id}/supervise/leave`: they leave (closing the browser's connection
 //!   does too).
 //!
+//! - `POST /api/calls/{id}/assign` `{"agent": "anna"}`: hand the call to an agent they pick
+//!   (from the assistant, the queue or another agent): it is offered to that agent alone.
+//! - `POST /api/calls/{id}/alerts/{alert}/acknowledge`: the supervisor is on it
+//!   (`alert_acknowledged`; a second acknowledgement is a 409 naming who was first).
+//!
 //! Each step is the call's own decision (a control message it answers) and an event with who
 //! and when (`supervisor_joined`, `supervisor_mode_changed`, `taken_over`, `supervisor_left`),
 //! which staff see and callers never do.
@@ -99,6 +104,44 @@ async fn step(
     Ok(Json(json!({"call_id": id, "supervisor": who, "done": action})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assign {
+    agent: String,
+}
+
+async fn assign(
+    State(svc): State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path(call): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    let by = supervisor(&user)?;
+    let id = CallId(call);
+    live(&svc, &id)?;
+    let b: Assign = serde_json::from_slice(&body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))?;
+    let (who, agent) = (by.clone(), b.agent.clone());
+    ask(&svc, &id, |reply| Control::Assign { by: who, agent, reply }).await?;
+    Ok(Json(json!({"call_id": id, "agent": b.agent, "by": by})))
+}
+
+async fn acknowledge(
+    State(svc): State<Arc<CallServices>>,
+    user: CurrentUser,
+    Path((call, alert)): Path<(String, String)>,
+) -> Result<Json<Value>, AppError> {
+    let by = supervisor(&user)?;
+    let id = CallId(call);
+    live(&svc, &id)?;
+    let (who, which) = (by.clone(), alert.clone());
+    ask(&svc, &id, |reply| Control::AcknowledgeAlert { alert: which, by: who, reply }).await?;
+    Ok(Json(json!({"call_id": id, "alert_id": alert, "acknowledged_by": by})))
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/calls/{id}/supervise", post(join)).route("/api/calls/{id}/supervise/{action}", post(step))
+    Router::new()
+        .route("/api/calls/{id}/supervise", post(join))
+        .route("/api/calls/{id}/supervise/{action}", post(step))
+        .route("/api/calls/{id}/assign", post(assign))
+        .route("/api/calls/{id}/alerts/{alert}/acknowledge", post(acknowledge))
 }

@@ -1,18 +1,36 @@
 //! The supervisor's desk: the `/supervisor` page (embedded HTML/JS, no build step). A login
 //! without the supervisor role gets a 403 for the page (and for every supervisor API); a
 //! visitor who is not logged in gets the page's login form.
+//!
+//! `GET /api/desk` (supervisors): the queue board, the agent board, the service level against
+//! its target and every live call's open (unacknowledged) alerts; the page polls it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::AppError;
 use crate::auth::Role;
+use crate::call::CallServices;
+use crate::routing::service::RoutingService;
 
 const SUPERVISOR_HTML: &str = include_str!("assets/supervisor.html");
 const SUPERVISOR_JS: &str = include_str!("assets/supervisor.js");
+/// Level meters and ICE gathering: the caller page, the agent desktop and this page.
+const MEDIA_JS: &str = include_str!("assets/media.js");
+/// The API helper and the case file's rows: the agent desktop and this page.
+const STAFF_JS: &str = include_str!("assets/staff.js");
+
+fn script(js: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], js)
+}
 
 async fn page(user: Result<CurrentUser, AppError>) -> Response {
     match user {
@@ -25,9 +43,49 @@ async fn page(user: Result<CurrentUser, AppError>) -> Response {
     }
 }
 
+async fn desk(
+    State(svc): State<Arc<CallServices>>,
+    State(routing): State<Arc<RoutingService>>,
+    user: CurrentUser,
+) -> Result<Json<Value>, AppError> {
+    user.require(Role::Supervisor)?;
+    let handled = match svc.registry.journal() {
+        Some(j) => j.handled_today().await,
+        None => HashMap::new(),
+    };
+    let mut calls: HashMap<String, Vec<String>> = HashMap::new();
+    let mut alerts = Vec::new();
+    for info in svc.registry.list().into_iter().filter(|c| c.ended_at.is_none()) {
+        if let Some(a) = &info.agent {
+            calls.entry(a.clone()).or_default().push(info.id.0.clone());
+        }
+        let open = svc
+            .registry
+            .read(&info.id, |r| r.alerts.iter().filter(|a| a.acknowledged_by.is_none()).cloned().collect::<Vec<_>>());
+        for a in open.unwrap_or_default() {
+            alerts.push(
+                json!({"call_id": info.id, "alert_id": a.id, "rule": a.rule, "detail": a.detail, "at_ms": a.at_ms}),
+            );
+        }
+    }
+    let (queues, agents) = routing.board(&handled, &calls);
+    let service = routing.service_counts();
+    let (threshold, target) = routing.service_level_target();
+    Ok(Json(json!({
+        "queues": queues,
+        "agents": agents,
+        "service_level": crate::routing::board::service_level(service),
+        "service_level_s": threshold.as_secs(),
+        "service_level_target": target,
+        "alerts": alerts,
+    })))
+}
+
 pub fn routes() -> Router<super::AppState> {
-    Router::new().route("/supervisor", get(page)).route(
-        "/assets/supervisor.js",
-        get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SUPERVISOR_JS) }),
-    )
+    Router::new()
+        .route("/supervisor", get(page))
+        .route("/api/desk", get(desk))
+        .route("/assets/supervisor.js", get(|| async { script(SUPERVISOR_JS) }))
+        .route("/assets/media.js", get(|| async { script(MEDIA_JS) }))
+        .route("/assets/staff.js", get(|| async { script(STAFF_JS) }))
 }

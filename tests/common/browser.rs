@@ -1,27 +1,14 @@
 //! Headless Chromium through chromedriver, with a WAV file as its microphone, and the pages'
 //! `window.switchboard` state.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
 
 use super::server::{have, tempdir};
 
-/// chromedriver, killed when dropped.
-pub struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use switchboard::cmd::headless::Driver;
 
 /// chromedriver plus a headless Chromium session whose microphone plays `wav` (once, or on a
 /// loop with `looped`).
@@ -30,27 +17,9 @@ pub async fn browser(wav: &std::path::Path, looped: bool) -> (Driver, Client) {
         have("chromedriver"),
         "chromedriver is missing: apt-get install chromium chromium-driver (scripts/setup installs it)"
     );
-    let port = free_tcp_port();
-    let driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
     let profile = tempdir("chromium-profile");
-    let args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        format!("--user-data-dir={}", profile.display()),
-        "--use-fake-ui-for-media-stream".into(),
+    let args = [
+        "--use-fake-ui-for-media-stream".to_string(),
         "--use-fake-device-for-media-stream".into(),
         format!("--use-file-for-fake-audio-capture={}{}", wav.display(), if looped { "" } else { "%noloop" }),
         // Chromium leaves loopback out of ICE unless told; the test server binds 127.0.0.1 only.
@@ -58,23 +27,43 @@ pub async fn browser(wav: &std::path::Path, looped: bool) -> (Driver, Client) {
         "--autoplay-policy=no-user-gesture-required".into(),
         "--window-size=900,900".into(),
     ];
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), json!({ "binary": "/usr/bin/chromium", "args": args }));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => return (driver, c),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
-        }
-    }
+    switchboard::cmd::headless::chromium(&profile, &args).await.expect("headless Chromium")
+}
+
+/// A sentence spoken by espeak-ng (US English) into `dir/name.wav`, after `lead_s` of silence.
+pub fn espeak(dir: &std::path::Path, name: &str, text: &str, lead_s: f32) -> std::path::PathBuf {
+    let raw = dir.join(format!("{name}-raw.wav"));
+    let ok = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w", raw.to_str().unwrap(), text])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "espeak-ng failed");
+    let voice = dir.join(format!("{name}.wav"));
+    with_leading_silence(&raw, &voice, lead_s);
+    voice
+}
+
+/// Select `call` on the supervisor's wall. In one script: the wall is redrawn as events
+/// arrive, so a row found by WebDriver can be replaced before it is clicked.
+pub async fn select_on_wall(c: &Client, call: &str) {
+    click_now(c, &format!("tr[data-id='{call}']")).await;
+}
+
+/// Click the element `css` selects, found and clicked in one script (see `select_on_wall`).
+pub async fn click_now(c: &Client, css: &str) {
+    let script = "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;";
+    let found = c.execute(script, vec![Value::String(css.into())]).await.unwrap();
+    assert_eq!(found, Value::Bool(true), "nothing on the page matches {css}");
+}
+
+/// Log in at `/supervisor` as `user` (demo password).
+pub async fn log_in_supervisor(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/supervisor")).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{user}-demo-pass")).await.unwrap();
+    c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_page(c, Duration::from_secs(10), "the login", |s| s["user"]["username"] == user).await;
 }
 
 /// Copy a WAV with `secs` of silence in front.

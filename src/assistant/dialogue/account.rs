@@ -242,7 +242,7 @@ impl Assistant {
 
     /// The policy said no: record it and tell the caller why.
     fn refused(&self, r: &mut Reply, tool: &str, why: &Refusal) {
-        r.act(tool, format!("refused: {why}"), false);
+        r.refuse(tool, format!("refused: {why}"));
         self.msg(r, Msg::Refused { reason: why.to_string() });
     }
 }

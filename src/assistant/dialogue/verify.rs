@@ -23,7 +23,7 @@ impl Assistant {
             match lock.begin(customer.id, &self.call_id).await {
                 Ok(Gate::Open { attempt: id, failures_before }) => attempt = Some((id, failures_before)),
                 Ok(Gate::Locked { failures }) => {
-                    r.act("verify", format!("not checked: verification locked {}", lock.describe(failures)), false);
+                    r.refuse("verify", format!("not checked: verification locked {}", lock.describe(failures)));
                     return self.locked(r, intent, lock.note(failures));
                 }
                 Err(e) => {

@@ -4,7 +4,6 @@
 // facts for automated tests.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const sb = (window.switchboard = {
   user: null, presence: null, offer: null, callId: null, connected: false, bytesReceived: 0,
   inboundLevel: 0, caseFile: null, transcript: [], ended: null, wrapUp: null, error: null, status: null,
@@ -21,19 +20,6 @@ function status(text, isError) {
   sb.status = text;
   $("status").textContent = text;
   $("status").classList.toggle("error", !!isError);
-}
-
-async function api(method, path, body) {
-  const resp = await fetch(path, {
-    method,
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    credentials: "same-origin",
-  });
-  let data = null;
-  try { data = await resp.json(); } catch (_) { /* empty body */ }
-  if (!resp.ok) throw new Error((data && data.error) || resp.statusText);
-  return data;
 }
 
 // --- logging in and presence -------------------------------------------------------------
@@ -465,9 +451,6 @@ $("wrapup").addEventListener("submit", async (e) => {
 
 // --- case file and transcript ------------------------------------------------------------
 
-function esc(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-}
 
 function showMood(state, frustration) {
   const m = $("mood");
@@ -478,34 +461,10 @@ function showMood(state, frustration) {
 function showCase(c) {
   sb.caseFile = c;
   show("case-box", true);
-  const who = c.caller || {};
-  const rows = [
-    ["Caller", `${esc(who.name || "unknown caller")} · ${esc(who.number || "")} · ${who.verified ? "verified" : "<strong>not verified</strong>"}`],
-    ["Market", esc(who.market || "–")],
-    ["Language", esc(c.language || who.preferred_language || "–") + (c.accent && c.accent.label ? ` · accent ${esc(c.accent.label)}` : "")],
-    ["Mood", c.mood ? `${esc(c.mood.state)} · trend ${c.mood.trend > 0.05 ? "rising" : c.mood.trend < -0.05 ? "calming" : "steady"}` +
-      (c.mood.evidence && c.mood.evidence.length ? ` · ${esc(c.mood.evidence.join(", "))}` : "") : "–"],
-    ["Intent", esc((c.intents || []).join(", ") || "–")],
-    ["Hand-over", c.handover ? esc(c.handover.reason.replace(/_/g, " ")) : "–"],
-    ["Notes", list(c.notes || [])],
-    ["Account", list((c.account || []).map((l) => `${l.kind}: ${l.text}`))],
-    ["Previous contacts", list((c.previous_contacts || []).map((l) => l.text))],
-    ["AI did", list((c.ai_actions || []).map((a) => `${a.tool} ${a.detail || ""} (${a.ok ? "ok" : "failed"})`))],
-    ["Still open", list(c.open || [])],
-    ["Summary", list((c.summary || []).map((l) => `${fmt(l.at_ms)} ${l.text}${l.english ? ` [${l.english}]` : ""}`))],
-  ];
+  const rows = caseRows(c);
   $("case").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
   $("next-step").textContent = c.next_step || "";
   if (c.mood) showMood(c.mood.state, c.mood.frustration);
-}
-
-function list(items) {
-  return items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : "–";
-}
-
-function fmt(ms) {
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 function addLine(kind, who, text, english) {
