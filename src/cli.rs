@@ -115,6 +115,24 @@ pub enum Command {
         dtmf: String,
     },
     /// Seed the back-office database with demo customers (deterministic), or list them.
+    /// The centre's results table from its stored calls: resolution time AI vs humans,
+    /// first-contact resolution, containment, languages, hours covered, agent-hours saved.
+    Report {
+        /// First day or time (2026-12-01 or RFC 3339; default: 7 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// End (exclusive; default: now).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: switchboard::cmd::report::Format,
+        /// Database (default: [store] path of the config, data/switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Config file, for [store] path and [routing] service level and first-contact days.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     DemoData {
         /// Customers to create (at least the six fixed personas).
         #[arg(long, default_value_t = 60)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod eval;
 pub mod events;
 pub mod media;
+pub mod metrics;
 pub mod models;
 pub mod onnx;
 pub mod pipeline;

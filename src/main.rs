@@ -60,6 +60,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = load_engine(&model, PipelineConfig::default())?;
             runtime()?.block_on(switchboard::cmd::analyze::run(engine, &file, json))?;
         }
+        Command::Report { from, to, format, db, config } => {
+            let cfg = switchboard::config::ServerConfig::load(config.as_deref())?;
+            let db = db.unwrap_or(cfg.store.path.clone());
+            use switchboard::metrics::stats::{parse_instant, rfc3339};
+            let when = |s: &str| parse_instant(s).map_err(anyhow::Error::msg);
+            let to = match to {
+                Some(t) => when(&t)?,
+                None => chrono::Utc::now(),
+            };
+            let from = match from {
+                Some(f) => when(&f)?,
+                None => to - chrono::Duration::days(7),
+            };
+            anyhow::ensure!(from < to, "--from must be before --to");
+            let r = &cfg.routing;
+            let stats = switchboard::metrics::stats::StatsConfig {
+                service_level_s: r.service_level_s,
+                service_level_target: r.service_level_target,
+                fcr_days: r.first_contact_days,
+            };
+            print!("{}", switchboard::cmd::report::run(&db, &rfc3339(from), &rfc3339(to), format, stats)?);
+        }
         Command::DemoData { customers, db, config, if_empty, print, json, limit } => {
             let db = match db {
                 Some(db) => db,

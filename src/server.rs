@@ -181,6 +181,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
     let registry = Registry::new(200);
     registry.set_journal(crate::call::journal::Journal::start(store.clone()));
+    crate::metrics::follow::follow(&events);
     let services = Arc::new(CallServices {
         engine,
         events: events.clone(),

@@ -12,7 +12,8 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 use common::browser::{
-    accept_offer_as, browser, espeak, log_in_and_go_available, log_in_supervisor, page_state, select_on_wall, wait_page,
+    accept_offer_as, browser, espeak, log_in_and_go_available, log_in_supervisor, page_state, select_on_wall,
+    silence_wav, wait_page,
 };
 use common::server::{demo_server, have, tempdir, DESK};
 use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
@@ -39,18 +40,7 @@ fn a_supervisor_coaches_the_agent_unheard_by_the_caller_then_barges_in() {
     let base = format!("http://{}", server.http);
     let sam_voice = espeak(&dir, "sam", SAM_SAYS, 0.5);
     // Priya's microphone: silence (what reaches her browser is then the call, not an echo).
-    let quiet = dir.join("quiet.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&quiet, spec).unwrap();
-    for _ in 0..16_000 * 10 {
-        w.write_sample(0i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let quiet = silence_wav(&dir, 10);
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let _guard = rt.enter();

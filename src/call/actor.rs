@@ -130,6 +130,20 @@ fn now_rfc3339() -> String {
 
 /// Register a call, start its pipeline and spawn its actor.
 pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallError> {
+    let started = admit_call(svc, new);
+    if let Err(e) = &started {
+        let reason = match e {
+            CallError::AtCapacity(_) => "at_capacity",
+            CallError::ShuttingDown => "shutting_down",
+            CallError::Overloaded(_) => "overloaded",
+            CallError::Pipeline(_) => "pipeline",
+        };
+        crate::metrics::calls().refused.inc(reason);
+    }
+    started
+}
+
+fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallError> {
     if svc.shutdown.is_cancelled() {
         return Err(CallError::ShuttingDown);
     }

@@ -159,12 +159,24 @@ impl Admission {
     /// A SIP INVITE or media stream from `ip`.
     pub fn admit(&self, now: Instant, kind: Kind, ip: IpAddr) -> Result<(), Refusal> {
         let mut s = self.lock();
-        self.take(&mut s, now, kind, ip)
+        let r = self.take(&mut s, now, kind, ip);
+        if r.is_err() {
+            crate::metrics::calls().refused.inc("rate_limited");
+        }
+        r
     }
 
     /// A browser offer from `ip`: counted as pending until the guard is released (the
     /// connection is up, or the call is over).
     pub fn admit_pending(self: &Arc<Self>, now: Instant, ip: IpAddr) -> Result<Pending, Refusal> {
+        let r = self.admit_pending_now(now, ip);
+        if r.is_err() {
+            crate::metrics::calls().refused.inc("rate_limited");
+        }
+        r
+    }
+
+    fn admit_pending_now(self: &Arc<Self>, now: Instant, ip: IpAddr) -> Result<Pending, Refusal> {
         let mut s = self.lock();
         let mine = s.pending.get(&ip).copied().unwrap_or(0);
         if mine >= self.cfg.pending_per_address {

@@ -272,6 +272,17 @@ impl Journal {
             .collect()
     }
 
+    /// The centre's numbers for calls that started in `[from, to)` (RFC 3339, UTC): each
+    /// stored timeline replayed through the metrics' tally, then summed up.
+    pub async fn stats(
+        &self,
+        from: String,
+        to: String,
+        cfg: crate::metrics::stats::StatsConfig,
+    ) -> Option<crate::metrics::stats::Stats> {
+        self.read("stats", move |s| crate::metrics::stats::from_store(s, &from, &to, cfg)).await
+    }
+
     /// Calls each agent ended with today (UTC), by agent.
     pub async fn handled_today(&self) -> std::collections::HashMap<String, u64> {
         let midnight = chrono::Utc::now().format("%Y-%m-%dT00:00:00Z").to_string();

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod eval_intent;
 pub mod eval_voice;
 pub mod headless;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod transcribe;

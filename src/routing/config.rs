@@ -103,6 +103,9 @@ pub struct RouterConfig {
     /// The share of queued calls to answer within `service_level_s` (the board shows the
     /// service level against it). Default 0.8 (80/20).
     pub service_level_target: f64,
+    /// A resolved call counts as resolved at first contact when the same customer does not
+    /// call again within this many days. Default 7.
+    pub first_contact_days: u64,
 }
 
 impl Default for RouterConfig {
@@ -125,6 +128,7 @@ impl Default for RouterConfig {
             handle_time_smoothing: 0.1,
             service_level_s: 20,
             service_level_target: 0.8,
+            first_contact_days: 7,
         }
     }
 }

@@ -72,6 +72,17 @@ impl RoutingService {
         (Duration::from_secs(r.config().service_level_s), r.config().service_level_target)
     }
 
+    /// What the centre's statistics need from the routing settings.
+    pub fn stats_config(&self) -> crate::metrics::stats::StatsConfig {
+        let r = self.lock();
+        let c = r.config();
+        crate::metrics::stats::StatsConfig {
+            service_level_s: c.service_level_s,
+            service_level_target: c.service_level_target,
+            fcr_days: c.first_contact_days,
+        }
+    }
+
     /// How long an offer stands before it goes to the next agent.
     pub fn offer_timeout_s(&self) -> u64 {
         self.lock().config().offer_timeout_s.max(1)

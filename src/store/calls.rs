@@ -250,6 +250,41 @@ impl Store {
         Ok(Some(c))
     }
 
+    /// Ended calls that started in `[from, to)` (RFC 3339, UTC), each with its timeline.
+    pub fn call_timelines(&self, from: &str, to: &str) -> Result<Vec<(String, Vec<StoredEvent>)>, StoreError> {
+        let conn = self.lock();
+        let mut out: Vec<(String, Vec<StoredEvent>)> = Vec::new();
+        let mut rows = conn.prepare(
+            "SELECT e.call_id, e.at, e.type, e.body FROM call_events e JOIN calls c ON c.id = e.call_id
+             WHERE c.started_at >= ?1 AND c.started_at < ?2 AND c.ended_at IS NOT NULL
+             ORDER BY c.started_at, e.call_id, e.id",
+        )?;
+        let mut q = rows.query(params![from, to])?;
+        while let Some(r) = q.next()? {
+            let id: String = r.get(0)?;
+            let ev = StoredEvent { at: r.get(1)?, kind: r.get(2)?, body: r.get(3)? };
+            match out.last_mut() {
+                Some((last, evs)) if *last == id => evs.push(ev),
+                _ => out.push((id, vec![ev])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls of customers identified on them (verified) that started in `[from, until)`:
+    /// (call, customer, started at).
+    pub fn customer_calls(&self, from: &str, until: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
+        let conn = self.lock();
+        let rows = conn
+            .prepare(
+                "SELECT id, customer_id, started_at FROM calls
+                 WHERE customer_id IS NOT NULL AND started_at >= ?1 AND started_at < ?2",
+            )?
+            .query_map(params![from, until], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// How many calls each agent ended with since `since` (RFC 3339, UTC), by agent.
     pub fn handled_since(&self, since: &str) -> Result<std::collections::HashMap<String, u64>, StoreError> {
         let conn = self.lock();

@@ -131,7 +131,9 @@ async fn run_call(mut socket: WebSocket, mut leg: CallLeg, sid: String) {
                         let pcm = Law::Ulaw.decode(&bytes);
                         let pts = Duration::from_micros(samples * 125);
                         samples += pcm.len() as u64;
-                        let _ = leg.media.try_send(MediaIn::Audio(AudioFrame::mono(pcm, 8000, pts)));
+                        if leg.media.try_send(MediaIn::Audio(AudioFrame::mono(pcm, 8000, pts))).is_err() {
+                            crate::metrics::calls().dropped_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
                     Ok(Inbound::Dtmf { dtmf }) => {
                         if let Some(digit) = dtmf.digit.chars().next().filter(|c| "0123456789*#ABCD".contains(*c)) {

@@ -173,6 +173,7 @@ impl FromRequestParts<AppState> for WebRtc {
 pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/calls/{id}/timeline", get(call_timeline))
@@ -235,6 +236,32 @@ async fn get_call(
         },
     };
     rec.filter(|c| may_see(&user.0, &c.info)).map(Json).ok_or_else(|| AppError::NotFound(format!("no call {id}")))
+}
+
+/// The Prometheus scrape: aggregate numbers only (no call, caller or agent in any label), so
+/// it needs no login; put it behind your network's scrape rules like any exporter.
+async fn metrics(State(svc): State<Arc<CallServices>>, State(routing): State<Arc<RoutingService>>) -> Response {
+    let live: Vec<crate::call::CallInfo> = svc.registry.list().into_iter().filter(|c| c.ended_at.is_none()).collect();
+    let legs: usize = live
+        .iter()
+        .map(|c| 2 + c.agent.is_some() as usize + c.consultant.is_some() as usize + c.supervisors.len())
+        .sum();
+    let pool = svc.engine.pool.stats();
+    let agents = routing.agents();
+    let g = crate::metrics::Gauges {
+        active_calls: live.len(),
+        legs,
+        pool_workers: pool.workers,
+        pool_queued: pool.queued,
+        pool_running: pool.running,
+        pool_completed: pool.completed,
+        oldest_final_wait_s: pool.oldest_high_wait.as_secs_f64(),
+        journal_dropped: svc.registry.journal().map(|j| j.dropped()).unwrap_or(0),
+        agents_available: agents.iter().filter(|a| a.presence == crate::routing::Presence::Available).count(),
+        queue_waiting: routing.waiting().len(),
+    };
+    let body = crate::metrics::render(crate::metrics::calls(), &g);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 /// Most events a timeline returns (the latest).

@@ -2,6 +2,10 @@
 //! without the supervisor role gets a 403 for the page (and for every supervisor API); a
 //! visitor who is not logged in gets the page's login form.
 //!
+//! `GET /api/stats?from=&to=` (supervisors): the centre's numbers for calls that started in
+//! the period (dates `2026-12-05` or RFC 3339 times; default the last 24 hours), with the
+//! definitions in `metrics::stats`.
+//!
 //! `GET /api/desk` (supervisors): the queue board, the agent board, the service level against
 //! its target and every live call's open (unacknowledged) alerts; the page polls it.
 
@@ -81,10 +85,49 @@ async fn desk(
     })))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Period {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn instant(s: &str, what: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+    crate::metrics::stats::parse_instant(s).map_err(|e| AppError::Invalid(format!("{what}: {e}")))
+}
+
+async fn stats(
+    State(svc): State<Arc<CallServices>>,
+    State(routing): State<Arc<RoutingService>>,
+    user: CurrentUser,
+    axum::extract::Query(p): axum::extract::Query<Period>,
+) -> Result<Json<Value>, AppError> {
+    user.require(Role::Supervisor)?;
+    let to = match &p.to {
+        Some(t) => instant(t, "to")?,
+        None => chrono::Utc::now(),
+    };
+    let from = match &p.from {
+        Some(f) => instant(f, "from")?,
+        None => to - chrono::Duration::hours(24),
+    };
+    if from >= to {
+        return Err(AppError::Invalid("from must be before to".into()));
+    }
+    let fmt = crate::metrics::stats::rfc3339;
+    let journal = svc.registry.journal().ok_or_else(|| AppError::Unavailable("no call database".into()))?;
+    let s = journal.stats(fmt(from), fmt(to), routing.stats_config()).await.ok_or(AppError::Internal)?;
+    let mut v = serde_json::to_value(s).map_err(|_| AppError::Internal)?;
+    v["from"] = json!(fmt(from));
+    v["to"] = json!(fmt(to));
+    Ok(Json(v))
+}
+
 pub fn routes() -> Router<super::AppState> {
     Router::new()
         .route("/supervisor", get(page))
         .route("/api/desk", get(desk))
+        .route("/api/stats", get(stats))
         .route("/assets/supervisor.js", get(|| async { script(SUPERVISOR_JS) }))
         .route("/assets/media.js", get(|| async { script(MEDIA_JS) }))
         .route("/assets/staff.js", get(|| async { script(STAFF_JS) }))

@@ -30,6 +30,23 @@ pub async fn browser(wav: &std::path::Path, looped: bool) -> (Driver, Client) {
     switchboard::cmd::headless::chromium(&profile, &args).await.expect("headless Chromium")
 }
 
+/// `secs` of silence as a 16 kHz WAV at `dir/quiet.wav` (a microphone that says nothing).
+pub fn silence_wav(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
+    let path = dir.join("quiet.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for _ in 0..16_000 * secs {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}
+
 /// A sentence spoken by espeak-ng (US English) into `dir/name.wav`, after `lead_s` of silence.
 pub fn espeak(dir: &std::path::Path, name: &str, text: &str, lead_s: f32) -> std::path::PathBuf {
     let raw = dir.join(format!("{name}-raw.wav"));

@@ -172,6 +172,7 @@ impl RtpDriver {
                         pulled += frame.len() as u64;
                         if self.media.try_send(MediaIn::Audio(AudioFrame::mono(frame, RATE, pts))).is_err() {
                             n.dropped_frames += 1;
+                            crate::metrics::calls().dropped_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                     if let Some(limit) = self.timeout {

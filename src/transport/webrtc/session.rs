@@ -588,6 +588,7 @@ async fn read_track(track: Arc<dyn TrackRemote>, call: CallId, side: Side) {
         samples += pcm.len() as u64;
         if !side.audio(AudioFrame::mono(pcm, 48_000, pts)) {
             dropped += 1;
+            crate::metrics::calls().dropped_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
     tracing::debug!(%call, concealed = dec.concealed, late = dec.late, decode_errors = dec.decode_errors, dropped, "caller track ended");

@@ -34,7 +34,7 @@ async function loggedIn(me) {
     return;
   }
   try { cfg = await api("GET", "/api/agent/config"); } catch (_) { /* no WebRTC: no step-in */ }
-  for (const id of ["wall-box", "alerts-box", "boards"]) $(id).hidden = false;
+  for (const id of ["wall-box", "alerts-box", "boards", "numbers-box"]) $(id).hidden = false;
   $("sound").checked = localStorage.getItem("sb-sound") === "1";
   connectEvents();
   const calls = await api("GET", "/api/calls");
@@ -55,6 +55,8 @@ async function loggedIn(me) {
   setInterval(render, 1000);
   refreshDesk();
   deskTimer = setInterval(refreshDesk, 2000);
+  refreshNumbers();
+  setInterval(refreshNumbers, 60000);
 }
 
 $("login").addEventListener("submit", async (e) => {
@@ -222,7 +224,6 @@ async function refreshDesk() {
   try { d = await api("GET", "/api/desk"); } catch (_) { return; }
   sb.desk = d;
   for (const a of d.alerts) alertRaised(a.call_id, a, null);
-  const pct = (x) => (x == null ? "–" : `${Math.round(x * 100)}%`);
   const target = d.service_level_target;
   $("service-level").innerHTML = `· service level <span class="${d.service_level == null ? "" : d.service_level >= target ? "sl-good" : "sl-bad"}">` +
     `${pct(d.service_level)}</span> answered within ${d.service_level_s} s (target ${pct(target)})`;
@@ -240,6 +241,60 @@ async function refreshDesk() {
     .map((a) => `<option value="${esc(a.agent_id)}">${esc(a.name)} (${esc(String(a.presence).replace(/_/g, " "))})</option>`).join("");
   if (chosen) pick.value = chosen;
   scheduleRender();
+}
+
+// --- the numbers (charts drawn as SVG from /api/stats) --------------------------------------
+
+const pct = (x) => (x == null ? "–" : `${Math.round(x * 100)}%`);
+const secs = (x) => (x == null ? "–" : x >= 90 ? `${(x / 60).toFixed(1)} min` : `${Math.round(x)} s`);
+
+async function refreshNumbers() {
+  let s;
+  try { s = await api("GET", "/api/stats"); } catch (_) { return; }
+  sb.stats = s;
+  const kpi = (label, value) => `<div class="kpi"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
+  $("kpis").innerHTML = [
+    kpi("calls offered", String(s.calls_offered)), kpi("resolved by the AI (containment)", pct(s.containment)),
+    kpi("average speed of answer", secs(s.average_speed_of_answer_s)), kpi("abandoned in the queue", pct(s.abandonment_rate)),
+    kpi(`first-contact resolution (${s.fcr_days} days)`, pct(s.first_contact_resolution)), kpi("transfer rate", pct(s.transfer_rate)),
+  ].join("");
+  // Calls per hour (grey) and those the AI resolved (blue).
+  const hours = s.per_hour.slice(-24);
+  const top = Math.max(1, ...hours.map((h) => h.calls));
+  const w = 380 / Math.max(hours.length, 1);
+  $("chart-hours").innerHTML = hours.map((h, i) => {
+    const x = 10 + i * w, hc = (h.calls / top) * 110, ha = (h.ai_resolved / top) * 110;
+    return `<rect x="${x}" y="${120 - hc}" width="${w * 0.8}" height="${hc}" fill="#c9d2e3"><title>${esc(h.hour)}: ${h.calls} calls</title></rect>` +
+      `<rect x="${x}" y="${120 - ha}" width="${w * 0.8}" height="${ha}" fill="#1a56db"><title>${h.ai_resolved} resolved by the AI</title></rect>` +
+      (i % 4 === 0 ? `<text x="${x}" y="135" font-size="9" fill="#5a6478">${esc(h.hour.slice(11, 16))}</text>` : "");
+  }).join("") || `<text x="10" y="70" fill="#5a6478">No calls yet.</text>`;
+  // AI vs humans: median bars, p90 ticks.
+  const rows = [["AI", s.ai_resolution, "#1a56db"], ["Humans", s.human_handle, "#137a3a"]];
+  const longest = Math.max(1, ...rows.map(([, r]) => r.p90_s || 0));
+  $("chart-times").innerHTML = rows.map(([name, r, colour], i) => {
+    const y = 20 + i * 55, m = ((r.median_s || 0) / longest) * 300, p = ((r.p90_s || 0) / longest) * 300;
+    return `<text x="0" y="${y + 15}" font-size="12">${name}</text>` +
+      `<rect x="70" y="${y}" width="${m}" height="22" fill="${colour}"></rect>` +
+      `<line x1="${70 + p}" x2="${70 + p}" y1="${y - 4}" y2="${y + 26}" stroke="#1d2433" stroke-width="2"></line>` +
+      `<text x="70" y="${y + 40}" font-size="11" fill="#5a6478">median ${secs(r.median_s)}, p90 ${secs(r.p90_s)} (${r.n} calls)</text>`;
+  }).join("");
+  // Service level against its target.
+  const sl = s.service_level;
+  $("chart-sl").innerHTML = `<rect x="10" y="40" width="380" height="30" fill="#e6eaf2"></rect>` +
+    `<rect x="10" y="40" width="${(sl || 0) * 380}" height="30" fill="${sl != null && sl >= s.service_level_target ? "#137a3a" : "#b3261e"}"></rect>` +
+    `<line x1="${10 + s.service_level_target * 380}" x2="${10 + s.service_level_target * 380}" y1="32" y2="78" stroke="#1d2433" stroke-width="2"></line>` +
+    `<text x="10" y="100" font-size="13">${pct(sl)} answered within ${s.service_level_s} s (target ${pct(s.service_level_target)}; ${s.answered_in_time} of ${s.queued} queued)</text>`;
+  // Caller states as one stacked bar.
+  const colours = { calm: "#8fd3a5", confused: "#c9d2e3", frustrated: "#f5b971", angry: "#e0776c", unknown: "#eef1f6" };
+  const total = Object.values(s.caller_states).reduce((a, b) => a + b, 0) || 1;
+  let x = 10;
+  $("chart-moods").innerHTML = Object.entries(s.caller_states).map(([state, n], i) => {
+    const width = (n / total) * 380;
+    const out = `<rect x="${x}" y="30" width="${width}" height="36" fill="${colours[state] || "#c9d2e3"}"><title>${esc(state)}: ${n}</title></rect>` +
+      `<text x="${10 + i * 95}" y="95" font-size="12">${esc(state)} ${n}</text>`;
+    x += width;
+    return out;
+  }).join("") || `<text x="10" y="70" fill="#5a6478">No calls yet.</text>`;
 }
 
 // --- the selected call ---------------------------------------------------------------------
