@@ -346,6 +346,14 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// What the centre's numbers cost with many stored calls: /api/stats over a week of
+    /// synthetic calls, and a /metrics scrape.
+    Stats {
+        #[arg(long, default_value_t = 10_000)]
+        calls: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// How fast the supervisor's desk shows what happens: the real /supervisor page in
     /// headless Chromium with live SIP calls, then with many synthetic calls on the wall;
     /// alert published -> on screen p50/p95, and the server's CPU and memory.

@@ -294,6 +294,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             runtime()?.block_on(switchboard::cmd::bench_load::run(engine, &root.join("audio-fixtures"), spec))?;
         }
+        Command::Bench { what: BenchWhat::Stats { calls, seed } } => {
+            switchboard::cmd::bench_stats::run(calls.max(1), seed)?;
+        }
         Command::Bench { what: BenchWhat::Desk { calls, synthetic, events_per_s, probes, model } } => {
             let manifest = Manifest::load_default()?;
             let engine = Engine::load(&manifest, &model, PipelineConfig::default(), pipeline::default_workers())?;

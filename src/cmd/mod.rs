@@ -9,6 +9,7 @@ pub mod bench_mixer;
 pub mod bench_reply;
 pub mod bench_routing;
 pub mod bench_sip;
+pub mod bench_stats;
 pub mod bench_tts;
 pub mod demo_data;
 pub mod eval;
