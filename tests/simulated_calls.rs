@@ -107,7 +107,17 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
     assert_eq!((failed.outcome.as_str(), failed.customer_id), ("escalated: verification_failed", None));
     assert!(contacts.iter().any(|c| c.summary.contains("request_refund: refund")), "{contacts:?}");
 
-    let s = simulate(&server, "barge_in.toml");
+    // espeak's flat voice is out of domain for the anger classifier (issue 15): on some runs
+    // the first question is judged upset and handed over before there is a reply to barge
+    // into. That says nothing about barge-in, so such a run is tried again (at most twice).
+    let mut s = simulate(&server, "barge_in.toml");
+    for _ in 0..2 {
+        if s["escalation_reason"] != "caller_upset" || s["interruptions"].as_u64() != Some(0) {
+            break;
+        }
+        eprintln!("barge_in.toml: the first turn was judged upset (issue 15); trying again");
+        s = simulate(&server, "barge_in.toml");
+    }
     assert!(s["interruptions"].as_u64().unwrap() >= 1, "{s}");
     // The caller heard the assistant stop (how fast is a figure, printed, not asserted).
     let stops = s["barge_in_stop_ms"].as_array().unwrap();
