@@ -63,7 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { from, to, format, db, config } => {
             let cfg = switchboard::config::ServerConfig::load(config.as_deref())?;
             let db = db.unwrap_or(cfg.store.path.clone());
-            use switchboard::metrics::stats::{parse_instant, rfc3339};
+            use switchboard::{metrics::stats::parse_instant, store::rfc3339};
             let when = |s: &str| parse_instant(s).map_err(anyhow::Error::msg);
             let to = match to {
                 Some(t) => when(&t)?,

@@ -124,10 +124,6 @@ pub fn redact(number: &str) -> String {
     number.chars().enumerate().map(|(i, c)| if c.is_ascii_digit() && i + 2 < n { '*' } else { c }).collect()
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// Register a call, start its pipeline and spawn its actor.
 pub fn start_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallError> {
     let started = admit_call(svc, new);
@@ -153,7 +149,7 @@ fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallErro
     }
     let stream = svc.engine.start_stream()?;
     let id = CallId::new();
-    let started_at = now_rfc3339();
+    let started_at = crate::store::now_rfc3339();
     let record = CallRecord::new(id.clone(), new.caller.clone(), new.transport, started_at.clone());
     let info = record.info.clone();
     if !svc.registry.try_insert(record, svc.settings.max_calls) {
@@ -182,7 +178,11 @@ fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallErro
     let connect_timeout = svc.routing.as_ref().map(|r| r.agent_connect_timeout()).unwrap_or(Duration::from_secs(15));
     let mut core = CallCore::new(id.clone(), svc.settings.max_duration, connect_timeout);
     if let Some(alerts) = &svc.settings.alerts {
-        let wait = svc.routing.as_ref().map(|r| r.service_level()).unwrap_or(Duration::from_secs(20));
+        let wait_s = match &svc.routing {
+            Some(r) => r.stats_config().service_level_s,
+            None => crate::routing::RouterConfig::default().service_level_s,
+        };
+        let wait = Duration::from_secs(wait_s);
         core = core.with_alerts(super::alerts::Watch::new(alerts.clone(), wait));
     }
     core.handle_started(new.caller, new.transport, started_at);

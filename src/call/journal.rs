@@ -27,6 +27,12 @@ const END_WAIT: Duration = Duration::from_secs(2);
 
 enum Msg {
     Write(CallWrite),
+    /// An event for the call's timeline, published at `at`: turned into JSON by the writer,
+    /// off the call's task.
+    Event {
+        at: String,
+        event: Box<crate::events::Event>,
+    },
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -114,7 +120,11 @@ impl Journal {
     }
 
     fn queue(&self, w: CallWrite) {
-        if let Err(e) = self.tx.try_send(Msg::Write(w)) {
+        self.send(Msg::Write(w));
+    }
+
+    fn send(&self, m: Msg) {
+        if let Err(e) = self.tx.try_send(m) {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n == 1 || n.is_power_of_two() {
                 tracing::error!(
@@ -248,14 +258,7 @@ impl Journal {
         ) {
             return;
         }
-        let Ok(body) = serde_json::to_value(e) else { return };
-        let kind = body["type"].as_str().unwrap_or_default().to_string();
-        self.queue(CallWrite::Event {
-            id: e.call_id().0.clone(),
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            kind,
-            body: body.to_string(),
-        });
+        self.send(Msg::Event { at: crate::store::now_rfc3339(), event: Box::new(e.clone()) });
     }
 
     /// A call's timeline (the latest `limit` events), everything queued before written first.
@@ -296,6 +299,13 @@ impl Journal {
     }
 }
 
+/// A timeline event as the database keeps it.
+fn timeline_write(at: String, e: &crate::events::Event) -> Option<CallWrite> {
+    let body = serde_json::to_value(e).ok()?;
+    let kind = body["type"].as_str().unwrap_or_default().to_string();
+    Some(CallWrite::Event { id: e.call_id().0.clone(), at, kind, body: body.to_string() })
+}
+
 /// The writer: batches of queued changes, one transaction each, on the blocking pool; and the
 /// heartbeat of running calls. Ends when every handle is gone.
 async fn write(mut rx: mpsc::Receiver<Msg>, store: Store) {
@@ -310,6 +320,7 @@ async fn write(mut rx: mpsc::Receiver<Msg>, store: Store) {
                 while let Some(m) = next.take() {
                     match m {
                         Msg::Write(w) => batch.push(w),
+                        Msg::Event { at, event } => batch.extend(timeline_write(at, &event)),
                         Msg::Flush(f) => flushes.push(f),
                     }
                     if batch.len() < BATCH {

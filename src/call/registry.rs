@@ -220,7 +220,7 @@ impl Registry {
         let mut g = self.lock();
         let mut rec = g.live.remove(id)?;
         rec.info.state = CallState::Ended;
-        rec.info.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        rec.info.ended_at = Some(crate::store::now_rfc3339());
         rec.info.end_reason = Some(reason.to_string());
         g.recent.push_front(rec.clone());
         while g.recent.len() > self.keep_recent {

@@ -235,6 +235,19 @@ impl CallCore {
         self.publish(Event::CallStateChanged { call_id: self.id.clone(), state });
     }
 
+    /// No prompt for silence, no paused reply to resume, no keyed entry pending: what the
+    /// assistant was waiting on is dropped.
+    fn drop_assistant_timers(&mut self) {
+        (self.silence_at, self.resume_at, self.keys_at) = (None, None, None);
+        self.keys.clear();
+    }
+
+    /// A person has the call: the assistant's timers go and its work stops.
+    fn stop_assistant(&mut self) {
+        self.drop_assistant_timers();
+        self.out.push_back(Output::StopAssistant);
+    }
+
     fn set_agent(&mut self, agent: Option<String>) {
         self.agent = agent.clone();
         self.out.push_back(Output::Record(Change::Agent(agent)));
@@ -331,8 +344,7 @@ impl CallCore {
     /// them, and wipes them.)
     /// `by`: who asked (on the `secure_capture_started` event); the recording pauses.
     pub fn handle_capture_started(&mut self, now: At, by: &str, pause: Duration, max: Duration) {
-        (self.silence_at, self.keys_at, self.resume_at) = (None, None, None);
-        self.keys.clear();
+        self.drop_assistant_timers();
         self.capture = Some((now + pause, now + max));
         self.capture_opened(now, by);
     }
@@ -389,9 +401,7 @@ impl CallCore {
         }
         self.connected = true;
         self.connect_by = None;
-        (self.silence_at, self.resume_at, self.keys_at) = (None, None, None);
-        self.keys.clear();
-        self.out.push_back(Output::StopAssistant);
+        self.stop_assistant();
         self.publish(Event::AgentJoined { call_id: self.id.clone(), agent_id: AgentId(agent.to_string()) });
         true
     }

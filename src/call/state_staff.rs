@@ -195,12 +195,7 @@ impl CallCore {
         let Some(i) = self.supervisors.iter().position(|s| s.id == id) else {
             return Err(format!("{id} is not on the call: join it first"));
         };
-        if self.consultant.is_some() {
-            return Err("a consult is under way on this call".into());
-        }
-        if self.capture.is_some() {
-            return Err("a card is being keyed: take over when it is done".into());
-        }
+        self.may_change_hands("take over")?;
         self.supervisors.remove(i);
         self.supervisors_changed();
         let from = match self.agent.clone() {
@@ -215,8 +210,8 @@ impl CallCore {
             }
             None => "assistant".to_string(),
         };
-        (self.silence_at, self.resume_at, self.keys_at, self.connect_by) = (None, None, None, None);
-        self.keys.clear();
+        self.connect_by = None;
+        self.drop_assistant_timers();
         self.set_agent(Some(id.to_string()));
         self.connected = true;
         self.out.push_back(Output::StopAssistant);
@@ -231,15 +226,7 @@ impl CallCore {
     /// queue or the current agent. The core checks and tells everyone; the actor queues the
     /// call for that agent alone (an agent's call is transferred to them).
     pub fn handle_assigned(&mut self, now: At, by: &str, agent: &str) -> Result<(), String> {
-        if self.ended {
-            return Err("the call is ending".into());
-        }
-        if self.consultant.is_some() {
-            return Err("a consult is under way on this call".into());
-        }
-        if self.capture.is_some() {
-            return Err("a card is being keyed: hand the call over when it is done".into());
-        }
+        self.may_change_hands("hand the call over")?;
         if self.agent.as_deref() == Some(agent) {
             return Err(format!("{agent} already has the call"));
         }
@@ -249,10 +236,23 @@ impl CallCore {
         let (call_id, agent_id) = (self.id.clone(), AgentId(agent.to_string()));
         self.publish(Event::CallAssigned { call_id, by: by.into(), agent_id, from, at_ms: ms(now) });
         if self.agent.is_none() {
-            (self.silence_at, self.resume_at, self.keys_at) = (None, None, None);
-            self.keys.clear();
-            self.out.push_back(Output::StopAssistant);
+            self.stop_assistant();
             self.set_state(now, CallState::WaitingForAgent);
+        }
+        Ok(())
+    }
+
+    /// Whether the call may change hands now: not while it ends, a consult runs or a card is
+    /// keyed (`what` the person asking can do once it is).
+    fn may_change_hands(&self, what: &str) -> Result<(), String> {
+        if self.ended {
+            return Err("the call is ending".into());
+        }
+        if self.consultant.is_some() {
+            return Err("a consult is under way on this call".into());
+        }
+        if self.capture.is_some() {
+            return Err(format!("a card is being keyed: {what} when it is done"));
         }
         Ok(())
     }

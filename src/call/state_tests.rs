@@ -33,6 +33,19 @@ fn kinds(out: &[Output]) -> Vec<String> {
         .collect()
 }
 
+/// A caller's English turn from 1 to 3 s.
+fn words(text: &str) -> CallerWords {
+    CallerWords {
+        text: text.into(),
+        start_ms: 1000,
+        end_ms: 3000,
+        language: "en".into(),
+        language_prob: 0.9,
+        latency_ms: 300,
+        translation: None,
+    }
+}
+
 fn records(out: &[Output]) -> Vec<Change> {
     out.iter().filter_map(|o| if let Output::Record(c) = o { Some(c.clone()) } else { None }).collect()
 }
@@ -312,15 +325,6 @@ fn words_go_on_the_record_before_they_go_out_and_a_consult_stays_private() {
     let mut c = core();
     c.handle_started("+15550100".into(), crate::call::Transport::Sip, "2026-12-04T00:00:00Z".into());
     c.handle_partial(s(2.0), "where is my".into(), 1000, 2000, "en".into());
-    let words = |text: &str| CallerWords {
-        text: text.into(),
-        start_ms: 1000,
-        end_ms: 3000,
-        language: "en".into(),
-        language_prob: 0.9,
-        latency_ms: 300,
-        translation: None,
-    };
     assert!(!c.handle_caller_words(s(3.3), words("  ")), "an empty turn is dropped");
     assert!(c.handle_caller_words(s(3.3), words("where is my order")));
     c.handle_assistant_said(
@@ -416,16 +420,7 @@ fn alerts_go_on_the_record_and_out_and_a_supervisor_acknowledges_once() {
     use crate::call::alerts::{AlertConfig, AlertRule, Watch};
     let watch = Watch::new(std::sync::Arc::new(AlertConfig::default()), Duration::from_secs(20));
     let mut c = core().with_alerts(watch);
-    let words = CallerWords {
-        text: "This is a joke, I will call my lawyer.".into(),
-        start_ms: 1000,
-        end_ms: 3000,
-        language: "en".into(),
-        language_prob: 0.9,
-        latency_ms: 300,
-        translation: None,
-    };
-    assert!(c.handle_caller_words(s(3.5), words));
+    assert!(c.handle_caller_words(s(3.5), words("This is a joke, I will call my lawyer.")));
     let out = drain(&mut c);
     assert_eq!(kinds(&out), ["transcript_final", "alert_raised"]);
     let alerts = records(&out).into_iter().find_map(|r| if let Change::Alerts(a) = r { Some(a) } else { None });

@@ -205,7 +205,7 @@ pub async fn run(engine: Arc<Engine>, fixtures: &std::path::Path, spec: DeskSpec
             call_id: id.clone(),
             caller: format!("+1555{:07}", i),
             transport: Transport::Sip,
-            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            started_at: crate::store::now_rfc3339(),
         });
     }
     wait_page(

@@ -9,8 +9,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cmd::bench::percentile;
-use crate::metrics::stats::{from_store, rfc3339, StatsConfig};
+use crate::metrics::stats::{from_store, StatsConfig};
 use crate::store::calls::CallWrite;
+use crate::store::{rfc3339, stored_ms};
 
 fn at(t0: chrono::DateTime<chrono::Utc>, ms: i64) -> String {
     rfc3339(t0 + chrono::Duration::milliseconds(ms))
@@ -89,7 +90,7 @@ pub fn run(calls: usize, seed: u64) -> anyhow::Result<()> {
         for w in &writes {
             if let CallWrite::Event { at, body, .. } = w {
                 events += 1;
-                let ms = chrono::DateTime::parse_from_rfc3339(at).map(|t| t.timestamp_millis() as u64).unwrap_or(0);
+                let ms = stored_ms(at);
                 let v: serde_json::Value = serde_json::from_str(body)?;
                 if let Some(s) = tally.event(ms, &v) {
                     live.ended.inc(s.outcome);

@@ -71,6 +71,8 @@ struct Facts {
     transferred: bool,
     language: Option<String>,
     caller_state: Option<String>,
+    /// End of the caller's last turn not yet answered, ms into the call (reply latency).
+    unanswered_turn_end_ms: Option<u64>,
 }
 
 /// Calls being followed, by id.
@@ -156,11 +158,12 @@ pub fn count(m: &CallMetrics, tally: &mut Tally, at_ms: u64, ev: &Event) {
         Event::TranscriptFinal { latency_ms, end_ms, call_id, .. } => {
             m.turns.fetch_add(1, Ordering::Relaxed);
             m.final_latency.observe(*latency_ms as f64 / 1000.0);
-            m.turn_ends.lock().unwrap_or_else(|e| e.into_inner()).insert(call_id.0.clone(), *end_ms);
+            if let Some(f) = tally.calls.get_mut(&call_id.0) {
+                f.unanswered_turn_end_ms = Some(*end_ms);
+            }
         }
         Event::AssistantReplied { at_ms: reply_ms, call_id, .. } => {
-            let end = m.turn_ends.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id.0);
-            if let Some(end) = end {
+            if let Some(end) = tally.calls.get_mut(&call_id.0).and_then(|f| f.unanswered_turn_end_ms.take()) {
                 m.reply_latency.observe(reply_ms.saturating_sub(end) as f64 / 1000.0);
             }
         }
@@ -168,9 +171,6 @@ pub fn count(m: &CallMetrics, tally: &mut Tally, at_ms: u64, ev: &Event) {
         Event::AlertRaised { rule, .. } => {
             let name = serde_json::to_value(rule).ok().and_then(|v| v.as_str().map(str::to_string));
             m.alerts.inc(name.as_deref().unwrap_or("other"));
-        }
-        Event::CallEnded { call_id, .. } => {
-            m.turn_ends.lock().unwrap_or_else(|e| e.into_inner()).remove(&call_id.0);
         }
         _ => {}
     }

@@ -117,8 +117,6 @@ pub struct CallMetrics {
     pub dropped_frames: AtomicU64,
     /// Events the follower missed because it fell behind (the numbers are short by them).
     pub missed_events: AtomicU64,
-    /// Each live call's last caller turn end (ms into the call), for the reply latency.
-    pub turn_ends: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Default for CallMetrics {
@@ -138,7 +136,6 @@ impl Default for CallMetrics {
             answer_wait: Histogram::new(DURATION_BUCKETS),
             dropped_frames: AtomicU64::new(0),
             missed_events: AtomicU64::new(0),
-            turn_ends: Mutex::default(),
         }
     }
 }

@@ -161,7 +161,7 @@ pub fn summarize(calls: &[CallSummary], contacts: &[Contact], cfg: StatsConfig) 
         average_speed_of_answer_s: (!waits.is_empty()).then(|| waits.iter().sum::<f64>() / waits.len() as f64),
         queued,
         answered_in_time: in_time,
-        service_level: share(in_time, waits.len() + late_abandons),
+        service_level: crate::routing::board::service_level((waits.len(), in_time, late_abandons)),
         service_level_s: cfg.service_level_s,
         service_level_target: cfg.service_level_target,
         abandonment_rate: share(abandoned, queued),
@@ -186,11 +186,6 @@ pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .map_err(|_| format!("{s:?}: use a date (2026-12-05) or an RFC 3339 time"))
 }
 
-/// RFC 3339, UTC, milliseconds: the form times are stored in.
-pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The numbers of calls that started in `[from, to)` (RFC 3339, UTC) in `store`: each stored
 /// timeline replayed through the live metrics' tally, then summed up.
 pub fn from_store(
@@ -199,8 +194,7 @@ pub fn from_store(
     to: &str,
     cfg: StatsConfig,
 ) -> Result<Stats, crate::store::StoreError> {
-    let ms =
-        |at: &str| chrono::DateTime::parse_from_rfc3339(at).map(|t| t.timestamp_millis().max(0) as u64).unwrap_or(0);
+    use crate::store::stored_ms as ms;
     let mut tally = super::follow::Tally::default();
     let mut calls = Vec::new();
     for (_, events) in store.call_timelines(from, to)? {
@@ -210,8 +204,7 @@ pub fn from_store(
         }
     }
     let until = chrono::DateTime::parse_from_rfc3339(to)
-        .map(|t| (t + chrono::Duration::days(cfg.fcr_days as i64)).to_utc())
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .map(|t| crate::store::rfc3339((t + chrono::Duration::days(cfg.fcr_days as i64)).to_utc()))
         .unwrap_or_else(|_| to.to_string());
     let contacts: Vec<Contact> =
         store.customer_calls(from, &until)?.into_iter().map(|(id, c, at)| (id, c, ms(&at))).collect();

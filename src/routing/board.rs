@@ -22,8 +22,10 @@ enum Left {
 }
 
 /// Calls that left the queues, for the service level.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tally {
+    /// The service-level threshold, ms.
+    threshold: Millis,
     left: VecDeque<(Millis, Skill, Left)>,
 }
 
@@ -61,6 +63,11 @@ pub struct AgentRow {
 }
 
 impl Tally {
+    /// Counting answers within `threshold` ms as in time.
+    pub fn new(threshold: Millis) -> Self {
+        Self { threshold, left: VecDeque::new() }
+    }
+
     fn prune(&mut self, now: Millis) {
         while self.left.front().is_some_and(|(t, _, _)| now.saturating_sub(*t) > SERVICE_LEVEL_WINDOW) {
             self.left.pop_front();
@@ -68,15 +75,15 @@ impl Tally {
     }
 
     /// A queued call was answered after `waited`.
-    pub fn answered(&mut self, now: Millis, skill: Skill, waited: Millis, threshold: Millis) {
+    pub fn answered(&mut self, now: Millis, skill: Skill, waited: Millis) {
         self.prune(now);
-        self.left.push_back((now, skill, Left::Answered { in_time: waited <= threshold }));
+        self.left.push_back((now, skill, Left::Answered { in_time: waited <= self.threshold }));
     }
 
     /// A queued caller hung up (or left the queue unserved) after `waited`.
-    pub fn abandoned(&mut self, now: Millis, skill: Skill, waited: Millis, threshold: Millis) {
+    pub fn abandoned(&mut self, now: Millis, skill: Skill, waited: Millis) {
         self.prune(now);
-        self.left.push_back((now, skill, Left::Abandoned { counted: waited > threshold }));
+        self.left.push_back((now, skill, Left::Abandoned { counted: waited > self.threshold }));
     }
 
     /// (answered, answered in time, abandoned after the threshold) of `skill` (None: all).
@@ -134,13 +141,12 @@ mod tests {
 
     #[test]
     fn service_level_counts_answers_in_time_and_late_abandons_over_the_last_hour() {
-        let mut t = Tally::default();
-        let th = 20_000;
-        t.answered(1_000, Skill::Orders, 5_000, th);
-        t.answered(2_000, Skill::Orders, 25_000, th);
-        t.abandoned(3_000, Skill::Orders, 30_000, th);
-        t.abandoned(4_000, Skill::Orders, 3_000, th); // a short abandon: not counted
-        t.answered(5_000, Skill::Refunds, 1_000, th);
+        let mut t = Tally::new(20_000);
+        t.answered(1_000, Skill::Orders, 5_000);
+        t.answered(2_000, Skill::Orders, 25_000);
+        t.abandoned(3_000, Skill::Orders, 30_000);
+        t.abandoned(4_000, Skill::Orders, 3_000); // a short abandon: not counted
+        t.answered(5_000, Skill::Refunds, 1_000);
         assert_eq!(t.counts(6_000, Some(Skill::Orders)), (2, 1, 1));
         assert_eq!(service_level(t.counts(6_000, Some(Skill::Orders))), Some(1.0 / 3.0));
         assert_eq!(t.counts(6_000, None), (3, 2, 1));

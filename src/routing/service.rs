@@ -37,13 +37,14 @@ impl RoutingService {
         events: EventBus,
         controls: Arc<Controls>,
     ) -> Result<Arc<Self>, StoreError> {
+        let cfg_service_level_ms = cfg.service_level_s * 1000;
         let svc = Arc::new(Self {
             router: Mutex::new(Router::new(cfg)),
             store,
             events,
             epoch: Instant::now(),
             controls,
-            tally: Default::default(),
+            tally: Mutex::new(super::board::Tally::new(cfg_service_level_ms)),
             presence: Default::default(),
         });
         let agents: Vec<(String, Agent)> = svc.store.agents()?;
@@ -61,18 +62,8 @@ impl RoutingService {
         Duration::from_secs(self.lock().config().agent_connect_timeout_s.max(1))
     }
 
-    /// The service-level threshold (`service_level_s`).
-    pub fn service_level(&self) -> Duration {
-        Duration::from_secs(self.lock().config().service_level_s)
-    }
-
-    /// The service-level threshold and target share (`service_level_s`, `service_level_target`).
-    pub fn service_level_target(&self) -> (Duration, f64) {
-        let r = self.lock();
-        (Duration::from_secs(r.config().service_level_s), r.config().service_level_target)
-    }
-
-    /// What the centre's statistics need from the routing settings.
+    /// The service level's threshold and target, and the first-contact days: what the centre's
+    /// numbers, the queue board and the `long_wait` alert need from the routing settings.
     pub fn stats_config(&self) -> crate::metrics::stats::StatsConfig {
         let r = self.lock();
         let c = r.config();
@@ -149,9 +140,7 @@ impl RoutingService {
         let now = self.now();
         let mut r = self.lock();
         if let Some(w) = r.remove_call(call) {
-            let threshold = r.config().service_level_s * 1000;
-            let waited = now.saturating_sub(w.enqueued_at);
-            self.tally().abandoned(now, w.skill, waited, threshold);
+            self.tally().abandoned(now, w.skill, now.saturating_sub(w.enqueued_at));
         }
         r.end_consult(call, now);
         if let Some(agent) = r.handled_by(call).cloned() {
@@ -218,8 +207,7 @@ impl RoutingService {
         let now = self.now();
         let mut r = self.lock();
         let w = r.accept(call, agent, now)?;
-        let threshold = r.config().service_level_s * 1000;
-        self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at), threshold);
+        self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at));
         Ok(w)
     }
 
@@ -229,8 +217,7 @@ impl RoutingService {
         let now = self.now();
         let mut r = self.lock();
         if let Some(w) = r.remove_call(call) {
-            let threshold = r.config().service_level_s * 1000;
-            self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at), threshold);
+            self.tally().answered(now, w.skill, now.saturating_sub(w.enqueued_at));
         }
         drop(r);
         self.call_gone(call);

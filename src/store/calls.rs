@@ -62,8 +62,9 @@ pub enum CallWrite {
 /// One event of a call's timeline as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
+    /// When it was published.
     pub at: String,
-    pub kind: String,
+    /// The event as JSON (its `type` is also the row's `type` column, for queries).
     pub body: String,
 }
 
@@ -255,14 +256,14 @@ impl Store {
         let conn = self.lock();
         let mut out: Vec<(String, Vec<StoredEvent>)> = Vec::new();
         let mut rows = conn.prepare(
-            "SELECT e.call_id, e.at, e.type, e.body FROM call_events e JOIN calls c ON c.id = e.call_id
+            "SELECT e.call_id, e.at, e.body FROM call_events e JOIN calls c ON c.id = e.call_id
              WHERE c.started_at >= ?1 AND c.started_at < ?2 AND c.ended_at IS NOT NULL
              ORDER BY c.started_at, e.call_id, e.id",
         )?;
         let mut q = rows.query(params![from, to])?;
         while let Some(r) = q.next()? {
             let id: String = r.get(0)?;
-            let ev = StoredEvent { at: r.get(1)?, kind: r.get(2)?, body: r.get(3)? };
+            let ev = StoredEvent { at: r.get(1)?, body: r.get(2)? };
             match out.last_mut() {
                 Some((last, evs)) if *last == id => evs.push(ev),
                 _ => out.push((id, vec![ev])),
@@ -299,10 +300,8 @@ impl Store {
     pub fn call_events(&self, id: &str, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.lock();
         let mut rows: Vec<StoredEvent> = conn
-            .prepare("SELECT at, type, body FROM call_events WHERE call_id = ?1 ORDER BY id DESC LIMIT ?2")?
-            .query_map(params![id, limit as i64], |r| {
-                Ok(StoredEvent { at: r.get(0)?, kind: r.get(1)?, body: r.get(2)? })
-            })?
+            .prepare("SELECT at, body FROM call_events WHERE call_id = ?1 ORDER BY id DESC LIMIT ?2")?
+            .query_map(params![id, limit as i64], |r| Ok(StoredEvent { at: r.get(0)?, body: r.get(1)? }))?
             .collect::<Result<_, _>>()?;
         rows.reverse();
         Ok(rows)

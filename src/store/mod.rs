@@ -68,8 +68,19 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// A time as the database keeps it: RFC 3339, UTC, milliseconds (so text order is time order).
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Now, as the database keeps times.
+pub fn now_rfc3339() -> String {
+    rfc3339(chrono::Utc::now())
+}
+
+/// A stored time as ms since the epoch (0 when it does not parse).
+pub fn stored_ms(at: &str) -> u64 {
+    chrono::DateTime::parse_from_rfc3339(at).map(|t| t.timestamp_millis().max(0) as u64).unwrap_or(0)
 }
 
 impl Store {

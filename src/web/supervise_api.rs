@@ -47,6 +47,11 @@ fn live(svc: &CallServices, id: &CallId) -> Result<(), AppError> {
     }
 }
 
+/// A JSON request body, or a 422 saying what is wrong with it.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Join {
@@ -69,7 +74,7 @@ async fn join(
     let who = supervisor(&user)?;
     let id = CallId(call);
     live(&svc, &id)?;
-    let b: Join = serde_json::from_slice(&body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))?;
+    let b: Join = parse(&body)?;
     let sdp = w.answer_supervisor(&id, &who, b.mode, b.sdp).await?;
     Ok(Json(json!({"call_id": id, "supervisor": who, "mode": b.mode, "sdp": sdp})))
 }
@@ -119,7 +124,7 @@ async fn assign(
     let by = supervisor(&user)?;
     let id = CallId(call);
     live(&svc, &id)?;
-    let b: Assign = serde_json::from_slice(&body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))?;
+    let b: Assign = parse(&body)?;
     let (who, agent) = (by.clone(), b.agent.clone());
     ask(&svc, &id, |reply| Control::Assign { by: who, agent, reply }).await?;
     Ok(Json(json!({"call_id": id, "agent": b.agent, "by": by})))

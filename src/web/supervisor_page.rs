@@ -74,13 +74,13 @@ async fn desk(
     }
     let (queues, agents) = routing.board(&handled, &calls);
     let service = routing.service_counts();
-    let (threshold, target) = routing.service_level_target();
+    let cfg = routing.stats_config();
     Ok(Json(json!({
         "queues": queues,
         "agents": agents,
         "service_level": crate::routing::board::service_level(service),
-        "service_level_s": threshold.as_secs(),
-        "service_level_target": target,
+        "service_level_s": cfg.service_level_s,
+        "service_level_target": cfg.service_level_target,
         "alerts": alerts,
     })))
 }
@@ -114,7 +114,7 @@ async fn stats(
     if from >= to {
         return Err(AppError::Invalid("from must be before to".into()));
     }
-    let fmt = crate::metrics::stats::rfc3339;
+    let fmt = crate::store::rfc3339;
     let journal = svc.registry.journal().ok_or_else(|| AppError::Unavailable("no call database".into()))?;
     let s = journal.stats(fmt(from), fmt(to), routing.stats_config()).await.ok_or(AppError::Internal)?;
     let mut v = serde_json::to_value(s).map_err(|_| AppError::Internal)?;
