@@ -20,9 +20,12 @@ use common::{event_ms, heard_in, simulate_in_background, summary_and_heard};
 
 const SAM_SAYS: &str = "This is Sam, your supervisor. Offer the customer a new card and a refund.";
 
-/// Whether a transcript (lower case) holds any distinctive part of Sam's sentence.
+/// Whether a transcript (lower case) holds any distinctive part of Sam's sentence. Nothing else
+/// the caller can hear after the hand-over says "customer" or "card": on CI's loaded two cores
+/// the simulator's whisper heard Sam as "i'm eric, author of the customer review card", so
+/// those two words count as well as the ones heard here.
 fn by_sam(text: &str) -> bool {
-    ["sam", "supervisor", "super", "new card", "refund", "offer the"].iter().any(|w| text.contains(w))
+    ["sam", "supervisor", "super", "customer", "card", "refund", "offer the"].iter().any(|w| text.contains(w))
 }
 
 /// The loudest level Priya's browser received over `secs` from now.
