@@ -65,12 +65,22 @@ pub enum Command {
     /// Fit the project's own voice classifiers on labelled recordings (speaker-independent
     /// folds, fixed seed): prints held-out results per speaker, confusion matrices and
     /// reliability, then writes the weights (default models/voice/emotion.json|accent.json).
+    ///
+    /// `train intents --reviews FILE`: fold the turns people reviewed (an `export reviews`
+    /// file) into the intent classifier's examples, print accuracy before and after on a
+    /// held-back part of the reviews, and write the model `serve` loads (models/intents.json).
     Train {
-        /// emotion (anger, arousal) or accent (native, first-language family, native region).
+        /// emotion (anger, arousal), accent (native, first-language family, native region) or intents.
         what: String,
-        /// A labelled dataset folder; repeat for several.
-        #[arg(long, required = true)]
+        /// A labelled dataset folder; repeat for several (emotion, accent).
+        #[arg(long)]
         dataset: Vec<PathBuf>,
+        /// Reviews exported by `switchboard export reviews` (intents).
+        #[arg(long)]
+        reviews: Option<PathBuf>,
+        /// The part of the reviews held back to judge by (intents).
+        #[arg(long, default_value_t = 0.3)]
+        holdout: f64,
         /// Leave this speaker out of the weights (to test on later); repeat for several.
         #[arg(long)]
         hold_out: Vec<String>,
@@ -78,6 +88,39 @@ pub enum Command {
         out: Option<PathBuf>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+    },
+    /// Re-fit the caller-state thresholds (frustrated, angry) to people's verdicts: prints
+    /// accuracy before and after on held-back reviews and writes models/caller-state.json.
+    Calibrate {
+        /// caller-state
+        what: String,
+        /// Reviews exported by `switchboard export reviews`.
+        #[arg(long)]
+        reviews: PathBuf,
+        #[arg(long, default_value_t = 0.3)]
+        holdout: f64,
+        /// Default: models/caller-state.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export data for the review loop: `export reviews --since DATE` writes every verdict
+    /// since then as JSON lines (the turn's transcript, the AI's decision with its inputs,
+    /// the human verdict and correction).
+    Export {
+        /// reviews
+        what: String,
+        /// First day or time (2026-12-01 or RFC 3339).
+        #[arg(long)]
+        since: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Database (default: [store] path of the config, data/switchboard.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Config file, for [store] path.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Benchmarks that print figures.
     Bench {
@@ -245,6 +288,15 @@ pub enum EvalWhat {
         /// Also list out-of-scope texts taken for a routine intent.
         #[arg(long)]
         verbose: bool,
+    },
+    /// Make reviews from labelled text (banking77's test.csv): each query a caller's turn,
+    /// the shipped classifier's intent judged against the label, written as an `export
+    /// reviews` file for `train intents`.
+    ReviewLoop {
+        #[arg(long)]
+        dataset: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 

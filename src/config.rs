@@ -205,6 +205,34 @@ impl Default for AuthConfig {
     }
 }
 
+/// `[learning]`: what the review loop taught (the files `switchboard train intents` and
+/// `switchboard calibrate caller-state` write); empty = the file in the models folder, used
+/// when it exists.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearningConfig {
+    /// Reviewed intent examples, added to the shipped ones (default `<models>/intents.json`).
+    pub intent_model: String,
+    /// Calibrated caller-state thresholds (default `<models>/caller-state.json`).
+    pub caller_state_model: String,
+}
+
+/// `[retention]`: how long a call's recording and transcript are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Recordings and transcripts of calls that ended more than this many days ago are deleted
+    /// by the server (hourly, logged); the call's row, timeline and reviews stay for the
+    /// numbers. 0 keeps them forever.
+    pub days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { days: 90 }
+    }
+}
+
 /// The whole server configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -228,6 +256,8 @@ pub struct ServerConfig {
     pub webrtc: crate::transport::webrtc::WebRtcConfig,
     /// `[alerts]`: what makes a supervisor look at a call (see `call::alerts`).
     pub alerts: crate::call::alerts::AlertConfig,
+    pub learning: LearningConfig,
+    pub retention: RetentionConfig,
 }
 
 const ENV_PREFIX: &str = "SWITCHBOARD__";
@@ -240,6 +270,14 @@ impl ServerConfig {
         } else {
             crate::models::Manifest::load_dir(self.asr.models_dir.clone().into())
         }
+    }
+
+    /// A file the review loop writes: `configured`, else `file` in the models folder.
+    pub fn learned(&self, configured: &str, file: &str) -> PathBuf {
+        if !configured.is_empty() {
+            return configured.into();
+        }
+        self.models().map(|m| m.dir).unwrap_or_else(|_| "models".into()).join(file)
     }
 
     /// Load from an optional file plus the process environment.

@@ -14,6 +14,7 @@ pub mod models;
 pub mod onnx;
 pub mod pipeline;
 pub mod privacy;
+pub mod review;
 pub mod routing;
 pub mod server;
 pub mod store;

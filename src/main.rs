@@ -181,6 +181,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 EvalWhat::Intent { dataset, verbose } => {
                     switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
+                EvalWhat::ReviewLoop { dataset, out } => {
+                    switchboard::cmd::review::review_loop(&dataset, &out)?;
+                }
                 EvalWhat::Accent(VoiceEval { dataset, model, json, pipeline: true, .. }) => {
                     let engine = load_engine(&model, finals_only())?;
                     for d in &dataset {
@@ -240,9 +243,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 packets.last().map(|p| p.at_us).unwrap_or(0) as f64 / 1e6
             );
         }
-        Command::Train { what, dataset, hold_out, out, seed } => {
+        Command::Train { what, reviews, holdout, out, .. } if what == "intents" => {
+            let reviews = reviews.ok_or_else(|| anyhow::anyhow!("train intents needs --reviews FILE"))?;
+            let out = out.unwrap_or_else(|| learned("intents.json"));
+            switchboard::cmd::review::train_intents(&reviews, &out, holdout)?;
+        }
+        Command::Train { what, dataset, hold_out, out, seed, .. } => {
+            anyhow::ensure!(!dataset.is_empty(), "train {what} needs --dataset DIR (one or more)");
             let m = Manifest::load_default()?;
             switchboard::cmd::voice_train::train(&what, &dataset, &hold_out, out.as_deref(), seed, &m)?;
+        }
+        Command::Calibrate { what, reviews, holdout, out } => {
+            anyhow::ensure!(what == "caller-state", "calibrate knows caller-state, not {what:?}");
+            let out = out.unwrap_or_else(|| learned("caller-state.json"));
+            switchboard::cmd::review::calibrate_caller_state(&reviews, &out, holdout)?;
+        }
+        Command::Export { what, since, out, db, config } => {
+            anyhow::ensure!(what == "reviews", "export knows reviews, not {what:?}");
+            let db = match db {
+                Some(db) => db,
+                None => switchboard::config::ServerConfig::load(config.as_deref())?.store.path,
+            };
+            let since = switchboard::metrics::stats::parse_instant(&since).map_err(anyhow::Error::msg)?;
+            switchboard::cmd::review::export_reviews(&db, &switchboard::store::rfc3339(since), out.as_deref())?;
         }
         Command::Bench { what: BenchWhat::Analytics { rounds } } => {
             let manifest = Manifest::load_default()?;
@@ -345,4 +368,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
     }
     Ok(())
+}
+
+/// A file of the models folder the review loop writes (models/<file>).
+fn learned(file: &str) -> PathBuf {
+    Manifest::load_default().map(|m| m.dir).unwrap_or_else(|_| "models".into()).join(file)
 }

@@ -76,7 +76,7 @@ fn assistant_services(
     store: crate::store::Store,
 ) -> Result<(crate::assistant::AssistantServices, i64), ServerError> {
     use crate::assistant::tools::http::{BackOfficeKind, HttpBackOffice};
-    use crate::assistant::{intents::NearestExamples, tools::sqlite::SqliteBackOffice};
+    use crate::assistant::tools::sqlite::SqliteBackOffice;
     let err = |e: crate::store::StoreError| ServerError::Assistant(e.to_string());
     let customers = store.customer_count().map_err(err)?;
     let tts = voices(config)?;
@@ -88,7 +88,10 @@ fn assistant_services(
                     .map_err(ServerError::Assistant)?,
             ),
         },
-        classifier: Arc::new(NearestExamples::default()),
+        classifier: Arc::new(
+            crate::review::retrain::serving_classifier(&config.learned(&config.learning.intent_model, "intents.json"))
+                .map_err(|e| ServerError::Assistant(e.to_string()))?,
+        ),
         // Generic prompts are synthesised once (64 MB of them at most), not on every call.
         tts: Arc::new(crate::assistant::tts::cache::Cached::new(tts, 64 << 20)),
         policy: config.assistant.policy.clone(),
@@ -178,6 +181,8 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         true => assistant_services(config, store.clone()).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
         false => (None, None),
     };
+    crate::review::retrain::install_caller_state(&config.learned(&config.learning.caller_state_model, "caller-state.json"))
+        .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
     let registry = Registry::new(200);
     registry.set_journal(crate::call::journal::Journal::start(store.clone()));
@@ -203,6 +208,12 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
     });
     // Offers to free agents every tick, until shutdown.
     routing.spawn(services.shutdown.clone());
+    crate::call::retention::spawn(
+        store.clone(),
+        services.settings.recording_dir.clone(),
+        config.retention.days,
+        services.shutdown.clone(),
+    );
     let listener = TcpListener::bind(config.http.listen).await.map_err(|source| ServerError::Bind {
         what: "HTTP",
         addr: config.http.listen,

@@ -64,6 +64,11 @@ impl Intent {
         }
     }
 
+    /// The intent of a name ("order_status", ..., "unknown").
+    pub fn from_name(name: &str) -> Option<Intent> {
+        EXAMPLES.iter().map(|(i, _)| *i).chain([Self::Unknown]).find(|i| i.name() == name)
+    }
+
     /// The requests about the caller's account that the back-office tools serve.
     pub const ACCOUNT: [Intent; 9] = [
         Self::OrderStatus,

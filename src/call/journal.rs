@@ -286,6 +286,12 @@ impl Journal {
         self.read("stats", move |s| crate::metrics::stats::from_store(s, &from, &to, cfg)).await
     }
 
+    /// The database the journal writes (for the history and review handlers' own queries,
+    /// which run it off the runtime).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Calls each agent ended with today (UTC), by agent.
     pub async fn handled_today(&self) -> std::collections::HashMap<String, u64> {
         let midnight = chrono::Utc::now().format("%Y-%m-%dT00:00:00Z").to_string();

@@ -14,6 +14,7 @@ pub mod mixer;
 pub mod playout;
 pub mod recording;
 pub mod registry;
+pub mod retention;
 pub mod state;
 
 use serde::{Deserialize, Serialize};

@@ -17,6 +17,7 @@ pub mod eval_intent;
 pub mod eval_voice;
 pub mod headless;
 pub mod report;
+pub mod review;
 pub mod serve;
 pub mod simulate;
 pub mod transcribe;

@@ -103,8 +103,11 @@ pub struct StoredCall {
 
 const CALL_SELECT: &str = "SELECT id, caller, transport, assisted, state, started_at, last_seen_at, ended_at, \
      end_reason, agent, language, dtmf, customer_id, outcome FROM calls";
+/// The same columns of `calls c`, for joins (then `call_row` reads the first 14).
+pub(super) const CALL_SELECT_C: &str = "SELECT c.id, c.caller, c.transport, c.assisted, c.state, c.started_at, \
+     c.last_seen_at, c.ended_at, c.end_reason, c.agent, c.language, c.dtmf, c.customer_id, c.outcome";
 
-fn call_row(r: &Row) -> rusqlite::Result<StoredCall> {
+pub(super) fn call_row(r: &Row) -> rusqlite::Result<StoredCall> {
     Ok(StoredCall {
         id: r.get(0)?,
         caller: r.get(1)?,

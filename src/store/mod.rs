@@ -5,7 +5,9 @@
 
 pub mod calls;
 pub mod demo;
+pub mod history;
 pub mod model;
+pub mod reviews;
 pub mod staff;
 pub mod verification;
 
@@ -26,6 +28,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_verification_failures", include_str!("../../migrations/0005_verification_failures.sql")),
     ("0006_turn_speaker", include_str!("../../migrations/0006_turn_speaker.sql")),
     ("0007_call_events", include_str!("../../migrations/0007_call_events.sql")),
+    ("0008_reviews", include_str!("../../migrations/0008_reviews.sql")),
+    ("0009_retention", include_str!("../../migrations/0009_retention.sql")),
 ];
 
 /// A migration's number: its name's `NNNN_` prefix.

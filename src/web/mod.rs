@@ -28,6 +28,7 @@ pub mod auth;
 pub mod back_office;
 mod caller_page;
 mod consult_api;
+mod history_api;
 mod media_stream;
 mod routing_api;
 mod supervise_api;
@@ -182,6 +183,7 @@ pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
         .merge(routing_api::routes())
         .merge(consult_api::routes())
         .merge(supervise_api::routes())
+        .merge(history_api::routes())
         .merge(supervisor_page::routes());
     if let Some(path) = media_stream_path {
         r = r.route(path, get(media_stream::media_stream_handler));
@@ -204,6 +206,11 @@ pub(crate) fn client_ip(
 pub(crate) fn may_see(user: &User, call: &crate::call::CallInfo) -> bool {
     user.role >= Role::Supervisor
         || (user.agent_id.is_some() && (call.agent == user.agent_id || call.consultant == user.agent_id))
+}
+
+/// A JSON request body, or a 422 saying what is wrong with it.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))
 }
 
 /// Ended calls listed from the database besides those in memory (after a restart, all of them).

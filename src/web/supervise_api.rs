@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::consult_api::ask;
-use super::{AppError, AppState, WebRtc};
+use super::{parse, AppError, AppState, WebRtc};
 use crate::auth::Role;
 use crate::call::state::StaffMode;
 use crate::call::{CallId, CallServices, Control};
@@ -47,10 +47,6 @@ fn live(svc: &CallServices, id: &CallId) -> Result<(), AppError> {
     }
 }
 
-/// A JSON request body, or a 422 saying what is wrong with it.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::Invalid(format!("bad request body: {e}")))
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

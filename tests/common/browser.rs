@@ -116,7 +116,9 @@ pub async fn wait_page(c: &Client, timeout: Duration, what: &str, pred: impl Fn(
 /// Log in at `/agent` as `user` (demo password) and go available.
 pub async fn log_in_and_go_available(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/agent")).await.unwrap();
-    let s = page_state(c).await;
+    // Whether a session cookie still logs us in is known only once /api/me answered: the
+    // login form may be hidden under a click sent before (the CI failure after a reload).
+    let s = wait_page(c, Duration::from_secs(10), "the session check", |s| s["sessionChecked"] == true).await;
     if s["user"].is_null() {
         c.find(Locator::Id("username")).await.unwrap().send_keys(user).await.unwrap();
         c.find(Locator::Id("password")).await.unwrap().send_keys(&format!("{user}-demo-pass")).await.unwrap();

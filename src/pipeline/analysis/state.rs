@@ -64,6 +64,44 @@ impl Default for Weights {
     }
 }
 
+/// The frustration at which a turn is "frustrated", and "angry" (with arousal, negative words
+/// or an angry voice). Shipped: 0.5 and 0.75; `switchboard calibrate caller-state` re-fits them
+/// to people's reviews and `serve` installs the result once at start ([`Thresholds::install`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Thresholds {
+    pub frustrated_at: f32,
+    pub angry_at: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { frustrated_at: 0.5, angry_at: 0.75 }
+    }
+}
+
+static INSTALLED: std::sync::OnceLock<Thresholds> = std::sync::OnceLock::new();
+
+impl Thresholds {
+    /// Use these for every call from now on (once per process; later calls are ignored).
+    pub fn install(t: Thresholds) -> bool {
+        INSTALLED.set(t).is_ok()
+    }
+
+    /// The installed thresholds, or the shipped ones.
+    pub fn current() -> Thresholds {
+        INSTALLED.get().copied().unwrap_or_default()
+    }
+
+    /// Whether they make sense: 0 < frustrated < angry < 1.
+    pub fn check(&self) -> Result<(), String> {
+        if 0.0 < self.frustrated_at && self.frustrated_at < self.angry_at && self.angry_at < 1.0 {
+            Ok(())
+        } else {
+            Err(format!("thresholds must be 0 < frustrated_at < angry_at < 1, got {self:?}"))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Baseline {
     pitch_hz: f32,
@@ -219,11 +257,12 @@ impl CallerStateTracker {
             evidence.push("said they do not understand".into());
         }
         let evidence_amount = (has_prosody as u8 as f32) + (c.negative + c.escalation + c.confusion + c.polite) as f32;
+        let t = Thresholds::current();
         let state = if !has_prosody && evidence_amount == 0.0 {
             State::Unknown
-        } else if frustration >= 0.75 && (arousal > 0.5 || c.negative > 0 || p_angry.is_some_and(|pa| pa >= 0.8)) {
+        } else if frustration >= t.angry_at && (arousal > 0.5 || c.negative > 0 || p_angry.is_some_and(|pa| pa >= 0.8)) {
             State::Angry
-        } else if frustration >= 0.5 {
+        } else if frustration >= t.frustrated_at {
             State::Frustrated
         } else if confusion >= 1.0 {
             State::Confused
@@ -233,10 +272,10 @@ impl CallerStateTracker {
         // Confidence: how far from the nearest decision boundary, scaled by how much evidence there was.
         let margin = match state {
             State::Unknown => 0.0,
-            State::Angry => (frustration - 0.75) * 4.0,
-            State::Frustrated => ((frustration - 0.5).min(0.75 - frustration)) * 8.0,
-            State::Confused => (confusion - 0.5).min(1.0) * (0.5 - frustration).max(0.0) * 2.0,
-            State::Calm => (0.5 - frustration) * 2.0,
+            State::Angry => (frustration - t.angry_at) * 4.0,
+            State::Frustrated => ((frustration - t.frustrated_at).min(t.angry_at - frustration)) * 8.0,
+            State::Confused => (confusion - 0.5).min(1.0) * (t.frustrated_at - frustration).max(0.0) * 2.0,
+            State::Calm => (t.frustrated_at - frustration) * 2.0,
         };
         let confidence = (0.35 + 0.65 * margin.clamp(0.0, 1.0)) * (evidence_amount.min(2.0) / 2.0).max(0.3);
         // Clipped audio distorts level and pitch: trust the verdict half as much.

@@ -477,4 +477,6 @@ function addLine(kind, who, text, english) {
 }
 
 // Already logged in (cookie)?
-api("GET", "/api/me").then(loggedIn).catch(() => { $("username").focus(); });
+// `sessionChecked`: the answer is in (tests wait for it before choosing to log in).
+api("GET", "/api/me").then(loggedIn).catch(() => { $("username").focus(); })
+  .finally(() => { sb.sessionChecked = true; });

@@ -486,4 +486,4 @@ $("take-over").addEventListener("click", () => step("take_over"));
 $("leave").addEventListener("click", leave);
 $("assign").addEventListener("click", assign);
 
-api("GET", "/api/me").then(loggedIn).catch(() => {});
+api("GET", "/api/me").then(loggedIn).catch(() => {}).finally(() => { sb.sessionChecked = true; });
