@@ -71,6 +71,10 @@ async fn search(
 /// A finished call the user may open, or 404 (someone else's call answers like a missing one).
 async fn finished(svc: &CallServices, user: &User, id: &str) -> Result<(Store, StoredCall), AppError> {
     let s = store(svc)?;
+    // A call that just ended: its last writes first.
+    if let Some(j) = svc.registry.journal() {
+        j.flush(std::time::Duration::from_secs(2)).await;
+    }
     let (s2, id2) = (s.clone(), id.to_string());
     let call = blocking(move || s2.stored_call(&id2)).await?;
     match call.filter(|c| may_open(user, c)) {

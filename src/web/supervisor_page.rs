@@ -27,6 +27,10 @@ use crate::routing::service::RoutingService;
 
 const SUPERVISOR_HTML: &str = include_str!("assets/supervisor.html");
 const SUPERVISOR_JS: &str = include_str!("assets/supervisor.js");
+/// Reviewing a finished call's AI decisions: this page's history and the agent's wrap-up.
+const REVIEW_JS: &str = include_str!("assets/review.js");
+/// The call history (this page).
+const HISTORY_JS: &str = include_str!("assets/history.js");
 /// Level meters and ICE gathering: the caller page, the agent desktop and this page.
 const MEDIA_JS: &str = include_str!("assets/media.js");
 /// The API helper and the case file's rows: the agent desktop and this page.
@@ -131,4 +135,6 @@ pub fn routes() -> Router<super::AppState> {
         .route("/assets/supervisor.js", get(|| async { script(SUPERVISOR_JS) }))
         .route("/assets/media.js", get(|| async { script(MEDIA_JS) }))
         .route("/assets/staff.js", get(|| async { script(STAFF_JS) }))
+        .route("/assets/review.js", get(|| async { script(REVIEW_JS) }))
+        .route("/assets/history.js", get(|| async { script(HISTORY_JS) }))
 }

@@ -429,6 +429,12 @@ function callEnded(reason) {
   show("wrapup-box", true);
   $("disposition").focus();
   status("Call ended: please wrap up.");
+  // The assistant's decisions before the hand-over, to mark right or wrong (review.js).
+  const call = sb.callId;
+  $("review").innerHTML = '<p class="muted">Loading…</p>';
+  showReview(call, $("review")).catch((err) => {
+    $("review").innerHTML = `<p class="muted">No review: ${esc(err.message)}</p>`;
+  });
 }
 
 $("wrapup").addEventListener("submit", async (e) => {

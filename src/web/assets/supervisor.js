@@ -34,7 +34,8 @@ async function loggedIn(me) {
     return;
   }
   try { cfg = await api("GET", "/api/agent/config"); } catch (_) { /* no WebRTC: no step-in */ }
-  for (const id of ["wall-box", "alerts-box", "boards", "numbers-box"]) $(id).hidden = false;
+  for (const id of ["wall-box", "alerts-box", "boards", "numbers-box", "history-box"]) $(id).hidden = false;
+  searchHistory();
   $("sound").checked = localStorage.getItem("sb-sound") === "1";
   connectEvents();
   const calls = await api("GET", "/api/calls");
