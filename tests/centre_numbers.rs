@@ -131,6 +131,20 @@ fn metrics_and_stats_count_real_calls_exactly() {
     // the second by none (the fraud calls never verified him): 1 of 2.
     assert_eq!((stats["first_contact_resolution"].as_f64(), stats["fcr_calls"].as_u64()), (Some(0.5), Some(2)));
     assert_eq!(stats["languages"]["en"], 4, "{stats}");
+    // One queue: the two calls that waited for a person waited for the fraud team.
+    let (status, _, fraud) = server.request("GET", "/api/stats?queue=fraud", Some(&sam), None);
+    assert_eq!(status, 200, "{fraud}");
+    assert_eq!((fraud["calls_offered"].as_u64(), fraud["queues"]["fraud"].as_u64()), (Some(2), Some(2)), "{fraud}");
+    assert_eq!(fraud["outcomes"]["agent_handled"], 1, "{fraud}");
+    let (status, _, _) = server.request("GET", "/api/stats?queue=nonsense", Some(&sam), None);
+    assert_eq!(status, 422);
+    // Priya was staffed (available, then on the call, then wrapping up): her occupancy is the
+    // call's handle time and her wrap-up over that.
+    let occ = stats["agent_occupancy"].as_f64().unwrap_or_else(|| panic!("no occupancy: {stats}"));
+    let staffed = stats["staffed_s"].as_f64().unwrap();
+    println!("agent occupancy {occ:.3} of {staffed:.1} staffed seconds");
+    assert!(occ > 0.0 && occ <= 1.0 && staffed > 0.0, "{stats}");
+    assert!(stats["ai_accuracy"].is_null(), "nothing reviewed yet: {stats}");
     // Supervisors only.
     let (status, _, _) = server.request("GET", "/api/stats", Some(&priya_session), None);
     assert_eq!(status, 403);

@@ -282,8 +282,9 @@ impl Journal {
         from: String,
         to: String,
         cfg: crate::metrics::stats::StatsConfig,
+        queue: Option<String>,
     ) -> Option<crate::metrics::stats::Stats> {
-        self.read("stats", move |s| crate::metrics::stats::from_store(s, &from, &to, cfg)).await
+        self.read("stats", move |s| crate::metrics::stats::from_store(s, &from, &to, cfg, queue.as_deref())).await
     }
 
     /// The database the journal writes (for the history and review handlers' own queries,

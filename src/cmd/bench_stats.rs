@@ -119,7 +119,7 @@ pub fn run(calls: usize, seed: u64) -> anyhow::Result<()> {
     let mut last = None;
     for _ in 0..5 {
         let t = Instant::now();
-        last = Some(from_store(&store, &from, &to, cfg)?);
+        last = Some(from_store(&store, &from, &to, cfg, None)?);
         times.push(t.elapsed().as_millis() as u64);
     }
     times.sort_unstable();

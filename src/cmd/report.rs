@@ -90,6 +90,18 @@ pub fn rows(s: &Stats) -> Vec<(String, String)> {
         ),
         ("Hours covered (UTC hours with calls)".into(), format!("{} of 24 ({})", distinct.len(), distinct.join(", "))),
         ("Agent-hours saved by the AI".into(), format!("{:.2} h", agent_hours_saved(s))),
+        (
+            "Agent occupancy".into(),
+            format!("{} of {:.2} staffed hours", pct(s.agent_occupancy), s.staffed_s / 3600.0),
+        ),
+        (
+            "AI decisions right in reviews".into(),
+            format!(
+                "{} of {} reviewed",
+                pct(s.ai_accuracy),
+                s.reviews.values().map(|r| r.reviewed).sum::<usize>()
+            ),
+        ),
     ]
 }
 
@@ -175,7 +187,7 @@ pub fn run(db: &std::path::Path, from: &str, to: &str, format: Format, cfg: Stat
         anyhow::bail!("no database at {} (set --db, or run the server first)", db.display());
     }
     let store = crate::store::Store::open(db)?;
-    let s = crate::metrics::stats::from_store(&store, from, to, cfg)?;
+    let s = crate::metrics::stats::from_store(&store, from, to, cfg, None)?;
     Ok(match format {
         Format::Md => markdown(&s, from, to),
         Format::Json => {

@@ -34,6 +34,8 @@ pub struct CallSummary {
     pub language: Option<String>,
     /// The caller's last assessed state.
     pub caller_state: Option<String>,
+    /// The queue (skill) a call that waited for a person waited in, from its last intent.
+    pub queue: Option<String>,
 }
 
 impl CallSummary {
@@ -57,6 +59,13 @@ pub fn outcome(person: bool, waiting: bool, ai_served: bool, callback: bool) -> 
     }
 }
 
+/// The queue (skill) of a call whose last understood intent is `intent`.
+pub fn queue_of(intent: Option<&str>) -> String {
+    use crate::assistant::intents::Intent;
+    let i = intent.and_then(Intent::from_name).unwrap_or(Intent::Unknown);
+    crate::routing::Skill::from_intent(i).name().to_string()
+}
+
 /// What is kept about a call while it runs.
 #[derive(Debug, Default)]
 struct Facts {
@@ -71,6 +80,8 @@ struct Facts {
     transferred: bool,
     language: Option<String>,
     caller_state: Option<String>,
+    /// The last intent the assistant understood (the queue a waiting call is in).
+    last_intent: Option<String>,
     /// End of the caller's last turn not yet answered, ms into the call (reply latency).
     unanswered_turn_end_ms: Option<u64>,
 }
@@ -99,8 +110,12 @@ impl Tally {
                     a["ok"] == true && crate::assistant::dialogue::serves_the_caller(a["tool"].as_str().unwrap_or(""))
                 });
                 f.ai_served |= served;
+                f.last_intent = text("intent").or(f.last_intent.take());
             }
-            "escalation_requested" => f.escalation = f.escalation.take().or(text("reason")),
+            "escalation_requested" => {
+                f.escalation = f.escalation.take().or(text("reason"));
+                f.last_intent = text("intent").or(f.last_intent.take());
+            }
             "call_state_changed" if ev["state"] == "waiting_for_agent" => {
                 f.waiting_since_ms.get_or_insert(at_ms);
                 f.first_wait_ms.get_or_insert(at_ms);
@@ -133,6 +148,7 @@ impl Tally {
                     transferred: f.transferred,
                     language: f.language,
                     caller_state: f.caller_state,
+                    queue: f.first_wait_ms.map(|_| queue_of(f.last_intent.as_deref())),
                 });
             }
             _ => {}

@@ -82,6 +82,49 @@ pub struct Stats {
     pub languages: BTreeMap<String, usize>,
     pub caller_states: BTreeMap<String, usize>,
     pub per_hour: Vec<Hour>,
+    /// Only calls that waited in this queue (skill), when the period was asked for one.
+    pub queue: Option<String>,
+    /// Calls that waited for a person, by queue.
+    pub queues: BTreeMap<String, usize>,
+    /// Agents' handle and wrap-up time / their staffed time (available, on a call or wrapping
+    /// up) in the period, over all queues; with the staffed time it rests on.
+    pub agent_occupancy: Option<f64>,
+    pub staffed_s: f64,
+    /// The AI's decisions people reviewed on the period's calls: right / reviewed, overall and
+    /// by kind of decision.
+    pub ai_accuracy: Option<f64>,
+    pub reviews: BTreeMap<String, Reviewed>,
+}
+
+/// Verdicts on one kind of decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Reviewed {
+    pub right: usize,
+    pub reviewed: usize,
+}
+
+/// Staffed time and wrap-up time (seconds) in `[from_ms, to_ms)` from a presence log
+/// (agent, presence, at RFC 3339; each agent's state before the period first).
+pub fn staffing(log: &[(String, String, String)], from_ms: u64, to_ms: u64) -> (f64, f64) {
+    let mut by_agent: BTreeMap<&str, Vec<(u64, &str)>> = BTreeMap::new();
+    for (agent, presence, at) in log {
+        by_agent.entry(agent).or_default().push((crate::store::stored_ms(at), presence));
+    }
+    let (mut staffed, mut wrap) = (0u64, 0u64);
+    for changes in by_agent.values_mut() {
+        changes.sort_by_key(|c| c.0);
+        for (i, (at, presence)) in changes.iter().enumerate() {
+            let until = changes.get(i + 1).map(|c| c.0).unwrap_or(to_ms).min(to_ms);
+            let span = until.saturating_sub((*at).max(from_ms));
+            if matches!(*presence, "available" | "on_call" | "wrap_up") {
+                staffed += span;
+            }
+            if *presence == "wrap_up" {
+                wrap += span;
+            }
+        }
+    }
+    (staffed as f64 / 1000.0, wrap as f64 / 1000.0)
 }
 
 /// A call's customer (when identified on the call) and when it started, ms since the epoch.
@@ -172,7 +215,16 @@ pub fn summarize(calls: &[CallSummary], contacts: &[Contact], cfg: StatsConfig) 
         languages,
         caller_states,
         per_hour: hours.into_iter().map(|(h, (calls, ai))| Hour { hour: hour(h), calls, ai_resolved: ai }).collect(),
+        queues: calls.iter().filter_map(|c| c.queue.clone()).fold(BTreeMap::new(), |mut m, q| {
+            *m.entry(q).or_default() += 1;
+            m
+        }),
         outcomes,
+        queue: None,
+        agent_occupancy: None,
+        staffed_s: 0.0,
+        ai_accuracy: None,
+        reviews: BTreeMap::new(),
     }
 }
 
@@ -188,19 +240,40 @@ pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 /// The numbers of calls that started in `[from, to)` (RFC 3339, UTC) in `store`: each stored
 /// timeline replayed through the live metrics' tally, then summed up.
+/// With `queue`, only the calls that waited in that queue count (agent occupancy is over all).
 pub fn from_store(
     store: &crate::store::Store,
     from: &str,
     to: &str,
     cfg: StatsConfig,
+    queue: Option<&str>,
 ) -> Result<Stats, crate::store::StoreError> {
     use crate::store::stored_ms as ms;
     let mut tally = super::follow::Tally::default();
-    let mut calls = Vec::new();
+    let mut all = Vec::new();
     for (_, events) in store.call_timelines(from, to)? {
         for e in events {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) else { continue };
-            calls.extend(tally.event(ms(&e.at), &v));
+            all.extend(tally.event(ms(&e.at), &v));
+        }
+    }
+    // Agent occupancy, over every call: handle time plus wrap-up over staffed time.
+    let end = ms(to).min(ms(&crate::store::now_rfc3339()));
+    let (staffed_s, wrap_s) = staffing(&store.presence_log(from, to)?, ms(from), end);
+    let handled_s: f64 = all.iter().filter_map(|c| c.handle_s).sum();
+    let occupancy = (staffed_s > 0.0).then(|| ((handled_s + wrap_s) / staffed_s).min(1.0));
+    // The AI's accuracy from reviews (of the calls counted).
+    let calls: Vec<CallSummary> = match queue {
+        Some(q) => all.into_iter().filter(|c| c.queue.as_deref() == Some(q)).collect(),
+        None => all,
+    };
+    let ids: std::collections::HashSet<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
+    let mut reviews: BTreeMap<String, Reviewed> = BTreeMap::new();
+    for (call, kind, verdict) in store.review_verdicts(from, to)? {
+        if ids.contains(call.as_str()) {
+            let r = reviews.entry(kind).or_default();
+            r.reviewed += 1;
+            r.right += usize::from(verdict == "right");
         }
     }
     let until = chrono::DateTime::parse_from_rfc3339(to)
@@ -208,7 +281,14 @@ pub fn from_store(
         .unwrap_or_else(|_| to.to_string());
     let contacts: Vec<Contact> =
         store.customer_calls(from, &until)?.into_iter().map(|(id, c, at)| (id, c, ms(&at))).collect();
-    Ok(summarize(&calls, &contacts, cfg))
+    let mut stats = summarize(&calls, &contacts, cfg);
+    let (right, reviewed) = reviews.values().fold((0, 0), |(a, b), r| (a + r.right, b + r.reviewed));
+    stats.ai_accuracy = share(right, reviewed);
+    stats.reviews = reviews;
+    stats.queue = queue.map(str::to_string);
+    stats.agent_occupancy = occupancy;
+    stats.staffed_s = staffed_s;
+    Ok(stats)
 }
 
 #[cfg(test)]
@@ -231,6 +311,7 @@ mod tests {
             transferred: false,
             language: Some("en".into()),
             caller_state: Some("calm".into()),
+            queue: None,
         }
     }
 
@@ -292,5 +373,21 @@ mod tests {
             (0, None, None, None)
         );
         assert_eq!(s.ai_resolution, Spread { n: 0, median_s: None, p90_s: None });
+    }
+
+    #[test]
+    fn staffed_time_is_clipped_to_the_period_and_wrap_up_counted() {
+        let row = |a: &str, p: &str, at: &str| (a.to_string(), p.to_string(), format!("2026-12-05T{at}.000Z"));
+        let log = [
+            row("priya", "available", "07:30:00"), // before the period: available from its start
+            row("priya", "on_call", "08:10:00"),
+            row("priya", "wrap_up", "08:20:00"),
+            row("priya", "away", "08:25:00"),
+            row("james", "available", "08:50:00"), // till the end
+            row("anna", "offline", "07:00:00"),
+        ];
+        let ms = |t: &str| crate::store::stored_ms(&format!("2026-12-05T{t}.000Z"));
+        let (staffed, wrap) = staffing(&log, ms("08:00:00"), ms("09:00:00"));
+        assert_eq!((staffed, wrap), (25.0 * 60.0 + 10.0 * 60.0, 5.0 * 60.0));
     }
 }

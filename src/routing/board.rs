@@ -116,17 +116,28 @@ pub struct PresenceClock {
 }
 
 impl PresenceClock {
-    /// Note the agents' presences at `now` (a change starts a new period).
-    pub fn observe<'a>(&mut self, now: Millis, agents: impl Iterator<Item = (&'a AgentId, Presence)>) {
+    /// Note the agents' presences at `now` (a change starts a new period); returns the
+    /// changes (every agent the first time it is seen), for the presence log.
+    pub fn observe<'a>(
+        &mut self,
+        now: Millis,
+        agents: impl Iterator<Item = (&'a AgentId, Presence)>,
+    ) -> Vec<(AgentId, Presence)> {
+        let mut changed = Vec::new();
         for (id, p) in agents {
             match self.since.get_mut(id) {
-                Some((was, at)) if *was != p => (*was, *at) = (p, now),
+                Some((was, at)) if *was != p => {
+                    (*was, *at) = (p, now);
+                    changed.push((id.clone(), p));
+                }
                 Some(_) => {}
                 None => {
                     self.since.insert(id.clone(), (p, now));
+                    changed.push((id.clone(), p));
                 }
             }
         }
+        changed
     }
 
     /// Since when `id` has been in its current presence.

@@ -101,18 +101,43 @@ impl RoutingService {
         })
     }
 
+    /// Write presence changes to the log (agent occupancy), off the runtime when on one.
+    fn log_presence(&self, changed: Vec<(AgentId, Presence)>) {
+        let at = crate::store::now_rfc3339();
+        let rows: Vec<(String, String, String)> = changed
+            .into_iter()
+            .map(|(a, p)| {
+                let name = serde_json::to_value(p).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                (a.0, name, at.clone())
+            })
+            .collect();
+        let store = self.store.clone();
+        let write = move || {
+            if let Err(e) = store.log_presence(&rows) {
+                tracing::warn!("presence changes not logged: {e}");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(write)),
+            Err(_) => write(),
+        }
+    }
+
     /// One round: publish every new offer; calls nobody took in time are told so (the caller
     /// is then offered a callback or a voice message).
     pub fn tick(&self) -> Vec<Decision> {
         let now = self.now();
-        let (decisions, gave_up) = {
+        let (decisions, gave_up, changed) = {
             let mut r = self.lock();
             let d = r.tick(now);
             let gave_up = r.give_up(now);
             let mut p = self.presence.lock().unwrap_or_else(|e| e.into_inner());
-            p.observe(now, r.agents().map(|a| (&a.agent.id, a.presence)));
-            (d, gave_up)
+            let changed = p.observe(now, r.agents().map(|a| (&a.agent.id, a.presence)));
+            (d, gave_up, changed)
         };
+        if !changed.is_empty() {
+            self.log_presence(changed);
+        }
         for c in gave_up {
             tracing::info!(call = %c, "nobody took the call: offering a callback");
             if !self.controls.send(&c, Control::NoAgent) {

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_call_events", include_str!("../../migrations/0007_call_events.sql")),
     ("0008_reviews", include_str!("../../migrations/0008_reviews.sql")),
     ("0009_retention", include_str!("../../migrations/0009_retention.sql")),
+    ("0010_agent_presence", include_str!("../../migrations/0010_agent_presence.sql")),
 ];
 
 /// A migration's number: its name's `NNNN_` prefix.

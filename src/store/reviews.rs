@@ -98,16 +98,16 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every verdict's (kind, verdict) for calls that started in `[from, to)`: the AI's
+    /// Every verdict's (call, kind, verdict) for calls that started in `[from, to)`: the AI's
     /// accuracy from reviews.
-    pub fn review_verdicts(&self, from: &str, to: &str) -> Result<Vec<(String, String)>, StoreError> {
+    pub fn review_verdicts(&self, from: &str, to: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         let conn = self.lock();
         let rows = conn
             .prepare(
-                "SELECT r.kind, r.verdict FROM reviews r JOIN calls c ON c.id = r.call_id
+                "SELECT r.call_id, r.kind, r.verdict FROM reviews r JOIN calls c ON c.id = r.call_id
                  WHERE c.started_at >= ?1 AND c.started_at < ?2",
             )?
-            .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

@@ -200,3 +200,39 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+impl Store {
+    /// Log agents' presence changes: (agent, presence, at RFC 3339).
+    pub fn log_presence(&self, changes: &[(String, String, String)]) -> Result<(), StoreError> {
+        self.transaction(|tx| {
+            for (agent, presence, at) in changes {
+                tx.execute(
+                    "INSERT INTO agent_presence (agent, presence, at) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![agent, presence, at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The presence log for `[from, to)`: each agent's last change before `from` (their
+    /// presence when the period began), then every change in the period, oldest first.
+    pub fn presence_log(&self, from: &str, to: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let conn = self.lock();
+        let row = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        let mut out: Vec<(String, String, String)> = conn
+            .prepare(
+                "SELECT p.agent, p.presence, p.at FROM agent_presence p
+                 WHERE p.id = (SELECT q.id FROM agent_presence q WHERE q.agent = p.agent AND q.at < ?1
+                               ORDER BY q.at DESC, q.id DESC LIMIT 1)",
+            )?
+            .query_map([from], row)?
+            .collect::<Result<_, _>>()?;
+        let during: Vec<(String, String, String)> = conn
+            .prepare("SELECT agent, presence, at FROM agent_presence WHERE at >= ?1 AND at < ?2 ORDER BY at, id")?
+            .query_map([from, to], row)?
+            .collect::<Result<_, _>>()?;
+        out.extend(during);
+        Ok(out)
+    }
+}

@@ -94,6 +94,8 @@ async fn desk(
 struct Period {
     from: Option<String>,
     to: Option<String>,
+    /// Only calls that waited in this queue (a skill: orders, refunds, payments, ...).
+    queue: Option<String>,
 }
 
 fn instant(s: &str, what: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
@@ -120,7 +122,17 @@ async fn stats(
     }
     let fmt = crate::store::rfc3339;
     let journal = svc.registry.journal().ok_or_else(|| AppError::Unavailable("no call database".into()))?;
-    let s = journal.stats(fmt(from), fmt(to), routing.stats_config()).await.ok_or(AppError::Internal)?;
+    let queue = p.queue.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = queue {
+        if !crate::routing::Skill::ALL.iter().any(|s| s.name() == q) {
+            let names: Vec<&str> = crate::routing::Skill::ALL.iter().map(|s| s.name()).collect();
+            return Err(AppError::Invalid(format!("queue must be one of {}, not {q:?}", names.join(", "))));
+        }
+    }
+    let s = journal
+        .stats(fmt(from), fmt(to), routing.stats_config(), queue.map(str::to_string))
+        .await
+        .ok_or(AppError::Internal)?;
     let mut v = serde_json::to_value(s).map_err(|_| AppError::Internal)?;
     v["from"] = json!(fmt(from));
     v["to"] = json!(fmt(to));

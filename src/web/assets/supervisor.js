@@ -258,17 +258,25 @@ async function refreshNumbers() {
     kpi("calls offered", String(s.calls_offered)), kpi("resolved by the AI (containment)", pct(s.containment)),
     kpi("average speed of answer", secs(s.average_speed_of_answer_s)), kpi("abandoned in the queue", pct(s.abandonment_rate)),
     kpi(`first-contact resolution (${s.fcr_days} days)`, pct(s.first_contact_resolution)), kpi("transfer rate", pct(s.transfer_rate)),
+    kpi("agent occupancy", pct(s.agent_occupancy)),
+    kpi(`AI right in reviews (${Object.values(s.reviews || {}).reduce((n, r) => n + r.reviewed, 0)} reviewed)`, pct(s.ai_accuracy)),
   ].join("");
-  // Calls per hour (grey) and those the AI resolved (blue).
-  const hours = s.per_hour.slice(-24);
+  // Calls per hour (grey) and those the AI resolved (blue): 24 hourly slots ending now.
+  const slot = 3600e3, end = Math.ceil(Date.parse(s.to) / slot) * slot, start = end - 24 * slot;
+  const hours = s.per_hour.filter((h) => Date.parse(h.hour) >= start);
   const top = Math.max(1, ...hours.map((h) => h.calls));
-  const w = 380 / Math.max(hours.length, 1);
-  $("chart-hours").innerHTML = hours.map((h, i) => {
-    const x = 10 + i * w, hc = (h.calls / top) * 110, ha = (h.ai_resolved / top) * 110;
+  const w = 380 / 24;
+  let axis = "";
+  for (let i = 0; i < 24; i += 4) {
+    const t = new Date(start + i * slot).toISOString().slice(11, 16);
+    axis += `<text x="${10 + i * w}" y="135" font-size="9" fill="#5a6478">${t}</text>`;
+  }
+  $("chart-hours").innerHTML = hours.length ? hours.map((h) => {
+    const x = 10 + Math.floor((Date.parse(h.hour) - start) / slot) * w;
+    const hc = (h.calls / top) * 110, ha = (h.ai_resolved / top) * 110;
     return `<rect x="${x}" y="${120 - hc}" width="${w * 0.8}" height="${hc}" fill="#c9d2e3"><title>${esc(h.hour)}: ${h.calls} calls</title></rect>` +
-      `<rect x="${x}" y="${120 - ha}" width="${w * 0.8}" height="${ha}" fill="#1a56db"><title>${h.ai_resolved} resolved by the AI</title></rect>` +
-      (i % 4 === 0 ? `<text x="${x}" y="135" font-size="9" fill="#5a6478">${esc(h.hour.slice(11, 16))}</text>` : "");
-  }).join("") || `<text x="10" y="70" fill="#5a6478">No calls yet.</text>`;
+      `<rect x="${x}" y="${120 - ha}" width="${w * 0.8}" height="${ha}" fill="#1a56db"><title>${h.ai_resolved} resolved by the AI</title></rect>`;
+  }).join("") + axis : `<text x="10" y="70" fill="#5a6478">No calls yet.</text>`;
   // AI vs humans: median bars, p90 ticks.
   const rows = [["AI", s.ai_resolution, "#1a56db"], ["Humans", s.human_handle, "#137a3a"]];
   const longest = Math.max(1, ...rows.map(([, r]) => r.p90_s || 0));
