@@ -229,6 +229,14 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
     }
     family(&mut out, "switchboard_inference_jobs_total", "counter", "Inference jobs the pool finished.");
     let _ = writeln!(out, "switchboard_inference_jobs_total {}", g.pool_completed);
+    family(
+        &mut out,
+        "switchboard_inference_partials_shed_total",
+        "counter",
+        "Partial decodes skipped because the inference pool had a backlog (finals are never skipped).",
+    );
+    let shed = crate::pipeline::stream::PARTIALS_SHED.load(std::sync::atomic::Ordering::Relaxed);
+    let _ = writeln!(out, "switchboard_inference_partials_shed_total {shed}");
     labelled(&mut out, "switchboard_calls_refused_total", "reason", "Calls refused, by reason.", &m.refused);
     let histograms: [(&str, &str, &Histogram); 5] = [
         ("switchboard_final_latency_seconds", "End of the caller's speech to the final transcript.", &m.final_latency),

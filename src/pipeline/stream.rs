@@ -27,6 +27,11 @@ use crate::media::resample::StreamResampler;
 use crate::media::{AudioFrame, ASR_SAMPLE_RATE};
 
 const SAMPLES_PER_MS: u64 = ASR_SAMPLE_RATE as u64 / 1000;
+
+/// Partial decodes skipped because the inference pool had a backlog (the pool's rejected
+/// jobs: finals are never skipped), for `/metrics`.
+pub static PARTIALS_SHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Audio after the detected end of speech included in the final decode.
 const FINAL_TAIL_MS: u64 = 300;
 /// Minimum turn audio before a partial decode is worth running.
@@ -437,6 +442,7 @@ impl Stream {
         // final of the turn is decoded from the whole turn anyway.
         let pool = self.engine.pool.stats();
         if pool.queued >= pool.workers {
+            PARTIALS_SHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return;
         }
         let req = DecodeRequest {

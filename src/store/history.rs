@@ -164,3 +164,84 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::calls::CallWrite;
+
+    fn q() -> HistoryQuery {
+        HistoryQuery::default()
+    }
+
+    #[test]
+    fn every_filter_narrows_the_finished_calls() {
+        let s = Store::open_in_memory().unwrap();
+        crate::store::demo::seed(&s, 6, chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()).unwrap();
+        let john = s.customer_by_phone("+15550100").unwrap().unwrap();
+        let call = |id: &str, caller: &str, at: &str, customer: Option<i64>, agent: Option<&str>, state: &str| {
+            vec![
+                CallWrite::Started {
+                    id: id.into(),
+                    caller: caller.into(),
+                    transport: "sip".into(),
+                    assisted: true,
+                    started_at: at.into(),
+                },
+                CallWrite::Changed {
+                    id: id.into(),
+                    state: "active".into(),
+                    agent: agent.map(String::from),
+                    dtmf: String::new(),
+                    language: Some(if caller.starts_with("+46") { "sv" } else { "en" }.into()),
+                    customer_id: customer,
+                },
+                CallWrite::Event {
+                    id: id.into(),
+                    at: at.into(),
+                    kind: "caller_state_changed".into(),
+                    body: format!(r#"{{"type":"caller_state_changed","state":"{state}","at_ms":1000}}"#),
+                },
+                CallWrite::Ended { id: id.into(), ended_at: at.into(), reason: "hangup".into() },
+                CallWrite::Outcome {
+                    id: id.into(),
+                    outcome: if agent.is_some() { "escalated: caller_upset" } else { "resolved" }.into(),
+                },
+            ]
+        };
+        let mut w = call("c-1", "+15550100", "2026-12-01T10:00:00.000Z", Some(john.id), None, "calm");
+        w.extend(call("c-2", "+46701234567", "2026-12-03T10:00:00.000Z", None, Some("priya"), "angry"));
+        w.extend(call("c-3", "+15550199", "2026-12-04T10:00:00.000Z", None, None, "frustrated"));
+        // Still live: never in the history.
+        w.push(CallWrite::Started {
+            id: "c-4".into(),
+            caller: "+15550100".into(),
+            transport: "sip".into(),
+            assisted: true,
+            started_at: "2026-12-04T11:00:00.000Z".into(),
+        });
+        s.write_calls(&w).unwrap();
+        let ids = |q: HistoryQuery| -> Vec<String> { s.search_calls(&q).unwrap().into_iter().map(|f| f.call.id).collect() };
+        assert_eq!(ids(q()), ["c-3", "c-2", "c-1"]);
+        assert_eq!(ids(HistoryQuery { customer: Some(john.id.to_string()), ..q() }), ["c-1"]);
+        let name = john.name.split(' ').next().unwrap().to_string();
+        assert_eq!(ids(HistoryQuery { customer: Some(name), ..q() }), ["c-1"]);
+        assert_eq!(ids(HistoryQuery { number: Some("555019".into()), ..q() }), ["c-3"]);
+        assert_eq!(
+            ids(HistoryQuery { from: Some("2026-12-02".into()), to: Some("2026-12-04".into()), ..q() }),
+            ["c-2"]
+        );
+        assert_eq!(ids(HistoryQuery { outcome: Some("escalated".into()), ..q() }), ["c-2"]);
+        assert_eq!(ids(HistoryQuery { language: Some("sv".into()), ..q() }), ["c-2"]);
+        assert_eq!(ids(HistoryQuery { agent: Some("priya".into()), ..q() }), ["c-2"]);
+        assert_eq!(ids(HistoryQuery { state: Some("frustrated".into()), ..q() }), ["c-3"]);
+        assert_eq!(ids(HistoryQuery { limit: Some(1), ..q() }), ["c-3"]);
+        let found = s.search_calls(&q()).unwrap();
+        assert_eq!(found[1].worst_state.as_deref(), Some("angry"));
+        assert_eq!(found[2].customer_name.as_deref(), Some(john.name.as_str()));
+        assert!(matches!(
+            s.search_calls(&HistoryQuery { state: Some("furious".into()), ..q() }),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+}
