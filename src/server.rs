@@ -181,8 +181,10 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         true => assistant_services(config, store.clone()).map(|(a, n)| (Some(Arc::new(a)), Some(n)))?,
         false => (None, None),
     };
-    crate::review::retrain::install_caller_state(&config.learned(&config.learning.caller_state_model, "caller-state.json"))
-        .map_err(|e| ServerError::Assistant(e.to_string()))?;
+    crate::review::retrain::install_caller_state(
+        &config.learned(&config.learning.caller_state_model, "caller-state.json"),
+    )
+    .map_err(|e| ServerError::Assistant(e.to_string()))?;
     let voice = assistant.as_ref().map(|a| a.tts.name().to_string());
     let registry = Registry::new(200);
     registry.set_journal(crate::call::journal::Journal::start(store.clone()));

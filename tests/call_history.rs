@@ -50,7 +50,9 @@ fn a_call_found_in_history_plays_and_its_review_is_exported() {
         s["history"].as_array().is_some_and(|h| h.iter().any(|c| c["id"] == call.as_str()))
     }));
     rt.block_on(click_now(&sam, &format!("#history tr[data-id='{call}']")));
-    let page = rt.block_on(wait_page(&sam, Duration::from_secs(15), "the call open", |s| s["past"]["call"]["id"] == call.as_str()));
+    let page = rt.block_on(wait_page(&sam, Duration::from_secs(15), "the call open", |s| {
+        s["past"]["call"]["id"] == call.as_str()
+    }));
     let past = &page["past"];
     assert_eq!(past["recording"], format!("/api/calls/{call}/recording"), "{past}");
 
@@ -80,13 +82,24 @@ fn a_call_found_in_history_plays_and_its_review_is_exported() {
 
     // Sam marks the understood intent wrong: the caller wanted a refund.
     let decisions = past["decisions"].as_array().unwrap();
-    let intent = decisions.iter().find(|d| d["kind"] == "intent").unwrap_or_else(|| panic!("no intent decision: {decisions:?}"));
+    let intent =
+        decisions.iter().find(|d| d["kind"] == "intent").unwrap_or_else(|| panic!("no intent decision: {decisions:?}"));
     let (id, ai) = (intent["id"].as_str().unwrap().to_string(), intent["value"].as_str().unwrap().to_string());
     let row = format!(".decision[data-decision='{id}']");
     rt.block_on(async {
         sam.find(Locator::Css(&format!("{row} input[value=wrong]"))).await.unwrap().click().await.unwrap();
-        sam.find(Locator::Css(&format!("{row} select.correct"))).await.unwrap().select_by_value("refund").await.unwrap();
-        sam.find(Locator::Css(&format!("{row} input.note"))).await.unwrap().send_keys("asked for money back").await.unwrap();
+        sam.find(Locator::Css(&format!("{row} select.correct")))
+            .await
+            .unwrap()
+            .select_by_value("refund")
+            .await
+            .unwrap();
+        sam.find(Locator::Css(&format!("{row} input.note")))
+            .await
+            .unwrap()
+            .send_keys("asked for money back")
+            .await
+            .unwrap();
         sam.find(Locator::Css(&format!("{row} button.save"))).await.unwrap().click().await.unwrap();
     });
     rt.block_on(wait_page(&sam, Duration::from_secs(10), "the verdict saved", |s| {

@@ -12,11 +12,8 @@ use common::{datasets, ok_stdout, switchboard};
 /// "name: before 646/895 (72.2%), after 849/895 (94.9%)" -> ((646, 895), (849, 895)).
 fn before_after(out: &str, name: &str) -> ((u64, u64), (u64, u64)) {
     let line = out.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("no {name:?} in {out}"));
-    let nums: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let nums: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
     // 646, 895, 72, 2 (the percentage), 849, 895, ...
     ((nums[0], nums[1]), (nums[4], nums[5]))
 }
@@ -28,9 +25,11 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
     let reviews = dir.join("reviews.jsonl");
     let model = dir.join("intents.json");
     let b77 = data.join("customer-service-text/banking77");
-    let made = ok_stdout(&["eval", "review-loop", "--dataset", b77.to_str().unwrap(), "--out", reviews.to_str().unwrap()]);
+    let made =
+        ok_stdout(&["eval", "review-loop", "--dataset", b77.to_str().unwrap(), "--out", reviews.to_str().unwrap()]);
     print!("{made}");
-    let out = ok_stdout(&["train", "intents", "--reviews", reviews.to_str().unwrap(), "--out", model.to_str().unwrap()]);
+    let out =
+        ok_stdout(&["train", "intents", "--reviews", reviews.to_str().unwrap(), "--out", model.to_str().unwrap()]);
     print!("{out}");
     for name in ["held-back accuracy", "the assistant's intents", "none of them"] {
         let ((b, n), (a, n2)) = before_after(&out, name);
@@ -38,7 +37,8 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
         assert!(n > 0 && a >= b, "{name}: {b}/{n} before, {a}/{n} after");
     }
     // Training again on the same reviews adds nothing (the examples are already in).
-    let again = ok_stdout(&["train", "intents", "--reviews", reviews.to_str().unwrap(), "--out", model.to_str().unwrap()]);
+    let again =
+        ok_stdout(&["train", "intents", "--reviews", reviews.to_str().unwrap(), "--out", model.to_str().unwrap()]);
     assert!(again.contains(" 0 reviewed turns folded in"), "{again}");
 
     // Caller-state verdicts: people call 0.4 and up frustrated (the shipped threshold is 0.5).
@@ -46,8 +46,20 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
     let lines: Vec<String> = (0..300)
         .map(|i| {
             let f = i as f64 / 300.0;
-            let truth = if f >= 0.85 { "angry" } else if f >= 0.4 { "frustrated" } else { "calm" };
-            let ai = if f >= 0.75 { "angry" } else if f >= 0.5 { "frustrated" } else { "calm" };
+            let truth = if f >= 0.85 {
+                "angry"
+            } else if f >= 0.4 {
+                "frustrated"
+            } else {
+                "calm"
+            };
+            let ai = if f >= 0.75 {
+                "angry"
+            } else if f >= 0.5 {
+                "frustrated"
+            } else {
+                "calm"
+            };
             let right = ai == truth;
             serde_json::json!({
                 "call_id": format!("c-{i}"), "decision": "e1/caller_state", "kind": "caller_state", "turn": null,
@@ -70,7 +82,8 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
     print!("{out}");
     let line = |p: &str| out.lines().find(|l| l.starts_with(p)).unwrap().to_string();
     let count = |l: String| -> (u64, u64) {
-        let nums: Vec<u64> = l.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let nums: Vec<u64> =
+            l.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
         (nums[0], nums[1])
     };
     let (before, after) = (count(line("held-back accuracy before")), count(line("held-back accuracy after")));
@@ -78,7 +91,14 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
 
     // Bad input: a clear error, nothing written.
     std::fs::write(dir.join("bad.jsonl"), "{not json\n").unwrap();
-    let bad = switchboard(&["train", "intents", "--reviews", dir.join("bad.jsonl").to_str().unwrap(), "--out", dir.join("x.json").to_str().unwrap()]);
+    let bad = switchboard(&[
+        "train",
+        "intents",
+        "--reviews",
+        dir.join("bad.jsonl").to_str().unwrap(),
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+    ]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("line 1: not a review"));
     assert!(!dir.join("x.json").exists());
 

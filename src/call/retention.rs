@@ -14,7 +14,12 @@ use crate::store::Store;
 pub const EVERY: Duration = Duration::from_secs(3600);
 
 /// Purge once: calls that ended before `now - days`. Returns (calls, files deleted).
-pub fn purge(store: &Store, recordings: Option<&Path>, days: u32, now: chrono::DateTime<chrono::Utc>) -> (usize, usize) {
+pub fn purge(
+    store: &Store,
+    recordings: Option<&Path>,
+    days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (usize, usize) {
     let cutoff = crate::store::rfc3339(now - chrono::Duration::days(days as i64));
     let ids = match store.purge_before(&cutoff) {
         Ok(ids) => ids,
@@ -102,7 +107,10 @@ mod tests {
         // Once only.
         assert_eq!(purge(&s, Some(&dir), 90, now), (0, 0));
         let found = s.search_calls(&Default::default()).unwrap();
-        assert_eq!(found.iter().map(|f| (f.call.id.as_str(), f.purged)).collect::<Vec<_>>(), [("c-new", false), ("c-old", true)]);
+        assert_eq!(
+            found.iter().map(|f| (f.call.id.as_str(), f.purged)).collect::<Vec<_>>(),
+            [("c-new", false), ("c-old", true)]
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -90,17 +90,10 @@ pub fn rows(s: &Stats) -> Vec<(String, String)> {
         ),
         ("Hours covered (UTC hours with calls)".into(), format!("{} of 24 ({})", distinct.len(), distinct.join(", "))),
         ("Agent-hours saved by the AI".into(), format!("{:.2} h", agent_hours_saved(s))),
-        (
-            "Agent occupancy".into(),
-            format!("{} of {:.2} staffed hours", pct(s.agent_occupancy), s.staffed_s / 3600.0),
-        ),
+        ("Agent occupancy".into(), format!("{} of {:.2} staffed hours", pct(s.agent_occupancy), s.staffed_s / 3600.0)),
         (
             "AI decisions right in reviews".into(),
-            format!(
-                "{} of {} reviewed",
-                pct(s.ai_accuracy),
-                s.reviews.values().map(|r| r.reviewed).sum::<usize>()
-            ),
+            format!("{} of {} reviewed", pct(s.ai_accuracy), s.reviews.values().map(|r| r.reviewed).sum::<usize>()),
         ),
     ]
 }

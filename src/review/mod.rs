@@ -133,7 +133,13 @@ pub fn decisions(call: &StoredCall, events: &[(i64, StoredEvent)]) -> Vec<Decisi
                 for (n, a) in v["actions"].as_array().into_iter().flatten().enumerate() {
                     let refused = a["refused"].as_bool().unwrap_or(false);
                     let kind = if refused { Kind::Refusal } else { Kind::Tool };
-                    let outcome = if refused { "refused" } else if a["ok"].as_bool() == Some(true) { "ok" } else { "failed" };
+                    let outcome = if refused {
+                        "refused"
+                    } else if a["ok"].as_bool() == Some(true) {
+                        "ok"
+                    } else {
+                        "failed"
+                    };
                     let value = format!(
                         "{} ({outcome}): {}",
                         a["tool"].as_str().unwrap_or("?"),

@@ -56,9 +56,19 @@ impl IntentModel {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let m: Self = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not an intent model: {e}", path.display()))?;
-        anyhow::ensure!(m.format == INTENT_FORMAT, "{}: format {:?}, expected {INTENT_FORMAT}", path.display(), m.format);
+        anyhow::ensure!(
+            m.format == INTENT_FORMAT,
+            "{}: format {:?}, expected {INTENT_FORMAT}",
+            path.display(),
+            m.format
+        );
         for e in &m.examples {
-            anyhow::ensure!(Intent::from_name(&e.intent).is_some(), "{}: unknown intent {:?}", path.display(), e.intent);
+            anyhow::ensure!(
+                Intent::from_name(&e.intent).is_some(),
+                "{}: unknown intent {:?}",
+                path.display(),
+                e.intent
+            );
         }
         Ok(m)
     }
@@ -352,8 +362,14 @@ mod tests {
     #[test]
     fn corrected_turns_are_learned_and_held_back_ones_never_trained_on() {
         // A phrasing the shipped examples do not know, corrected many times in varied words.
-        let phr = ["my plastic has not turned up", "the plastic still has not turned up", "plastic not turned up yet",
-                   "has my plastic turned up", "when does my plastic turn up", "my new plastic never turned up"];
+        let phr = [
+            "my plastic has not turned up",
+            "the plastic still has not turned up",
+            "plastic not turned up yet",
+            "has my plastic turned up",
+            "when does my plastic turn up",
+            "my new plastic never turned up",
+        ];
         let rs: Vec<Exported> = (0..60).map(|i| review(i, phr[i % phr.len()], "unknown", "order_status")).collect();
         let t = train_intents(&rs, None, 0.3);
         assert!(t.after.all.n > 0 && t.after.all.n == t.before.all.n);
@@ -370,7 +386,13 @@ mod tests {
         let rs: Vec<Exported> = (0..200)
             .map(|i| {
                 let f = i as f64 / 200.0;
-                let truth = if f >= 0.8 { "angry" } else if f >= 0.4 { "frustrated" } else { "calm" };
+                let truth = if f >= 0.8 {
+                    "angry"
+                } else if f >= 0.4 {
+                    "frustrated"
+                } else {
+                    "calm"
+                };
                 let mut r = review(i, "x", "calm", truth);
                 r.kind = Kind::CallerState;
                 r.ai.inputs = serde_json::json!({ "frustration": f });

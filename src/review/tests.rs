@@ -52,7 +52,12 @@ fn stored(handover: bool) -> Store {
 }
 
 fn verdict(decision: &str, verdict: &str, correct: Option<&str>) -> Verdict {
-    Verdict { decision: decision.into(), verdict: verdict.into(), correct: correct.map(String::from), note: String::new() }
+    Verdict {
+        decision: decision.into(),
+        verdict: verdict.into(),
+        correct: correct.map(String::from),
+        note: String::new(),
+    }
 }
 
 #[test]
@@ -95,7 +100,9 @@ fn verdicts_are_checked_stored_replaced_and_exported() {
     let intent = &list[1];
     // A wrong verdict needs a correct value from the choices.
     assert!(judge("c", intent, verdict(&intent.id, "wrong", None), "sam").unwrap_err().contains("needs the correct"));
-    assert!(judge("c", intent, verdict(&intent.id, "wrong", Some("teleport")), "sam").unwrap_err().contains("not one of"));
+    assert!(judge("c", intent, verdict(&intent.id, "wrong", Some("teleport")), "sam")
+        .unwrap_err()
+        .contains("not one of"));
     assert!(judge("c", intent, verdict(&intent.id, "maybe", None), "sam").is_err());
     // Right: no correction kept.
     let r = judge("c-000000000001", intent, verdict(&intent.id, "right", Some("refund")), "priya").unwrap();
@@ -105,14 +112,17 @@ fn verdicts_are_checked_stored_replaced_and_exported() {
     let r = judge("c-000000000001", intent, verdict(&intent.id, "wrong", Some("refund")), "sam").unwrap();
     s.save_review(&r).unwrap();
     let tool = &list[2];
-    s.save_review(&judge("c-000000000001", tool, verdict(&tool.id, "wrong", Some("look up order 4521")), "sam").unwrap())
-        .unwrap();
+    s.save_review(
+        &judge("c-000000000001", tool, verdict(&tool.id, "wrong", Some("look up order 4521")), "sam").unwrap(),
+    )
+    .unwrap();
     let list = sheet(&s, "c-000000000001").unwrap().unwrap().decisions;
     assert_eq!(list[1].review.as_ref().map(|r| (r.verdict.as_str(), r.reviewer.as_str())), Some(("wrong", "sam")));
 
     let mut out = Vec::new();
     assert_eq!(export(&s, "2000-01-01T00:00:00Z", &mut out).unwrap(), 2);
-    let lines: Vec<Exported> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Exported> =
+        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let i = lines.iter().find(|l| l.kind == Kind::Intent).unwrap();
     assert_eq!(i.turn.as_ref().unwrap().text, "Where is my order?");
     assert_eq!((i.ai.value.as_str(), i.truth()), ("order_status", Some("refund")));

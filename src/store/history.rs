@@ -221,7 +221,8 @@ mod tests {
             started_at: "2026-12-04T11:00:00.000Z".into(),
         });
         s.write_calls(&w).unwrap();
-        let ids = |q: HistoryQuery| -> Vec<String> { s.search_calls(&q).unwrap().into_iter().map(|f| f.call.id).collect() };
+        let ids =
+            |q: HistoryQuery| -> Vec<String> { s.search_calls(&q).unwrap().into_iter().map(|f| f.call.id).collect() };
         assert_eq!(ids(q()), ["c-3", "c-2", "c-1"]);
         assert_eq!(ids(HistoryQuery { customer: Some(john.id.to_string()), ..q() }), ["c-1"]);
         let name = john.name.split(' ').next().unwrap().to_string();

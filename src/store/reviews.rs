@@ -87,13 +87,10 @@ impl Store {
     pub fn decision_events(&self, call_id: &str) -> Result<Vec<(i64, StoredEvent)>, StoreError> {
         let conn = self.lock();
         let rows = conn
-            .prepare(
-                "SELECT id, at, body FROM call_events WHERE call_id = ?1 AND type IN (?2, ?3, ?4) ORDER BY id",
-            )?
-            .query_map(
-                params![call_id, DECISION_EVENTS[0], DECISION_EVENTS[1], DECISION_EVENTS[2]],
-                |r| Ok((r.get(0)?, StoredEvent { at: r.get(1)?, body: r.get(2)? })),
-            )?
+            .prepare("SELECT id, at, body FROM call_events WHERE call_id = ?1 AND type IN (?2, ?3, ?4) ORDER BY id")?
+            .query_map(params![call_id, DECISION_EVENTS[0], DECISION_EVENTS[1], DECISION_EVENTS[2]], |r| {
+                Ok((r.get(0)?, StoredEvent { at: r.get(1)?, body: r.get(2)? }))
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

@@ -29,7 +29,9 @@ fn store(svc: &CallServices) -> Result<Store, AppError> {
 }
 
 /// Run a query off the runtime; a rule of the data broken is the client's 422.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, AppError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AppError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(StoreError::Invalid(m))) => Err(AppError::Invalid(m)),
@@ -159,7 +161,8 @@ async fn play(
 ) -> Result<Response, AppError> {
     finished(&svc, &user.0, &id).await?;
     let path = recording(&svc, &id).ok_or_else(|| AppError::NotFound(format!("call {id} has no recording")))?;
-    let mut file = tokio::fs::File::open(&path).await.map_err(|_| AppError::NotFound(format!("call {id} has no recording")))?;
+    let mut file =
+        tokio::fs::File::open(&path).await.map_err(|_| AppError::NotFound(format!("call {id} has no recording")))?;
     let size = file.metadata().await.map_err(|_| AppError::Internal)?.len();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| byte_range(r, size));
     let (status, start, len) = match range {

@@ -47,7 +47,6 @@ fn live(svc: &CallServices, id: &CallId) -> Result<(), AppError> {
     }
 }
 
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Join {

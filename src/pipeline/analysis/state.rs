@@ -260,7 +260,8 @@ impl CallerStateTracker {
         let t = Thresholds::current();
         let state = if !has_prosody && evidence_amount == 0.0 {
             State::Unknown
-        } else if frustration >= t.angry_at && (arousal > 0.5 || c.negative > 0 || p_angry.is_some_and(|pa| pa >= 0.8)) {
+        } else if frustration >= t.angry_at && (arousal > 0.5 || c.negative > 0 || p_angry.is_some_and(|pa| pa >= 0.8))
+        {
             State::Angry
         } else if frustration >= t.frustrated_at {
             State::Frustrated
