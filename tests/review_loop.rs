@@ -9,11 +9,15 @@ mod common;
 use common::server::{tempdir, Server};
 use common::{datasets, ok_stdout, switchboard};
 
+/// The numbers on the line of `out` that starts with `name` (percentages split in two).
+fn numbers(out: &str, name: &str) -> Vec<u64> {
+    let line = out.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("no {name:?} in {out}"));
+    line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect()
+}
+
 /// "name: before 646/895 (72.2%), after 849/895 (94.9%)" -> ((646, 895), (849, 895)).
 fn before_after(out: &str, name: &str) -> ((u64, u64), (u64, u64)) {
-    let line = out.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("no {name:?} in {out}"));
-    let nums: Vec<u64> =
-        line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    let nums = numbers(out, name);
     // 646, 895, 72, 2 (the percentage), 849, 895, ...
     ((nums[0], nums[1]), (nums[4], nums[5]))
 }
@@ -80,13 +84,11 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
         thresholds.to_str().unwrap(),
     ]);
     print!("{out}");
-    let line = |p: &str| out.lines().find(|l| l.starts_with(p)).unwrap().to_string();
-    let count = |l: String| -> (u64, u64) {
-        let nums: Vec<u64> =
-            l.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    let count = |name: &str| {
+        let nums = numbers(&out, name);
         (nums[0], nums[1])
     };
-    let (before, after) = (count(line("held-back accuracy before")), count(line("held-back accuracy after")));
+    let (before, after) = (count("held-back accuracy before"), count("held-back accuracy after"));
     assert!(after.0 > before.0 && after.1 == before.1, "{before:?} -> {after:?}");
 
     // Bad input: a clear error, nothing written.

@@ -36,6 +36,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [Self::Intent, Self::Tool, Self::Refusal, Self::Handover, Self::CallerState];
+
+    /// The kind a stored review names.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Intent => "intent",
@@ -54,7 +61,7 @@ impl Kind {
                 .map(|(i, _)| i.name().to_string())
                 .chain(std::iter::once("unknown".to_string()))
                 .collect(),
-            Self::CallerState => ["calm", "confused", "frustrated", "angry"].map(String::from).to_vec(),
+            Self::CallerState => crate::pipeline::analysis::state::STATE_NAMES.map(String::from).to_vec(),
             Self::Handover => [HAND_OVER, KEEP].map(String::from).to_vec(),
             Self::Tool | Self::Refusal => Vec::new(),
         }
@@ -102,14 +109,19 @@ fn turn_before(call: &StoredCall, at_ms: u64) -> Option<Turn> {
         .map(|t| Turn { text: t.text.clone(), language: t.language.clone(), start_ms: t.start_ms, end_ms: t.end_ms })
 }
 
-/// The AI's decisions on a call, from its turns and its decision-bearing timeline events
-/// (`Store::decision_events`), in the order they were made.
-pub fn decisions(call: &StoredCall, events: &[(i64, StoredEvent)]) -> Vec<Decision> {
+/// Decision-bearing timeline events (`Store::decision_events`) parsed, with their row ids;
+/// a row that is not JSON is skipped.
+pub fn parsed(events: &[(i64, StoredEvent)]) -> Vec<(i64, Value)> {
+    events.iter().filter_map(|(row, e)| Some((*row, serde_json::from_str(&e.body).ok()?))).collect()
+}
+
+/// The AI's decisions on a call, from its turns and its parsed decision-bearing timeline
+/// events ([`parsed`]), in the order they were made.
+pub fn decisions(call: &StoredCall, events: &[(i64, Value)]) -> Vec<Decision> {
     let mut out = Vec::new();
     let mut handed_over = false;
     let mut last_ms = 0;
-    for (row, ev) in events {
-        let Ok(v) = serde_json::from_str::<Value>(&ev.body) else { continue };
+    for (row, v) in events {
         let at_ms = v["at_ms"].as_u64().unwrap_or(0);
         last_ms = last_ms.max(at_ms);
         let mut add = |id: String, kind: Kind, value: String, inputs: Value| {
@@ -176,10 +188,10 @@ pub fn decisions(call: &StoredCall, events: &[(i64, StoredEvent)]) -> Vec<Decisi
 }
 
 /// What the assistant said on a call: (ms into the call, text, language), from its replies.
-pub fn assistant_lines(events: &[(i64, StoredEvent)]) -> Vec<(u64, String, String)> {
+pub fn assistant_lines(events: &[(i64, Value)]) -> Vec<(u64, String, String)> {
     events
         .iter()
-        .filter_map(|(_, e)| serde_json::from_str::<Value>(&e.body).ok())
+        .map(|(_, v)| v)
         .filter(|v| v["type"] == "assistant_replied" && v["text"].as_str().is_some_and(|t| !t.is_empty()))
         .map(|v| {
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
@@ -196,16 +208,15 @@ pub struct Sheet {
     pub said: Vec<(u64, String, String)>,
 }
 
-/// A call's review sheet from the database (None: no such call).
-pub fn sheet(store: &Store, call_id: &str) -> Result<Option<Sheet>, StoreError> {
-    let Some(call) = store.stored_call(call_id)? else { return Ok(None) };
-    let events = store.decision_events(call_id)?;
+/// The review sheet of a call read from the database (with its turns).
+pub fn sheet(store: &Store, call: StoredCall) -> Result<Sheet, StoreError> {
+    let events = parsed(&store.decision_events(&call.id)?);
     let mut list = decisions(&call, &events);
-    let reviews = store.reviews_of_call(call_id)?;
+    let reviews = store.reviews_of_call(&call.id)?;
     for d in &mut list {
         d.review = reviews.iter().find(|r| r.decision == d.id).cloned();
     }
-    Ok(Some(Sheet { call, decisions: list, said: assistant_lines(&events) }))
+    Ok(Sheet { said: assistant_lines(&events), call, decisions: list })
 }
 
 /// A verdict as a reviewer sends it.
@@ -305,7 +316,7 @@ pub fn export(store: &Store, since: &str, out: &mut dyn Write) -> anyhow::Result
     for r in reviews {
         if !sheets.contains_key(&r.call_id) {
             let list = match store.stored_call(&r.call_id)? {
-                Some(call) => decisions(&call, &store.decision_events(&r.call_id)?),
+                Some(call) => decisions(&call, &parsed(&store.decision_events(&r.call_id)?)),
                 None => Vec::new(),
             };
             sheets.insert(r.call_id.clone(), list);
@@ -314,13 +325,7 @@ pub fn export(store: &Store, since: &str, out: &mut dyn Write) -> anyhow::Result
         let line = Exported {
             call_id: r.call_id.clone(),
             decision: r.decision.clone(),
-            kind: d.map(|d| d.kind).unwrap_or(match r.kind.as_str() {
-                "intent" => Kind::Intent,
-                "refusal" => Kind::Refusal,
-                "handover" => Kind::Handover,
-                "caller_state" => Kind::CallerState,
-                _ => Kind::Tool,
-            }),
+            kind: d.map(|d| d.kind).or_else(|| Kind::from_name(&r.kind)).unwrap_or(Kind::Tool),
             turn: d.and_then(|d| d.turn.clone()),
             ai: AiDecision {
                 value: r.ai_value.clone(),

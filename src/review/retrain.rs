@@ -167,6 +167,7 @@ pub fn train_intents(reviews: &[Exported], current: Option<&IntentModel>, holdou
     let held: Vec<_> = rows.iter().filter(|r| r.3).collect();
     let before = score(&classifier(current), &held);
     let mut examples = current.map(|m| m.examples.clone()).unwrap_or_default();
+    let mut known: std::collections::HashSet<String> = examples.iter().map(|e| e.text.clone()).collect();
     let mut folded = 0;
     for (text, truth, wrong, is_held) in &rows {
         // Every reviewed turn of one of the assistant's intents (confirmed or corrected) is
@@ -175,7 +176,7 @@ pub fn train_intents(reviews: &[Exported], current: Option<&IntentModel>, holdou
         // starves the intents against the many counter-examples (`eval review-loop` on
         // banking77: the assistant's intents 63% -> 44% held back; this way 63% -> 76%).
         let take = *truth != Intent::Unknown || *wrong;
-        if take && !is_held && !examples.iter().any(|e| e.text == *text) {
+        if take && !is_held && known.insert(text.clone()) {
             examples.push(Example { intent: truth.name().to_string(), text: text.clone() });
             folded += 1;
         }

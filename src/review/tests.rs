@@ -63,7 +63,7 @@ fn verdict(decision: &str, verdict: &str, correct: Option<&str>) -> Verdict {
 #[test]
 fn decisions_come_from_the_timeline_with_the_turn_before_them() {
     let s = stored(true);
-    let list = sheet(&s, "c-000000000001").unwrap().unwrap().decisions;
+    let list = sheet(&s, s.stored_call("c-000000000001").unwrap().unwrap()).unwrap().decisions;
     let seen: Vec<(String, Kind, String)> = list.iter().map(|d| (d.id.clone(), d.kind, d.value.clone())).collect();
     let rows: Vec<i64> = s.decision_events("c-000000000001").unwrap().iter().map(|(r, _)| *r).collect();
     let (state, reply, esc) = (rows[0], rows[1], rows[2]);
@@ -88,7 +88,7 @@ fn decisions_come_from_the_timeline_with_the_turn_before_them() {
 #[test]
 fn a_call_the_ai_kept_has_a_no_hand_over_decision() {
     let s = stored(false);
-    let list = sheet(&s, "c-000000000001").unwrap().unwrap().decisions;
+    let list = sheet(&s, s.stored_call("c-000000000001").unwrap().unwrap()).unwrap().decisions;
     let last = list.last().unwrap();
     assert_eq!((last.id.as_str(), last.kind, last.value.as_str()), ("call/handover", Kind::Handover, KEEP));
 }
@@ -96,7 +96,7 @@ fn a_call_the_ai_kept_has_a_no_hand_over_decision() {
 #[test]
 fn verdicts_are_checked_stored_replaced_and_exported() {
     let s = stored(true);
-    let list = sheet(&s, "c-000000000001").unwrap().unwrap().decisions;
+    let list = sheet(&s, s.stored_call("c-000000000001").unwrap().unwrap()).unwrap().decisions;
     let intent = &list[1];
     // A wrong verdict needs a correct value from the choices.
     assert!(judge("c", intent, verdict(&intent.id, "wrong", None), "sam").unwrap_err().contains("needs the correct"));
@@ -116,7 +116,7 @@ fn verdicts_are_checked_stored_replaced_and_exported() {
         &judge("c-000000000001", tool, verdict(&tool.id, "wrong", Some("look up order 4521")), "sam").unwrap(),
     )
     .unwrap();
-    let list = sheet(&s, "c-000000000001").unwrap().unwrap().decisions;
+    let list = sheet(&s, s.stored_call("c-000000000001").unwrap().unwrap()).unwrap().decisions;
     assert_eq!(list[1].review.as_ref().map(|r| (r.verdict.as_str(), r.reviewer.as_str())), Some(("wrong", "sam")));
 
     let mut out = Vec::new();

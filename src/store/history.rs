@@ -72,7 +72,7 @@ impl From<StoredCall> for FoundCall {
     }
 }
 
-const STATES: [&str; 4] = ["calm", "confused", "frustrated", "angry"];
+use crate::pipeline::analysis::state::STATE_NAMES as STATES;
 
 /// The worst of the caller states a call's timeline holds.
 const WORST_STATE: &str = "(SELECT json_extract(e.body, '$.state') FROM call_events e

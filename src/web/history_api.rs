@@ -99,11 +99,8 @@ async fn sheet(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    let (s, _) = finished(&svc, &user.0, &id).await?;
-    let id2 = id.clone();
-    let sheet = blocking(move || crate::review::sheet(&s, &id2))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no finished call {id}")))?;
+    let (s, call) = finished(&svc, &user.0, &id).await?;
+    let sheet = blocking(move || crate::review::sheet(&s, call)).await?;
     let mut lines: Vec<Value> = sheet
         .call
         .turns
@@ -131,11 +128,9 @@ async fn review(
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
     let v: crate::review::Verdict = parse(&body)?;
-    let (s, _) = finished(&svc, &user.0, &id).await?;
-    let (s2, id2) = (s.clone(), id.clone());
-    let sheet = blocking(move || crate::review::sheet(&s2, &id2))
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no finished call {id}")))?;
+    let (s, call) = finished(&svc, &user.0, &id).await?;
+    let s2 = s.clone();
+    let sheet = blocking(move || crate::review::sheet(&s2, call)).await?;
     let d = sheet
         .decisions
         .iter()

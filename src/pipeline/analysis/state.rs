@@ -6,6 +6,10 @@
 use super::lexical::Cues;
 use super::prosody::Prosody;
 
+/// The states a verdict names (all but `unknown`), as events spell them: for the history's
+/// filter and the reviewers' choices.
+pub const STATE_NAMES: [&str; 4] = ["calm", "confused", "frustrated", "angry"];
+
 /// The caller's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
