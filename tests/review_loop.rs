@@ -109,7 +109,14 @@ fn training_on_reviews_is_no_worse_on_held_back_turns_and_serve_loads_it() {
         ("SWITCHBOARD__LEARNING__INTENT_MODEL", model.to_str().unwrap()),
         ("SWITCHBOARD__LEARNING__CALLER_STATE_MODEL", thresholds.to_str().unwrap()),
     ]);
+    // The log is read from the server's stderr by a thread that may lag its "ready" line.
+    let wanted = ["intent classifier with reviewed examples", "caller-state thresholds calibrated from reviews"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !wanted.iter().all(|w| server.log().contains(w)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let log = server.log();
-    assert!(log.contains("intent classifier with reviewed examples"), "{log}");
-    assert!(log.contains("caller-state thresholds calibrated from reviews"), "{log}");
+    for w in wanted {
+        assert!(log.contains(w), "{w:?} not logged: {log}");
+    }
 }
