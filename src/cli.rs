@@ -289,6 +289,16 @@ pub enum EvalWhat {
         #[arg(long)]
         verbose: bool,
     },
+    /// End-of-turn decisions on labelled turns built from the shared datasets folder (read
+    /// sentences with pauses inside, digits read slowly): turns cut off in a pause and the wait
+    /// after true ends, for the smart decision and silence thresholds of 400/600/800/1600 ms.
+    Turns {
+        /// The shared datasets folder (with english-read-asr and narrowband-8k).
+        #[arg(long)]
+        dataset: PathBuf,
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+    },
     /// Make reviews from labelled text (banking77's test.csv): each query a caller's turn,
     /// the shipped classifier's intent judged against the label, written as an `export
     /// reviews` file for `train intents`.

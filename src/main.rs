@@ -181,6 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 EvalWhat::Intent { dataset, verbose } => {
                     switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
+                EvalWhat::Turns { dataset, model } => {
+                    let engine = load_engine(&model, PipelineConfig::default())?;
+                    switchboard::cmd::eval_turns::run(engine, &dataset)?;
+                }
                 EvalWhat::ReviewLoop { dataset, out } => {
                     switchboard::cmd::review::review_loop(&dataset, &out)?;
                 }

@@ -274,6 +274,20 @@ impl Assistant {
         self.verified.as_ref()
     }
 
+    /// What the open question expects from the caller's next turn, for its end
+    /// ([`super::expect`]).
+    pub fn expecting(&self) -> Option<crate::pipeline::endpoint::Expectation> {
+        use super::expect;
+        match self.pending.as_ref()? {
+            Pending::Verify(..) => Some(expect::date_of_birth_or_pin(self.today)),
+            Pending::OrderNumber(_) => Some(expect::order_number()),
+            Pending::Confirm(_) => Some(expect::yes_no()),
+            Pending::NewDate { .. } => Some(expect::date(self.today)),
+            Pending::Phone => Some(expect::phone_number()),
+            Pending::Email | Pending::Address => None,
+        }
+    }
+
     /// The customer the calling number matched (verified or not).
     pub fn customer(&self) -> Option<&Customer> {
         self.customer.as_ref()

@@ -275,6 +275,11 @@ pub fn amount_cents(text: &str) -> Option<i64> {
     None
 }
 
+/// The month a word names (lower case), in the languages the date parser reads.
+pub fn month(word: &str) -> Option<u32> {
+    MONTHS.iter().find(|(k, _)| *k == word).map(|(_, m)| *m)
+}
+
 const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
     ("february", 2),

@@ -3,6 +3,7 @@
 
 pub mod dialogue;
 pub mod entities;
+pub mod expect;
 pub mod intents;
 pub mod llm;
 pub mod lockout;

@@ -268,7 +268,7 @@ impl Actor {
         stream: crate::pipeline::StreamHandle,
     ) {
         let started = Instant::now();
-        let crate::pipeline::StreamHandle { input, mut events, expected_language } = stream;
+        let crate::pipeline::StreamHandle { input, mut events, expected_language, expected_answer } = stream;
         if self.assistant.on() {
             self.assist(AssistInput::Start);
         } else if let Some(g) = &self.svc.settings.greeting {
@@ -283,7 +283,10 @@ impl Actor {
                 _ = self.hangup.cancelled() => self.core.handle_hangup(self.now(), EndReason::ServerHangup),
                 _ = sleep_until_opt(next), if next.is_some() => self.core.handle_timeout(self.now()),
                 done = self.assistant.finished(), if self.assistant.busy() => {
-                    if let Some(AssistInput::Start) = self.job_done(done) {
+                    let answered = self.job_done(done);
+                    // What the assistant just asked for shapes the end of the caller's next turn.
+                    expected_answer.set(self.assistant.idle.as_ref().and_then(|a| a.expecting()));
+                    if let Some(AssistInput::Start) = answered {
                         // A customer's language on file is what we expect to hear.
                         let customer = self.assistant.idle.as_ref().and_then(|a| a.customer());
                         expected_language.set(customer.map(|c| c.language.clone()));

@@ -63,6 +63,7 @@ impl Actor {
                 latency_ms,
                 translation,
                 prosody,
+                ended_by,
                 ..
             } => {
                 let words = CallerWords {
@@ -73,6 +74,7 @@ impl Actor {
                     language_prob,
                     latency_ms,
                     translation: translation.clone(),
+                    ended_by,
                 };
                 if !self.core.handle_caller_words(self.now(), words) {
                     return None;

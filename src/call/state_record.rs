@@ -26,6 +26,8 @@ pub struct CallerWords {
     /// End of speech to the final, in ms.
     pub latency_ms: u64,
     pub translation: Option<String>,
+    /// Why the turn was taken as over.
+    pub ended_by: Option<String>,
 }
 
 /// What the assistant said and did on a turn.
@@ -74,6 +76,7 @@ impl CallCore {
             language_prob: w.language_prob,
             latency_ms: w.latency_ms,
             translation: w.translation,
+            ended_by: w.ended_by,
         });
         if let Some(fired) = fired {
             self.raise(now, fired);

@@ -43,6 +43,7 @@ fn words(text: &str) -> CallerWords {
         language_prob: 0.9,
         latency_ms: 300,
         translation: None,
+        ended_by: None,
     }
 }
 

@@ -250,6 +250,7 @@ pub async fn run(engine: Arc<Engine>, fixtures: &std::path::Path, spec: DeskSpec
                         language_prob: 0.97,
                         latency_ms: 300,
                         translation: None,
+                        ended_by: None,
                     });
                 }
             }

@@ -18,6 +18,9 @@
 //! [[turns]]
 //! wav = "path/to/caller.wav"       # or a recording
 //! barge_in = true                  # speak 1 s into the assistant's reply instead of after it
+//! [[turns]]
+//! say = "I'm calling about | my order"  # " | ": a pause mid-sentence
+//! pause_ms = 700                   # of this length (default 700 ms)
 //!
 //! # After the hand-over (optional): stay on the line and act on the call's events.
 //! [handover]
@@ -94,12 +97,13 @@ impl Step {
             wav: self.wav.clone(),
             dtmf: self.dtmf.clone(),
             barge_in: false,
+            pause_ms: None,
         }
     }
 }
 
 /// One caller turn.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Turn {
     pub say: Option<String>,
@@ -111,6 +115,8 @@ pub struct Turn {
     pub dtmf: Option<String>,
     #[serde(default)]
     pub barge_in: bool,
+    /// Silence for each " | " in `say`: the caller pauses there mid-sentence (default 700 ms).
+    pub pause_ms: Option<u64>,
 }
 
 impl Scenario {
@@ -156,6 +162,19 @@ fn turn_audio(t: &Turn, base: &Path, pipers: &mut PiperVoices) -> anyhow::Result
         return Ok(read_mono_at(&p, 8000)?);
     }
     let text = t.say.as_deref().unwrap_or_default();
+    if text.contains(" | ") {
+        // Each part on its own, joined by the caller's pause.
+        let pause = vec![0.0f32; t.pause_ms.unwrap_or(700) as usize * 8];
+        let mut out = Vec::new();
+        for (i, part) in text.split(" | ").enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&pause);
+            }
+            let one = Turn { say: Some(part.to_string()), ..t.clone() };
+            out.extend(turn_audio(&one, base, pipers)?);
+        }
+        return Ok(out);
+    }
     let voice = t.voice.as_deref().unwrap_or("espeak:en-us");
     if let Some(name) = voice.strip_prefix("piper:") {
         let slower = 150.0 / t.rate.unwrap_or(150).max(1) as f32;
@@ -444,6 +463,12 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         "turns": turn_reports,
         "assistant_said": replies.iter().map(|r| r["text"].clone()).collect::<Vec<_>>(),
         "assistant_heard": heard,
+        // What the server heard the caller say, turn by turn, and why each turn ended.
+        "caller_finals": mine
+            .iter()
+            .filter(|v| v["type"] == "transcript_final")
+            .map(|v| json!({"text": v["text"], "ended_by": v["ended_by"], "latency_ms": v["latency_ms"]}))
+            .collect::<Vec<_>>(),
         "events": timeline,
         "interruptions": mine.iter().filter(|v| v["type"] == "assistant_interrupted").count(),
         "barge_in_stop_ms": stops,

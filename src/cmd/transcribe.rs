@@ -88,7 +88,7 @@ pub async fn stream_frames(
     pace: Pace,
     mut on_event: impl FnMut(&TranscriptEvent),
 ) -> anyhow::Result<StreamResult> {
-    let handle = engine.start_stream()?;
+    let handle = if pace == Pace::Fast { engine.start_file_stream()? } else { engine.start_stream()? };
     let input = handle.input;
     let mut events = handle.events;
     let started = Instant::now();
@@ -138,11 +138,24 @@ pub fn print_event(ev: &TranscriptEvent, as_json: bool) {
                 format!("[{} -> {}] ~ {text}", clock(*start_ms), clock(*end_ms))
             }
         }
-        TranscriptEvent::Final { text, start_ms, end_ms, language, language_prob, latency_ms, translation, .. } => {
+        TranscriptEvent::Final {
+            text,
+            start_ms,
+            end_ms,
+            language,
+            language_prob,
+            latency_ms,
+            translation,
+            ended_by,
+            ..
+        } => {
             if as_json {
                 let mut v = json!({"type": "final", "text": text, "start_ms": start_ms, "end_ms": end_ms, "language": language, "language_prob": language_prob, "latency_ms": latency_ms});
                 if let Some(t) = translation {
                     v["translation"] = json!(t);
+                }
+                if let Some(why) = ended_by {
+                    v["ended_by"] = json!(why);
                 }
                 v.to_string()
             } else {

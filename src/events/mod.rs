@@ -26,6 +26,9 @@ pub enum Event {
         latency_ms: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         translation: Option<String>,
+        /// Why the turn was taken as over ("model 0.91", "answered order number", "silence").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ended_by: Option<String>,
     },
     /// The call's language, settled on the first turn with evidence.
     LanguageDetected { call_id: CallId, language: String, confidence: f32, at_ms: u64 },
@@ -292,6 +295,7 @@ mod tests {
             language_prob: 1.0,
             latency_ms: 1,
             translation: None,
+            ended_by: None,
         };
         assert!(said.for_caller());
         let case = Event::CaseFileUpdated { call_id: id.clone(), case_file: Box::default() };

@@ -40,6 +40,7 @@ fn each_call_ends_with_one_outcome_and_its_times() {
         language_prob: 0.9,
         latency_ms: 400,
         translation: None,
+        ended_by: None,
     };
     count(&m, &mut t, s(10), &said);
     let served = ActionRecord { tool: "order_status".into(), detail: String::new(), ok: true, refused: false };

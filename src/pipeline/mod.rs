@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod asr;
+pub mod endpoint;
 pub mod pool;
 pub mod stream;
 pub mod turn;
@@ -90,6 +91,9 @@ pub struct Engine {
     /// The learned voice classifiers (anger, arousal, accent), run on each final turn; None
     /// when their encoder or weights are missing.
     pub voice: Option<Arc<analysis::voice::VoiceModels>>,
+    /// Smart Turn v3.2 for the end of turns (`[pipeline.turn] mode = "smart"`); without it,
+    /// turns end on silence alone.
+    pub turn_model: Option<Arc<analysis::encoder::VoiceEncoder>>,
 }
 
 /// Recogniser sessions, lent to one decode at a time. A Whisper state holds tens of MB of
@@ -147,8 +151,9 @@ impl Engine {
                 config.language
             )));
         }
+        config.turn.validate().map_err(PipelineError::Config)?;
         let sessions = SessionPool::new(recognizer.clone(), pool.stats().workers);
-        Ok(Arc::new(Self { recognizer, vad, pool, config, sessions, voice: None }))
+        Ok(Arc::new(Self { recognizer, vad, pool, config, sessions, voice: None, turn_model: None }))
     }
 
     /// Load the named Whisper model and the Silero VAD from the models folder.
@@ -163,8 +168,13 @@ impl Engine {
         let recognizer = WhisperRecognizer::load(&model_path, model, WhisperOptions::default())?;
         let vad = SileroVadFactory::new(&vad_path)?;
         let mut engine = Self::new(Arc::new(recognizer), Arc::new(vad), InferencePool::new(workers), config)?;
-        if let Some(e) = Arc::get_mut(&mut engine).filter(|e| e.config.voice_classifiers) {
-            e.voice = analysis::voice::VoiceModels::shared(manifest);
+        if let Some(e) = Arc::get_mut(&mut engine) {
+            if e.config.voice_classifiers {
+                e.voice = analysis::voice::VoiceModels::shared(manifest);
+            }
+            if e.config.turn.mode == turn::TurnMode::Smart {
+                e.turn_model = analysis::encoder::shared(manifest);
+            }
         }
         Ok(engine)
     }

@@ -19,8 +19,9 @@ use super::analysis;
 use super::analysis::prosody::Prosody;
 use super::asr::commit::LocalAgreement;
 use super::asr::{AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, Word};
+use super::endpoint::{self, Evidence, ExpectedAnswer, Verdict};
 use super::pool::Priority;
-use super::turn::{TurnDetector, TurnEvent};
+use super::turn::{TurnDetector, TurnEvent, TurnMode};
 use super::vad::{VoiceActivityDetector, CHUNK_MS};
 use super::{Engine, PipelineError};
 use crate::media::resample::StreamResampler;
@@ -66,6 +67,9 @@ pub enum TranscriptEvent {
         /// Prosodic features of the turn (for the caller-state analysis).
         #[serde(skip)]
         prosody: Option<Prosody>,
+        /// Why the turn was taken as over ([`super::endpoint::Why`], or "end_of_audio").
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ended_by: Option<String>,
     },
     /// A decode failed; the stream continues.
     Error { message: String },
@@ -79,6 +83,8 @@ pub struct StreamHandle {
     pub events: mpsc::Receiver<TranscriptEvent>,
     /// The language the speaker is expected to speak (a customer's language on file), if any.
     pub expected_language: ExpectedLanguage,
+    /// What the assistant just asked for, if anything (for the end of the caller's turn).
+    pub expected_answer: ExpectedAnswer,
 }
 
 /// A speaker's expected language, shared with the stream: believed unless the recogniser is
@@ -122,27 +128,38 @@ impl Engine {
     /// Start a stream task for one call's caller: transcribed, with prosody and the learned
     /// voice classifiers on each final turn.
     pub fn start_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
-        self.start_stream_of(true)
+        self.start_stream_of(true, false)
+    }
+
+    /// A caller's stream fed faster than real time (a file): while a pause is being judged the
+    /// stream reads no more audio, so the decision sees the silence it would see live instead
+    /// of the speech that follows seconds later in the file.
+    pub fn start_file_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
+        self.start_stream_of(true, true)
     }
 
     /// Start a stream task for a member of staff (an agent on the call): transcribed only.
     /// Nothing about staff voices (mood, accent, prosody) is computed.
     pub fn start_staff_stream(self: &Arc<Self>) -> Result<StreamHandle, PipelineError> {
-        self.start_stream_of(false)
+        self.start_stream_of(false, false)
     }
 
-    fn start_stream_of(self: &Arc<Self>, caller: bool) -> Result<StreamHandle, PipelineError> {
+    fn start_stream_of(self: &Arc<Self>, caller: bool, file: bool) -> Result<StreamHandle, PipelineError> {
         let vad = self.vad.create()?;
         let (in_tx, in_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let engine = self.clone();
         let expected_language = ExpectedLanguage::default();
+        let expected_answer = ExpectedAnswer::default();
         let expected = expected_language.clone();
+        let answer = expected_answer.clone();
         tokio::spawn(async move {
             let mut s = Stream::new(engine, vad, ev_tx, expected, caller);
+            s.answer = answer;
+            s.hold_for_probe = file;
             s.run(in_rx).await;
         });
-        Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language })
+        Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language, expected_answer })
     }
 }
 
@@ -162,11 +179,25 @@ struct FinalJob {
     detected_ms: u64,
     detected_at: Instant,
     audio: Vec<f32>,
+    ended_by: String,
+}
+
+/// A pause to judge: the turn, and the end of its last speech (speech since makes it stale).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PauseKey {
+    turn_id: u64,
+    last_speech_end: u64,
 }
 
 enum JobKind {
-    Partial { turn_id: u64, buffer_start_ms: u64 },
+    Partial {
+        turn_id: u64,
+        buffer_start_ms: u64,
+    },
     Final(Box<FinalJob>),
+    /// The final decode of the turn so far and Smart Turn's verdict, run at a pause: if the
+    /// pause ends the turn this is its final, ready when the turn is declared over.
+    Probe(PauseKey),
 }
 
 struct JobOutput {
@@ -175,6 +206,19 @@ struct JobOutput {
     translation: Option<Result<Hypothesis, AsrError>>,
     /// Prosodic features of a final's turn, computed on the same worker.
     prosody: Option<Prosody>,
+    /// Smart Turn's probability that the turn is complete (probes only).
+    end_of_turn: Option<f32>,
+}
+
+/// Where the judgement of the current pause stands.
+enum Probe {
+    None,
+    /// Wanted as soon as the worker slot is free.
+    Wanted(PauseKey),
+    Running(PauseKey),
+    /// Decoded and judged "wait": kept to judge later rechecks of the same pause, and as the
+    /// turn's final if the pause ends it.
+    Ready(PauseKey, Box<JobOutput>),
 }
 
 type Inflight = Pin<Box<dyn Future<Output = (JobKind, Option<JobOutput>)> + Send>>;
@@ -198,6 +242,12 @@ struct Stream {
     inflight: Option<Inflight>,
     context: String,
     expected: ExpectedLanguage,
+    answer: ExpectedAnswer,
+    probe: Probe,
+    /// Finals whose decode is already done (a probe's), emitted before anything else.
+    decoded: VecDeque<(FinalJob, Box<JobOutput>)>,
+    /// Read no input while a pause is judged (input faster than real time).
+    hold_for_probe: bool,
 }
 
 impl Stream {
@@ -225,6 +275,10 @@ impl Stream {
             inflight: None,
             context: String::new(),
             expected,
+            answer: ExpectedAnswer::default(),
+            probe: Probe::None,
+            decoded: VecDeque::new(),
+            hold_for_probe: false,
             analyse_voice,
         }
     }
@@ -245,17 +299,22 @@ impl Stream {
     async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>) {
         let mut input_open = true;
         loop {
+            while let Some((job, out)) = self.decoded.pop_front() {
+                self.complete(JobKind::Final(Box::new(job)), Some(*out)).await;
+            }
             self.launch();
             if !input_open && self.inflight.is_none() && self.finals.is_empty() {
                 break;
             }
+            let judging = matches!(self.probe, Probe::Wanted(_) | Probe::Running(_));
+            let read = input_open && !(self.hold_for_probe && judging && self.inflight.is_some());
             tokio::select! {
                 biased;
                 (kind, out) = async { self.inflight.as_mut().expect("guarded").await }, if self.inflight.is_some() => {
                     self.inflight = None;
                     self.complete(kind, out).await;
                 }
-                frame = input.recv(), if input_open => match frame {
+                frame = input.recv(), if read => match frame {
                     Some(frame) => self.ingest(frame).await,
                     None => {
                         input_open = false;
@@ -328,9 +387,67 @@ impl Stream {
                 self.emit(TranscriptEvent::TurnStarted { start_ms }).await;
             }
             TurnEvent::Ended { end_ms, detected_ms } => {
-                let Some(turn) = self.turn.take() else { return };
+                let why = match self.engine.config.turn.mode {
+                    TurnMode::Smart => endpoint::Why::MaxSilence.to_string(),
+                    TurnMode::Silence => endpoint::Why::Silence.to_string(),
+                };
+                self.end_turn(end_ms, detected_ms, why).await;
+            }
+            TurnEvent::Pause { last_speech_end, .. } => {
+                let Some(turn_id) = self.turn.as_ref().map(|t| t.id) else { return };
+                let key = PauseKey { turn_id, last_speech_end };
+                match &self.probe {
+                    Probe::Ready(k, _) if *k == key => self.judge_pause().await,
+                    Probe::Running(k) | Probe::Wanted(k) if *k == key => {}
+                    _ => self.probe = Probe::Wanted(key),
+                }
+            }
+        }
+    }
+
+    /// The turn is over (speech ended at `end_ms`, known at `detected_ms`): its final is the
+    /// ready probe of this pause if there is one, else a decode queued now.
+    async fn end_turn(&mut self, end_ms: u64, detected_ms: u64, ended_by: String) {
+        let Some(turn) = self.turn.take() else { return };
+        let key = PauseKey { turn_id: turn.id, last_speech_end: end_ms };
+        let ready = match std::mem::replace(&mut self.probe, Probe::None) {
+            Probe::Ready(k, out) if k == key => Some(out),
+            _ => None,
+        };
+        let detected_at = Instant::now();
+        match ready {
+            Some(out) => {
+                let job = FinalJob { turn, end_ms, detected_ms, detected_at, audio: Vec::new(), ended_by };
+                self.decoded.push_back((job, out));
+            }
+            None => {
                 let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
-                self.finals.push_back(FinalJob { turn, end_ms, detected_ms, detected_at: Instant::now(), audio });
+                self.finals.push_back(FinalJob { turn, end_ms, detected_ms, detected_at, audio, ended_by });
+            }
+        }
+    }
+
+    /// Judge the current pause with the ready probe; end the turn if the verdict says so.
+    async fn judge_pause(&mut self) {
+        let (Probe::Ready(key, out), Some(last)) = (&self.probe, self.turns.last_speech_end()) else { return };
+        if key.last_speech_end != last || self.turn.as_ref().map(|t| t.id) != Some(key.turn_id) {
+            self.probe = Probe::None; // the caller spoke again: a new pause will come
+            return;
+        }
+        let words = out.hypothesis.as_ref().ok().map(|h| h.text.as_str());
+        let expecting = if self.analyse_voice { self.answer.get() } else { None };
+        let now = self.now_ms();
+        let ev = Evidence {
+            silence_ms: now.saturating_sub(last),
+            end_of_turn: out.end_of_turn,
+            words,
+            expecting: expecting.as_ref(),
+        };
+        let verdict = endpoint::judge(&self.engine.config.turn, &ev);
+        tracing::debug!(silence_ms = ev.silence_ms, ?verdict, "pause judged");
+        if let Verdict::End(why) = verdict {
+            if let Some(TurnEvent::Ended { end_ms, detected_ms }) = self.turns.end_now(now) {
+                self.end_turn(end_ms, detected_ms, why.to_string()).await;
             }
         }
     }
@@ -342,8 +459,8 @@ impl Stream {
         }
         // Let the VAD see the last partial chunk as silence-padded audio.
         let now = self.now_ms();
-        if let Some(ev) = self.turns.finish(now) {
-            self.on_turn_event(ev).await;
+        if let Some(TurnEvent::Ended { end_ms, detected_ms }) = self.turns.finish(now) {
+            self.end_turn(end_ms, detected_ms, "end_of_audio".into()).await;
         }
     }
 
@@ -414,6 +531,25 @@ impl Stream {
             self.spawn(JobKind::Final(Box::new(job)), req, detect, translate, Priority::High);
             return;
         }
+        if let Probe::Wanted(key) = self.probe {
+            let current = self.turns.last_speech_end() == Some(key.last_speech_end);
+            if let Some(turn) = self.turn.as_ref().filter(|t| t.id == key.turn_id && current) {
+                let (lang, detect) = self.language_choice(turn);
+                let req = DecodeRequest {
+                    audio: self.slice(turn.buffer_start_ms, self.now_ms()),
+                    prompt: self.prompt_for(turn),
+                    language: lang,
+                    translate: false,
+                    fit_window: cfg.fit_window,
+                    fallback: true,
+                };
+                let translate = cfg.translate && self.engine.recognizer.multilingual();
+                self.probe = Probe::Running(key);
+                self.spawn(JobKind::Probe(key), req, detect, translate, Priority::High);
+                return;
+            }
+            self.probe = Probe::None;
+        }
         if cfg.partial_interval_ms == 0 {
             return;
         }
@@ -429,6 +565,9 @@ impl Stream {
             turn.trimmed_prompt = turn.la.committed_text();
         }
         let turn = self.turn.as_ref().expect("checked");
+        if !matches!(self.probe, Probe::None) {
+            return; // a pause is being judged: its decode is the partial
+        }
         let have = now.saturating_sub(turn.buffer_start_ms);
         if have < MIN_PARTIAL_MS || now.saturating_sub(turn.decoded_upto_ms) < cfg.partial_interval_ms {
             return;
@@ -463,7 +602,9 @@ impl Stream {
     fn spawn(&mut self, kind: JobKind, mut req: DecodeRequest, detect: bool, translate: bool, prio: Priority) {
         let pool = self.engine.pool.clone();
         let engine = self.engine.clone();
-        let prosody = self.analyse_voice && matches!(kind, JobKind::Final(_));
+        let whole = matches!(kind, JobKind::Final(_) | JobKind::Probe(_));
+        let prosody = self.analyse_voice && whole;
+        let end_of_turn = matches!(kind, JobKind::Probe(_)) && engine.config.turn.mode == TurnMode::Smart;
         let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool
@@ -472,7 +613,13 @@ impl Stream {
                     let mut session = match engine.sessions.checkout() {
                         Ok(s) => s,
                         Err(e) => {
-                            return JobOutput { language: None, hypothesis: Err(e), translation: None, prosody: None }
+                            return JobOutput {
+                                language: None,
+                                hypothesis: Err(e),
+                                translation: None,
+                                prosody: None,
+                                end_of_turn: None,
+                            }
                         }
                     };
                     let mut language = None;
@@ -495,7 +642,19 @@ impl Stream {
                     // The Whisper state goes back before the voice analysis, for the next decode.
                     engine.sessions.give_back(session);
                     let prosody = prosody.then(|| analysis::analyse_turn(&req.audio, None, engine.voice.as_deref()));
-                    JobOutput { language, hypothesis, translation, prosody }
+                    // Smart Turn: from the voice analysis's encoder pass when it ran, else its own.
+                    let end_of_turn = match prosody.as_ref().and_then(|p| p.voice.as_ref()) {
+                        _ if !end_of_turn => None,
+                        Some(v) => Some(v.end_of_turn),
+                        None => engine.turn_model.as_ref().and_then(|m| match m.embed(&req.audio) {
+                            Ok(e) => Some(e.end_of_turn),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "end-of-turn model failed on a pause");
+                                None
+                            }
+                        }),
+                    };
+                    JobOutput { language, hypothesis, translation, prosody, end_of_turn }
                 })
                 .await
                 .ok();
@@ -518,6 +677,21 @@ impl Stream {
             None => None,
         };
         match kind {
+            JobKind::Probe(key) => {
+                if !matches!(self.probe, Probe::Running(k) if k == key) {
+                    return;
+                }
+                // The language found on the probe's decode is the turn's.
+                let announce = match self.turn.as_mut().filter(|t| t.id == key.turn_id) {
+                    Some(turn) => adopt_language(turn, lang_result),
+                    None => None,
+                };
+                if let Some(ev) = announce {
+                    self.emit(ev).await;
+                }
+                self.probe = Probe::Ready(key, Box::new(JobOutput { language: None, ..out }));
+                self.judge_pause().await;
+            }
             JobKind::Partial { turn_id, buffer_start_ms } => {
                 // The turn may have ended while this partial ran: its final is queued, update it there.
                 let turn = match self.turn.as_mut().filter(|t| t.id == turn_id) {
@@ -549,7 +723,7 @@ impl Stream {
                 }
             }
             JobKind::Final(job) => {
-                let FinalJob { mut turn, end_ms, detected_ms, detected_at, .. } = *job;
+                let FinalJob { mut turn, end_ms, detected_ms, detected_at, ended_by, .. } = *job;
                 if let Some(ev) = adopt_language(&mut turn, lang_result) {
                     self.emit(ev).await;
                 }
@@ -595,6 +769,7 @@ impl Stream {
                     translation,
                     words,
                     prosody,
+                    ended_by: Some(ended_by),
                 })
                 .await;
             }

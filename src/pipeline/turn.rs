@@ -1,4 +1,10 @@
-//! End-of-turn detection from per-chunk speech probabilities (sans-IO: time comes in as stream ms).
+//! Turn detection from per-chunk speech probabilities (sans-IO: time comes in as stream ms).
+//!
+//! The detector finds where speech starts and stops. In `silence` mode a fixed silence ends a
+//! turn. In `smart` mode (the default) it reports pauses ([`TurnEvent::Pause`]) from
+//! `probe_silence_ms` of silence on, every `recheck_ms`; the stream weighs each pause
+//! ([`super::endpoint::judge`]) and ends the turn with [`TurnDetector::end_now`], and the
+//! detector itself only ends a turn after `max_silence_ms`.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +18,39 @@ pub struct TurnConfig {
     pub silence_threshold: f32,
     /// Sustained speech needed before a turn starts (coughs and clicks are shorter).
     pub min_speech_ms: u64,
-    /// Silence that ends a turn.
+    /// Silence that ends a turn in `silence` mode (and in `smart` mode when the end-of-turn
+    /// model is not available).
     pub end_silence_ms: u64,
     /// A turn longer than this is cut (and a new one starts if speech goes on).
     pub max_turn_ms: u64,
+    /// `smart`: the end-of-turn model, the words and the assistant's question decide after a
+    /// short silence; `silence`: `end_silence_ms` of silence alone.
+    pub mode: TurnMode,
+    /// Silence after which a pause is first judged (smart mode).
+    pub probe_silence_ms: u64,
+    /// A pause is judged again every this many ms of further silence.
+    pub recheck_ms: u64,
+    /// Smart Turn probability at or above which a turn is complete.
+    pub model_threshold: f32,
+    /// Silence that ends a turn the model judged unfinished (not for unfinished words or an
+    /// answer under way, which wait up to `max_silence_ms`).
+    pub unsure_silence_ms: u64,
+    /// A Smart Turn probability below this is the model sure the caller goes on: the turn
+    /// waits up to `max_silence_ms`, like unfinished words.
+    pub goes_on_below: f32,
+    /// The model threshold when the recogniser closed the sentence (".", "?", "!": Whisper
+    /// punctuates from what it hears) and its last word does not leave it unfinished.
+    pub sentence_end_threshold: f32,
+    /// Silence that ends every turn, whatever the model, the words and the dialogue say.
+    pub max_silence_ms: u64,
+}
+
+/// How turns end: see [`TurnConfig::mode`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnMode {
+    Smart,
+    Silence,
 }
 
 impl Default for TurnConfig {
@@ -26,6 +61,55 @@ impl Default for TurnConfig {
             min_speech_ms: 120,
             end_silence_ms: 600,
             max_turn_ms: 30_000,
+            mode: TurnMode::Smart,
+            probe_silence_ms: 160,
+            recheck_ms: 96,
+            model_threshold: 0.5,
+            unsure_silence_ms: 1000,
+            goes_on_below: 0.2,
+            sentence_end_threshold: 0.15,
+            max_silence_ms: 2000,
+        }
+    }
+}
+
+impl TurnConfig {
+    /// Check the values; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let probs = [
+            ("speech_threshold", self.speech_threshold),
+            ("silence_threshold", self.silence_threshold),
+            ("model_threshold", self.model_threshold),
+            ("goes_on_below", self.goes_on_below),
+            ("sentence_end_threshold", self.sentence_end_threshold),
+        ];
+        for (name, v) in probs {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("[pipeline.turn] {name} = {v} must be between 0 and 1"));
+            }
+        }
+        if self.silence_threshold > self.speech_threshold {
+            return Err("[pipeline.turn] silence_threshold must not be above speech_threshold".into());
+        }
+        if self.end_silence_ms == 0 || self.recheck_ms == 0 {
+            return Err("[pipeline.turn] end_silence_ms and recheck_ms must be above 0".into());
+        }
+        if self.mode == TurnMode::Smart
+            && !(self.probe_silence_ms <= self.unsure_silence_ms && self.unsure_silence_ms <= self.max_silence_ms)
+        {
+            return Err(format!(
+                "[pipeline.turn] needs probe_silence_ms ({}) <= unsure_silence_ms ({}) <= max_silence_ms ({})",
+                self.probe_silence_ms, self.unsure_silence_ms, self.max_silence_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// The silence after which the detector itself ends a turn.
+    fn hard_silence_ms(&self) -> u64 {
+        match self.mode {
+            TurnMode::Smart => self.max_silence_ms,
+            TurnMode::Silence => self.end_silence_ms,
         }
     }
 }
@@ -37,12 +121,15 @@ pub enum TurnEvent {
     Started { start_ms: u64 },
     /// Speech ended at `end_ms`; the end was recognised at stream time `detected_ms`.
     Ended { end_ms: u64, detected_ms: u64 },
+    /// Smart mode: the speaker has been silent since `last_speech_end` (`silence_ms` so far,
+    /// at stream time `at_ms`); judge whether the turn is over.
+    Pause { last_speech_end: u64, silence_ms: u64, at_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy)]
 enum State {
     Idle { run_start: Option<u64> },
-    Speech { last_speech_end: u64, start_ms: u64 },
+    Speech { last_speech_end: u64, start_ms: u64, next_pause: u64 },
 }
 
 /// Hysteresis state machine over VAD chunks.
@@ -70,7 +157,8 @@ impl TurnDetector {
                 if prob >= self.cfg.speech_threshold {
                     let run_start = run_start.unwrap_or(start_ms);
                     if end_ms - run_start >= self.cfg.min_speech_ms {
-                        self.state = State::Speech { last_speech_end: end_ms, start_ms: run_start };
+                        let next_pause = self.cfg.probe_silence_ms;
+                        self.state = State::Speech { last_speech_end: end_ms, start_ms: run_start, next_pause };
                         return Some(TurnEvent::Started { start_ms: run_start });
                     }
                     self.state = State::Idle { run_start: Some(run_start) };
@@ -79,9 +167,10 @@ impl TurnDetector {
                 }
                 None
             }
-            State::Speech { last_speech_end, start_ms: turn_start } => {
+            State::Speech { last_speech_end, start_ms: turn_start, next_pause } => {
                 let is_speech = prob >= self.cfg.silence_threshold;
                 let last = if is_speech { end_ms } else { last_speech_end };
+                let next_pause = if is_speech { self.cfg.probe_silence_ms } else { next_pause };
                 if end_ms - turn_start >= self.cfg.max_turn_ms {
                     // Cut here; speech that continues opens a new turn right away.
                     self.state = if is_speech {
@@ -91,14 +180,33 @@ impl TurnDetector {
                     };
                     return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
-                if !is_speech && end_ms - last >= self.cfg.end_silence_ms {
+                let silence_ms = end_ms - last;
+                if !is_speech && silence_ms >= self.cfg.hard_silence_ms() {
                     self.state = State::Idle { run_start: None };
                     return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
-                self.state = State::Speech { last_speech_end: last, start_ms: turn_start };
+                if !is_speech && self.cfg.mode == TurnMode::Smart && silence_ms >= next_pause {
+                    let next_pause = silence_ms + self.cfg.recheck_ms;
+                    self.state = State::Speech { last_speech_end: last, start_ms: turn_start, next_pause };
+                    return Some(TurnEvent::Pause { last_speech_end: last, silence_ms, at_ms: end_ms });
+                }
+                self.state = State::Speech { last_speech_end: last, start_ms: turn_start, next_pause };
                 None
             }
         }
+    }
+
+    /// The end of the last speech in the turn in progress.
+    pub fn last_speech_end(&self) -> Option<u64> {
+        match self.state {
+            State::Speech { last_speech_end, .. } => Some(last_speech_end),
+            State::Idle { .. } => None,
+        }
+    }
+
+    /// End the turn in progress now (a pause was judged to end it), at stream time `now_ms`.
+    pub fn end_now(&mut self, now_ms: u64) -> Option<TurnEvent> {
+        self.finish(now_ms)
     }
 
     /// The stream ended at `now_ms`: close an open turn.
@@ -130,12 +238,16 @@ mod tests {
         out
     }
 
+    fn silence_mode() -> TurnConfig {
+        TurnConfig { mode: TurnMode::Silence, ..TurnConfig::default() }
+    }
+
     #[test]
     fn speech_then_silence_makes_one_turn() {
         let mut p = vec![0.0; 10];
         p.extend(vec![0.9; 40]); // 320..1600 ms
         p.extend(vec![0.0; 30]);
-        let ev = run(&p, TurnConfig::default());
+        let ev = run(&p, silence_mode());
         assert_eq!(
             ev,
             vec![TurnEvent::Started { start_ms: 320 }, TurnEvent::Ended { end_ms: 1600, detected_ms: 2208 }]
@@ -147,7 +259,7 @@ mod tests {
         let mut p = vec![0.0; 10];
         p.extend(vec![0.9; 2]); // 64 ms < min_speech_ms
         p.extend(vec![0.0; 30]);
-        assert!(run(&p, TurnConfig::default()).is_empty());
+        assert!(run(&p, silence_mode()).is_empty());
     }
 
     #[test]
@@ -157,14 +269,14 @@ mod tests {
         p.extend(vec![0.4; 10]); // between thresholds: still speech once in a turn
         p.extend(vec![0.9; 10]);
         p.extend(vec![0.0; 25]);
-        let ev = run(&p, TurnConfig::default());
+        let ev = run(&p, silence_mode());
         assert_eq!(ev.len(), 2, "{ev:?}");
         assert_eq!(ev[1], TurnEvent::Ended { end_ms: 50 * 32, detected_ms: 50 * 32 + 19 * 32 });
     }
 
     #[test]
     fn long_speech_is_cut_at_max_turn_and_continues() {
-        let cfg = TurnConfig { max_turn_ms: 1000, ..TurnConfig::default() };
+        let cfg = TurnConfig { max_turn_ms: 1000, ..silence_mode() };
         let ev = run(&vec![0.9; 100], cfg);
         let starts = ev.iter().filter(|e| matches!(e, TurnEvent::Started { .. })).count();
         let ends = ev.iter().filter(|e| matches!(e, TurnEvent::Ended { .. })).count();
@@ -175,5 +287,56 @@ mod tests {
     fn stream_end_closes_open_turn() {
         let ev = run(&vec![0.9; 20], TurnConfig::default());
         assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 640, detected_ms: 640 }));
+    }
+
+    #[test]
+    fn smart_mode_reports_pauses_then_ends_at_the_hard_maximum() {
+        let cfg = TurnConfig::default();
+        let mut p = vec![0.9; 20]; // 0..640 ms
+        p.extend(vec![0.0; 70]); // 2240 ms of silence
+        let ev = run(&p, cfg.clone());
+        let pauses: Vec<u64> = ev
+            .iter()
+            .filter_map(|e| match e {
+                TurnEvent::Pause { last_speech_end: 640, silence_ms, .. } => Some(*silence_ms),
+                _ => None,
+            })
+            .collect();
+        // First at probe_silence_ms (rounded up to a chunk), then every recheck_ms.
+        assert_eq!(pauses.first(), Some(&160));
+        assert!(pauses.windows(2).all(|w| w[1] - w[0] >= cfg.recheck_ms && w[1] - w[0] < cfg.recheck_ms + 32));
+        assert!(*pauses.last().unwrap() < cfg.max_silence_ms);
+        assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 640, detected_ms: 640 + 2016 }));
+    }
+
+    #[test]
+    fn speech_after_a_pause_restarts_the_probes_and_end_now_closes_the_turn() {
+        let mut d = TurnDetector::new(TurnConfig::default());
+        let mut t = 0;
+        let mut feed = |d: &mut TurnDetector, prob: f32, n: usize| {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.extend(d.handle_chunk(t, t + 32, prob));
+                t += 32;
+            }
+            out
+        };
+        feed(&mut d, 0.9, 10);
+        assert!(matches!(feed(&mut d, 0.0, 6)[..], [TurnEvent::Pause { last_speech_end: 320, silence_ms: 160, .. }]));
+        feed(&mut d, 0.9, 10); // speech again: the same turn
+        assert_eq!(d.last_speech_end(), Some(832));
+        let again = feed(&mut d, 0.0, 6);
+        assert!(matches!(again[..], [TurnEvent::Pause { last_speech_end: 832, silence_ms: 160, .. }]), "{again:?}");
+        assert_eq!(d.end_now(1100), Some(TurnEvent::Ended { end_ms: 832, detected_ms: 1100 }));
+        assert!(!d.in_turn());
+    }
+
+    #[test]
+    fn bad_turn_settings_are_refused_by_name() {
+        assert!(TurnConfig::default().validate().is_ok());
+        let e = TurnConfig { model_threshold: 1.5, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(e.contains("model_threshold"), "{e}");
+        let e = TurnConfig { unsure_silence_ms: 5000, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(e.contains("max_silence_ms"), "{e}");
     }
 }

@@ -208,6 +208,29 @@ impl VoiceEncoder {
     }
 }
 
+/// The process's encoder (one session per inference worker), loaded on first use: shared by
+/// the voice classifiers and the end-of-turn decision. `None`, with the reason logged once,
+/// when the model or ONNX Runtime is missing.
+pub fn shared(manifest: &crate::models::Manifest) -> Option<std::sync::Arc<VoiceEncoder>> {
+    static SHARED: OnceLock<Option<std::sync::Arc<VoiceEncoder>>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let load = || -> Result<VoiceEncoder, String> {
+                let model = manifest.require(MODEL).map_err(|e| e.to_string())?;
+                let lib = manifest.require(crate::onnx::RUNTIME).map_err(|e| e.to_string())?;
+                VoiceEncoder::load(&model, &lib, crate::pipeline::default_workers())
+            };
+            match load() {
+                Ok(e) => Some(std::sync::Arc::new(e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Smart Turn encoder not loaded: turns end on silence, no learned voice classifiers");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
 /// Whisper-style log-mel features of exactly one 8 s window, mel-major `[80][800]`.
 pub fn log_mel(window: &[f32]) -> Vec<f32> {
     let mut x = window.to_vec();

@@ -120,10 +120,8 @@ impl VoiceModels {
         SHARED
             .get_or_init(|| {
                 let load = || -> Result<VoiceModels, String> {
-                    let model = manifest.require(super::encoder::MODEL).map_err(|e| e.to_string())?;
-                    let lib = manifest.require(crate::onnx::RUNTIME).map_err(|e| e.to_string())?;
-                    let encoder = VoiceEncoder::load(&model, &lib, crate::pipeline::default_workers())?;
-                    VoiceModels::load(Arc::new(encoder), &VoiceModels::dir(&manifest.dir))
+                    let encoder = super::encoder::shared(manifest).ok_or("the voice encoder is not loaded")?;
+                    VoiceModels::load(encoder, &VoiceModels::dir(&manifest.dir))
                 };
                 match load() {
                     Ok(m) => Some(Arc::new(m)),

@@ -1,0 +1,114 @@
+//! What the assistant's open question expects as an answer, for the end of the caller's turn
+//! ([`crate::pipeline::endpoint`]): an order number read digit by digit, a date of birth or a
+//! PIN, a new payment date, yes or no, a phone number. Judged with the same parsers the
+//! dialogue reads the answer with ([`super::entities`]), so "the turn is over" and "the answer
+//! is understood" agree.
+
+use chrono::NaiveDate;
+
+use super::entities;
+use crate::pipeline::endpoint::{Answer, Expectation};
+
+/// A month's name (English, Swedish, German, Spanish, French: what the date parser reads).
+fn names_a_month(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.split(|c: char| !c.is_alphabetic()).any(|w| entities::month(w).is_some())
+}
+
+fn digits_so_far(text: &str) -> usize {
+    entities::digit_runs(text).iter().map(|r| r.len()).max().unwrap_or(0)
+}
+
+/// An order number: five or six digits.
+pub fn order_number() -> Expectation {
+    Expectation::new("order number", |t: &str| match entities::order_number(t) {
+        Some(_) => Answer::Complete,
+        None if digits_so_far(t) > 0 => Answer::Partial,
+        None => Answer::Nothing,
+    })
+}
+
+/// A date ("April twelfth, 1985", "12/04/1985"), `today` for relative dates.
+pub fn date(today: NaiveDate) -> Expectation {
+    Expectation::new("date", move |t: &str| date_answer(t, today))
+}
+
+fn date_answer(t: &str, today: NaiveDate) -> Answer {
+    if entities::date(t, today).is_some() {
+        // "April twelfth" is a date, but a year may follow: wait for it unless there is one.
+        let year = entities::digit_runs(t).iter().any(|r| r.len() == 4) || t.to_lowercase().contains("nineteen");
+        return if year || !names_a_month(t) { Answer::Complete } else { Answer::Partial };
+    }
+    if names_a_month(t) || digits_so_far(t) > 0 {
+        Answer::Partial
+    } else {
+        Answer::Nothing
+    }
+}
+
+/// Identity: a date of birth or a four-digit PIN.
+pub fn date_of_birth_or_pin(today: NaiveDate) -> Expectation {
+    Expectation::new("date of birth or PIN", move |t: &str| {
+        if entities::pin(t).is_some() && !names_a_month(t) {
+            return Answer::Complete;
+        }
+        date_answer(t, today)
+    })
+}
+
+/// Yes or no.
+pub fn yes_no() -> Expectation {
+    Expectation::new("yes or no", |t: &str| match entities::yes_no(t) {
+        Some(_) => Answer::Complete,
+        None => Answer::Nothing,
+    })
+}
+
+/// A phone number with its country code: complete at ten digits or more (E.164 allows 8 to 15,
+/// so a shorter number ends on the model's word or the silence).
+pub fn phone_number() -> Expectation {
+    Expectation::new("phone number", |t: &str| {
+        let n: usize = entities::digit_runs(t).iter().map(|r| r.len()).sum();
+        match n {
+            0 => Answer::Nothing,
+            10.. => Answer::Complete,
+            _ => Answer::Partial,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+    }
+
+    #[test]
+    fn an_order_number_read_slowly_is_partial_until_it_is_whole() {
+        let e = order_number();
+        assert_eq!(e.judge("Yes, it's four five"), Answer::Partial);
+        assert_eq!(e.judge("4, 5, 6"), Answer::Partial);
+        assert_eq!(e.judge("4, 5, 6, 7, 8."), Answer::Complete);
+        assert_eq!(e.judge("I don't have it"), Answer::Nothing);
+    }
+
+    #[test]
+    fn a_date_of_birth_waits_for_its_year() {
+        let e = date_of_birth_or_pin(today());
+        assert_eq!(e.judge("April"), Answer::Partial);
+        assert_eq!(e.judge("April twelfth"), Answer::Partial);
+        assert_eq!(e.judge("April twelfth, 1985."), Answer::Complete);
+        assert_eq!(e.judge("1234"), Answer::Complete);
+        assert_eq!(e.judge("Sorry, who is this?"), Answer::Nothing);
+    }
+
+    #[test]
+    fn yes_no_and_phone_numbers() {
+        assert_eq!(yes_no().judge("Yes, that's right."), Answer::Complete);
+        assert_eq!(yes_no().judge("Well"), Answer::Nothing);
+        assert_eq!(phone_number().judge("plus 46 70"), Answer::Partial);
+        assert_eq!(phone_number().judge("plus 46 70 123 45 67"), Answer::Complete);
+    }
+}

@@ -1,0 +1,323 @@
+//! Whether a caller's turn is over, from everything the call knows (sans-IO: the silence so far
+//! comes in as a number, the model's probability and the words as values).
+//!
+//! A fixed silence cannot tell "I'd like to ... [thinks] ... change my address" from "I'd like
+//! to change my address." So after a short silence ([`TurnConfig::probe_silence_ms`]) the
+//! stream asks three witnesses and this module weighs them:
+//!
+//! 1. **What the assistant asked.** If it asked for an order number, a PIN, a date or yes/no
+//!    ([`Expectation`]), an answer that is complete ends the turn at once, and an answer under
+//!    way ("my order number is four five...") holds the turn open up to the hard maximum: a
+//!    caller reading digits slowly is not cut off.
+//! 2. **The words so far.** A hypothesis ending in "and", "the", "my", "um" or a comma is an
+//!    unfinished sentence: it waits up to the hard maximum, whatever the model says. One the
+//!    recogniser closed (".", "?", "!") needs less of the model, and never waits longer than
+//!    the plain silence rule (`end_silence_ms`).
+//! 3. **Smart Turn v3.2** (Pipecat's end-of-turn model on the turn's last 8 s: intonation,
+//!    rhythm, and what the words sound like): its probability against a threshold.
+//!
+//! If none of them ends the turn, a longer silence still does ([`TurnConfig::unsure_silence_ms`]),
+//! and every turn ends after [`TurnConfig::max_silence_ms`] of silence whatever they say.
+//! Every verdict carries its reason ([`Why`]) for the `turn_ended` event and the logs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::turn::{TurnConfig, TurnMode};
+
+/// How far a hypothesis has got in answering what the assistant asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer is all there (five digits of an order number, a whole date, "yes").
+    Complete,
+    /// An answer is under way but not finished (three digits of five, a month without a day).
+    Partial,
+    /// Nothing of the answer yet (the caller is saying something else).
+    Nothing,
+}
+
+/// What the assistant just asked for: a name for the logs and a judge of the answer so far.
+#[derive(Clone)]
+pub struct Expectation {
+    pub what: &'static str,
+    check: Arc<dyn Fn(&str) -> Answer + Send + Sync>,
+}
+
+impl Expectation {
+    pub fn new(what: &'static str, check: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Self {
+        Self { what, check: Arc::new(check) }
+    }
+
+    pub fn judge(&self, words: &str) -> Answer {
+        (self.check)(words)
+    }
+}
+
+impl fmt::Debug for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expectation({})", self.what)
+    }
+}
+
+/// A speaker's expected answer, shared between the call (which sets it when the assistant asks
+/// a question) and the stream (which reads it when a pause is judged).
+#[derive(Clone, Default, Debug)]
+pub struct ExpectedAnswer(Arc<std::sync::Mutex<Option<Expectation>>>);
+
+impl ExpectedAnswer {
+    pub fn set(&self, e: Option<Expectation>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = e;
+    }
+    pub fn get(&self) -> Option<Expectation> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// What is known at a pause.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence<'a> {
+    /// Silence since the last speech, ms.
+    pub silence_ms: u64,
+    /// Smart Turn's probability that the turn is complete (`None`: the model is not loaded).
+    pub end_of_turn: Option<f32>,
+    /// The words heard so far in the turn (`None`: no decode yet).
+    pub words: Option<&'a str>,
+    pub expecting: Option<&'a Expectation>,
+}
+
+/// Why a turn ended, or why it is held open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// The hard maximum silence.
+    MaxSilence,
+    /// Silence alone (silence mode, or no model).
+    Silence,
+    /// Smart Turn is sure enough.
+    Model(f32),
+    /// The answer to the assistant's question is complete.
+    Answered(&'static str),
+    /// The answer to the assistant's question is under way.
+    Answering(&'static str),
+    /// The sentence is grammatically unfinished (the model's probability for the record).
+    Unfinished(f32),
+    /// The model thinks the caller will go on; a longer silence ends the turn anyway.
+    ModelUnsure(f32),
+    /// The model is sure the caller goes on: only the hard maximum ends the turn.
+    GoesOn(f32),
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::MaxSilence => f.write_str("max_silence"),
+            Why::Silence => f.write_str("silence"),
+            Why::Model(p) => write!(f, "model {p:.2}"),
+            Why::Answered(w) => write!(f, "answered {w}"),
+            Why::Answering(w) => write!(f, "answering {w}"),
+            Why::Unfinished(p) => write!(f, "unfinished words (model {p:.2})"),
+            Why::ModelUnsure(p) => write!(f, "model unsure {p:.2}"),
+            Why::GoesOn(p) => write!(f, "model: caller goes on {p:.2}"),
+        }
+    }
+}
+
+/// The judgement at a pause.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    End(Why),
+    Wait(Why),
+}
+
+impl Verdict {
+    pub fn ends(&self) -> bool {
+        matches!(self, Verdict::End(_))
+    }
+}
+
+/// Words after which a sentence cannot have ended.
+const UNFINISHED: &[&str] = &[
+    "and", "or", "but", "so", "because", "the", "a", "an", "my", "your", "our", "their", "his", "her", "is", "are",
+    "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that", "which", "um", "uh", "er", "erm",
+    "hmm", "like", "if", "when", "then", "than", "it's", "i'm", "i", "we", "number", "is,", "be", "been", "would",
+    "could", "can", "will", "want", "need", "by",
+];
+
+/// Whether a hypothesis stops where a sentence cannot end: on a conjunction, article,
+/// preposition, filler, or a comma or dash the recogniser wrote for a pause mid-sentence.
+pub fn unfinished(words: &str) -> bool {
+    let t = words.trim();
+    if t.is_empty() {
+        return false;
+    }
+    if t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…') {
+        return true;
+    }
+    let last = t
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .trim_matches(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .to_lowercase();
+    UNFINISHED.contains(&last.as_str())
+}
+
+/// Whether the recogniser closed the sentence: a final ".", "?" or "!" (not "...").
+pub fn closes_sentence(words: &str) -> bool {
+    let t = words.trim_end();
+    t.ends_with(['.', '?', '!']) && !t.ends_with("..")
+}
+
+/// Weigh the evidence at a pause.
+pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
+    if ev.silence_ms >= cfg.max_silence_ms {
+        return Verdict::End(Why::MaxSilence);
+    }
+    let p = match (cfg.mode, ev.end_of_turn) {
+        (TurnMode::Smart, Some(p)) => p,
+        _ => {
+            return if ev.silence_ms >= cfg.end_silence_ms {
+                Verdict::End(Why::Silence)
+            } else {
+                Verdict::Wait(Why::Silence)
+            }
+        }
+    };
+    if let (Some(e), Some(w)) = (ev.expecting, ev.words) {
+        match e.judge(w) {
+            Answer::Complete => return Verdict::End(Why::Answered(e.what)),
+            Answer::Partial => return Verdict::Wait(Why::Answering(e.what)),
+            Answer::Nothing => {}
+        }
+    }
+    // Words that cannot end a sentence hold the turn whatever the model says: it hears tone,
+    // and a caller can say "my address is" in the tone of a finished sentence.
+    if ev.words.is_some_and(unfinished) {
+        return Verdict::Wait(Why::Unfinished(p));
+    }
+    let closed = ev.words.is_some_and(closes_sentence);
+    let threshold = if closed { cfg.sentence_end_threshold.min(cfg.model_threshold) } else { cfg.model_threshold };
+    if p >= threshold {
+        return Verdict::End(Why::Model(p));
+    }
+    if closed {
+        // The recogniser heard a sentence end and the model did not: today's silence rule.
+        return if ev.silence_ms >= cfg.end_silence_ms {
+            Verdict::End(Why::Silence)
+        } else {
+            Verdict::Wait(Why::ModelUnsure(p))
+        };
+    }
+    if p < cfg.goes_on_below {
+        return Verdict::Wait(Why::GoesOn(p));
+    }
+    if ev.silence_ms >= cfg.unsure_silence_ms {
+        return Verdict::End(Why::Silence);
+    }
+    Verdict::Wait(Why::ModelUnsure(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(n: usize) -> Expectation {
+        Expectation::new("order number", move |t: &str| {
+            let k = t.chars().filter(|c| c.is_ascii_digit()).count();
+            if k >= n {
+                Answer::Complete
+            } else if k > 0 {
+                Answer::Partial
+            } else {
+                Answer::Nothing
+            }
+        })
+    }
+
+    fn at(silence_ms: u64, p: f32, words: &str) -> Evidence<'_> {
+        Evidence { silence_ms, end_of_turn: Some(p), words: Some(words), expecting: None }
+    }
+
+    #[test]
+    fn a_finished_sentence_the_model_is_sure_of_ends_at_the_first_pause() {
+        let cfg = TurnConfig::default();
+        let v = judge(&cfg, &at(cfg.probe_silence_ms, 0.92, "When is my next payment due?"));
+        assert_eq!(v, Verdict::End(Why::Model(0.92)));
+    }
+
+    #[test]
+    fn a_pause_the_model_hears_as_mid_sentence_waits_then_a_longer_silence_ends_it() {
+        let cfg = TurnConfig::default();
+        let words = "And so my fellow Americans, ask not";
+        assert_eq!(judge(&cfg, &at(200, 0.3, words)), Verdict::Wait(Why::ModelUnsure(0.3)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms - 1, 0.3, words)), Verdict::Wait(Why::ModelUnsure(0.3)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.3, words)), Verdict::End(Why::Silence));
+        // A model sure the caller goes on holds the turn up to the hard maximum.
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.08, words)), Verdict::Wait(Why::GoesOn(0.08)));
+        assert_eq!(judge(&cfg, &at(cfg.max_silence_ms, 0.08, words)), Verdict::End(Why::MaxSilence));
+    }
+
+    #[test]
+    fn unfinished_words_hold_the_turn_up_to_the_hard_maximum_whatever_the_model_says() {
+        let cfg = TurnConfig::default();
+        let words = "I'd like to change my address and";
+        assert!(unfinished(words));
+        assert_eq!(judge(&cfg, &at(200, 0.7, words)), Verdict::Wait(Why::Unfinished(0.7)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms + 100, 0.7, words)), Verdict::Wait(Why::Unfinished(0.7)));
+        assert_eq!(judge(&cfg, &at(200, 0.97, words)), Verdict::Wait(Why::Unfinished(0.97)));
+        assert_eq!(judge(&cfg, &at(cfg.max_silence_ms, 0.1, words)), Verdict::End(Why::MaxSilence));
+        for w in ["my number is", "um", "the order,", "well I -", "to"] {
+            assert!(unfinished(w), "{w}");
+        }
+        for w in ["thank you.", "no", "it's 45678", "", "Baker Street"] {
+            assert!(!unfinished(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn digits_read_slowly_hold_the_turn_until_the_number_is_whole() {
+        let cfg = TurnConfig::default();
+        let e = digits(5);
+        let ev = |silence_ms, words| Evidence {
+            silence_ms,
+            end_of_turn: Some(0.9),
+            words: Some(words),
+            expecting: Some(&e),
+        };
+        // The model hears a finished phrase after "four five", but the number is not whole.
+        assert_eq!(judge(&cfg, &ev(200, "4 5")), Verdict::Wait(Why::Answering("order number")));
+        assert_eq!(judge(&cfg, &ev(1500, "4 5 6")), Verdict::Wait(Why::Answering("order number")));
+        assert_eq!(judge(&cfg, &ev(cfg.max_silence_ms, "4 5 6")), Verdict::End(Why::MaxSilence));
+        // Whole: ends at once even if the model is unsure.
+        let whole = Evidence { end_of_turn: Some(0.2), ..ev(200, "4 5 6 7 8") };
+        assert_eq!(judge(&cfg, &whole), Verdict::End(Why::Answered("order number")));
+        // Something else than the answer: the usual rules.
+        assert_eq!(judge(&cfg, &ev(200, "sorry, what?")), Verdict::End(Why::Model(0.9)));
+    }
+
+    #[test]
+    fn a_sentence_the_recogniser_closed_needs_less_of_the_model_and_never_waits_past_todays_silence() {
+        let cfg = TurnConfig::default();
+        assert!(closes_sentence("When is my payment due?") && !closes_sentence("well..."));
+        assert_eq!(judge(&cfg, &at(200, 0.3, "When is my payment due?")), Verdict::End(Why::Model(0.3)));
+        let low = |silence_ms| at(silence_ms, 0.01, "When is my payment due?");
+        assert_eq!(judge(&cfg, &low(200)), Verdict::Wait(Why::ModelUnsure(0.01)));
+        assert_eq!(judge(&cfg, &low(cfg.end_silence_ms)), Verdict::End(Why::Silence));
+    }
+
+    #[test]
+    fn silence_mode_and_a_missing_model_end_on_silence_alone() {
+        let silence = TurnConfig { mode: TurnMode::Silence, ..TurnConfig::default() };
+        assert_eq!(judge(&silence, &at(599, 0.99, "yes.")), Verdict::Wait(Why::Silence));
+        assert_eq!(judge(&silence, &at(600, 0.0, "and")), Verdict::End(Why::Silence));
+        let smart = TurnConfig::default();
+        let no_model = Evidence { silence_ms: 600, end_of_turn: None, words: None, expecting: None };
+        assert_eq!(judge(&smart, &no_model), Verdict::End(Why::Silence));
+    }
+
+    #[test]
+    fn reasons_read_as_words() {
+        assert_eq!(Why::Model(0.873).to_string(), "model 0.87");
+        assert_eq!(Why::Answered("order number").to_string(), "answered order number");
+        assert_eq!(Why::MaxSilence.to_string(), "max_silence");
+    }
+}
