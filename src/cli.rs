@@ -251,6 +251,25 @@ pub fn finals_only() -> PipelineConfig {
     PipelineConfig { partial_interval_ms: 0, ..PipelineConfig::default() }
 }
 
+/// `[pipeline.turn] mode` on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TurnModeArg {
+    Smart,
+    Silence,
+}
+
+impl TurnModeArg {
+    /// The default pipeline with this way of ending turns.
+    pub fn pipeline(self) -> PipelineConfig {
+        let mut c = PipelineConfig::default();
+        c.turn.mode = match self {
+            TurnModeArg::Smart => switchboard::pipeline::turn::TurnMode::Smart,
+            TurnModeArg::Silence => switchboard::pipeline::turn::TurnMode::Silence,
+        };
+        c
+    }
+}
+
 #[derive(Subcommand)]
 pub enum EvalWhat {
     /// Word error rate: the streaming pipeline vs whole-file decoding.
@@ -368,6 +387,9 @@ pub enum BenchWhat {
         /// Inference worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// How turns end: smart (the default) or silence (600 ms, the old rule), to compare.
+        #[arg(long, default_value = "smart")]
+        turns: TurnModeArg,
     },
     /// Simultaneous phone calls from sipp into the real server (needs sipp, run as root for
     /// its pcap player): answered, completed, failed, final latency, WER, CPU, memory.
@@ -456,6 +478,9 @@ pub enum BenchWhat {
         /// Whisper model the simulated caller hears the assistant with.
         #[arg(long, default_value = "base")]
         model: String,
+        /// How the server ends turns: smart (the default) or silence (600 ms, the old rule).
+        #[arg(long, default_value = "smart")]
+        turns: TurnModeArg,
     },
     /// Routing decisions with a large floor: score one call, a burst of offers, and a queue
     /// draining as agents free up (simulated clock; p50/p99 per decision).

@@ -208,10 +208,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Bench { what: BenchWhat::Asr { model, streams, seconds, dataset, workers } } => {
+        Command::Bench { what: BenchWhat::Asr { model, streams, seconds, dataset, workers, turns } } => {
             let manifest = Manifest::load_default()?;
             let workers = workers.unwrap_or_else(pipeline::default_workers);
-            let engine = Engine::load(&manifest, &model, PipelineConfig::default(), workers)?;
+            let engine = Engine::load(&manifest, &model, turns.pipeline(), workers)?;
             let fixtures = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
             runtime()?.block_on(switchboard::cmd::bench::asr(engine, &streams, seconds, fixtures, dataset))?;
         }
@@ -286,7 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench { what: BenchWhat::Mixer { legs, ticks } } => {
             switchboard::cmd::bench_mixer::run(&legs, ticks.max(1))?;
         }
-        Command::Bench { what: BenchWhat::Reply { rounds, scenarios, model } } => {
+        Command::Bench { what: BenchWhat::Reply { rounds, scenarios, model, turns } } => {
             // The simulator reads the server's events with the service token: one for this run.
             if std::env::var("SWITCHBOARD_API_TOKEN").is_err() {
                 std::env::set_var("SWITCHBOARD_API_TOKEN", switchboard::auth::random_token(24)?);
@@ -299,7 +299,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 scenarios
             };
             // The server's engine as `serve` loads it by default.
-            let engine = switchboard::cmd::serve::load_engine(&switchboard::config::ServerConfig::default())?;
+            let mut server = switchboard::config::ServerConfig::default();
+            server.pipeline.turn.mode = turns.pipeline().turn.mode;
+            let engine = switchboard::cmd::serve::load_engine(&server)?;
             let listener = load_engine(&model, PipelineConfig::default())?;
             runtime()?.block_on(switchboard::cmd::bench_reply::run(engine, listener, &scenarios, rounds.max(1)))?;
         }
