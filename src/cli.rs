@@ -318,6 +318,17 @@ pub enum EvalWhat {
         #[arg(long, default_value = "tiny.en")]
         model: String,
     },
+    /// Spoken dates of birth, order numbers and PINs (Piper and espeak-ng voices, 8 kHz
+    /// mu-law) read with the dialogue's parsers: the default model and base, each without and
+    /// with the expectation's prompt.
+    Answers {
+        /// Whisper models to compare, comma-separated.
+        #[arg(long, default_value = "tiny.en,base", value_delimiter = ',')]
+        models: Vec<String>,
+        /// List every answer read wrong.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Make reviews from labelled text (banking77's test.csv): each query a caller's turn,
     /// the shipped classifier's intent judged against the label, written as an `export
     /// reviews` file for `train intents`.

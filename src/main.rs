@@ -185,6 +185,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let engine = load_engine(&model, PipelineConfig::default())?;
                     switchboard::cmd::eval_turns::run(engine, &dataset)?;
                 }
+                EvalWhat::Answers { models, verbose } => {
+                    let engines = models
+                        .iter()
+                        .map(|m| Ok((m.clone(), load_engine(m, PipelineConfig::default())?)))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    switchboard::cmd::eval_answers::run(engines, &Manifest::load_default()?, verbose)?;
+                }
                 EvalWhat::ReviewLoop { dataset, out } => {
                     switchboard::cmd::review::review_loop(&dataset, &out)?;
                 }

@@ -54,14 +54,18 @@ fn german_caller_gets_german_and_noise_gets_no_verdict() {
 #[test]
 fn a_switch_to_german_is_reported_once_two_turns_agree() {
     let lines = analyze("english_then_german.wav", "base");
+    // English sentences, then German ones: where the turns end between sentences is the
+    // end-of-turn decision's business (tests/turn_taking.rs), so count sentences loosely.
     let turns: Vec<&Value> = lines.iter().filter(|v| v["type"] == "turn").collect();
-    assert_eq!(turns.len(), 3, "{lines:?}");
+    assert!(turns.len() >= 3, "{lines:?}");
     let events: Vec<&Value> = turns.iter().map(|t| &t["language_event"]).collect();
     assert_eq!(events[0]["event"], "detected", "{events:?}");
     assert_eq!(events[0]["language"], "en");
-    assert!(events[1].is_null(), "one German turn is not yet a switch: {events:?}");
-    assert_eq!(events[2]["event"], "changed", "{events:?}");
-    assert_eq!((events[2]["from"].as_str(), events[2]["to"].as_str()), (Some("en"), Some("de")));
+    let changes: Vec<usize> = (0..events.len()).filter(|i| events[*i]["event"] == "changed").collect();
+    assert_eq!(changes.len(), 1, "one switch, reported once: {events:?}");
+    let c = changes[0];
+    assert!(c >= 2 && events[c - 1].is_null(), "one German turn is not yet a switch: {events:?}");
+    assert_eq!((events[c]["from"].as_str(), events[c]["to"].as_str()), (Some("en"), Some("de")));
     let summary = lines.last().unwrap();
     assert_eq!(summary["language"], "de", "{summary}");
 }

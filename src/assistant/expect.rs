@@ -6,6 +6,24 @@
 
 use chrono::NaiveDate;
 
+/// The answers whose decoding `switchboard eval answers` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Date,
+    OrderNumber,
+    Pin,
+}
+
+/// A Whisper prompt for an answer of this kind: an example in the format the parsers read
+/// (digits, a date with its year), so the recogniser writes the answer that way.
+pub fn prompt(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Date => "Date of birth: June 3rd, 1964.",
+        Kind::OrderNumber => "Order number: 2 7 4 9 1.",
+        Kind::Pin => "PIN: 5 0 8 3.",
+    }
+}
+
 use super::entities;
 use crate::pipeline::endpoint::{Answer, Expectation};
 
@@ -19,13 +37,15 @@ fn digits_so_far(text: &str) -> usize {
     entities::digit_runs(text).iter().map(|r| r.len()).max().unwrap_or(0)
 }
 
-/// An order number: five or six digits.
+/// An order number: five or six digits. Decoded with the digits prompt, which measured better
+/// on spoken order numbers over the phone (`switchboard eval answers`).
 pub fn order_number() -> Expectation {
     Expectation::new("order number", |t: &str| match entities::order_number(t) {
         Some(_) => Answer::Complete,
         None if digits_so_far(t) > 0 => Answer::Partial,
         None => Answer::Nothing,
     })
+    .with_prompt(Some(prompt(Kind::OrderNumber)))
 }
 
 /// A date ("April twelfth, 1985", "12/04/1985"), `today` for relative dates.

@@ -13,6 +13,7 @@ pub mod bench_stats;
 pub mod bench_tts;
 pub mod demo_data;
 pub mod eval;
+pub mod eval_answers;
 pub mod eval_intent;
 pub mod eval_turns;
 pub mod eval_voice;

@@ -40,12 +40,20 @@ pub enum Answer {
 #[derive(Clone)]
 pub struct Expectation {
     pub what: &'static str,
+    /// A Whisper prompt for the answer's decode (an example in the format the answer is read
+    /// in), if one measured better than none.
+    pub prompt: Option<&'static str>,
     check: Arc<dyn Fn(&str) -> Answer + Send + Sync>,
 }
 
 impl Expectation {
     pub fn new(what: &'static str, check: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Self {
-        Self { what, check: Arc::new(check) }
+        Self { what, prompt: None, check: Arc::new(check) }
+    }
+
+    pub fn with_prompt(mut self, prompt: Option<&'static str>) -> Self {
+        self.prompt = prompt;
+        self
     }
 
     pub fn judge(&self, words: &str) -> Answer {

@@ -496,6 +496,16 @@ impl Stream {
         tail(format!("{} {}", self.context, turn.trimmed_prompt).trim(), 200).to_string()
     }
 
+    /// The prompt for a decode of the whole turn (a probe or a final): the expected answer's
+    /// when the assistant asked for one with a prompt, else the usual.
+    fn whole_turn_prompt(&self, turn: &TurnState) -> String {
+        let expected = if self.analyse_voice { self.answer.get() } else { None };
+        match expected.and_then(|e| e.prompt) {
+            Some(p) => p.to_string(),
+            None => self.prompt_for(turn),
+        }
+    }
+
     fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
         let cfg = &self.engine.config;
         if cfg.language != "auto" {
@@ -521,7 +531,7 @@ impl Stream {
             let (lang, detect) = self.language_choice(&job.turn);
             let req = DecodeRequest {
                 audio: std::mem::take(&mut job.audio),
-                prompt: self.prompt_for(&job.turn),
+                prompt: self.whole_turn_prompt(&job.turn),
                 language: lang,
                 translate: false,
                 fit_window: cfg.fit_window,
@@ -537,7 +547,7 @@ impl Stream {
                 let (lang, detect) = self.language_choice(turn);
                 let req = DecodeRequest {
                     audio: self.slice(turn.buffer_start_ms, self.now_ms()),
-                    prompt: self.prompt_for(turn),
+                    prompt: self.whole_turn_prompt(turn),
                     language: lang,
                     translate: false,
                     fit_window: cfg.fit_window,
@@ -681,15 +691,19 @@ impl Stream {
                 if !matches!(self.probe, Probe::Running(k) if k == key) {
                     return;
                 }
-                // The language found on the probe's decode is the turn's.
-                let announce = match self.turn.as_mut().filter(|t| t.id == key.turn_id) {
-                    Some(turn) => adopt_language(turn, lang_result),
-                    None => None,
+                // The language found on the probe's decode is the turn's once it had 2 s of
+                // speech (shorter, identification is a guess: 1.3 s of German can come back as
+                // Thai); a shorter one is kept for the final, should this pause end the turn.
+                let Some(turn) = self.turn.as_mut().filter(|t| t.id == key.turn_id) else { return };
+                let (announce, keep) = if key.last_speech_end.saturating_sub(turn.start_ms) >= MIN_DETECT_MS {
+                    (adopt_language(turn, lang_result), None)
+                } else {
+                    (None, lang_result.map(Ok))
                 };
                 if let Some(ev) = announce {
                     self.emit(ev).await;
                 }
-                self.probe = Probe::Ready(key, Box::new(JobOutput { language: None, ..out }));
+                self.probe = Probe::Ready(key, Box::new(JobOutput { language: keep, ..out }));
                 self.judge_pause().await;
             }
             JobKind::Partial { turn_id, buffer_start_ms } => {

@@ -1,0 +1,158 @@
+//! `switchboard eval answers`: what a caller answers when the assistant asks for a date of
+//! birth, an order number or a PIN, over the phone (8 kHz G.711 mu-law), in several voices,
+//! decoded as the call's final would be: without and with the expectation's prompt
+//! ([`crate::assistant::expect`]), on the default English model and on `base`. Each answer is
+//! read with the dialogue's own parser and scored against what was said.
+//!
+//! The voices are the project's own (Piper's en_US-joe-medium and five espeak-ng voices), so
+//! the set needs nothing from outside the repository; the texts and their labels are below.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::assistant::entities;
+use crate::assistant::expect::{self, Kind};
+use crate::assistant::tts::piper::Piper;
+use crate::assistant::tts::Espeak;
+use crate::cmd::voice_data::phone_band;
+use crate::media::resample::resample_all;
+use crate::models::Manifest;
+use crate::pipeline::asr::{DecodeRequest, LanguageChoice};
+use crate::pipeline::Engine;
+
+const DATES: &[(&str, (i32, u32, u32))] = &[
+    ("April twelfth, nineteen eighty-five.", (1985, 4, 12)),
+    ("The third of March, nineteen seventy.", (1970, 3, 3)),
+    ("July twenty-second, nineteen sixty-nine.", (1969, 7, 22)),
+    ("My date of birth is the fifteenth of August, nineteen ninety-two.", (1992, 8, 15)),
+    ("December first, two thousand and one.", (2001, 12, 1)),
+    ("It's May thirtieth, nineteen seventy-eight.", (1978, 5, 30)),
+    ("February ninth, nineteen fifty-seven.", (1957, 2, 9)),
+    ("October seventeenth, nineteen eighty-three.", (1983, 10, 17)),
+];
+
+const ORDERS: &[(&str, &str)] = &[
+    ("Four five six seven eight.", "45678"),
+    ("My order number is three nine one two zero.", "39120"),
+    ("It's seven seven two zero one.", "77201"),
+    ("Eight one six four three.", "81643"),
+    ("The order is five zero nine nine two.", "50992"),
+    ("Two six eight one four.", "26814"),
+];
+
+const PINS: &[(&str, &str)] = &[
+    ("One two three four.", "1234"),
+    ("Nine nine zero one.", "9901"),
+    ("It's four four seven two.", "4472"),
+    ("Six zero three eight.", "6038"),
+    ("My PIN is two five eight zero.", "2580"),
+    ("Seven one one nine.", "7119"),
+];
+
+const VOICES: &[&str] =
+    &["piper:en_US-joe-medium", "espeak:en-us", "espeak:en-gb", "espeak:en-us+f3", "espeak:en-gb-scotland"];
+
+struct Item {
+    kind: Kind,
+    said: &'static str,
+    want: String,
+    voice: &'static str,
+    audio: Vec<f32>,
+}
+
+fn items(manifest: &Manifest) -> anyhow::Result<Vec<Item>> {
+    let piper = Piper::from_manifest(manifest, "en_US-joe-medium").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let espeak = Espeak::default();
+    let mut out = Vec::new();
+    let mut texts: Vec<(Kind, &'static str, String)> = Vec::new();
+    for (t, (y, m, d)) in DATES {
+        texts.push((Kind::Date, t, NaiveDate::from_ymd_opt(*y, *m, *d).expect("valid").to_string()));
+    }
+    texts.extend(ORDERS.iter().map(|(t, w)| (Kind::OrderNumber, *t, w.to_string())));
+    texts.extend(PINS.iter().map(|(t, w)| (Kind::Pin, *t, w.to_string())));
+    for voice in VOICES {
+        for (kind, said, want) in &texts {
+            let speech = match voice.strip_prefix("piper:") {
+                Some(_) => piper.speak_with(said, 1.0, 1.0),
+                None => espeak.speak_with(said, voice.trim_start_matches("espeak:")),
+            }
+            .map_err(|e| anyhow::anyhow!("{voice}: {e}"))?;
+            let wide = resample_all(&speech.samples, speech.rate, 16_000)?;
+            let mut audio = vec![0.0; 4_800];
+            audio.extend(phone_band(&wide)?);
+            audio.extend(vec![0.0; 4_800]);
+            out.push(Item { kind: *kind, said, want: want.clone(), voice, audio });
+        }
+    }
+    Ok(out)
+}
+
+/// What the dialogue reads from the text, as the label's format.
+fn read(kind: Kind, text: &str, today: NaiveDate) -> Option<String> {
+    match kind {
+        Kind::Date => entities::date(text, today).map(|d| d.to_string()),
+        Kind::OrderNumber => entities::order_number(text),
+        Kind::Pin => entities::pin(text),
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Score {
+    right: usize,
+    total: usize,
+}
+
+/// Run the evaluation with the engines given (name, engine) and print the table.
+pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bool) -> anyhow::Result<()> {
+    let items = items(manifest)?;
+    let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("valid");
+    let kinds = [Kind::Date, Kind::OrderNumber, Kind::Pin];
+    println!(
+        "{} spoken answers ({} voices, 8 kHz mu-law): read with the dialogue's parsers, right / total",
+        items.len(),
+        VOICES.len()
+    );
+    println!("{:<28} {:>14} {:>14} {:>14} {:>14}", "decode", "date of birth", "order number", "PIN", "all");
+    for (name, engine) in &engines {
+        for prompted in [false, true] {
+            let mut scores = [Score::default(); 3];
+            for item in &items {
+                let prompt = if prompted { expect::prompt(item.kind).to_string() } else { String::new() };
+                let req = DecodeRequest {
+                    audio: item.audio.clone(),
+                    prompt,
+                    language: LanguageChoice::Fixed("en".into()),
+                    translate: false,
+                    fit_window: engine.config.fit_window,
+                    fallback: true,
+                };
+                let mut session = engine.sessions.checkout()?;
+                let text = session.decode(&req)?.text;
+                engine.sessions.give_back(session);
+                let got = read(item.kind, &text, today);
+                let k = kinds.iter().position(|x| *x == item.kind).expect("listed");
+                scores[k].total += 1;
+                let right = got.as_deref() == Some(item.want.as_str());
+                scores[k].right += usize::from(right);
+                if verbose && !right {
+                    eprintln!("  {name} prompt={prompted} {} {:?}: heard {text:?} -> {got:?}", item.voice, item.said);
+                }
+            }
+            let all = scores
+                .iter()
+                .fold(Score::default(), |a, s| Score { right: a.right + s.right, total: a.total + s.total });
+            let cell =
+                |s: Score| format!("{}/{} {:.0}%", s.right, s.total, 100.0 * s.right as f64 / s.total.max(1) as f64);
+            let label = format!("{name}{}", if prompted { " + prompt" } else { "" });
+            println!(
+                "{label:<28} {:>14} {:>14} {:>14} {:>14}",
+                cell(scores[0]),
+                cell(scores[1]),
+                cell(scores[2]),
+                cell(all)
+            );
+        }
+    }
+    Ok(())
+}
