@@ -202,6 +202,15 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     if ev.words.is_some_and(unfinished) {
         return Verdict::Wait(Why::Unfinished(p));
     }
+    // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
+    // a request, not all of it: not ended on the model, only on `unsure_silence_ms`.
+    if ev.words.is_some_and(|w| (1..=2).contains(&w.split_whitespace().count())) {
+        return if ev.silence_ms >= cfg.unsure_silence_ms {
+            Verdict::End(Why::Silence)
+        } else {
+            Verdict::Wait(Why::ModelUnsure(p))
+        };
+    }
     let closed = ev.words.is_some_and(closes_sentence);
     let threshold = if closed { cfg.sentence_end_threshold.min(cfg.model_threshold) } else { cfg.model_threshold };
     if p >= threshold {
@@ -299,7 +308,7 @@ mod tests {
         let whole = Evidence { end_of_turn: Some(0.2), ..ev(200, "4 5 6 7 8") };
         assert_eq!(judge(&cfg, &whole), Verdict::End(Why::Answered("order number")));
         // Something else than the answer: the usual rules.
-        assert_eq!(judge(&cfg, &ev(200, "sorry, what?")), Verdict::End(Why::Model(0.9)));
+        assert_eq!(judge(&cfg, &ev(200, "sorry, could you say it again?")), Verdict::End(Why::Model(0.9)));
     }
 
     #[test]
@@ -310,6 +319,13 @@ mod tests {
         let low = |silence_ms| at(silence_ms, 0.01, "When is my payment due?");
         assert_eq!(judge(&cfg, &low(200)), Verdict::Wait(Why::ModelUnsure(0.01)));
         assert_eq!(judge(&cfg, &low(cfg.end_silence_ms)), Verdict::End(Why::Silence));
+    }
+
+    #[test]
+    fn a_greeting_alone_waits_for_the_request_that_follows() {
+        let cfg = TurnConfig::default();
+        assert_eq!(judge(&cfg, &at(200, 0.96, "Buenos días.")), Verdict::Wait(Why::ModelUnsure(0.96)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.96, "Hello.")), Verdict::End(Why::Silence));
     }
 
     #[test]
