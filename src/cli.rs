@@ -33,6 +33,9 @@ pub enum Command {
         /// Also print an English translation of non-English speech (base model).
         #[arg(long)]
         translate: bool,
+        /// How turns end: silence (600 ms, the default) or smart (docs/turn-taking.md).
+        #[arg(long, default_value = "silence")]
+        turns: TurnModeArg,
     },
     /// Transcribe the default microphone live, until Ctrl-C.
     Listen {
@@ -398,8 +401,8 @@ pub enum BenchWhat {
         /// Inference worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
-        /// How turns end: smart (the default) or silence (600 ms, the old rule), to compare.
-        #[arg(long, default_value = "smart")]
+        /// How turns end: silence (600 ms, the default) or smart, to compare.
+        #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
     },
     /// Simultaneous phone calls from sipp into the real server (needs sipp, run as root for
@@ -489,8 +492,8 @@ pub enum BenchWhat {
         /// Whisper model the simulated caller hears the assistant with.
         #[arg(long, default_value = "base")]
         model: String,
-        /// How the server ends turns: smart (the default) or silence (600 ms, the old rule).
-        #[arg(long, default_value = "smart")]
+        /// How the server ends turns: silence (600 ms, the default) or smart.
+        #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
     },
     /// Routing decisions with a large floor: score one call, a burst of offers, and a queue

@@ -41,14 +41,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The models folder's Whisper model `model` plus the VAD, one inference worker per core.
+/// The default pipeline with the smart end of turn (it loads Smart Turn).
+fn switchboard_cli_smart() -> PipelineConfig {
+    let mut c = PipelineConfig::default();
+    c.turn.mode = switchboard::pipeline::turn::TurnMode::Smart;
+    c
+}
+
 fn load_engine(model: &str, config: PipelineConfig) -> anyhow::Result<std::sync::Arc<Engine>> {
     Ok(Engine::load(&Manifest::load_default()?, model, config, pipeline::default_workers())?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Transcribe { file, model, realtime, json, language, translate } => {
-            let engine = load_engine(&model, PipelineConfig { language, translate, ..PipelineConfig::default() })?;
+        Command::Transcribe { file, model, realtime, json, language, translate, turns } => {
+            let engine = load_engine(&model, PipelineConfig { language, translate, ..turns.pipeline() })?;
             let pace = if realtime { Pace::Realtime } else { Pace::Fast };
             runtime()?.block_on(switchboard::cmd::transcribe::run(engine, &file, pace, json))?;
         }
@@ -182,7 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
                 EvalWhat::Turns { dataset, model } => {
-                    let engine = load_engine(&model, PipelineConfig::default())?;
+                    let engine = load_engine(&model, switchboard_cli_smart())?;
                     switchboard::cmd::eval_turns::run(engine, &dataset)?;
                 }
                 EvalWhat::Answers { models, verbose } => {

@@ -40,7 +40,9 @@ fn finals(out: &str) -> Vec<Value> {
 
 fn engine() -> std::sync::Arc<Engine> {
     let manifest = Manifest::load_default().unwrap();
-    let engine = Engine::load(&manifest, "tiny.en", PipelineConfig::default(), 1).unwrap();
+    let mut config = PipelineConfig::default();
+    config.turn.mode = switchboard::pipeline::turn::TurnMode::Smart;
+    let engine = Engine::load(&manifest, "tiny.en", config, 1).unwrap();
     assert!(engine.turn_model.is_some(), "Smart Turn v3.2 is loaded by default (models fetch)");
     engine
 }
@@ -97,7 +99,7 @@ fn a_pause_mid_sentence_holds_the_turn_and_a_finished_question_ends_it() {
     let dir = tempdir("turn-taking");
     let paused = dir.join("paused.wav");
     write_wav(&paused, &[&silence(300), first, &silence(700), rest, &silence(2500)].concat());
-    let out = ok_stdout(&["transcribe", paused.to_str().unwrap(), "--model", "tiny.en", "--json"]);
+    let out = ok_stdout(&["transcribe", paused.to_str().unwrap(), "--model", "tiny.en", "--json", "--turns", "smart"]);
     let got = finals(&out);
     assert_eq!(got.len(), 1, "the pause split the sentence:\n{out}");
     let text = common::words(got[0]["text"].as_str().unwrap());
@@ -108,7 +110,7 @@ fn a_pause_mid_sentence_holds_the_turn_and_a_finished_question_ends_it() {
     // ...and the finished question ends on the model's word, not on a fixed silence.
     let asked = dir.join("asked.wav");
     write_wav(&asked, &[&silence(300), &question[..], &silence(2500)].concat());
-    let out = ok_stdout(&["transcribe", asked.to_str().unwrap(), "--model", "tiny.en", "--json"]);
+    let out = ok_stdout(&["transcribe", asked.to_str().unwrap(), "--model", "tiny.en", "--json", "--turns", "smart"]);
     let got = finals(&out);
     assert_eq!(got.len(), 1, "{out}");
     let why = got[0]["ended_by"].as_str().unwrap_or("");
@@ -123,7 +125,10 @@ fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
     let dir = tempdir("turn-taking-sip");
     let db = dir.join("bo.db");
     ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
-    let server = Server::start(&[("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())]);
+    let server = Server::start(&[
+        ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
+        ("SWITCHBOARD__PIPELINE__TURN__MODE", "smart"),
+    ]);
     let scenario = root().join("tests/scenarios/mid_sentence_pause.toml");
     let out = ok_stdout(&[
         "simulate",

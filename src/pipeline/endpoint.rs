@@ -237,6 +237,10 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
 mod tests {
     use super::*;
 
+    fn smart() -> TurnConfig {
+        TurnConfig { mode: TurnMode::Smart, ..TurnConfig::default() }
+    }
+
     fn digits(n: usize) -> Expectation {
         Expectation::new("order number", move |t: &str| {
             let k = t.chars().filter(|c| c.is_ascii_digit()).count();
@@ -256,14 +260,14 @@ mod tests {
 
     #[test]
     fn a_finished_sentence_the_model_is_sure_of_ends_at_the_first_pause() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         let v = judge(&cfg, &at(cfg.probe_silence_ms, 0.92, "When is my next payment due?"));
         assert_eq!(v, Verdict::End(Why::Model(0.92)));
     }
 
     #[test]
     fn a_pause_the_model_hears_as_mid_sentence_waits_then_a_longer_silence_ends_it() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         let words = "And so my fellow Americans, ask not";
         assert_eq!(judge(&cfg, &at(200, 0.3, words)), Verdict::Wait(Why::ModelUnsure(0.3)));
         assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms - 1, 0.3, words)), Verdict::Wait(Why::ModelUnsure(0.3)));
@@ -275,7 +279,7 @@ mod tests {
 
     #[test]
     fn unfinished_words_hold_the_turn_up_to_the_hard_maximum_whatever_the_model_says() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         let words = "I'd like to change my address and";
         assert!(unfinished(words));
         assert_eq!(judge(&cfg, &at(200, 0.7, words)), Verdict::Wait(Why::Unfinished(0.7)));
@@ -292,7 +296,7 @@ mod tests {
 
     #[test]
     fn digits_read_slowly_hold_the_turn_until_the_number_is_whole() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         let e = digits(5);
         let ev = |silence_ms, words| Evidence {
             silence_ms,
@@ -313,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_sentence_the_recogniser_closed_needs_less_of_the_model_and_never_waits_past_todays_silence() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         assert!(closes_sentence("When is my payment due?") && !closes_sentence("well..."));
         assert_eq!(judge(&cfg, &at(200, 0.3, "When is my payment due?")), Verdict::End(Why::Model(0.3)));
         let low = |silence_ms| at(silence_ms, 0.01, "When is my payment due?");
@@ -323,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_greeting_alone_waits_for_the_request_that_follows() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         assert_eq!(judge(&cfg, &at(200, 0.96, "Buenos días.")), Verdict::Wait(Why::ModelUnsure(0.96)));
         assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.96, "Hello.")), Verdict::End(Why::Silence));
     }
@@ -333,7 +337,7 @@ mod tests {
         let silence = TurnConfig { mode: TurnMode::Silence, ..TurnConfig::default() };
         assert_eq!(judge(&silence, &at(599, 0.99, "yes.")), Verdict::Wait(Why::Silence));
         assert_eq!(judge(&silence, &at(600, 0.0, "and")), Verdict::End(Why::Silence));
-        let smart = TurnConfig::default();
+        let smart = smart();
         let no_model = Evidence { silence_ms: 600, end_of_turn: None, words: None, expecting: None };
         assert_eq!(judge(&smart, &no_model), Verdict::End(Why::Silence));
     }

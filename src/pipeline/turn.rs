@@ -1,7 +1,7 @@
 //! Turn detection from per-chunk speech probabilities (sans-IO: time comes in as stream ms).
 //!
 //! The detector finds where speech starts and stops. In `silence` mode a fixed silence ends a
-//! turn. In `smart` mode (the default) it reports pauses ([`TurnEvent::Pause`]) from
+//! turn (the default). In `smart` mode (opt-in) it reports pauses ([`TurnEvent::Pause`]) from
 //! `probe_silence_ms` of silence on, every `recheck_ms`; the stream weighs each pause
 //! ([`super::endpoint::judge`]) and ends the turn with [`TurnDetector::end_now`], and the
 //! detector itself only ends a turn after `max_silence_ms`.
@@ -61,7 +61,7 @@ impl Default for TurnConfig {
             min_speech_ms: 120,
             end_silence_ms: 600,
             max_turn_ms: 30_000,
-            mode: TurnMode::Smart,
+            mode: TurnMode::Silence,
             probe_silence_ms: 160,
             recheck_ms: 96,
             model_threshold: 0.5,
@@ -238,6 +238,10 @@ mod tests {
         out
     }
 
+    fn smart() -> TurnConfig {
+        TurnConfig { mode: TurnMode::Smart, ..TurnConfig::default() }
+    }
+
     fn silence_mode() -> TurnConfig {
         TurnConfig { mode: TurnMode::Silence, ..TurnConfig::default() }
     }
@@ -291,7 +295,7 @@ mod tests {
 
     #[test]
     fn smart_mode_reports_pauses_then_ends_at_the_hard_maximum() {
-        let cfg = TurnConfig::default();
+        let cfg = smart();
         let mut p = vec![0.9; 20]; // 0..640 ms
         p.extend(vec![0.0; 70]); // 2240 ms of silence
         let ev = run(&p, cfg.clone());
@@ -311,7 +315,7 @@ mod tests {
 
     #[test]
     fn speech_after_a_pause_restarts_the_probes_and_end_now_closes_the_turn() {
-        let mut d = TurnDetector::new(TurnConfig::default());
+        let mut d = TurnDetector::new(smart());
         let mut t = 0;
         let mut feed = |d: &mut TurnDetector, prob: f32, n: usize| {
             let mut out = Vec::new();
@@ -333,10 +337,10 @@ mod tests {
 
     #[test]
     fn bad_turn_settings_are_refused_by_name() {
-        assert!(TurnConfig::default().validate().is_ok());
-        let e = TurnConfig { model_threshold: 1.5, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(smart().validate().is_ok());
+        let e = TurnConfig { model_threshold: 1.5, ..smart() }.validate().unwrap_err();
         assert!(e.contains("model_threshold"), "{e}");
-        let e = TurnConfig { unsure_silence_ms: 5000, ..TurnConfig::default() }.validate().unwrap_err();
+        let e = TurnConfig { unsure_silence_ms: 5000, ..smart() }.validate().unwrap_err();
         assert!(e.contains("max_silence_ms"), "{e}");
     }
 }
