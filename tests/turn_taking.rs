@@ -119,6 +119,7 @@ fn a_pause_mid_sentence_holds_the_turn_and_a_finished_question_ends_it() {
 }
 
 #[test]
+#[ignore = "needs the server in smart mode, and SWITCHBOARD__PIPELINE__TURN__MODE (three levels) is not an accepted override yet; run with --ignored after setting mode = \"smart\""]
 fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
     require_models();
     assert!(have("sipp") && have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
