@@ -262,13 +262,17 @@ pub enum TurnModeArg {
 }
 
 impl TurnModeArg {
+    pub fn mode(self) -> switchboard::pipeline::turn::TurnMode {
+        match self {
+            TurnModeArg::Smart => switchboard::pipeline::turn::TurnMode::Smart,
+            TurnModeArg::Silence => switchboard::pipeline::turn::TurnMode::Silence,
+        }
+    }
+
     /// The default pipeline with this way of ending turns.
     pub fn pipeline(self) -> PipelineConfig {
         let mut c = PipelineConfig::default();
-        c.turn.mode = match self {
-            TurnModeArg::Smart => switchboard::pipeline::turn::TurnMode::Smart,
-            TurnModeArg::Silence => switchboard::pipeline::turn::TurnMode::Silence,
-        };
+        c.turn.mode = self.mode();
         c
     }
 }

@@ -289,13 +289,14 @@ impl ServerConfig {
         Self::from_parts(&text, std::env::vars())
     }
 
-    /// Parse `text` and apply `SWITCHBOARD__SECTION__KEY` overrides from `env`.
+    /// Parse `text` and apply `SWITCHBOARD__SECTION__KEY` overrides from `env` (nested sections
+    /// too: `SWITCHBOARD__PIPELINE__TURN__MODE` is `[pipeline.turn] mode`).
     pub fn from_parts(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<ServerConfig, ConfigError> {
         let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
         for (k, v) in env {
             let Some(path) = k.strip_prefix(ENV_PREFIX) else { continue };
             let keys: Vec<String> = path.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            if keys.len() != 2 || keys.iter().any(String::is_empty) {
+            if keys.len() < 2 || keys.iter().any(String::is_empty) {
                 return Err(ConfigError::Parse(format!("{k}: expected {ENV_PREFIX}SECTION__KEY")));
             }
             // A TOML literal when it parses as one (numbers, booleans, quoted strings), else a string.
@@ -304,12 +305,18 @@ impl ServerConfig {
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or_else(|| toml::Value::String(v.clone()));
-            let section = root
-                .entry(keys[0].clone())
-                .or_insert_with(|| toml::Value::Table(Default::default()))
-                .as_table_mut()
-                .ok_or_else(|| ConfigError::Parse(format!("{k}: [{}] is not a section", keys[0])))?;
-            section.insert(keys[1].clone(), value);
+            let (key, sections) = keys.split_last().expect("two or more");
+            let mut table = &mut root;
+            for (depth, name) in sections.iter().enumerate() {
+                table = table
+                    .entry(name.clone())
+                    .or_insert_with(|| toml::Value::Table(Default::default()))
+                    .as_table_mut()
+                    .ok_or_else(|| {
+                        ConfigError::Parse(format!("{k}: [{}] is not a section", keys[..=depth].join(".")))
+                    })?;
+            }
+            table.insert(key.clone(), value);
         }
         let cfg: ServerConfig =
             toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
@@ -424,6 +431,8 @@ mod tests {
         assert_eq!((c.calls.max_calls, c.recording.enabled, c.sip.listen.port()), (7, true, 5099));
         let c = ServerConfig::from_parts("", env(&[("SWITCHBOARD__RECORDING__DIR", "/tmp/rec dir")])).unwrap();
         assert_eq!(c.recording.dir, PathBuf::from("/tmp/rec dir"));
+        let c = ServerConfig::from_parts("", env(&[("SWITCHBOARD__PIPELINE__TURN__MODE", "smart")])).unwrap();
+        assert_eq!(c.pipeline.turn.mode, crate::pipeline::turn::TurnMode::Smart);
     }
 
     #[test]

@@ -41,13 +41,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The models folder's Whisper model `model` plus the VAD, one inference worker per core.
-/// The default pipeline with the smart end of turn (it loads Smart Turn).
-fn switchboard_cli_smart() -> PipelineConfig {
-    let mut c = PipelineConfig::default();
-    c.turn.mode = switchboard::pipeline::turn::TurnMode::Smart;
-    c
-}
-
 fn load_engine(model: &str, config: PipelineConfig) -> anyhow::Result<std::sync::Arc<Engine>> {
     Ok(Engine::load(&Manifest::load_default()?, model, config, pipeline::default_workers())?)
 }
@@ -189,7 +182,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
                 EvalWhat::Turns { dataset, model } => {
-                    let engine = load_engine(&model, switchboard_cli_smart())?;
+                    // Smart mode, so that Smart Turn is loaded; the eval sets each policy itself.
+                    let engine = load_engine(&model, TurnModeArg::Smart.pipeline())?;
                     switchboard::cmd::eval_turns::run(engine, &dataset)?;
                 }
                 EvalWhat::Answers { models, verbose } => {
@@ -314,7 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             // The server's engine as `serve` loads it by default.
             let mut server = switchboard::config::ServerConfig::default();
-            server.pipeline.turn.mode = turns.pipeline().turn.mode;
+            server.pipeline.turn.mode = turns.mode();
             let engine = switchboard::cmd::serve::load_engine(&server)?;
             let listener = load_engine(&model, PipelineConfig::default())?;
             runtime()?.block_on(switchboard::cmd::bench_reply::run(engine, listener, &scenarios, rounds.max(1)))?;

@@ -10,10 +10,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use common::server::{have, tempdir, Server};
-use common::{fixture, ok_stdout, require_models, root};
+use common::{fixture, ok_stdout, require_models};
 use switchboard::media::decode::read_mono_at;
 use switchboard::models::Manifest;
-use switchboard::pipeline::asr::{DecodeRequest, LanguageChoice};
 use switchboard::pipeline::{Engine, PipelineConfig};
 
 fn write_wav(path: &Path, samples: &[f32]) {
@@ -49,17 +48,7 @@ fn engine() -> std::sync::Arc<Engine> {
 
 /// `audio` split after the first word that reads `word` (Whisper's word timings).
 fn split_after<'a>(engine: &Engine, audio: &'a [f32], word: &str) -> (&'a [f32], &'a [f32]) {
-    let mut session = engine.sessions.checkout().unwrap();
-    let hyp = session
-        .decode(&DecodeRequest {
-            audio: audio.to_vec(),
-            prompt: String::new(),
-            language: LanguageChoice::Fixed("en".into()),
-            translate: false,
-            fit_window: true,
-            fallback: true,
-        })
-        .unwrap();
+    let hyp = engine.decode_whole(audio.to_vec(), "").unwrap();
     let w = hyp
         .words
         .iter()
@@ -119,7 +108,6 @@ fn a_pause_mid_sentence_holds_the_turn_and_a_finished_question_ends_it() {
 }
 
 #[test]
-#[ignore = "needs the server in smart mode, and SWITCHBOARD__PIPELINE__TURN__MODE (three levels) is not an accepted override yet; run with --ignored after setting mode = \"smart\""]
 fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
     require_models();
     assert!(have("sipp") && have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
@@ -130,19 +118,8 @@ fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
         ("SWITCHBOARD__STORE__PATH", db.to_str().unwrap()),
         ("SWITCHBOARD__PIPELINE__TURN__MODE", "smart"),
     ]);
-    let scenario = root().join("tests/scenarios/mid_sentence_pause.toml");
-    let out = ok_stdout(&[
-        "simulate",
-        scenario.to_str().unwrap(),
-        "--server",
-        &format!("http://{}", server.http),
-        "--sip",
-        &server.sip.to_string(),
-        "--model",
-        "tiny.en",
-        "--json",
-    ]);
-    let s: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let out = common::simulate_in_background(&server, "mid_sentence_pause.toml").join().expect("simulator");
+    let (s, _) = common::summary_and_heard(&out);
     let finals = s["caller_finals"].as_array().unwrap();
     println!("the server heard: {finals:?}");
     let first = common::words(finals.first().and_then(|f| f["text"].as_str()).unwrap_or(""));

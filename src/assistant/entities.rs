@@ -415,7 +415,7 @@ pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         words.get(i).and_then(|w| w.parse::<i32>().ok()).filter(|y| (1900..=2100).contains(y))
     };
     for (i, w) in words.iter().enumerate() {
-        if let Some((_, m)) = MONTHS.iter().find(|(k, _)| k == w) {
+        if let Some(m) = month(w) {
             // "December 20th [2026]" or "20 December [2026]" / "the 20th of December".
             let (day, year) = if let Some(d) = day_of_month(&words, i + 1) {
                 let skip =
@@ -431,13 +431,13 @@ pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
             };
             let day = day?;
             return match year {
-                Some(y) => NaiveDate::from_ymd_opt(y, *m, day),
+                Some(y) => NaiveDate::from_ymd_opt(y, m, day),
                 None => {
-                    let this = NaiveDate::from_ymd_opt(today.year(), *m, day)?;
+                    let this = NaiveDate::from_ymd_opt(today.year(), m, day)?;
                     if this >= today {
                         Some(this)
                     } else {
-                        NaiveDate::from_ymd_opt(today.year() + 1, *m, day)
+                        NaiveDate::from_ymd_opt(today.year() + 1, m, day)
                     }
                 }
             };

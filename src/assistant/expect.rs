@@ -6,6 +6,9 @@
 
 use chrono::NaiveDate;
 
+use super::entities;
+use crate::pipeline::endpoint::{Answer, Expectation};
+
 /// The answers whose decoding `switchboard eval answers` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -24,13 +27,9 @@ pub fn prompt(kind: Kind) -> &'static str {
     }
 }
 
-use super::entities;
-use crate::pipeline::endpoint::{Answer, Expectation};
-
 /// A month's name (English, Swedish, German, Spanish, French: what the date parser reads).
 fn names_a_month(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    lower.split(|c: char| !c.is_alphabetic()).any(|w| entities::month(w).is_some())
+    text.to_lowercase().split(|c: char| !c.is_alphabetic()).any(|w| entities::month(w).is_some())
 }
 
 fn digits_so_far(text: &str) -> usize {

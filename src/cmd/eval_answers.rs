@@ -18,7 +18,6 @@ use crate::assistant::tts::Espeak;
 use crate::cmd::voice_data::phone_band;
 use crate::media::resample::resample_all;
 use crate::models::Manifest;
-use crate::pipeline::asr::{DecodeRequest, LanguageChoice};
 use crate::pipeline::Engine;
 
 const DATES: &[(&str, (i32, u32, u32))] = &[
@@ -118,18 +117,8 @@ pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bo
         for prompted in [false, true] {
             let mut scores = [Score::default(); 3];
             for item in &items {
-                let prompt = if prompted { expect::prompt(item.kind).to_string() } else { String::new() };
-                let req = DecodeRequest {
-                    audio: item.audio.clone(),
-                    prompt,
-                    language: LanguageChoice::Fixed("en".into()),
-                    translate: false,
-                    fit_window: engine.config.fit_window,
-                    fallback: true,
-                };
-                let mut session = engine.sessions.checkout()?;
-                let text = session.decode(&req)?.text;
-                engine.sessions.give_back(session);
+                let prompt = if prompted { expect::prompt(item.kind) } else { "" };
+                let text = engine.decode_whole(item.audio.clone(), prompt)?.text;
                 let got = read(item.kind, &text, today);
                 let k = kinds.iter().position(|x| *x == item.kind).expect("listed");
                 scores[k].total += 1;

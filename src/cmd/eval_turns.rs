@@ -26,8 +26,7 @@ use anyhow::Context;
 
 use crate::eval::dataset;
 use crate::media::decode::read_mono_at;
-use crate::pipeline::asr::{DecodeRequest, LanguageChoice};
-use crate::pipeline::endpoint::{self, Evidence, Expectation, Verdict};
+use crate::pipeline::endpoint::{self, Evidence, Expectation};
 use crate::pipeline::turn::{TurnConfig, TurnDetector, TurnEvent, TurnMode};
 use crate::pipeline::vad::CHUNK_MS;
 use crate::pipeline::Engine;
@@ -193,11 +192,36 @@ fn truth(cfg: &TurnConfig, probs: &[f32]) -> Option<Truth> {
     Some(Truth { end_ms, pauses: pause_ends.iter().filter(|&&e| e + SLACK_MS < end_ms).count() })
 }
 
-/// The ends one policy declares on one item: `(end of speech, decided at)`, and the start of
-/// the turn that ended at the true end.
+/// A turn one policy ended: where its speech started and ended, and when the end was decided.
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    start: u64,
+    end: u64,
+    decided: u64,
+}
+
+/// The turns one policy ended on one item.
 struct Run {
-    ends: Vec<(u64, u64)>,
-    starts: Vec<u64>,
+    ends: Vec<Ended>,
+}
+
+impl Run {
+    /// Pauses the policy took for the end of the turn.
+    fn cuts(&self, truth: &Truth) -> usize {
+        self.ends.iter().filter(|e| e.end + SLACK_MS < truth.end_ms).count()
+    }
+
+    /// The turn that ended at the true end.
+    fn at_true_end(&self, truth: &Truth) -> Option<&Ended> {
+        self.ends.iter().find(|e| e.end + SLACK_MS >= truth.end_ms)
+    }
+}
+
+/// Record the turn a detector event ended (started at `start`).
+fn close(ev: Option<TurnEvent>, start: u64, ends: &mut Vec<Ended>) {
+    if let Some(TurnEvent::Ended { end_ms, detected_ms }) = ev {
+        ends.push(Ended { start, end: end_ms, decided: detected_ms });
+    }
 }
 
 struct Prober<'a> {
@@ -218,17 +242,7 @@ impl Prober<'_> {
         let p = model.embed(slice).map_err(anyhow::Error::msg)?.end_of_turn;
         let eot_ms = started.elapsed().as_millis() as u64;
         let started = Instant::now();
-        let mut session = self.engine.sessions.checkout()?;
-        let req = DecodeRequest {
-            audio: slice.to_vec(),
-            prompt: String::new(),
-            language: LanguageChoice::Fixed("en".into()),
-            translate: false,
-            fit_window: self.engine.config.fit_window,
-            fallback: true,
-        };
-        let words = session.decode(&req)?.text;
-        self.engine.sessions.give_back(session);
+        let words = self.engine.decode_whole(slice.to_vec(), "")?.text;
         let probe = Probe { p, words, eot_ms, decode_ms: started.elapsed().as_millis() as u64 };
         self.cache.insert((from_ms, at_ms), probe.clone());
         Ok(probe)
@@ -265,9 +279,7 @@ fn simulate(
             expecting: if use_question { item.expecting.as_ref() } else { None },
         };
         let v = endpoint::judge(&cfg, &ev);
-        if std::env::var_os("SWITCHBOARD_EVAL_TRACE").is_some() && use_question {
-            eprintln!("    at {now} ms: silence {} p {:.2} words {:?} -> {v:?}", ev.silence_ms, probe.p, probe.words);
-        }
+        tracing::debug!(now, silence_ms = ev.silence_ms, p = probe.p, words = probe.words, ?v, "pause judged");
         v
     };
     for (i, p) in probs.iter().enumerate() {
@@ -279,13 +291,11 @@ fn simulate(
                 pending = None;
                 ready = None;
             }
-            Some(TurnEvent::Ended { end_ms, detected_ms }) => ends.push((end_ms, detected_ms)),
+            ev @ Some(TurnEvent::Ended { .. }) => close(ev, turn_start, &mut ends),
             Some(TurnEvent::Pause { last_speech_end, at_ms, .. }) => match &ready {
                 Some(r) if r.0 == last_speech_end => {
                     if judge(r, now).ends() {
-                        if let Some(TurnEvent::Ended { end_ms, detected_ms }) = d.end_now(now) {
-                            ends.push((end_ms, detected_ms));
-                        }
+                        close(d.end_now(now), turn_start, &mut ends);
                     }
                 }
                 _ if pending.as_ref().is_some_and(|p| p.0 == last_speech_end) => {}
@@ -301,40 +311,16 @@ fn simulate(
             let (last, _, probe) = pending.take().expect("checked");
             if d.last_speech_end() == Some(last) {
                 let r = (last, probe);
-                let v = judge(&r, now);
+                let ends_turn = judge(&r, now).ends();
                 ready = Some(r);
-                if let Verdict::End(_) = v {
-                    if let Some(TurnEvent::Ended { end_ms, detected_ms }) = d.end_now(now) {
-                        ends.push((end_ms, detected_ms));
-                    }
+                if ends_turn {
+                    close(d.end_now(now), turn_start, &mut ends);
                 }
             }
         }
     }
-    if let Some(TurnEvent::Ended { end_ms, detected_ms }) = d.finish(probs.len() as u64 * CHUNK_MS) {
-        ends.push((end_ms, detected_ms));
-    }
-    let starts = starts_of(&ends, probs, &cfg);
-    Ok(Run { ends, starts })
-}
-
-/// The start of each ended turn: the first speech after the previous end.
-fn starts_of(ends: &[(u64, u64)], probs: &[f32], cfg: &TurnConfig) -> Vec<u64> {
-    let mut starts = Vec::new();
-    let mut from = 0;
-    for (_, decided) in ends {
-        let first = (from / CHUNK_MS) as usize;
-        let s = probs
-            .iter()
-            .enumerate()
-            .skip(first)
-            .find(|(_, p)| **p >= cfg.speech_threshold)
-            .map(|(i, _)| i as u64 * CHUNK_MS)
-            .unwrap_or(from);
-        starts.push(s);
-        from = *decided;
-    }
-    starts
+    close(d.finish(probs.len() as u64 * CHUNK_MS), turn_start, &mut ends);
+    Ok(Run { ends })
 }
 
 #[derive(Default)]
@@ -354,11 +340,11 @@ impl Tally {
     fn add(&mut self, truth: &Truth, run: &Run, final_ms: u64) {
         self.turns += 1;
         self.pauses += truth.pauses;
-        let cuts = run.ends.iter().filter(|(e, _)| e + SLACK_MS < truth.end_ms).count();
+        let cuts = run.cuts(truth);
         self.cut_pauses += cuts;
         self.cut_turns += usize::from(cuts > 0);
-        match run.ends.iter().find(|(e, _)| e + SLACK_MS >= truth.end_ms) {
-            Some((_, decided)) => {
+        match run.at_true_end(truth).map(|e| e.decided) {
+            Some(decided) => {
                 self.waits.push(decided.saturating_sub(truth.end_ms));
                 self.finals.push(decided.saturating_sub(truth.end_ms) + final_ms);
             }
@@ -423,22 +409,21 @@ pub fn run(engine: Arc<Engine>, root: &Path) -> anyhow::Result<()> {
             let run = simulate(*policy, &cfg, item, &probs, &mut prober)?;
             // Silence alone starts the final decode when it decides; the smart decision's
             // probe has it ready.
-            let final_ms = match (policy, run.ends.iter().position(|(e, _)| e + SLACK_MS >= truth.end_ms)) {
-                (Policy::Silence(_), Some(i)) => {
-                    let from = run.starts[i].saturating_sub(PREROLL_MS);
-                    prober.probe(&item.audio, from, run.ends[i].0 + 300)?.decode_ms
+            let final_ms = match (policy, run.at_true_end(&truth)) {
+                (Policy::Silence(_), Some(e)) => {
+                    prober.probe(&item.audio, e.start.saturating_sub(PREROLL_MS), e.end + 300)?.decode_ms
                 }
                 _ => 0,
             };
             overall[k].add(&truth, &run, final_ms);
             cat[k].add(&truth, &run, final_ms);
             if matches!(policy, Policy::Smart { words: true, question: true }) {
-                let last = run.ends.iter().find(|(e, _)| e + SLACK_MS >= truth.end_ms);
-                let cuts = run.ends.iter().filter(|(e, _)| e + SLACK_MS < truth.end_ms).count();
+                let wait = run.at_true_end(&truth).map(|e| e.decided.saturating_sub(truth.end_ms).to_string());
                 line.push(format!(
-                    "{} pauses, cut {cuts}, wait {} ms",
+                    "{} pauses, cut {}, wait {} ms",
                     truth.pauses,
-                    last.map(|(_, d)| d.saturating_sub(truth.end_ms).to_string()).unwrap_or("-".into())
+                    run.cuts(&truth),
+                    wait.unwrap_or("-".into())
                 ));
             }
         }

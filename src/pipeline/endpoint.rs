@@ -18,7 +18,7 @@
 //!
 //! If none of them ends the turn, a longer silence still does ([`TurnConfig::unsure_silence_ms`]),
 //! and every turn ends after [`TurnConfig::max_silence_ms`] of silence whatever they say.
-//! Every verdict carries its reason ([`Why`]) for the `turn_ended` event and the logs.
+//! Every verdict carries its reason ([`Why`]): a final's `ended_by` and the logs.
 
 use std::fmt;
 use std::sync::Arc;
@@ -146,8 +146,8 @@ impl Verdict {
 const UNFINISHED: &[&str] = &[
     "and", "or", "but", "so", "because", "the", "a", "an", "my", "your", "our", "their", "his", "her", "is", "are",
     "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that", "which", "um", "uh", "er", "erm",
-    "hmm", "like", "if", "when", "then", "than", "it's", "i'm", "i", "we", "number", "is,", "be", "been", "would",
-    "could", "can", "will", "want", "need", "by",
+    "hmm", "like", "if", "when", "then", "than", "it's", "i'm", "i", "we", "number", "be", "been", "would", "could",
+    "can", "will", "want", "need", "by",
 ];
 
 /// Whether a hypothesis stops where a sentence cannot end: on a conjunction, article,
@@ -175,6 +175,15 @@ pub fn closes_sentence(words: &str) -> bool {
     t.ends_with(['.', '?', '!']) && !t.ends_with("..")
 }
 
+/// End on silence once `limit_ms` of it has passed, else wait for `why`.
+fn silence_after(ev: &Evidence, limit_ms: u64, why: Why) -> Verdict {
+    if ev.silence_ms >= limit_ms {
+        Verdict::End(Why::Silence)
+    } else {
+        Verdict::Wait(why)
+    }
+}
+
 /// Weigh the evidence at a pause.
 pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     if ev.silence_ms >= cfg.max_silence_ms {
@@ -182,13 +191,7 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     }
     let p = match (cfg.mode, ev.end_of_turn) {
         (TurnMode::Smart, Some(p)) => p,
-        _ => {
-            return if ev.silence_ms >= cfg.end_silence_ms {
-                Verdict::End(Why::Silence)
-            } else {
-                Verdict::Wait(Why::Silence)
-            }
-        }
+        _ => return silence_after(ev, cfg.end_silence_ms, Why::Silence),
     };
     if let (Some(e), Some(w)) = (ev.expecting, ev.words) {
         match e.judge(w) {
@@ -205,11 +208,7 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
     // a request, not all of it: not ended on the model, only on `unsure_silence_ms`.
     if ev.words.is_some_and(|w| (1..=2).contains(&w.split_whitespace().count())) {
-        return if ev.silence_ms >= cfg.unsure_silence_ms {
-            Verdict::End(Why::Silence)
-        } else {
-            Verdict::Wait(Why::ModelUnsure(p))
-        };
+        return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
     }
     let closed = ev.words.is_some_and(closes_sentence);
     let threshold = if closed { cfg.sentence_end_threshold.min(cfg.model_threshold) } else { cfg.model_threshold };
@@ -218,19 +217,12 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     }
     if closed {
         // The recogniser heard a sentence end and the model did not: today's silence rule.
-        return if ev.silence_ms >= cfg.end_silence_ms {
-            Verdict::End(Why::Silence)
-        } else {
-            Verdict::Wait(Why::ModelUnsure(p))
-        };
+        return silence_after(ev, cfg.end_silence_ms, Why::ModelUnsure(p));
     }
     if p < cfg.goes_on_below {
         return Verdict::Wait(Why::GoesOn(p));
     }
-    if ev.silence_ms >= cfg.unsure_silence_ms {
-        return Verdict::End(Why::Silence);
-    }
-    Verdict::Wait(Why::ModelUnsure(p))
+    silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p))
 }
 
 #[cfg(test)]

@@ -178,6 +178,24 @@ impl Engine {
         }
         Ok(engine)
     }
+
+    /// Decode `audio` (16 kHz) whole, on the calling thread, as a turn's final decode would:
+    /// English, the encoder window fitted to it, temperature fallback on. For evaluations and
+    /// tests; calls decode on the inference pool through their streams.
+    pub fn decode_whole(&self, audio: Vec<f32>, prompt: &str) -> Result<asr::Hypothesis, AsrError> {
+        let req = asr::DecodeRequest {
+            audio,
+            prompt: prompt.to_string(),
+            language: asr::LanguageChoice::Fixed("en".into()),
+            translate: false,
+            fit_window: self.config.fit_window,
+            fallback: true,
+        };
+        let mut session = self.sessions.checkout()?;
+        let hyp = session.decode(&req);
+        self.sessions.give_back(session);
+        hyp
+    }
 }
 
 /// Default number of inference workers: one per core.

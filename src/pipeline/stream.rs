@@ -151,12 +151,9 @@ impl Engine {
         let engine = self.clone();
         let expected_language = ExpectedLanguage::default();
         let expected_answer = ExpectedAnswer::default();
-        let expected = expected_language.clone();
-        let answer = expected_answer.clone();
+        let (expected, answer) = (expected_language.clone(), expected_answer.clone());
         tokio::spawn(async move {
-            let mut s = Stream::new(engine, vad, ev_tx, expected, caller);
-            s.answer = answer;
-            s.hold_for_probe = file;
+            let mut s = Stream::new(engine, vad, ev_tx, expected, answer, caller, file);
             s.run(in_rx).await;
         });
         Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language, expected_answer })
@@ -256,7 +253,9 @@ impl Stream {
         vad: Box<dyn VoiceActivityDetector>,
         events: mpsc::Sender<TranscriptEvent>,
         expected: ExpectedLanguage,
+        answer: ExpectedAnswer,
         analyse_voice: bool,
+        hold_for_probe: bool,
     ) -> Self {
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
@@ -275,10 +274,10 @@ impl Stream {
             inflight: None,
             context: String::new(),
             expected,
-            answer: ExpectedAnswer::default(),
+            answer,
             probe: Probe::None,
             decoded: VecDeque::new(),
-            hold_for_probe: false,
+            hold_for_probe,
             analyse_voice,
         }
     }
@@ -496,14 +495,18 @@ impl Stream {
         tail(format!("{} {}", self.context, turn.trimmed_prompt).trim(), 200).to_string()
     }
 
-    /// The prompt for a decode of the whole turn (a probe or a final): the expected answer's
-    /// when the assistant asked for one with a prompt, else the usual.
-    fn whole_turn_prompt(&self, turn: &TurnState) -> String {
+    /// The decode of a whole turn (a final, or a probe that may become one), and whether it
+    /// identifies the language. Its prompt is the expected answer's when the assistant asked
+    /// for one with a prompt, else the usual.
+    fn whole_turn_request(&self, turn: &TurnState, audio: Vec<f32>) -> (DecodeRequest, bool) {
         let expected = if self.analyse_voice { self.answer.get() } else { None };
-        match expected.and_then(|e| e.prompt) {
+        let prompt = match expected.and_then(|e| e.prompt) {
             Some(p) => p.to_string(),
             None => self.prompt_for(turn),
-        }
+        };
+        let (language, detect) = self.language_choice(turn);
+        let fit_window = self.engine.config.fit_window;
+        (DecodeRequest { audio, prompt, language, translate: false, fit_window, fallback: true }, detect)
     }
 
     fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
@@ -527,33 +530,16 @@ impl Stream {
         }
         let engine = self.engine.clone();
         let cfg = &engine.config;
+        let translate = cfg.translate && self.engine.recognizer.multilingual();
         if let Some(mut job) = self.finals.pop_front() {
-            let (lang, detect) = self.language_choice(&job.turn);
-            let req = DecodeRequest {
-                audio: std::mem::take(&mut job.audio),
-                prompt: self.whole_turn_prompt(&job.turn),
-                language: lang,
-                translate: false,
-                fit_window: cfg.fit_window,
-                fallback: true,
-            };
-            let translate = cfg.translate && self.engine.recognizer.multilingual();
+            let (req, detect) = self.whole_turn_request(&job.turn, std::mem::take(&mut job.audio));
             self.spawn(JobKind::Final(Box::new(job)), req, detect, translate, Priority::High);
             return;
         }
         if let Probe::Wanted(key) = self.probe {
             let current = self.turns.last_speech_end() == Some(key.last_speech_end);
             if let Some(turn) = self.turn.as_ref().filter(|t| t.id == key.turn_id && current) {
-                let (lang, detect) = self.language_choice(turn);
-                let req = DecodeRequest {
-                    audio: self.slice(turn.buffer_start_ms, self.now_ms()),
-                    prompt: self.whole_turn_prompt(turn),
-                    language: lang,
-                    translate: false,
-                    fit_window: cfg.fit_window,
-                    fallback: true,
-                };
-                let translate = cfg.translate && self.engine.recognizer.multilingual();
+                let (req, detect) = self.whole_turn_request(turn, self.slice(turn.buffer_start_ms, self.now_ms()));
                 self.probe = Probe::Running(key);
                 self.spawn(JobKind::Probe(key), req, detect, translate, Priority::High);
                 return;
@@ -614,7 +600,7 @@ impl Stream {
         let engine = self.engine.clone();
         let whole = matches!(kind, JobKind::Final(_) | JobKind::Probe(_));
         let prosody = self.analyse_voice && whole;
-        let end_of_turn = matches!(kind, JobKind::Probe(_)) && engine.config.turn.mode == TurnMode::Smart;
+        let end_of_turn = matches!(kind, JobKind::Probe(_));
         let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool
