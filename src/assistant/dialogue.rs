@@ -40,6 +40,9 @@ pub enum EscalationReason {
     LanguageNotServed,
     BackOfficeUnavailable,
     Silence,
+    /// Every line was taken when the call came in: it went straight to the people
+    /// (`[calls.overflow] action = "queue"`), never to the assistant.
+    LinesFull,
 }
 
 impl EscalationReason {
@@ -56,6 +59,7 @@ impl EscalationReason {
             Self::LanguageNotServed => "language_not_served",
             Self::BackOfficeUnavailable => "back_office_unavailable",
             Self::Silence => "silence",
+            Self::LinesFull => "lines_full",
         }
     }
 }
@@ -414,6 +418,10 @@ impl Assistant {
             Intent::ChangePhone | Intent::ChangeAddress if about_order => {
                 classified.runner_up.map(|(i, _)| i).unwrap_or(Intent::Unknown)
             }
+            // Words the classifier cannot place around an order number ("are we actually where
+            // we monitor four five six seven eight"): asking about that order is by far the
+            // likeliest, and a look-up beats "I didn't catch that".
+            Intent::Unknown if entities::order_number(text).is_some() => Intent::OrderStatus,
             i => i,
         };
         r.intent = Some(intent);

@@ -71,6 +71,20 @@ async fn order_status_after_verification_by_date_of_birth() {
 }
 
 #[tokio::test]
+async fn a_garbled_question_with_an_order_number_is_taken_as_order_status() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "When is my next payment due?").await;
+    say(&mut a, "my pin is one two three four").await;
+    let r = say(&mut a, "Are we actually where we monitor four five six seven eight.").await;
+    assert_eq!(r.intent, Some(Intent::OrderStatus));
+    assert!(said(&r).contains("Order 4 5 6 7 8 is on its way"), "{r:?}");
+    // Without a number it is still not understood.
+    let r = say(&mut a, "It checks really where, a tremendously Scottish basket").await;
+    assert_eq!(r.intent, Some(Intent::Unknown));
+}
+
+#[tokio::test]
 async fn refund_within_policy_is_created_after_confirmation_only() {
     let (mut a, store) = assistant("+15550100");
     a.handle(Input::Start).await;
