@@ -93,7 +93,7 @@ impl Default for MediaStreamConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CallsConfig {
-    /// Most simultaneous calls; more are refused (SIP 486).
+    /// Most simultaneous transcribed calls; what happens to more is `[calls.overflow]`.
     pub max_calls: usize,
     /// Calls are ended after this long.
     pub max_duration_s: u64,
@@ -101,11 +101,19 @@ pub struct CallsConfig {
     pub greeting: String,
     /// `[calls.admission]`: per-address limits on starting calls.
     pub admission: crate::call::admission::AdmissionConfig,
+    /// `[calls.overflow]`: what a call gets when the lines are full.
+    pub overflow: crate::call::admission::OverflowConfig,
 }
 
 impl Default for CallsConfig {
     fn default() -> Self {
-        Self { max_calls: 32, max_duration_s: 3600, greeting: "builtin".into(), admission: Default::default() }
+        Self {
+            max_calls: 32,
+            max_duration_s: 3600,
+            greeting: "builtin".into(),
+            admission: Default::default(),
+            overflow: Default::default(),
+        }
     }
 }
 
@@ -340,10 +348,15 @@ impl ServerConfig {
                 s.rtp_port_min, s.rtp_port_max
             ));
         }
-        if ((s.rtp_port_max - s.rtp_port_min) / 2) < self.calls.max_calls as u16 {
+        let calls = self.calls.max_calls + self.calls.overflow.limit(self.calls.max_calls);
+        if ((s.rtp_port_max - s.rtp_port_min) / 2) < calls as u16 {
             return bad(format!(
-                "the RTP port range {}-{} has room for fewer than calls.max_calls = {} calls",
-                s.rtp_port_min, s.rtp_port_max, self.calls.max_calls
+                "the RTP port range {}-{} has room for fewer than {calls} calls (calls.max_calls = {} and \
+                 {} overflow calls)",
+                s.rtp_port_min,
+                s.rtp_port_max,
+                self.calls.max_calls,
+                calls - self.calls.max_calls
             ));
         }
         if !s.public_address.is_empty() && s.public_address.parse::<std::net::IpAddr>().is_err() {

@@ -195,6 +195,7 @@ pub async fn start(config: &ServerConfig, engine: Arc<Engine>) -> Result<Running
         registry,
         settings: CallSettings {
             max_calls: config.calls.max_calls,
+            overflow: config.calls.overflow.clone(),
             max_duration: Duration::from_secs(config.calls.max_duration_s),
             recording_dir,
             greeting,

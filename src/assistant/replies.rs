@@ -116,6 +116,17 @@ pub enum Msg {
     },
     /// The caller's message is saved.
     VoicemailSaved,
+    /// Nobody could take a call that is not transcribed (it came in while the lines were
+    /// full): press 1 for a callback, or keep waiting.
+    CallbackOfferKeys,
+    /// Every line is taken: the call goes to the next free person.
+    LinesFull,
+    /// Every line is taken: a callback to `number` is booked, goodbye.
+    LinesFullCallback {
+        number: String,
+    },
+    /// Every line is taken and there is no number to call back: please call again later.
+    LinesFullTryLater,
     /// An agent passes the call to a colleague.
     Transferring,
     /// The caller did not answer the callback offer: they keep waiting.
@@ -623,6 +634,35 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "Vous êtes de nouveau dans la file, nous vous répondons dès que possible.",
             "Vuelve a estar en la cola; le atenderemos lo antes posible.",
         ]),
+        Msg::CallbackOfferKeys => pick([
+            "All our agents are still busy. Press 1 and we will call you back, or stay on the line.",
+            "Alla våra handläggare är fortfarande upptagna. Tryck 1 så ringer vi upp dig, eller vänta kvar.",
+            "Alle Berater sind noch im Gespräch. Drücken Sie die 1 für einen Rückruf, oder bleiben Sie dran.",
+            "Tous nos conseillers sont encore occupés. Appuyez sur 1 pour être rappelé, ou restez en ligne.",
+            "Todos nuestros agentes siguen ocupados. Pulse 1 y le devolveremos la llamada, o no cuelgue.",
+        ]),
+        Msg::LinesFull => pick([
+            "Thank you for calling. All our lines are busy right now, so you will speak with the next available person. Please stay on the line.",
+            "Tack för att du ringer. Alla våra linjer är upptagna just nu, så du får tala med nästa lediga person. Vänligen vänta kvar.",
+            "Danke für Ihren Anruf. Alle Leitungen sind gerade belegt, Sie sprechen gleich mit der nächsten freien Person. Bitte bleiben Sie dran.",
+            "Merci de votre appel. Toutes nos lignes sont occupées, vous parlerez à la prochaine personne disponible. Merci de patienter.",
+            "Gracias por llamar. Todas nuestras líneas están ocupadas, hablará con la próxima persona disponible. Por favor, no cuelgue.",
+        ]),
+        Msg::LinesFullCallback { number } => pick([
+            "Thank you for calling. All our lines are busy right now. We will call you back at {n} as soon as we can. Goodbye.",
+            "Tack för att du ringer. Alla våra linjer är upptagna just nu. Vi ringer upp dig på {n} så snart vi kan. Hej då.",
+            "Danke für Ihren Anruf. Alle Leitungen sind gerade belegt. Wir rufen Sie so bald wie möglich unter {n} zurück. Auf Wiederhören.",
+            "Merci de votre appel. Toutes nos lignes sont occupées. Nous vous rappellerons au {n} dès que possible. Au revoir.",
+            "Gracias por llamar. Todas nuestras líneas están ocupadas. Le llamaremos al {n} lo antes posible. Adiós.",
+        ])
+        .replace("{n}", &spaced(number.trim_start_matches('+'))),
+        Msg::LinesFullTryLater => pick([
+            "Thank you for calling. All our lines are busy right now. Please call again in a few minutes. Goodbye.",
+            "Tack för att du ringer. Alla våra linjer är upptagna just nu. Ring gärna igen om några minuter. Hej då.",
+            "Danke für Ihren Anruf. Alle Leitungen sind gerade belegt. Bitte rufen Sie in ein paar Minuten wieder an. Auf Wiederhören.",
+            "Merci de votre appel. Toutes nos lignes sont occupées. Merci de rappeler dans quelques minutes. Au revoir.",
+            "Gracias por llamar. Todas nuestras líneas están ocupadas. Por favor, vuelva a llamar en unos minutos. Adiós.",
+        ]),
         Msg::VoicemailSaved => pick([
             "Thank you, your message is saved and we will get back to you. Goodbye.",
             "Tack, ditt meddelande är sparat och vi återkommer. Hej då.",
@@ -731,7 +771,10 @@ mod tests {
         assert!(say("de", &msg).starts_with("Die Bestellung 4 5 6 7 8"));
         assert_eq!(say("xx", &Msg::Goodbye), say("en", &Msg::Goodbye), "unserved language falls back to English");
         for lang in SERVED {
-            for m in [Msg::Welcome, Msg::AskVerification, Msg::Handover, Msg::DidNotUnderstand] {
+            let callback = Msg::LinesFullCallback { number: "+15550199".into() };
+            for m in
+                [Msg::Welcome, Msg::AskVerification, Msg::Handover, Msg::DidNotUnderstand, Msg::LinesFull, callback]
+            {
                 assert!(!say(lang, &m).contains('{'), "{lang} {m:?}");
             }
         }

@@ -32,7 +32,10 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
 /// Call handling settings (from the `[calls]` and `[recording]` config sections).
 #[derive(Debug, Clone)]
 pub struct CallSettings {
+    /// Transcribed calls at once.
     pub max_calls: usize,
+    /// What calls beyond them get (`[calls.overflow]`).
+    pub overflow: super::admission::OverflowConfig,
     pub max_duration: Duration,
     /// Recording folder when recording is on.
     pub recording_dir: Option<PathBuf>,
@@ -65,11 +68,52 @@ pub struct CallServices {
 }
 
 impl CallServices {
-    /// Whether `max_calls` calls are live: a transport asks before it spends anything on a
-    /// new call (an RTP port, a peer connection); `start_call` checks again atomically.
+    /// Whether no call can be taken, not even as an overflow call: a transport asks before it
+    /// spends anything on a new call (an RTP port, a peer connection); `start_call` checks
+    /// again atomically.
     pub fn at_capacity(&self) -> bool {
-        self.registry.live_count() >= self.settings.max_calls
+        let (transcribed, overflow) = self.registry.counts();
+        let max = self.settings.max_calls;
+        transcribed >= max && overflow >= self.settings.overflow.limit(max)
     }
+
+    /// How full the machine is now.
+    pub fn load(&self) -> Load {
+        let (calls, overflow_calls) = self.registry.counts();
+        let pool = self.engine.pool.stats();
+        let max_calls = self.settings.max_calls;
+        Load {
+            calls,
+            max_calls,
+            overflow_calls,
+            overflow_max: self.settings.overflow.limit(max_calls),
+            overflow_action: self.settings.overflow.action.name(),
+            pending_setup: self.admission.pending(),
+            inference_queue: pool.queued,
+            oldest_final_wait_ms: pool.oldest_high_wait.as_millis() as u64,
+            full: calls >= max_calls || self.admission.overloaded(pool.oldest_high_wait),
+        }
+    }
+}
+
+/// How full the machine is (`GET /api/calls/load`, the metrics).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Load {
+    /// Transcribed calls holding a slot, and the most there may be.
+    pub calls: usize,
+    pub max_calls: usize,
+    /// Calls answered while the lines were full, and the most there may be.
+    pub overflow_calls: usize,
+    pub overflow_max: usize,
+    /// What a call gets when the lines are full: `queue`, `callback` or `refuse`.
+    pub overflow_action: &'static str,
+    /// Browser calls still being set up.
+    pub pending_setup: usize,
+    /// Inference jobs waiting for a worker, and how long the oldest final has waited.
+    pub inference_queue: usize,
+    pub oldest_final_wait_ms: u64,
+    /// New calls get the overflow answer now (every line taken, or transcription behind).
+    pub full: bool,
 }
 
 /// A call a transport wants to start.
@@ -143,23 +187,46 @@ fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallErro
     if svc.shutdown.is_cancelled() {
         return Err(CallError::ShuttingDown);
     }
-    let behind = svc.engine.pool.stats().oldest_high_wait;
-    if svc.admission.overloaded(behind) {
-        return Err(CallError::Overloaded(behind.as_millis() as u64));
-    }
-    let stream = svc.engine.start_stream()?;
     let id = CallId::new();
-    let started_at = crate::store::now_rfc3339();
-    let record = CallRecord::new(id.clone(), new.caller.clone(), new.transport, started_at.clone());
-    let info = record.info.clone();
-    if !svc.registry.try_insert(record, svc.settings.max_calls) {
-        return Err(CallError::AtCapacity(svc.settings.max_calls));
+    let record = CallRecord::new(id.clone(), new.caller.clone(), new.transport, crate::store::now_rfc3339());
+    let behind = svc.engine.pool.stats().oldest_high_wait;
+    let refused = if svc.admission.overloaded(behind) {
+        CallError::Overloaded(behind.as_millis() as u64)
+    } else {
+        let stream = svc.engine.start_stream()?;
+        if svc.registry.try_insert(record.clone(), svc.settings.max_calls) {
+            return Ok(spawn_call(svc, new, record.info, Some(stream)));
+        }
+        CallError::AtCapacity(svc.settings.max_calls)
+    };
+    // The lines are full: the call may still be answered, untranscribed (`[calls.overflow]`).
+    let overflow = &svc.settings.overflow;
+    let limit = overflow.limit(svc.settings.max_calls);
+    let mut record = record;
+    record.info.overflow = true;
+    if limit == 0 || !svc.registry.try_insert(record.clone(), limit) {
+        return Err(refused);
     }
+    crate::metrics::calls().overflowed.inc(overflow.action.name());
+    tracing::warn!(call = %id, reason = %refused, action = overflow.action.name(), "lines full: call answered untranscribed");
+    Ok(spawn_call(svc, new, record.info, None))
+}
+
+/// Start a registered call's actor: transcribed through `stream`, or (None) an overflow call
+/// that gets `[calls.overflow]`'s answer.
+fn spawn_call(
+    svc: &Arc<CallServices>,
+    new: NewCall,
+    info: super::CallInfo,
+    stream: Option<crate::pipeline::StreamHandle>,
+) -> CallLeg {
+    let (id, started_at) = (info.id.clone(), info.started_at.clone());
+    let overflow = stream.is_none();
     if let Some(j) = svc.registry.journal() {
-        j.started(&info, svc.assistant.is_some());
+        j.started(&info, svc.assistant.is_some() && !overflow);
     }
     tracing::info!(call = %id, caller = %redact(&new.caller), transport = ?new.transport, "call started");
-    let assistant = svc.assistant.as_ref().map(|a| a.for_call(&id.0, &new.caller));
+    let assistant = svc.assistant.as_ref().filter(|_| !overflow).map(|a| a.for_call(&id.0, &new.caller));
     let caller = new.caller.clone();
     let (media_tx, media_rx) = mpsc::channel(256);
     let (control_tx, control_rx) = mpsc::channel(64);
@@ -207,11 +274,13 @@ fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallErro
         callback: None,
         capture: None,
         consult: None,
+        overflow,
     };
     // `call_started` goes out before the transport can say anything else about the call.
     actor.apply();
+    let stream = stream.unwrap_or_else(crate::pipeline::StreamHandle::untranscribed);
     svc.tracker.spawn(actor.run(media_rx, control_rx, control_tx, stream));
-    Ok(CallLeg { id, media: media_tx, out, hangup })
+    CallLeg { id, media: media_tx, out, hangup }
 }
 
 struct Actor {
@@ -249,6 +318,8 @@ struct Actor {
     capture: Option<capture::Capture>,
     /// A colleague consulted on the call, or in a three-way call.
     consult: Option<consult::Consult>,
+    /// Answered while the lines were full: not transcribed, no assistant (`[calls.overflow]`).
+    overflow: bool,
 }
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
@@ -269,12 +340,15 @@ impl Actor {
     ) {
         let started = Instant::now();
         let crate::pipeline::StreamHandle { input, mut events, expected_language, expected_answer } = stream;
-        if self.assistant.on() {
+        if self.overflow {
+            self.lines_full().await;
+            self.apply();
+        } else if self.assistant.on() {
             self.assist(AssistInput::Start);
         } else if let Some(g) = &self.svc.settings.greeting {
             self.playout.play(&g.0, g.1);
         }
-        let mut pipeline_done = false;
+        let mut pipeline_done = self.overflow;
         let reason = loop {
             let next = self.core.poll_timeout().map(|t| self.t0 + t);
             tokio::select! {
@@ -461,7 +535,7 @@ impl Actor {
         if self.agent.is_none() && !self.capturing() {
             self.watch_onset(&frame);
         }
-        if input.try_send(frame).is_err() {
+        if !self.overflow && input.try_send(frame).is_err() {
             self.dropped_frames += 1;
             if self.dropped_frames == 1 {
                 tracing::warn!(call = %self.id, "pipeline busy: dropping caller audio");
@@ -528,6 +602,8 @@ mod capture;
 mod case;
 #[path = "actor_consult.rs"]
 mod consult;
+#[path = "actor_overflow.rs"]
+mod overflow;
 #[path = "actor_supervise.rs"]
 mod supervise;
 #[path = "actor_transcript.rs"]

@@ -269,7 +269,8 @@ impl Actor {
         self.callback = Some(CallbackOffer::Offered);
         self.core.handle_callback_offered(self.now());
         let lang = self.caller_language();
-        let text = say(&lang, &Msg::CallbackOffer);
+        // An untranscribed call cannot leave a message: a callback or waiting on.
+        let text = say(&lang, if self.overflow { &Msg::CallbackOfferKeys } else { &Msg::CallbackOffer });
         // No answer (about 70 ms a character to say it, then CALLBACK_ANSWER): back to the queue.
         let speaking = Duration::from_millis(70 * text.chars().count() as u64);
         self.core.handle_awaiting_answer(self.now(), Some(speaking + CALLBACK_ANSWER));
@@ -327,7 +328,7 @@ impl Actor {
         }
     }
 
-    async fn save_callback(&mut self, kind: &str, number: &str, message: &str) {
+    pub(super) async fn save_callback(&mut self, kind: &str, number: &str, message: &str) {
         self.callback = Some(CallbackOffer::Taken);
         if let Some(services) = self.svc.assistant.clone() {
             let store = services.store.clone();

@@ -271,7 +271,13 @@ impl Actor {
     /// Synthesise sentence by sentence off the call task and queue each as it is ready, so the
     /// first sentence plays while the next is made. A barge-in (playout cleared) drops the rest.
     pub(super) fn speak(&self, sentences: Vec<String>, language: String, hangup_after: bool) {
-        let Some(services) = self.svc.assistant.clone() else { return };
+        let Some(services) = self.svc.assistant.clone() else {
+            // No voice to say it with: a goodbye still ends the call.
+            if hangup_after {
+                self.hangup.cancel();
+            }
+            return;
+        };
         let playout = self.playout.clone();
         let hangup = self.hangup.clone();
         let call = self.id.clone();

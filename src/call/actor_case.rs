@@ -32,7 +32,7 @@ impl Actor {
         }
         self.case_changed();
         if let (Some((_, intent)), Some(routing)) = (reply.escalate, self.svc.routing.clone()) {
-            self.queue_for_agent(&routing, intent, &reply.language);
+            self.queue_for_agent(&routing, intent, &reply.language, Vec::new());
         }
     }
 
@@ -63,12 +63,14 @@ impl Actor {
         }
     }
 
-    /// Put the call in the agents' queue and tell the caller the expected wait.
-    fn queue_for_agent(
+    /// Put the call in the agents' queue and tell the caller the expected wait (after the
+    /// sentences `before`).
+    pub(super) fn queue_for_agent(
         &mut self,
         routing: &crate::routing::service::RoutingService,
         intent: Option<crate::assistant::intents::Intent>,
         language: &str,
+        mut before: Vec<String>,
     ) {
         use crate::routing::Skill;
         let call = self.waiting_call(intent.map(Skill::from_intent).unwrap_or(Skill::General), None);
@@ -82,9 +84,13 @@ impl Actor {
                         minutes: if wait.as_secs() < 30 { 0 } else { minutes },
                     },
                 );
-                self.speak(vec![text], language.to_string(), false);
+                before.push(text);
+                self.speak(before, language.to_string(), false);
             }
-            Err(e) => tracing::warn!(call = %self.id, "could not queue for an agent: {e}"),
+            Err(e) => {
+                tracing::warn!(call = %self.id, "could not queue for an agent: {e}");
+                self.speak(before, language.to_string(), false);
+            }
         }
     }
 

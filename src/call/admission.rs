@@ -66,6 +66,61 @@ impl AdmissionConfig {
     }
 }
 
+/// What a call gets when every line is taken (`calls.max_calls` transcribed calls are up) or
+/// transcription is behind (`overload_wait_ms`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OverflowAction {
+    /// Answered with a message and queued for the next free person, without transcription
+    /// or the assistant (they are what is full). Nobody free in time: the usual callback offer.
+    Queue,
+    /// Answered with a message, a callback to the caller's number is booked, then hung up
+    /// (a caller without a usable number is asked to call again later).
+    Callback,
+    /// Not answered: SIP 486 (all lines taken) or 503 (behind), a browser 503, so a PBX can
+    /// route the call elsewhere.
+    Refuse,
+}
+
+impl OverflowAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::Callback => "callback",
+            Self::Refuse => "refuse",
+        }
+    }
+}
+
+/// `[calls.overflow]`: calls beyond capacity get a clear answer instead of degrading every
+/// call on the machine.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OverflowConfig {
+    pub action: OverflowAction,
+    /// Calls answered that way at once, on top of `calls.max_calls` (they cost no inference:
+    /// media and the mixer only). 0 = a quarter of `max_calls`, at least 2. Beyond them,
+    /// calls are refused.
+    pub max_calls: usize,
+}
+
+impl Default for OverflowConfig {
+    fn default() -> Self {
+        Self { action: OverflowAction::Queue, max_calls: 0 }
+    }
+}
+
+impl OverflowConfig {
+    /// How many overflow calls may be up at once next to `max_calls` transcribed ones.
+    pub fn limit(&self, max_calls: usize) -> usize {
+        match self.action {
+            OverflowAction::Refuse => 0,
+            _ if self.max_calls > 0 => self.max_calls,
+            _ => (max_calls / 4).max(2),
+        }
+    }
+}
+
 /// Which kind of call start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -67,6 +67,9 @@ pub struct CallInfo {
     /// Supervisors on the call and how each takes part (listen, coach, barge).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub supervisors: Vec<super::state::SupervisorOnCall>,
+    /// Answered while the lines were full (`[calls.overflow]`): not transcribed, no assistant.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overflow: bool,
 }
 
 /// A stretch of the call the recording leaves out, with why.
@@ -127,6 +130,7 @@ impl CallRecord {
                 agent: None,
                 consultant: None,
                 supervisors: Vec::new(),
+                overflow: false,
             },
             language: None,
             dtmf: String::new(),
@@ -182,11 +186,20 @@ impl Registry {
     /// Number of calls holding a slot: live and not ending. A call's slot is free the moment
     /// it ends (BYE answered), although its last turn may still be transcribing.
     pub fn live_count(&self) -> usize {
-        Self::occupied(&self.lock())
+        let (transcribed, overflow) = self.counts();
+        transcribed + overflow
     }
 
-    fn occupied(g: &Inner) -> usize {
-        g.live.values().filter(|r| r.info.state != CallState::Ending && !r.slot_released).count()
+    /// Calls holding a slot: (transcribed, answered while the lines were full).
+    pub fn counts(&self) -> (usize, usize) {
+        let g = self.lock();
+        (Self::occupied(&g, false), Self::occupied(&g, true))
+    }
+
+    /// Calls holding a slot: transcribed ones, or (`overflow`) those answered while full.
+    fn occupied(g: &Inner, overflow: bool) -> usize {
+        let holds = |r: &&CallRecord| r.info.state != CallState::Ending && !r.slot_released;
+        g.live.values().filter(holds).filter(|r| r.info.overflow == overflow).count()
     }
 
     /// The transport's leg ended: free the call's slot now (the actor ends the call next).
@@ -194,10 +207,11 @@ impl Registry {
         self.update(id, |r| r.slot_released = true);
     }
 
-    /// Add a live call, unless `limit` calls already hold a slot.
+    /// Add a live call, unless `limit` calls of its kind (transcribed, or overflow) already
+    /// hold a slot.
     pub fn try_insert(&self, rec: CallRecord, limit: usize) -> bool {
         let mut g = self.lock();
-        if Self::occupied(&g) >= limit {
+        if Self::occupied(&g, rec.info.overflow) >= limit {
             return false;
         }
         g.live.insert(rec.info.id.clone(), rec);

@@ -101,6 +101,8 @@ pub struct CallMetrics {
     pub alerts: Labelled,
     /// Calls refused: `at_capacity`, `overloaded`, `shutting_down`, `rate_limited`, `pipeline`.
     pub refused: Labelled,
+    /// Calls answered untranscribed while the lines were full, by `[calls.overflow]` action.
+    pub overflowed: Labelled,
     pub transfers: AtomicU64,
     pub turns: AtomicU64,
     /// End of the caller's speech -> final transcript.
@@ -127,6 +129,7 @@ impl Default for CallMetrics {
             escalations: Labelled::default(),
             alerts: Labelled::default(),
             refused: Labelled::default(),
+            overflowed: Labelled::default(),
             transfers: AtomicU64::new(0),
             turns: AtomicU64::new(0),
             final_latency: Histogram::new(LATENCY_BUCKETS),
@@ -159,6 +162,9 @@ pub struct Gauges {
     pub journal_dropped: u64,
     pub agents_available: usize,
     pub queue_waiting: usize,
+    pub max_calls: usize,
+    pub overflow_calls: usize,
+    pub overflow_max: usize,
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -238,6 +244,13 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
     let shed = crate::pipeline::stream::PARTIALS_SHED.load(std::sync::atomic::Ordering::Relaxed);
     let _ = writeln!(out, "switchboard_inference_partials_shed_total {shed}");
     labelled(&mut out, "switchboard_calls_refused_total", "reason", "Calls refused, by reason.", &m.refused);
+    labelled(
+        &mut out,
+        "switchboard_calls_overflowed_total",
+        "action",
+        "Calls answered untranscribed while the lines were full, by action (queue, callback).",
+        &m.overflowed,
+    );
     let histograms: [(&str, &str, &Histogram); 5] = [
         ("switchboard_final_latency_seconds", "End of the caller's speech to the final transcript.", &m.final_latency),
         ("switchboard_reply_latency_seconds", "End of the caller's turn to the assistant's reply.", &m.reply_latency),
@@ -249,8 +262,15 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
         family(&mut out, name, "histogram", help);
         h.render(&mut out, name, "");
     }
-    let gauges: [(&str, &str, f64); 8] = [
+    let gauges: [(&str, &str, f64); 11] = [
         ("switchboard_active_calls", "Calls in progress.", g.active_calls as f64),
+        ("switchboard_max_calls", "Transcribed calls the server takes at once (calls.max_calls).", g.max_calls as f64),
+        (
+            "switchboard_overflow_calls",
+            "Calls in progress that came in while the lines were full (not transcribed).",
+            g.overflow_calls as f64,
+        ),
+        ("switchboard_overflow_max_calls", "Most such calls at once.", g.overflow_max as f64),
         ("switchboard_active_legs", "Legs on live calls (caller, assistant, agents, supervisors).", g.legs as f64),
         ("switchboard_inference_workers", "Inference pool workers.", g.pool_workers as f64),
         ("switchboard_inference_queue_length", "Inference jobs waiting for a worker.", g.pool_queued as f64),

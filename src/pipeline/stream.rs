@@ -87,6 +87,16 @@ pub struct StreamHandle {
     pub expected_answer: ExpectedAnswer,
 }
 
+impl StreamHandle {
+    /// The handle of a call that is not transcribed (answered while the lines were full):
+    /// nothing reads its input, no event ever comes.
+    pub fn untranscribed() -> Self {
+        let (input, _) = mpsc::channel(1);
+        let (_, events) = mpsc::channel(1);
+        Self { input, events, expected_language: Default::default(), expected_answer: Default::default() }
+    }
+}
+
 /// A speaker's expected language, shared with the stream: believed unless the recogniser is
 /// sure of another (see [`believe_expected`]).
 #[derive(Clone, Default)]

@@ -376,6 +376,11 @@ impl CaseFile {
             Some((EscalationReason::BackOfficeUnavailable, _)) => {
                 "The back office was down for the assistant: check it before promising anything.".into()
             }
+            Some((EscalationReason::LinesFull, _)) => {
+                "Every line was taken when they called: nothing was transcribed and the assistant did not answer, \
+                 so ask how you can help and verify the caller."
+                    .into()
+            }
             Some((EscalationReason::CallerNotIdentified, _)) => {
                 "The number is not on file: find the customer by name, e-mail or order number, then verify.".into()
             }

@@ -176,6 +176,7 @@ pub fn router(state: AppState, media_stream_path: Option<&str>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/api/calls", get(list_calls))
+        .route("/api/calls/load", get(calls_load))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/calls/{id}/timeline", get(call_timeline))
         .route("/api/events", get(events_ws))
@@ -228,6 +229,12 @@ async fn list_calls(State(svc): State<Arc<CallServices>>, user: CurrentUser) -> 
     Json(calls.into_iter().filter(|c| may_see(&user.0, c)).collect::<Vec<_>>())
 }
 
+/// How full the machine is: calls against `max_calls`, overflow calls, the inference backlog.
+/// Staff only.
+async fn calls_load(State(svc): State<Arc<CallServices>>, _user: CurrentUser) -> impl IntoResponse {
+    Json(svc.load())
+}
+
 async fn get_call(
     State(svc): State<Arc<CallServices>>,
     user: CurrentUser,
@@ -255,7 +262,11 @@ async fn metrics(State(svc): State<Arc<CallServices>>, State(routing): State<Arc
         .sum();
     let pool = svc.engine.pool.stats();
     let agents = routing.agents();
+    let load = svc.load();
     let g = crate::metrics::Gauges {
+        max_calls: load.max_calls,
+        overflow_calls: load.overflow_calls,
+        overflow_max: load.overflow_max,
         active_calls: live.len(),
         legs,
         pool_workers: pool.workers,
