@@ -408,6 +408,24 @@ pub enum BenchWhat {
         /// How turns end: silence (600 ms, the default) or smart, to compare.
         #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
+        /// Streams as calls nobody follows live: finals only, no partial transcripts.
+        #[arg(long)]
+        unwatched: bool,
+    },
+    /// Per-turn transcription cost and WER next to faster-whisper int8 (same Whisper weights)
+    /// on the same turns; `scripts/bench-peers` sets up the peer and runs both steps.
+    Peers {
+        #[arg(long, default_value = "tiny.en")]
+        model: String,
+        /// Extra labelled English clips (e.g. ../shared/datasets/english-read-asr; 8 are used).
+        #[arg(long)]
+        dataset: Option<PathBuf>,
+        /// Write the turns (WAVs and turns.tsv) to DIR for the peer, and stop.
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// The peer's results (JSON lines: file, text, cpu_s, wall_s) to compare with.
+        #[arg(long)]
+        peer: Option<PathBuf>,
     },
     /// Simultaneous phone calls from sipp into the real server (needs sipp, run as root for
     /// its pcap player): answered, completed, failed, final latency, WER, CPU, memory.

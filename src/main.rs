@@ -216,12 +216,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Bench { what: BenchWhat::Asr { model, streams, seconds, dataset, workers, turns } } => {
+        Command::Bench { what: BenchWhat::Asr { model, streams, seconds, dataset, workers, turns, unwatched } } => {
             let manifest = Manifest::load_default()?;
             let workers = workers.unwrap_or_else(pipeline::default_workers);
             let engine = Engine::load(&manifest, &model, turns.pipeline(), workers)?;
             let fixtures = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
-            runtime()?.block_on(switchboard::cmd::bench::asr(engine, &streams, seconds, fixtures, dataset))?;
+            runtime()?
+                .block_on(switchboard::cmd::bench::asr(engine, &streams, seconds, fixtures, dataset, unwatched))?;
+        }
+        Command::Bench { what: BenchWhat::Peers { model, dataset, export, peer } } => {
+            let manifest = Manifest::load_default()?;
+            let fixtures = manifest.dir.parent().unwrap_or(std::path::Path::new(".")).join("audio-fixtures");
+            let engine = Engine::load(&manifest, &model, Default::default(), pipeline::default_workers())?;
+            runtime()?.block_on(switchboard::cmd::bench_peers::peers(engine, fixtures, dataset, export, peer))?;
         }
         Command::Serve { config, http, sip, model } => {
             let o = switchboard::cmd::serve::Overrides { http, sip, model };

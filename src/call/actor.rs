@@ -275,6 +275,7 @@ fn spawn_call(
         capture: None,
         consult: None,
         overflow,
+        staffed: Default::default(),
     };
     // `call_started` goes out before the transport can say anything else about the call.
     actor.apply();
@@ -320,6 +321,8 @@ struct Actor {
     consult: Option<consult::Consult>,
     /// Answered while the lines were full: not transcribed, no assistant (`[calls.overflow]`).
     overflow: bool,
+    /// An agent, a colleague or a supervisor is on the call (they see its words as spoken).
+    staffed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
@@ -339,7 +342,11 @@ impl Actor {
         stream: crate::pipeline::StreamHandle,
     ) {
         let started = Instant::now();
-        let crate::pipeline::StreamHandle { input, mut events, expected_language, expected_answer } = stream;
+        let crate::pipeline::StreamHandle { input, mut events, expected_language, expected_answer, partials } = stream;
+        // Partial transcripts only while someone follows the call live: staff or the caller
+        // on an event stream, or an agent or supervisor on the call.
+        let (watchers, id, staffed) = (self.svc.events.watchers(), self.id.clone(), self.staffed.clone());
+        partials.set(move || staffed.load(std::sync::atomic::Ordering::Relaxed) || watchers.watched(&id));
         if self.overflow {
             self.lines_full().await;
             self.apply();
@@ -475,6 +482,8 @@ impl Actor {
     /// Carry out what the core asked for, until it asks for nothing more (what that does may
     /// feed it again: an agent who never connected leaves).
     fn apply(&mut self) {
+        let staffed = self.agent.is_some() || self.consult.is_some() || !self.supervisors.is_empty();
+        self.staffed.store(staffed, std::sync::atomic::Ordering::Relaxed);
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Record(c) => self.svc.registry.update(&self.id, |r| write(r, c)),

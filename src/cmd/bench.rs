@@ -87,7 +87,13 @@ pub struct BenchRow {
 }
 
 /// Run `n` streams for about `seconds` of audio each, paced at real time.
-pub async fn run_streams(engine: &Arc<Engine>, clips: &[Clip], n: usize, seconds: u64) -> anyhow::Result<BenchRow> {
+pub async fn run_streams(
+    engine: &Arc<Engine>,
+    clips: &[Clip],
+    n: usize,
+    seconds: u64,
+    pace: Pace,
+) -> anyhow::Result<BenchRow> {
     let busy_before = engine.pool.stats().busy_us;
     let cpu_before = proc_cpu_ticks();
     let started = Instant::now();
@@ -106,7 +112,7 @@ pub async fn run_streams(engine: &Arc<Engine>, clips: &[Clip], n: usize, seconds
         }
         let engine = engine.clone();
         tasks.push(tokio::spawn(async move {
-            let result = stream_frames(&engine, mono_frames(audio, 16_000, 20).map(Ok), Pace::Realtime, |_| {}).await;
+            let result = stream_frames(&engine, mono_frames(audio, 16_000, 20).map(Ok), pace, |_| {}).await;
             (result, refs.join(" "))
         }));
     }
@@ -155,15 +161,18 @@ pub async fn asr(
     seconds: u64,
     fixtures: PathBuf,
     dataset: Option<PathBuf>,
+    unwatched: bool,
 ) -> anyhow::Result<Vec<BenchRow>> {
     let clips = load_clips(&fixtures, dataset.as_deref(), 8)?;
     println!(
-        "bench asr: model {}, {} inference workers, {} clips, {} s of speech per stream, fed at real time",
+        "bench asr: model {}, {} inference workers, {} clips, {} s of speech per stream, fed at real time, {}",
         engine.recognizer.name(),
         engine.pool.stats().workers,
         clips.len(),
-        seconds
+        seconds,
+        if unwatched { "calls nobody follows (finals only)" } else { "followed calls (partial transcripts)" }
     );
+    let pace = if unwatched { Pace::RealtimeUnwatched } else { Pace::Realtime };
     // Streaming vs offline WER on the same clips (one stream, no load).
     let (mut s_wer, mut o_wer) = (WerCount::default(), WerCount::default());
     for c in &clips {
@@ -180,7 +189,7 @@ pub async fn asr(
     );
     let mut rows = Vec::new();
     for &n in counts {
-        let r = run_streams(&engine, &clips, n, seconds).await?;
+        let r = run_streams(&engine, &clips, n, seconds, pace).await?;
         println!(
             "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7.3} {:>6.0} {:>7} {:>9}  {}",
             r.streams,

@@ -6,6 +6,7 @@ pub mod bench_analytics;
 pub mod bench_desk;
 pub mod bench_load;
 pub mod bench_mixer;
+pub mod bench_peers;
 pub mod bench_reply;
 pub mod bench_routing;
 pub mod bench_sip;

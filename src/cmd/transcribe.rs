@@ -18,6 +18,8 @@ pub enum Pace {
     Fast,
     /// At real time, as a live call would arrive.
     Realtime,
+    /// At real time, as a live call nobody follows (finals only, no partial transcripts).
+    RealtimeUnwatched,
 }
 
 /// Everything one streamed file produced.
@@ -89,6 +91,9 @@ pub async fn stream_frames(
     mut on_event: impl FnMut(&TranscriptEvent),
 ) -> anyhow::Result<StreamResult> {
     let handle = if pace == Pace::Fast { engine.start_file_stream()? } else { engine.start_stream()? };
+    if pace == Pace::RealtimeUnwatched {
+        handle.partials.set(|| false);
+    }
     let input = handle.input;
     let mut events = handle.events;
     let started = Instant::now();
@@ -101,7 +106,7 @@ pub async fn stream_frames(
                     break;
                 }
             };
-            if pace == Pace::Realtime {
+            if pace != Pace::Fast {
                 tokio::time::sleep_until((started + frame.end_pts()).into()).await;
             }
             if input.send(frame).await.is_err() {

@@ -254,12 +254,74 @@ impl Event {
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
+    watchers: std::sync::Arc<Watchers>,
+}
+
+/// Who follows calls live (event WebSockets that get the words as they are spoken): all calls,
+/// or one each. A call nobody follows needs no partial transcripts.
+#[derive(Debug, Default)]
+pub struct Watchers {
+    all: std::sync::atomic::AtomicUsize,
+    calls: std::sync::Mutex<std::collections::HashMap<CallId, usize>>,
+}
+
+/// One follower; it stops counting when dropped.
+#[derive(Debug)]
+pub struct Watching {
+    watchers: std::sync::Arc<Watchers>,
+    call: Option<CallId>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        match self.call.take() {
+            None => {
+                self.watchers.all.fetch_sub(1, Ordering::Relaxed);
+            }
+            Some(id) => {
+                let mut calls = self.watchers.calls.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(n) = calls.get_mut(&id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        calls.remove(&id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Watchers {
+    /// Whether anyone follows `call` live.
+    pub fn watched(&self, call: &CallId) -> bool {
+        self.all.load(std::sync::atomic::Ordering::Relaxed) > 0
+            || self.calls.lock().unwrap_or_else(|p| p.into_inner()).contains_key(call)
+    }
 }
 
 impl EventBus {
     /// A bus keeping up to `capacity` events per subscriber.
     pub fn new(capacity: usize) -> Self {
-        Self { tx: broadcast::channel(capacity).0 }
+        Self { tx: broadcast::channel(capacity).0, watchers: Default::default() }
+    }
+
+    /// Count a live follower of every call (`None`) or of one, until the guard is dropped.
+    pub fn watch(&self, call: Option<&CallId>) -> Watching {
+        match call {
+            None => {
+                self.watchers.all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Some(id) => {
+                *self.watchers.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(id.clone()).or_default() += 1;
+            }
+        }
+        Watching { watchers: self.watchers.clone(), call: call.cloned() }
+    }
+
+    /// Who follows calls live.
+    pub fn watchers(&self) -> std::sync::Arc<Watchers> {
+        self.watchers.clone()
     }
 
     /// Publish (no subscribers is fine).
@@ -343,5 +405,24 @@ mod tests {
             at_ms: 0,
         };
         assert!(!why.for_caller());
+    }
+
+    #[test]
+    fn a_call_is_watched_while_someone_follows_it_or_all_calls() {
+        let bus = EventBus::new(8);
+        let (a, b) = (CallId("c-a".into()), CallId("c-b".into()));
+        let w = bus.watchers();
+        assert!(!w.watched(&a));
+        let one = bus.watch(Some(&a));
+        let again = bus.watch(Some(&a));
+        assert!(w.watched(&a) && !w.watched(&b));
+        drop(one);
+        assert!(w.watched(&a), "a second follower of the same call still counts");
+        drop(again);
+        assert!(!w.watched(&a));
+        let all = bus.watch(None);
+        assert!(w.watched(&a) && w.watched(&b));
+        drop(all);
+        assert!(!w.watched(&b));
     }
 }

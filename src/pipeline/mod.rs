@@ -19,7 +19,7 @@ use asr::{AsrError, SharedRecognizer};
 use pool::InferencePool;
 use vad::{SileroVadFactory, VadError, VadFactory};
 
-pub use stream::{StreamHandle, TranscriptEvent};
+pub use stream::{PartialsWanted, StreamHandle, TranscriptEvent};
 
 /// Tuning of the live pipeline (the `[pipeline]` section of the server config).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -85,6 +85,36 @@ pub struct StreamHandle {
     pub expected_language: ExpectedLanguage,
     /// What the assistant just asked for, if anything (for the end of the caller's turn).
     pub expected_answer: ExpectedAnswer,
+    /// Whether anyone uses the partial transcripts (asked before each partial decode).
+    pub partials: PartialsWanted,
+}
+
+/// Whether anyone uses a stream's partial transcripts: a person watching the call (its agent,
+/// a supervisor, the caller's page) or something else following it. Partial decodes are most
+/// of a live turn's cost (a 6 s turn: five growing decodes before its final), so a call nobody
+/// watches gets finals only. Unset: wanted (files, benches).
+#[derive(Clone, Default)]
+pub struct PartialsWanted(Arc<std::sync::RwLock<Option<WantedFn>>>);
+
+type WantedFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+impl PartialsWanted {
+    /// Ask `wanted` from now on.
+    pub fn set(&self, wanted: impl Fn() -> bool + Send + Sync + 'static) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(wanted));
+    }
+
+    pub fn get(&self) -> bool {
+        let f = self.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+        f.is_none_or(|f| f())
+    }
+}
+
+/// What a stream shares with whoever holds its handle.
+struct Links {
+    expected: ExpectedLanguage,
+    answer: ExpectedAnswer,
+    partials: PartialsWanted,
 }
 
 impl StreamHandle {
@@ -93,7 +123,13 @@ impl StreamHandle {
     pub fn untranscribed() -> Self {
         let (input, _) = mpsc::channel(1);
         let (_, events) = mpsc::channel(1);
-        Self { input, events, expected_language: Default::default(), expected_answer: Default::default() }
+        Self {
+            input,
+            events,
+            expected_language: Default::default(),
+            expected_answer: Default::default(),
+            partials: Default::default(),
+        }
     }
 }
 
@@ -159,14 +195,17 @@ impl Engine {
         let (in_tx, in_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let engine = self.clone();
-        let expected_language = ExpectedLanguage::default();
-        let expected_answer = ExpectedAnswer::default();
-        let (expected, answer) = (expected_language.clone(), expected_answer.clone());
+        let (expected_language, expected_answer, partials) = Default::default();
+        let links = Links {
+            expected: ExpectedLanguage::clone(&expected_language),
+            answer: ExpectedAnswer::clone(&expected_answer),
+            partials: PartialsWanted::clone(&partials),
+        };
         tokio::spawn(async move {
-            let mut s = Stream::new(engine, vad, ev_tx, expected, answer, caller, file);
+            let mut s = Stream::new(engine, vad, ev_tx, links, caller, file);
             s.run(in_rx).await;
         });
-        Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language, expected_answer })
+        Ok(StreamHandle { input: in_tx, events: ev_rx, expected_language, expected_answer, partials })
     }
 }
 
@@ -250,6 +289,7 @@ struct Stream {
     context: String,
     expected: ExpectedLanguage,
     answer: ExpectedAnswer,
+    partials: PartialsWanted,
     probe: Probe,
     /// Finals whose decode is already done (a probe's), emitted before anything else.
     decoded: VecDeque<(FinalJob, Box<JobOutput>)>,
@@ -262,11 +302,11 @@ impl Stream {
         engine: Arc<Engine>,
         vad: Box<dyn VoiceActivityDetector>,
         events: mpsc::Sender<TranscriptEvent>,
-        expected: ExpectedLanguage,
-        answer: ExpectedAnswer,
+        links: Links,
         analyse_voice: bool,
         hold_for_probe: bool,
     ) -> Self {
+        let Links { expected, answer, partials } = links;
         let turns = TurnDetector::new(engine.config.turn.clone());
         Self {
             engine,
@@ -285,6 +325,7 @@ impl Stream {
             context: String::new(),
             expected,
             answer,
+            partials,
             probe: Probe::None,
             decoded: VecDeque::new(),
             hold_for_probe,
@@ -556,7 +597,7 @@ impl Stream {
             }
             self.probe = Probe::None;
         }
-        if cfg.partial_interval_ms == 0 {
+        if cfg.partial_interval_ms == 0 || !self.partials.get() {
             return;
         }
         let now = self.now_ms();
@@ -909,6 +950,10 @@ mod tests {
     }
 
     async fn run(audio: Vec<f32>) -> Vec<TranscriptEvent> {
+        run_watched(audio, true).await
+    }
+
+    async fn run_watched(audio: Vec<f32>, watched: bool) -> Vec<TranscriptEvent> {
         let engine = Engine::new(
             Arc::new(FakeRecognizer),
             Arc::new(FakeVadFactory),
@@ -917,8 +962,10 @@ mod tests {
         )
         .unwrap();
         let mut h = engine.start_stream().unwrap();
+        h.partials.set(move || watched);
         for f in crate::media::mono_frames(audio, 16_000, 20) {
             h.input.send(f).await.unwrap();
+            tokio::task::yield_now().await;
         }
         drop(h.input);
         let mut events = Vec::new();
@@ -959,6 +1006,21 @@ mod tests {
         assert!((2960..=3040).contains(end_ms), "end {end_ms}");
         assert!(*latency_ms >= 600, "latency includes the end-of-turn silence: {latency_ms}");
         assert!(matches!(events.last(), Some(TranscriptEvent::Ended { audio_ms: 4000 })), "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn a_call_nobody_follows_gets_its_finals_without_partials() {
+        let mut audio = vec![0.0; 500 * 16];
+        audio.extend(tone(4000));
+        audio.extend(vec![0.0; 1000 * 16]);
+        let partials =
+            |events: &[TranscriptEvent]| events.iter().filter(|e| matches!(e, TranscriptEvent::Partial { .. })).count();
+        let watched = run_watched(audio.clone(), true).await;
+        assert!(partials(&watched) > 0, "{watched:?}");
+        let alone = run_watched(audio, false).await;
+        assert_eq!(partials(&alone), 0, "{alone:?}");
+        let finals: Vec<_> = alone.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
+        assert!(matches!(finals[..], [TranscriptEvent::Final { text, .. }] if text == "hello world"), "{alone:?}");
     }
 
     #[tokio::test]

@@ -400,6 +400,12 @@ impl View {
 /// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
 async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>, mut view: View) {
     let mut rx = svc.events.subscribe();
+    // Staff and callers following calls get their words as spoken (partials); an agent's view
+    // counts through the call itself (the agent is on it).
+    let _watching = match view {
+        View::Staff | View::Caller => Some(svc.events.watch(only.as_ref())),
+        View::Agent { .. } => None,
+    };
     loop {
         tokio::select! {
             ev = rx.recv() => {
