@@ -113,6 +113,12 @@ fn parallel_guesses_are_limited_per_address_and_memory_stays_bounded() {
         assert!(a.body["error"].as_str().unwrap().contains("try again"), "{}", a.body);
     }
     assert_eq!(checks(&server), 5, "at most the quota of password checks");
+    // The server's log reaches this process through a pipe: let the last lines arrive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while server.log().matches("failed login").count() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
     assert_eq!(log.matches("failed login").count(), 5, "one log line per check, none per refusal");
 
