@@ -13,7 +13,9 @@ use switchboard::transport::rtp::packet::RtpPacket;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
-    let server = Server::start(&[("SWITCHBOARD__CALLS__MAX_CALLS", "1")]);
+    // Calls beyond capacity refused (not answered as overflow calls: tests/admission.rs).
+    let server =
+        Server::start(&[("SWITCHBOARD__CALLS__MAX_CALLS", "1"), ("SWITCHBOARD__CALLS__OVERFLOW__ACTION", "refuse")]);
     let mut events = server.events(None).await;
     let uac = Uac::new(server.sip);
 
@@ -98,7 +100,7 @@ async fn malformed_sip_gets_4xx_or_silence_and_the_server_keeps_serving() {
     let started = events.next_of("call_started", Duration::from_secs(10)).await;
     assert_eq!(started["caller"], "+15550199");
 
-    // At capacity (max_calls = 1): 486 for the next caller.
+    // At capacity (max_calls = 1, overflow refused): 486 for the next caller.
     let other = Uac::new(server.sip);
     other.send(other.request("INVITE", "busy-1", 1, None, SDP_CT, &sdp(7002, "0", "")).as_bytes());
     assert_eq!(other.final_for("busy-1").status(), Some(486));

@@ -309,6 +309,9 @@ struct EventsQuery {
     call: Option<String>,
     /// A web caller's capability for their own call (from the offer's answer).
     token: Option<String>,
+    /// `false`: leave out the words as they are spoken (`transcript_partial`). A call nobody
+    /// takes partials for is not decoded for them (a quarter of the CPU).
+    partials: Option<bool>,
 }
 
 /// Staff follow the calls they may see; a web caller follows only their own call, with its token.
@@ -344,7 +347,8 @@ async fn events_ws(
     // Tracked, so shutdown waits for the last call_ended to go out before the process exits
     // (upgraded sockets are not part of the HTTP server's graceful shutdown).
     let connections = svc.connections.clone();
-    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, view)))
+    let partials = q.partials.unwrap_or(true);
+    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, view, partials)))
 }
 
 /// What one event subscription may see.
@@ -398,13 +402,20 @@ impl View {
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
 /// `{"type":"lagged","missed":N}` notice and continues with current events.
 /// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
-async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Option<CallId>, mut view: View) {
+async fn stream_events(
+    svc: Arc<CallServices>,
+    mut socket: WebSocket,
+    only: Option<CallId>,
+    mut view: View,
+    partials: bool,
+) {
     let mut rx = svc.events.subscribe();
-    // Staff and callers following calls get their words as spoken (partials); an agent's view
-    // counts through the call itself (the agent is on it).
+    // Staff and callers following calls get their words as spoken (partials), unless they
+    // said they do not show them; an agent's view counts through the call itself (the agent
+    // is on it).
     let _watching = match view {
-        View::Staff | View::Caller => Some(svc.events.watch(only.as_ref())),
-        View::Agent { .. } => None,
+        View::Staff | View::Caller if partials => Some(svc.events.watch(only.as_ref())),
+        _ => None,
     };
     loop {
         tokio::select! {
@@ -412,7 +423,9 @@ async fn stream_events(svc: Arc<CallServices>, mut socket: WebSocket, only: Opti
                 let mut texts = Vec::new();
                 match ev {
                     Ok(ev) => {
-                        if only.as_ref().is_some_and(|c| c != ev.call_id()) {
+                        if only.as_ref().is_some_and(|c| c != ev.call_id())
+                            || (!partials && matches!(ev, Event::TranscriptPartial { .. }))
+                        {
                             continue;
                         }
                         let (pass, extra) = view.pass(&svc, &ev);

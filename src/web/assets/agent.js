@@ -76,7 +76,9 @@ $("presence").addEventListener("change", () => setPresence($("presence").value))
 
 function connectEvents() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  events = new WebSocket(`${proto}//${location.host}/api/events`);
+  // This page does not show words as they are spoken: no partials (a call nobody else follows
+  // then skips decoding them).
+  events = new WebSocket(`${proto}//${location.host}/api/events?partials=false`);
   events.onmessage = (m) => onEvent(JSON.parse(m.data));
   events.onclose = () => { events = null; setTimeout(() => { if (sb.user) connectEvents(); }, 2000); };
 }
