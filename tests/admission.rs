@@ -14,24 +14,33 @@ use common::uac::{sdp, Uac, SDP_CT};
 use common::webrtc::{offer, post};
 use switchboard::transport::rtp::packet::RtpPacket;
 
-/// Place a SIP call from `uac`; returns the To tag once it is answered (None if refused,
-/// with the status).
-fn call(uac: &Uac, id: &str) -> Result<String, u16> {
+/// A SIP call answered: its To tag, our RTP socket and the server's RTP address.
+struct Answered {
+    tag: String,
+    rtp: UdpSocket,
+    server_rtp: SocketAddr,
+}
+
+/// Place a SIP call from `uac` and acknowledge the final answer; the status if it is refused.
+fn invite(uac: &Uac, id: &str) -> Result<Answered, u16> {
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let body = sdp(rtp.local_addr().unwrap().port(), "0", "");
     uac.send(uac.request("INVITE", id, 1, None, SDP_CT, &body).as_bytes());
     let r = uac.final_for(id);
     let tag = r.to().and_then(|t| t.tag().map(str::to_string)).unwrap_or_default();
-    match r.status() {
-        Some(200) => {
-            uac.send(uac.request("ACK", id, 1, Some(&tag), "", "").as_bytes());
-            Ok(tag)
-        }
-        other => {
-            uac.send(uac.request("ACK", id, 1, Some(&tag), "", "").as_bytes());
-            Err(other.unwrap_or(0))
-        }
+    uac.send(uac.request("ACK", id, 1, Some(&tag), "", "").as_bytes());
+    if r.status() != Some(200) {
+        return Err(r.status().unwrap_or(0));
     }
+    let answer = String::from_utf8(r.body.clone()).unwrap();
+    let port: u16 =
+        answer.lines().find(|l| l.starts_with("m=audio")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    Ok(Answered { tag, rtp, server_rtp: SocketAddr::from(([127, 0, 0, 1], port)) })
+}
+
+/// Place a SIP call; the To tag once it is answered, else the status.
+fn call(uac: &Uac, id: &str) -> Result<String, u16> {
+    invite(uac, id).map(|a| a.tag)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,17 +106,8 @@ async fn a_slot_is_free_the_moment_the_caller_hangs_up() {
 /// Place a SIP call whose media this test plays: the To tag, our RTP socket and the server's
 /// RTP address.
 fn call_with_media(uac: &Uac, id: &str) -> (String, UdpSocket, SocketAddr) {
-    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let body = sdp(rtp.local_addr().unwrap().port(), "0", "");
-    uac.send(uac.request("INVITE", id, 1, None, SDP_CT, &body).as_bytes());
-    let ok = uac.final_for(id);
-    assert_eq!(ok.status(), Some(200), "{id} is answered");
-    let answer = String::from_utf8(ok.body.clone()).unwrap();
-    let port: u16 =
-        answer.lines().find(|l| l.starts_with("m=audio")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let tag = ok.to().unwrap().tag().unwrap().to_string();
-    uac.send(uac.request("ACK", id, 1, Some(&tag), "", "").as_bytes());
-    (tag, rtp, SocketAddr::from(([127, 0, 0, 1], port)))
+    let a = invite(uac, id).unwrap_or_else(|s| panic!("{id} refused with {s}"));
+    (a.tag, a.rtp, a.server_rtp)
 }
 
 /// Send mu-law silence to `to` for `secs` and count the packets back that carry sound (not

@@ -89,10 +89,10 @@ fn admit_call(svc: &Arc<CallServices>, new: NewCall) -> Result<CallLeg, CallErro
     };
     // The lines are full: the call may still be answered, untranscribed (`[calls.overflow]`).
     let overflow = &svc.settings.overflow;
-    let limit = overflow.limit(svc.settings.max_calls);
     let mut record = record;
     record.info.overflow = true;
-    if limit == 0 || !svc.registry.try_insert(record.clone(), limit) {
+    // `refuse` allows none.
+    if !svc.registry.try_insert(record.clone(), overflow.limit(svc.settings.max_calls)) {
         return Err(refused);
     }
     crate::metrics::calls().overflowed.inc(overflow.action.name());

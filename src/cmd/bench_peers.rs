@@ -67,6 +67,12 @@ struct Side {
 }
 
 impl Side {
+    fn add(&mut self, cpu_s: f64, wall_s: f64, reference: &str, text: &str) {
+        self.cpu_s += cpu_s;
+        self.wall_s += wall_s;
+        self.wer.add(wer(reference, text));
+    }
+
     fn row(&self, name: &str, turns: usize) {
         let n = turns.max(1) as f64;
         println!(
@@ -76,6 +82,17 @@ impl Side {
             self.wer.to_string()
         );
     }
+}
+
+/// One turn through a live stream fed at real time: the CPU the process spent on it (the
+/// feeding itself is next to nothing) and, as wall time, only the wait for the final after
+/// the turn's audio ended.
+async fn live_turn(engine: &Arc<Engine>, c: &Clip, pace: Pace, side: &mut Side) -> anyhow::Result<()> {
+    let (cpu0, t0) = (cpu_s(), Instant::now());
+    let r = stream_frames(engine, mono_frames(c.audio.clone(), 16_000, 20).map(Ok), pace, |_| {}).await?;
+    let wait = (t0.elapsed().as_secs_f64() - c.audio.len() as f64 / 16_000.0).max(0.0);
+    side.add(cpu_s() - cpu0, wait, &c.reference, &r.text());
+    Ok(())
 }
 
 /// Run `switchboard bench peers`.
@@ -124,38 +141,20 @@ pub async fn peers(
         if p.file != format!("turn-{i:02}.wav") {
             anyhow::bail!("{}: turn {i} is {}, expected turn-{i:02}.wav", peer_file.display(), p.file);
         }
-        // Live: fed at real time through the streaming pipeline, partials and all. The cost
-        // is what the process spent on it (the feeding itself is next to nothing).
-        let (cpu0, t0) = (cpu_s(), Instant::now());
-        let r =
-            stream_frames(&engine, mono_frames(c.audio.clone(), 16_000, 20).map(Ok), Pace::Realtime, |_| {}).await?;
-        live.cpu_s += cpu_s() - cpu0;
-        // Wall time here is real time plus the wait for the final: report the wait only.
-        live.wall_s += (t0.elapsed().as_secs_f64() - c.audio.len() as f64 / 16_000.0).max(0.0);
-        live.wer.add(wer(&c.reference, &r.text()));
-        // The same, as a call nobody follows: finals only.
-        let (cpu0, t0) = (cpu_s(), Instant::now());
-        let frames = mono_frames(c.audio.clone(), 16_000, 20).map(Ok);
-        let r = stream_frames(&engine, frames, Pace::RealtimeUnwatched, |_| {}).await?;
-        unwatched.cpu_s += cpu_s() - cpu0;
-        unwatched.wall_s += (t0.elapsed().as_secs_f64() - c.audio.len() as f64 / 16_000.0).max(0.0);
-        unwatched.wer.add(wer(&c.reference, &r.text()));
+        // Live: fed at real time through the streaming pipeline, as a followed call (partials
+        // and all) and as one nobody follows (finals only).
+        live_turn(&engine, c, Pace::Realtime, &mut live).await?;
+        live_turn(&engine, c, Pace::RealtimeUnwatched, &mut unwatched).await?;
         // Whole turn: one decode of the turn, as the peer does; as a live final decodes it
         // (the encoder window fitted to the audio), and in whisper.cpp's full 30 s window.
         let (cpu0, t0) = (cpu_s(), Instant::now());
         let (e, audio) = (engine.clone(), c.audio.clone());
         let hyp = tokio::task::spawn_blocking(move || e.decode_whole(audio, "")).await??;
-        fitted.cpu_s += cpu_s() - cpu0;
-        fitted.wall_s += t0.elapsed().as_secs_f64();
-        fitted.wer.add(wer(&c.reference, &hyp.text));
+        fitted.add(cpu_s() - cpu0, t0.elapsed().as_secs_f64(), &c.reference, &hyp.text);
         let (cpu0, t0) = (cpu_s(), Instant::now());
         let text = offline_transcribe(&engine, c.audio.clone()).await?;
-        whole.cpu_s += cpu_s() - cpu0;
-        whole.wall_s += t0.elapsed().as_secs_f64();
-        whole.wer.add(wer(&c.reference, &text));
-        other.cpu_s += p.cpu_s;
-        other.wall_s += p.wall_s;
-        other.wer.add(wer(&c.reference, &p.text));
+        whole.add(cpu_s() - cpu0, t0.elapsed().as_secs_f64(), &c.reference, &text);
+        other.add(p.cpu_s, p.wall_s, &c.reference, &p.text);
     }
     let n = clips.len();
     println!("{:<50} {:>9} {:>9} {:>22}", "per turn", "cpu ms", "wall ms", "WER");

@@ -293,6 +293,19 @@ impl Drop for Watching {
 }
 
 impl Watchers {
+    /// Count a live follower of every call (`None`) or of one, until the guard is dropped.
+    fn watch(self: &std::sync::Arc<Self>, call: Option<&CallId>) -> Watching {
+        match call {
+            None => {
+                self.all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Some(id) => {
+                *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(id.clone()).or_default() += 1;
+            }
+        }
+        Watching { watchers: self.clone(), call: call.cloned() }
+    }
+
     /// Whether anyone follows `call` live.
     pub fn watched(&self, call: &CallId) -> bool {
         self.all.load(std::sync::atomic::Ordering::Relaxed) > 0
@@ -308,15 +321,7 @@ impl EventBus {
 
     /// Count a live follower of every call (`None`) or of one, until the guard is dropped.
     pub fn watch(&self, call: Option<&CallId>) -> Watching {
-        match call {
-            None => {
-                self.watchers.all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            Some(id) => {
-                *self.watchers.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(id.clone()).or_default() += 1;
-            }
-        }
-        Watching { watchers: self.watchers.clone(), call: call.cloned() }
+        self.watchers.watch(call)
     }
 
     /// Who follows calls live.

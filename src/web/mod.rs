@@ -417,15 +417,16 @@ async fn stream_events(
         View::Staff | View::Caller if partials => Some(svc.events.watch(only.as_ref())),
         _ => None,
     };
+    let subscribed = |ev: &Event| {
+        only.as_ref().is_none_or(|c| c == ev.call_id()) && (partials || !matches!(ev, Event::TranscriptPartial { .. }))
+    };
     loop {
         tokio::select! {
             ev = rx.recv() => {
                 let mut texts = Vec::new();
                 match ev {
                     Ok(ev) => {
-                        if only.as_ref().is_some_and(|c| c != ev.call_id())
-                            || (!partials && matches!(ev, Event::TranscriptPartial { .. }))
-                        {
+                        if !subscribed(&ev) {
                             continue;
                         }
                         let (pass, extra) = view.pass(&svc, &ev);
@@ -452,7 +453,7 @@ async fn stream_events(
                 // Let the last call_ended events out before closing.
                 svc.tracker.wait().await;
                 while let Ok(ev) = rx.try_recv() {
-                    if only.as_ref().is_none_or(|c| c == ev.call_id()) && view.pass(&svc, &ev).0 {
+                    if subscribed(&ev) && view.pass(&svc, &ev).0 {
                         let _ = socket.send(Message::Text(serde_json::to_string(&ev).expect("serialise").into())).await;
                     }
                 }
