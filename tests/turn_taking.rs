@@ -122,9 +122,14 @@ fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
     let (s, _) = common::summary_and_heard(&out);
     let finals = s["caller_finals"].as_array().unwrap();
     println!("the server heard: {finals:?}");
-    let first = common::words(finals.first().and_then(|f| f["text"].as_str()).unwrap_or(""));
+    // The pause comes after "the order number is": the whole sentence is one turn when the
+    // number is in it. (The pause used to come after "calling about", a word tiny.en sometimes
+    // heard as "the bell." over G.711, which no rule can tell from a finished sentence.)
+    let first = finals.first().and_then(|f| f["text"].as_str()).unwrap_or("");
+    let digits: String = first.chars().filter(char::is_ascii_digit).collect();
+    let spoken = common::words(first);
     assert!(
-        first.contains("calling") && first.contains("order"),
+        spoken.contains("calling") && (digits.contains("45678") || spoken.contains("four five six seven eight")),
         "the first turn was cut at the pause (the assistant would answer half a sentence): {finals:?}"
     );
     assert_eq!(s["outcome"], "resolved", "{s}");
