@@ -327,7 +327,8 @@ pub enum EvalWhat {
     },
     /// Spoken dates of birth, order numbers and PINs (Piper and espeak-ng voices, 8 kHz
     /// mu-law) read with the dialogue's parsers: the default model and base, each without and
-    /// with the expectation's prompt.
+    /// with the expectation's prompt; the first model as a call decodes, and what reading back
+    /// answers below each confidence would catch and cost.
     Answers {
         /// Whisper models to compare, comma-separated.
         #[arg(long, default_value = "tiny.en,base", value_delimiter = ',')]

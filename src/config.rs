@@ -383,6 +383,12 @@ impl ServerConfig {
                 p.verification_lock_window_minutes
             ));
         }
+        if !(0.0..=1.0).contains(&p.read_back_below) {
+            return bad(format!(
+                "assistant.policy.read_back_below = {} (0 to 1; 0 never reads back)",
+                p.read_back_below
+            ));
+        }
         self.back_office.validate().map_err(ConfigError::Invalid)?;
         self.alerts.validate().map_err(ConfigError::Invalid)?;
         let r = &self.routing;

@@ -136,3 +136,27 @@ fn a_sip_caller_pausing_mid_sentence_is_answered_once_for_the_whole_sentence() {
     let said: Vec<&str> = s["assistant_said"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
     assert!(said.iter().any(|t| t.contains("4 5 6 7 8")), "{said:?}");
 }
+
+/// The call: a date of birth said over G.711 to the default English model. Either the
+/// recogniser is sure and right, or it is unsure and the date is read back and confirmed; a
+/// misheard date never fails the verification unasked.
+#[test]
+fn a_date_of_birth_said_over_the_phone_verifies_the_caller() {
+    require_models();
+    let dir = tempdir("date-of-birth");
+    let db = dir.join("bo.db");
+    ok_stdout(&["demo-data", "--db", db.to_str().unwrap(), "--customers", "12"]);
+    let server = Server::start(&[("SWITCHBOARD__STORE__PATH", db.to_str().unwrap())]);
+    let out = common::simulate_in_background(&server, "date_of_birth.toml").join().expect("simulator");
+    let (s, _) = common::summary_and_heard(&out);
+    let said: Vec<&str> = s["assistant_said"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+    println!("the assistant said: {said:#?}\nthe server heard: {:?}", s["caller_finals"]);
+    let verifies: Vec<&Value> = s["actions"].as_array().unwrap().iter().filter(|a| a["tool"] == "verify").collect();
+    assert!(
+        verifies.iter().all(|a| a["ok"] == true) && !verifies.is_empty(),
+        "a date of birth failed the check (misheard and not read back?): {verifies:?} {said:?}"
+    );
+    assert!(said.iter().any(|t| t.contains("Thank you, John")), "{said:?}");
+    assert!(said.iter().any(|t| t.contains("4 5 6 7 8")), "{said:?}");
+    assert_eq!(s["outcome"], "resolved", "{s}");
+}

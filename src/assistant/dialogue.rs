@@ -124,8 +124,9 @@ pub struct Outcome {
 pub enum Input<'a> {
     /// The call was answered.
     Start,
-    /// A finished caller turn with the call's language and the caller's state after it.
-    Turn { text: &'a str, language: &'a str, state: Option<&'a TurnState>, trend: f32 },
+    /// A finished caller turn with the call's language and the caller's state after it, and
+    /// the recogniser's confidence in its words (`None`: typed, or not known).
+    Turn { text: &'a str, language: &'a str, state: Option<&'a TurnState>, trend: f32, confidence: Option<f32> },
     /// Keys pressed (a PIN, collected until '#' or four digits).
     Digits(&'a str),
     /// The caller said nothing for a while after the assistant spoke.
@@ -146,6 +147,9 @@ enum Change {
 enum Pending {
     /// Waiting for a verification factor, to then run this intent on this text.
     Verify(Intent, String),
+    /// A spoken date of birth read back to the caller: yes checks it ([`Pending::Verify`]'s
+    /// intent and text kept).
+    CheckBirthDate(Intent, String, NaiveDate),
     OrderNumber(Intent),
     Confirm(Change),
     NewDate {
@@ -173,6 +177,8 @@ pub struct Assistant {
     lock: Option<Arc<VerificationLock>>,
     not_understood: u32,
     silences: u32,
+    /// The recogniser's confidence in the turn being handled.
+    heard: Option<f32>,
     rising_turns: u32,
     pending: Option<Pending>,
     last_said: Vec<String>,
@@ -212,6 +218,7 @@ impl Assistant {
             lock: None,
             not_understood: 0,
             silences: 0,
+            heard: None,
             rising_turns: 0,
             pending: None,
             last_said: Vec::new(),
@@ -284,6 +291,7 @@ impl Assistant {
         use super::expect;
         match self.pending.as_ref()? {
             Pending::Verify(..) => Some(expect::date_of_birth_or_pin(self.today)),
+            Pending::CheckBirthDate(..) => Some(expect::yes_no()),
             Pending::OrderNumber(_) => Some(expect::order_number()),
             Pending::Confirm(_) => Some(expect::yes_no()),
             Pending::NewDate { .. } => Some(expect::date(self.today)),
@@ -344,6 +352,11 @@ impl Assistant {
                 self.silences = 0;
                 match self.pending.clone() {
                     Some(Pending::Verify(..)) => self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await,
+                    // A PIN keyed instead of a yes to the date read back.
+                    Some(Pending::CheckBirthDate(intent, asked, _)) => {
+                        self.pending = Some(Pending::Verify(intent, asked));
+                        self.verify_with(&mut r, entities::pin(d).map(Factor::Pin)).await
+                    }
                     Some(Pending::OrderNumber(intent)) => match entities::order_number(d) {
                         Some(n) => {
                             self.pending = None;
@@ -355,8 +368,9 @@ impl Assistant {
                     _ => {}
                 }
             }
-            Input::Turn { text, language, state, trend } => {
+            Input::Turn { text, language, state, trend, confidence } => {
                 self.silences = 0;
+                self.heard = confidence;
                 self.turn(&mut r, text, language, state, trend).await;
             }
         }
@@ -464,25 +478,13 @@ impl Assistant {
     /// Returns whether the turn was consumed as an answer.
     async fn answer_pending(&mut self, r: &mut Reply, p: Pending, text: &str) -> bool {
         match p {
-            Pending::Verify(intent, asked) => {
-                // A date first: "April 12th 1985" holds a four-digit run that is not a PIN.
-                let factor = entities::date(text, self.today)
-                    .filter(|d| *d < self.today)
-                    .map(Factor::DateOfBirth)
-                    .or_else(|| entities::pin(text).map(Factor::Pin));
-                if factor.is_none() && entities::order_number(text).is_some() {
-                    // An order number instead of a factor: keep it for after verification.
-                    self.pending = Some(Pending::Verify(intent, format!("{asked} {text}")));
-                    self.msg(r, Msg::AskVerification);
-                    return true;
+            Pending::Verify(intent, asked) => self.answer_verify(r, intent, asked, text).await,
+            Pending::CheckBirthDate(intent, asked, date) => {
+                match self.check_answer(r, intent, asked, date, text).await {
+                    // A factor again instead of yes or no: weighed as the answer to the question.
+                    Some((intent, asked)) => self.answer_verify(r, intent, asked, text).await,
+                    None => true,
                 }
-                if factor.is_none() && self.classifier.classify(text).intent != Intent::Unknown {
-                    // A new request instead of an answer: forget the old one.
-                    return false;
-                }
-                self.pending = Some(Pending::Verify(intent, asked));
-                self.verify_with(r, factor).await;
-                true
             }
             Pending::OrderNumber(intent) => match entities::order_number(text) {
                 Some(n) => {
@@ -664,6 +666,7 @@ pub fn spoken_email(text: &str) -> Option<String> {
 
 mod account;
 mod llm_turn;
+mod read_back;
 mod verify;
 
 #[cfg(test)]

@@ -74,13 +74,28 @@ fn tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// [`tokens`], each marked when a sentence ends after it (".", "?" or "!" before the next space).
+fn tokens_with_stops(text: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for piece in text.split_whitespace() {
+        let stop = piece.trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!']);
+        let toks = tokens(piece);
+        let n = toks.len();
+        out.extend(toks.into_iter().enumerate().map(|(i, t)| (t, stop && i + 1 == n)));
+    }
+    out
+}
+
 /// Runs of digits as read out: adjacent digits, digit words and "double"/"triple" join into one
 /// string; anything else ends a run. "My order is 4, 5, 6, seven eight" -> ["45678"].
+/// A sentence that ends after a group of three or more digits ends the run: Whisper repeats a
+/// short answer into the silence after it ("81643. 81643."), which is two runs, not ten digits.
 pub fn digit_runs(text: &str) -> Vec<String> {
     let mut runs = Vec::new();
     let mut cur = String::new();
     let mut repeat = 1;
-    let toks = tokens(text);
+    let marked = tokens_with_stops(text);
+    let toks: Vec<String> = marked.iter().map(|(t, _)| t.clone()).collect();
     for (i, t) in toks.iter().enumerate() {
         let next_is_digit =
             toks.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some());
@@ -103,6 +118,10 @@ pub fn digit_runs(text: &str) -> Vec<String> {
                     cur.push_str(&d);
                 }
                 repeat = 1;
+                // (Dotted digits, "4.5.6.", are digits read one by one, not a group.)
+                if marked[i].1 && !dotted && d.len() >= 3 {
+                    runs.push(std::mem::take(&mut cur));
+                }
             }
             (None, "double" | "dubbel" | "doppel") if next_is_digit => repeat = 2,
             (None, "triple") if next_is_digit => repeat = 3,
@@ -120,9 +139,27 @@ pub fn digit_runs(text: &str) -> Vec<String> {
     runs
 }
 
-/// An order number: the first run of 5 or 6 digits.
+/// An order number: the first run of 5 or 6 digits (or of a run Whisper echoed, see
+/// [`without_echo`]).
 pub fn order_number(text: &str) -> Option<String> {
-    digit_runs(text).into_iter().find(|r| (5..=6).contains(&r.len()))
+    of_length(text, &[5, 6])
+}
+
+/// The first run with one of these lengths; failing that, the first run that is one of them
+/// followed by Whisper's echo of its start.
+fn of_length(text: &str, lens: &[usize]) -> Option<String> {
+    let runs = digit_runs(text);
+    runs.iter().find(|r| lens.contains(&r.len())).cloned().or_else(|| runs.iter().find_map(|r| without_echo(r, lens)))
+}
+
+/// A run too long for what was asked whose tail repeats its start ("8164381": the order number
+/// 81643, then "8 1" again) is the answer and the recogniser's echo of it: tiny.en carries a
+/// short answer on into the silence after it ("1, 2, 3, 4, 1, 2,"). Returns the answer.
+pub fn without_echo(run: &str, lens: &[usize]) -> Option<String> {
+    lens.iter()
+        .filter(|&&n| run.len() > n)
+        .find(|&&n| run.as_bytes()[n..] == run.as_bytes()[..run.len() - n])
+        .map(|&n| run[..n].to_string())
 }
 
 /// A phone number given with its country code, keyed or spoken: all its digits (8 to 15, as
@@ -196,9 +233,9 @@ pub fn address(text: &str) -> Option<(String, String, String)> {
     (has_letters(&street) && has_letters(&city)).then_some((street, postcode, city))
 }
 
-/// A four-digit PIN.
+/// A four-digit PIN (or one Whisper echoed, see [`without_echo`]).
 pub fn pin(text: &str) -> Option<String> {
-    digit_runs(text).into_iter().find(|r| r.len() == 4)
+    of_length(text, &[4])
 }
 
 const UNITS: &[(&str, i64)] = &[
@@ -533,6 +570,22 @@ mod tests {
         assert_eq!(digit_runs("four five six seven eight"), vec!["45678"]);
         assert_eq!(digit_runs("4-5-6, seven eight please"), vec!["45678"]);
         assert_eq!(digit_runs("double five six oh one"), vec!["55601"]);
+        // Whisper's echo of a short answer is a second run; digits read one by one are not.
+        assert_eq!(digit_runs("81643. 81643."), vec!["81643", "81643"]);
+        assert_eq!(order_number("81643. 81643."), Some("81643".into()));
+        assert_eq!(pin("2580. 2580."), Some("2580".into()));
+        assert_eq!(digit_runs("4. 5. 6. 7. 8."), vec!["45678"]);
+        assert_eq!(digit_runs("4.5.6. 7.8."), vec!["45678"]);
+        assert_eq!(digit_runs("It's 12. 34."), vec!["1234"]);
+        // tiny.en's echo of a short answer into the silence after it.
+        assert_eq!(order_number("8 1 6 4 3 8 1"), Some("81643".into()));
+        assert_eq!(order_number("2 6 8 1 4. 2 6"), Some("26814".into()));
+        assert_eq!(pin("1, 2, 3, 4, 1, 2,"), Some("1234".into()));
+        assert_eq!(pin("9901 9901 9"), Some("9901".into()));
+        assert_eq!(pin("6, 0, 3, 8, 6, 0, 3"), Some("6038".into()));
+        // Not an echo: too long and no repeat.
+        assert_eq!(pin("1, 2, 3, 4, 5, 6"), None);
+        assert_eq!(order_number("1234567"), None);
         assert_eq!(digit_runs("The order number is 4.5.6. 7.8."), vec!["45678"]);
         assert_eq!(digit_runs("that was 129.50"), Vec::<String>::new());
         assert_eq!(digit_runs("fyra fem sex sju åtta"), vec!["45678"]);

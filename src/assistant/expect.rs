@@ -27,6 +27,22 @@ pub fn prompt(kind: Kind) -> &'static str {
     }
 }
 
+/// The prompt a call decodes an answer of this kind with: only where `switchboard eval
+/// answers` measured a gain (order numbers). Dates of birth and PINs are asked for together
+/// ("your date of birth, or your PIN"), so they share one.
+pub fn prompt_for(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::OrderNumber => Some(prompt(Kind::OrderNumber)),
+        Kind::Date | Kind::Pin => None,
+    }
+}
+
+/// Below this confidence ([`crate::pipeline::asr::confidence`]) a spoken date of birth is read
+/// back to the caller before it is checked, and a spoken PIN is asked for on the keypad: a
+/// misheard factor would count as a failed verification. The default for
+/// `[assistant.policy] read_back_below`; `switchboard eval answers` prints what it catches.
+pub const READ_BACK_BELOW: f32 = 0.5;
+
 /// A month's name (English, Swedish, German, Spanish, French: what the date parser reads).
 fn names_a_month(text: &str) -> bool {
     text.to_lowercase().split(|c: char| !c.is_alphabetic()).any(|w| entities::month(w).is_some())
@@ -44,7 +60,7 @@ pub fn order_number() -> Expectation {
         None if digits_so_far(t) > 0 => Answer::Partial,
         None => Answer::Nothing,
     })
-    .with_prompt(Some(prompt(Kind::OrderNumber)))
+    .with_prompt(prompt_for(Kind::OrderNumber))
 }
 
 /// A date ("April twelfth, 1985", "12/04/1985"), `today` for relative dates.
@@ -73,6 +89,7 @@ pub fn date_of_birth_or_pin(today: NaiveDate) -> Expectation {
         }
         date_answer(t, today)
     })
+    .with_prompt(prompt_for(Kind::Date))
 }
 
 /// Yes or no.

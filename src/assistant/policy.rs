@@ -28,6 +28,11 @@ pub struct Policy {
     /// The window those failures count in, in minutes. They expire only with it: a successful
     /// verification does not clear earlier failures.
     pub verification_lock_window_minutes: u32,
+    /// A spoken date of birth the recogniser is less sure of than this (its least certain
+    /// word's probability) is read back to the caller before it is checked, and a spoken PIN
+    /// is asked for on the keypad instead: a misheard factor must not count as a failed
+    /// verification. 0 never reads back.
+    pub read_back_below: f32,
 }
 
 impl Default for Policy {
@@ -42,6 +47,7 @@ impl Default for Policy {
             max_verification_failures: 2,
             verification_lock_failures: 3,
             verification_lock_window_minutes: 60,
+            read_back_below: crate::assistant::expect::READ_BACK_BELOW,
         }
     }
 }

@@ -21,6 +21,14 @@ pub enum Msg {
     Verified {
         name: String,
     },
+    /// A spoken date of birth the recogniser was unsure of, read back before it is checked.
+    CheckDateOfBirth {
+        date: NaiveDate,
+    },
+    /// The caller said the date read back was wrong.
+    SayDateOfBirthAgain,
+    /// A spoken PIN the recogniser was unsure of: key it instead.
+    KeyPin,
     AskOrderNumber,
     OrderNotFound {
         number: String,
@@ -264,19 +272,34 @@ pub fn date(lang: &str, d: NaiveDate) -> String {
     let m = MONTHS[i][d.month0() as usize];
     let day = d.day();
     match i {
-        0 => {
-            let suffix = match (day % 10, day % 100) {
-                (1, n) if n != 11 => "st",
-                (2, n) if n != 12 => "nd",
-                (3, n) if n != 13 => "rd",
-                _ => "th",
-            };
-            format!("{wd}, {m} {day}{suffix}")
-        }
+        0 => format!("{wd}, {m} {day}{}", ordinal_suffix(day)),
         1 => format!("{wd} den {day} {m}"),
         2 => format!("{wd}, den {day}. {m}"),
         3 => format!("{wd} {day} {m}"),
         _ => format!("{wd} {day} de {m}"),
+    }
+}
+
+/// A date with its year and no weekday, as a date of birth is said: "April 12th, 1985",
+/// "12 april 1985", "12. April 1985", "12 avril 1985", "12 de abril de 1985".
+pub fn birth_date(lang: &str, d: NaiveDate) -> String {
+    let i = lang_index(lang);
+    let m = MONTHS[i][d.month0() as usize];
+    let (day, year) = (d.day(), d.year());
+    match i {
+        0 => format!("{m} {day}{}, {year}", ordinal_suffix(day)),
+        1 | 3 => format!("{day} {m} {year}"),
+        2 => format!("{day}. {m} {year}"),
+        _ => format!("{day} de {m} de {year}"),
+    }
+}
+
+fn ordinal_suffix(day: u32) -> &'static str {
+    match (day % 10, day % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
     }
 }
 
@@ -332,6 +355,28 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             let first = name.split_whitespace().next().unwrap_or(name);
             pick(["Thank you, {}.", "Tack, {}.", "Danke, {}.", "Merci, {}.", "Gracias, {}."]).replace("{}", first)
         }
+        Msg::CheckDateOfBirth { date } => pick([
+            "I heard {}. Is that right?",
+            "Jag hörde {}. Stämmer det?",
+            "Ich habe {} verstanden. Ist das richtig?",
+            "J'ai compris le {}. Est-ce exact ?",
+            "He entendido {}. ¿Es correcto?",
+        ])
+        .replace("{}", &birth_date(lang, *date)),
+        Msg::SayDateOfBirthAgain => pick([
+            "Sorry about that. Please say your date of birth once more, or key in your four digit PIN.",
+            "Förlåt. Säg ditt födelsedatum en gång till, eller slå din fyrsiffriga pinkod.",
+            "Entschuldigung. Bitte nennen Sie Ihr Geburtsdatum noch einmal oder geben Sie Ihre vierstellige PIN ein.",
+            "Pardon. Redites votre date de naissance, ou tapez votre code à quatre chiffres.",
+            "Perdone. Dígame otra vez su fecha de nacimiento, o marque su PIN de cuatro dígitos.",
+        ]),
+        Msg::KeyPin => pick([
+            "To be sure, please key in your four digit PIN on the keypad, followed by hash.",
+            "För säkerhets skull, slå din fyrsiffriga pinkod på knappsatsen, följt av fyrkant.",
+            "Zur Sicherheit geben Sie bitte Ihre vierstellige PIN über die Tastatur ein, gefolgt von der Raute.",
+            "Pour plus de sûreté, tapez votre code à quatre chiffres sur le clavier, suivi de dièse.",
+            "Para asegurarnos, marque su PIN de cuatro dígitos en el teclado, seguido de la almohadilla.",
+        ]),
         Msg::AskOrderNumber => pick([
             "What is the order number?",
             "Vilket är ordernumret?",
@@ -753,6 +798,10 @@ mod tests {
         assert_eq!(date("es", d), "jueves 17 de diciembre");
         assert_eq!(date("en", NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()), "Tuesday, December 1st");
         assert_eq!(date("en", NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()), "Friday, December 11th");
+        let born = NaiveDate::from_ymd_opt(1985, 4, 12).unwrap();
+        assert_eq!(birth_date("en", born), "April 12th, 1985");
+        assert_eq!(birth_date("de", born), "12. April 1985");
+        assert_eq!(birth_date("es", born), "12 de abril de 1985");
         assert_eq!(money("en", 4300, "USD"), "43 dollars");
         assert_eq!(money("en", 6633, "USD"), "66.33 dollars");
         assert_eq!(money("sv", 53000, "SEK"), "530 kronor");

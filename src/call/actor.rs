@@ -311,8 +311,8 @@ impl Actor {
                         let turn = self.on_transcript(ev);
                         // The words go out before the assistant's work on them starts.
                         self.apply();
-                        if let Some((text, state)) = turn {
-                            self.assist_turn(&text, state).await;
+                        if let Some(turn) = turn {
+                            self.assist_turn(turn).await;
                         }
                     }
                     None => {

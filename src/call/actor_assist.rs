@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::transcript::HeardTurn;
 use super::Actor;
 use crate::assistant::dialogue::{Assistant, Input, Reply};
 use crate::assistant::AssistantServices;
@@ -37,7 +38,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 #[derive(Debug, Clone)]
 pub(super) enum AssistInput {
     Start,
-    Turn { text: String, language: String, state: Option<TurnState>, trend: f32 },
+    Turn { text: String, language: String, state: Option<TurnState>, trend: f32, confidence: Option<f32> },
     Digits(String),
     Silence,
 }
@@ -46,8 +47,8 @@ impl AssistInput {
     fn as_input(&self) -> Input<'_> {
         match self {
             AssistInput::Start => Input::Start,
-            AssistInput::Turn { text, language, state, trend } => {
-                Input::Turn { text, language, state: state.as_ref(), trend: *trend }
+            AssistInput::Turn { text, language, state, trend, confidence } => {
+                Input::Turn { text, language, state: state.as_ref(), trend: *trend, confidence: *confidence }
             }
             AssistInput::Digits(d) => Input::Digits(d),
             AssistInput::Silence => Input::Silence,
@@ -199,13 +200,14 @@ async fn load_handover(assistant: &Assistant, services: &AssistantServices) -> H
 
 impl Actor {
     /// Give a finished turn to the assistant with the call's language and the caller's state.
-    pub(super) async fn assist_turn(&mut self, text: &str, state: Option<TurnState>) {
-        if !self.assistant.on() || self.agent.is_some() || self.callback_turn(text).await {
+    pub(super) async fn assist_turn(&mut self, turn: HeardTurn) {
+        let HeardTurn { text, state, confidence } = turn;
+        if !self.assistant.on() || self.agent.is_some() || self.callback_turn(&text).await {
             return;
         }
         let language = self.analyzer.language().map(|(l, _)| l).unwrap_or_default();
         let trend = self.analyzer.trend();
-        self.assist(AssistInput::Turn { text: text.to_string(), language, state, trend });
+        self.assist(AssistInput::Turn { text, language, state, trend, confidence });
     }
 
     /// Queue an input for the assistant; it runs as soon as no other job holds the assistant.
@@ -377,9 +379,15 @@ mod tests {
 
     #[test]
     fn owned_inputs_lend_the_assistant_the_same_input() {
-        let t = AssistInput::Turn { text: "where is my order".into(), language: "en".into(), state: None, trend: 0.5 };
+        let t = AssistInput::Turn {
+            text: "where is my order".into(),
+            language: "en".into(),
+            state: None,
+            trend: 0.5,
+            confidence: None,
+        };
         match t.as_input() {
-            Input::Turn { text, language, state, trend } => {
+            Input::Turn { text, language, state, trend, .. } => {
                 assert_eq!((text, language, state.is_none(), trend), ("where is my order", "en", true, 0.5));
             }
             other => panic!("{other:?}"),

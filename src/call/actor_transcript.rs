@@ -8,6 +8,14 @@ use crate::pipeline::analysis::prosody::Prosody;
 use crate::pipeline::analysis::state::TurnState;
 use crate::pipeline::TranscriptEvent;
 
+/// A caller's finished turn for the assistant: the words, the caller's state after them and
+/// the recogniser's confidence in them.
+pub struct HeardTurn {
+    pub text: String,
+    pub state: Option<TurnState>,
+    pub confidence: Option<f32>,
+}
+
 impl Actor {
     /// Analyse a finished turn: the caller's state, the call's language and the caller's
     /// accent; report whatever moved.
@@ -36,7 +44,7 @@ impl Actor {
 
     /// Handle a pipeline event; returns a finished turn's text and the caller's state after it,
     /// for the assistant.
-    pub(super) fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<(String, Option<TurnState>)> {
+    pub(super) fn on_transcript(&mut self, ev: TranscriptEvent) -> Option<HeardTurn> {
         match ev {
             // A turn's identification feeds the call-level language and accent, reported
             // (settled, changed) when the turn is final.
@@ -64,8 +72,10 @@ impl Actor {
                 translation,
                 prosody,
                 ended_by,
+                words: heard,
                 ..
             } => {
+                let confidence = crate::pipeline::asr::confidence(&heard);
                 let words = CallerWords {
                     text: text.clone(),
                     start_ms,
@@ -83,7 +93,7 @@ impl Actor {
                 let state = self.judge_turn(&text, prosody, &language, language_prob, end_ms);
                 self.case.on_caller_turn(start_ms, &text, translation.as_deref());
                 self.case_changed();
-                return Some((text, state));
+                return Some(HeardTurn { text, state, confidence });
             }
             TranscriptEvent::Error { message } => tracing::warn!(call = %self.id, "transcription error: {message}"),
             TranscriptEvent::Ended { .. } => {}

@@ -2,7 +2,9 @@
 //! birth, an order number or a PIN, over the phone (8 kHz G.711 mu-law), in several voices,
 //! decoded as the call's final would be: without and with the expectation's prompt
 //! ([`crate::assistant::expect`]), on the default English model and on `base`. Each answer is
-//! read with the dialogue's own parser and scored against what was said.
+//! read with the dialogue's own parser and scored against what was said. Then, for the first
+//! model decoding as a call does, what reading back answers below a confidence
+//! ([`crate::pipeline::asr::confidence`]) would catch and cost, per threshold.
 //!
 //! The voices are the project's own (Piper's en_US-joe-medium and five espeak-ng voices), so
 //! the set needs nothing from outside the repository; the texts and their labels are below.
@@ -102,7 +104,21 @@ struct Score {
     total: usize,
 }
 
-/// Run the evaluation with the engines given (name, engine) and print the table.
+fn cell(s: Score) -> String {
+    format!("{}/{} {:.0}%", s.right, s.total, 100.0 * s.right as f64 / s.total.max(1) as f64)
+}
+
+/// One decoded answer: its kind, whether the dialogue read it right, and the recogniser's
+/// confidence ([`crate::pipeline::asr::confidence`]).
+struct Heard {
+    kind: Kind,
+    right: bool,
+    confidence: f32,
+}
+
+/// Run the evaluation with the engines given (name, engine) and print the table; then, for the
+/// first engine decoding as a call does ([`expect::prompt_for`]), what reading back answers
+/// below a confidence would catch and cost.
 pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bool) -> anyhow::Result<()> {
     let items = items(manifest)?;
     let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("valid");
@@ -113,27 +129,43 @@ pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bo
         VOICES.len()
     );
     println!("{:<28} {:>14} {:>14} {:>14} {:>14}", "decode", "date of birth", "order number", "PIN", "all");
-    for (name, engine) in &engines {
-        for prompted in [false, true] {
+    let mut as_deployed: Option<(String, Vec<Heard>)> = None;
+    for (e, (name, engine)) in engines.iter().enumerate() {
+        for decode in ["none", "prompt", "deployed"] {
+            if decode == "deployed" && e > 0 {
+                continue;
+            }
             let mut scores = [Score::default(); 3];
+            let mut heard = Vec::new();
             for item in &items {
-                let prompt = if prompted { expect::prompt(item.kind) } else { "" };
-                let text = engine.decode_whole(item.audio.clone(), prompt)?.text;
-                let got = read(item.kind, &text, today);
+                let prompt = match decode {
+                    "none" => "",
+                    "prompt" => expect::prompt(item.kind),
+                    _ => expect::prompt_for(item.kind).unwrap_or(""),
+                };
+                let hyp = engine.decode_whole(item.audio.clone(), prompt)?;
+                let got = read(item.kind, &hyp.text, today);
                 let k = kinds.iter().position(|x| *x == item.kind).expect("listed");
                 scores[k].total += 1;
                 let right = got.as_deref() == Some(item.want.as_str());
                 scores[k].right += usize::from(right);
+                let confidence = hyp.confidence().unwrap_or(0.0);
                 if verbose && !right {
-                    eprintln!("  {name} prompt={prompted} {} {:?}: heard {text:?} -> {got:?}", item.voice, item.said);
+                    eprintln!(
+                        "  {name} {decode} {} {:?}: heard {:?} (confidence {confidence:.2}) -> {got:?}",
+                        item.voice, item.said, hyp.text
+                    );
                 }
+                heard.push(Heard { kind: item.kind, right, confidence });
             }
             let all = scores
                 .iter()
                 .fold(Score::default(), |a, s| Score { right: a.right + s.right, total: a.total + s.total });
-            let cell =
-                |s: Score| format!("{}/{} {:.0}%", s.right, s.total, 100.0 * s.right as f64 / s.total.max(1) as f64);
-            let label = format!("{name}{}", if prompted { " + prompt" } else { "" });
+            let label = match decode {
+                "none" => name.clone(),
+                "prompt" => format!("{name} + prompt"),
+                _ => format!("{name} as a call decodes"),
+            };
             println!(
                 "{label:<28} {:>14} {:>14} {:>14} {:>14}",
                 cell(scores[0]),
@@ -141,7 +173,49 @@ pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bo
                 cell(scores[2]),
                 cell(all)
             );
+            if decode == "deployed" {
+                as_deployed = Some((label, heard));
+            }
         }
     }
+    if let Some((label, heard)) = as_deployed {
+        read_back_table(&label, &heard);
+    }
     Ok(())
+}
+
+/// What checking answers below a confidence with the caller would do: wrong answers caught
+/// (read back, or a PIN keyed instead) and right answers asked about needlessly, per threshold.
+fn read_back_table(label: &str, heard: &[Heard]) {
+    println!();
+    println!("Checking an answer with the caller when the recogniser's confidence is below a threshold ({label}):");
+    println!(
+        "{:<10} {:>22} {:>22} {:>22}",
+        "below", "wrong answers caught", "right answers asked", "wrong answers through"
+    );
+    for threshold in [0.0f32, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+        let wrong = heard.iter().filter(|h| !h.right).count();
+        let right = heard.len() - wrong;
+        let caught = heard.iter().filter(|h| !h.right && h.confidence < threshold).count();
+        let asked = heard.iter().filter(|h| h.right && h.confidence < threshold).count();
+        let marker = if (threshold - expect::READ_BACK_BELOW).abs() < 1e-6 { " (default)" } else { "" };
+        println!(
+            "{:<10} {:>22} {:>22} {:>22}",
+            format!("{threshold:.1}{marker}"),
+            format!("{caught}/{wrong}"),
+            format!("{asked}/{right}"),
+            format!("{}/{}", wrong - caught, heard.len())
+        );
+    }
+    for kind in [Kind::Date, Kind::Pin] {
+        let of: Vec<&Heard> = heard.iter().filter(|h| h.kind == kind).collect();
+        let wrong = of.iter().filter(|h| !h.right).count();
+        let caught = of.iter().filter(|h| !h.right && h.confidence < expect::READ_BACK_BELOW).count();
+        let asked = of.iter().filter(|h| h.right && h.confidence < expect::READ_BACK_BELOW).count();
+        println!(
+            "  {:<14} at the default: {caught}/{wrong} wrong caught, {asked}/{} right asked again",
+            format!("{kind:?}:"),
+            of.len() - wrong
+        );
+    }
 }

@@ -21,6 +21,9 @@
 //! [[turns]]
 //! say = "I'm calling about | my order"  # " | ": a pause mid-sentence
 //! pause_ms = 700                   # of this length (default 700 ms)
+//! [[turns]]
+//! say = "Yes."
+//! if_said = "Is that right"        # only if the assistant's last reply says this (else skipped)
 //!
 //! # After the hand-over (optional): stay on the line and act on the call's events.
 //! [handover]
@@ -98,6 +101,7 @@ impl Step {
             dtmf: self.dtmf.clone(),
             barge_in: false,
             pause_ms: None,
+            if_said: None,
         }
     }
 }
@@ -117,6 +121,9 @@ pub struct Turn {
     pub barge_in: bool,
     /// Silence for each " | " in `say`: the caller pauses there mid-sentence (default 700 ms).
     pub pause_ms: Option<u64>,
+    /// Play this turn only if the assistant's last reply contains this text (a caller answers
+    /// a question only when it is asked: "Is that right?" after a read-back).
+    pub if_said: Option<String>,
 }
 
 impl Scenario {
@@ -349,6 +356,13 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         if call.server_hung_up().await || escalated(&events, &scenario.caller) {
             break;
         }
+        if let Some(asked) = &t.if_said {
+            let last = last_reply(&events, &scenario.caller);
+            if !last.to_lowercase().contains(&asked.to_lowercase()) {
+                turn_reports.push(json!({"turn": i + 1, "skipped": format!("the assistant did not say {asked:?}")}));
+                continue;
+            }
+        }
         let sent_at = Instant::now();
         match (&audio[i], &t.dtmf) {
             (_, Some(d)) => call.send.send(Outgoing::Dtmf(d.clone())).await?,
@@ -490,6 +504,10 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
     } else {
         println!("scenario {} ({})", path.display(), scenario.description);
         for t in &summary["turns"].as_array().cloned().unwrap_or_default() {
+            if let Some(why) = t["skipped"].as_str() {
+                println!("  (turn {} skipped: {why})", t["turn"]);
+                continue;
+            }
             println!(
                 "  caller: {}   (first assistant audio after {} ms)",
                 t["caller"].as_str().unwrap_or(""),
@@ -527,6 +545,17 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
 /// Whether this caller's call was handed over (the call is found by its caller number).
 fn escalated(events: &std::sync::Mutex<Vec<Value>>, caller: &str) -> bool {
     event_seen(events, caller, "escalation_requested")
+}
+
+/// The text of the assistant's last reply on this caller's call ("" before the first).
+fn last_reply(events: &std::sync::Mutex<Vec<Value>>, caller: &str) -> String {
+    let evs = events.lock().expect("events");
+    let id = evs.iter().find(|v| v["type"] == "call_started" && v["caller"] == caller).map(|v| v["call_id"].clone());
+    id.and_then(|id| {
+        evs.iter().rev().find(|v| v["type"] == "assistant_replied" && v["call_id"] == id).map(|v| v["text"].clone())
+    })
+    .and_then(|t| t.as_str().map(str::to_string))
+    .unwrap_or_default()
 }
 
 /// Whether an event of `kind` arrived for this caller's call.

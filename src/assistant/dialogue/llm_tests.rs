@@ -75,7 +75,7 @@ async fn setup(first: Value) -> (Assistant, Arc<Script>, Store) {
 }
 
 async fn say(a: &mut Assistant, text: &str) -> Reply {
-    a.handle(Input::Turn { text, language: "en", state: None, trend: 0.0 }).await
+    a.handle(Input::Turn { text, language: "en", state: None, trend: 0.0, confidence: None }).await
 }
 
 #[tokio::test]

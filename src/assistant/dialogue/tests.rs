@@ -29,7 +29,7 @@ fn assistant(caller: &str) -> (Assistant, Store) {
 }
 
 async fn say(a: &mut Assistant, text: &str) -> Reply {
-    a.handle(Input::Turn { text, language: "", state: None, trend: 0.0 }).await
+    a.handle(Input::Turn { text, language: "", state: None, trend: 0.0, confidence: None }).await
 }
 
 fn said(r: &Reply) -> String {
@@ -147,7 +147,15 @@ async fn angry_callers_and_fraud_go_to_a_person() {
     let (mut a, _) = assistant("+15550100");
     a.handle(Input::Start).await;
     let angry = TurnState { state: State::Angry, frustration: 0.9, confidence: 0.6, arousal: 2.0, evidence: vec![] };
-    let r = a.handle(Input::Turn { text: "where is my order", language: "en", state: Some(&angry), trend: 0.5 }).await;
+    let r = a
+        .handle(Input::Turn {
+            text: "where is my order",
+            language: "en",
+            state: Some(&angry),
+            trend: 0.5,
+            confidence: None,
+        })
+        .await;
     assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::CallerUpset));
 
     let (mut a, _) = assistant("+15550100");
@@ -171,17 +179,26 @@ async fn swedish_and_german_callers_are_answered_in_their_language() {
         language: "sv",
         state: None,
         trend: 0.0,
+        confidence: None,
     })
     .await;
     a.handle(Input::Digits("2580")).await;
-    let r = a.handle(Input::Turn { text: "sex två tre fyra fem", language: "sv", state: None, trend: 0.0 }).await;
+    let r = a
+        .handle(Input::Turn {
+            text: "sex två tre fyra fem", language: "sv", state: None, trend: 0.0, confidence: None
+        })
+        .await;
     assert!(said(&r).contains("Order 6 2 3 4 5 är på väg med"), "{r:?}");
 
     let (mut a, _) = assistant("+4915112345678");
     a.handle(Input::Start).await;
     let r = a
         .handle(Input::Turn {
-            text: "Wann ist meine nächste Zahlung fällig?", language: "de", state: None, trend: 0.0
+            text: "Wann ist meine nächste Zahlung fällig?",
+            language: "de",
+            state: None,
+            trend: 0.0,
+            confidence: None,
         })
         .await;
     assert!(said(&r).contains("Geburtsdatum"), "{r:?}");
@@ -199,6 +216,7 @@ async fn unknown_languages_numbers_and_nonsense() {
             language: "it",
             state: None,
             trend: 0.0,
+            confidence: None,
         })
         .await;
     assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::LanguageNotServed));
@@ -417,4 +435,70 @@ async fn a_caller_who_hangs_up_mid_check_still_counts() {
     let mut a = with_lock(&store, &clock, "c-1", "+15550100");
     let r = call_with(&mut a, "1234").await;
     assert_eq!(r.escalate.map(|e| e.0), Some(EscalationReason::VerificationLocked), "{r:?}");
+}
+
+async fn heard(a: &mut Assistant, text: &str, confidence: f32) -> Reply {
+    a.handle(Input::Turn { text, language: "en", state: None, trend: 0.0, confidence: Some(confidence) }).await
+}
+
+fn checked(r: &Reply) -> bool {
+    r.actions.iter().any(|a| a.tool == "verify")
+}
+
+#[tokio::test]
+async fn an_unsure_date_of_birth_is_read_back_and_a_no_costs_no_attempt() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "Where is my order 45678?").await;
+    assert!(said(&r).contains("date of birth"), "{r:?}");
+    // John Carter was born on April 12th, 1985; the recogniser heard 1975 and was unsure.
+    let r = heard(&mut a, "April 12th, 1975.", 0.31).await;
+    assert_eq!(said(&r), "I heard April 12th, 1975. Is that right?");
+    assert!(!checked(&r), "checked before the caller confirmed: {r:?}");
+    assert_eq!(a.expecting().map(|e| e.what), Some("yes or no"));
+    let r = heard(&mut a, "No.", 0.9).await;
+    assert!(said(&r).contains("say your date of birth once more"), "{r:?}");
+    assert!(!checked(&r));
+    let r = heard(&mut a, "April twelfth, 1985.", 0.42).await;
+    assert_eq!(said(&r), "I heard April 12th, 1985. Is that right?");
+    let r = heard(&mut a, "Yes, that's right.", 0.95).await;
+    assert!(checked(&r) && said(&r).starts_with("Thank you, John."), "{r:?}");
+    assert!(said(&r).contains("4 5 6 7 8"), "the order asked about is looked up: {r:?}");
+    assert_eq!(a.verify_failures, 0);
+}
+
+#[tokio::test]
+async fn a_confident_date_is_checked_at_once_and_a_new_date_replaces_one_read_back() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "Where is my order 45678?").await;
+    let r = heard(&mut a, "April 12th, 1975.", 0.93).await;
+    assert!(checked(&r) && said(&r).contains("doesn't match"), "{r:?}");
+    // Read back, then corrected with a date rather than a no: the new date is weighed.
+    let r = heard(&mut a, "April 2nd, 1985.", 0.2).await;
+    assert!(said(&r).contains("April 2nd, 1985"), "{r:?}");
+    let r = heard(&mut a, "No, April twelfth 1985.", 0.8).await;
+    assert!(checked(&r) && said(&r).starts_with("Thank you, John."), "{r:?}");
+}
+
+#[tokio::test]
+async fn an_unsure_spoken_pin_is_asked_for_on_the_keypad_and_never_said_back() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "Where is my order 45678?").await;
+    let r = heard(&mut a, "One two three four.", 0.25).await;
+    assert!(said(&r).contains("key in your four digit PIN"), "{r:?}");
+    assert!(!said(&r).contains("1 2 3 4") && !said(&r).contains("1234") && !checked(&r), "{r:?}");
+    let r = a.handle(Input::Digits("1234")).await;
+    assert!(checked(&r) && said(&r).starts_with("Thank you, John."), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_date_read_back_can_be_answered_with_the_pin_on_the_keypad() {
+    let (mut a, _) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    say(&mut a, "Where is my order 45678?").await;
+    heard(&mut a, "April 12th, 1975.", 0.3).await;
+    let r = a.handle(Input::Digits("1234")).await;
+    assert!(checked(&r) && said(&r).starts_with("Thank you, John."), "{r:?}");
 }

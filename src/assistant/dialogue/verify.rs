@@ -3,6 +3,7 @@
 //! locked no factor is checked, and the caller hears the same whatever they keyed.
 
 use super::{Assistant, EscalationReason, Pending, Reply};
+use crate::assistant::entities;
 use crate::assistant::intents::Intent;
 use crate::assistant::lockout::Gate;
 use crate::assistant::replies::Msg;
@@ -10,6 +11,34 @@ use crate::assistant::tools::Factor;
 use crate::store::verification::AttemptEnd;
 
 impl Assistant {
+    /// The caller's answer to "your date of birth or PIN": returns whether the turn was taken
+    /// as that answer (false: a new request instead).
+    pub(super) async fn answer_verify(&mut self, r: &mut Reply, intent: Intent, asked: String, text: &str) -> bool {
+        // A date first: "April 12th 1985" holds a four-digit run that is not a PIN.
+        let factor = entities::date(text, self.today)
+            .filter(|d| *d < self.today)
+            .map(Factor::DateOfBirth)
+            .or_else(|| entities::pin(text).map(Factor::Pin));
+        if factor.is_none() && entities::order_number(text).is_some() {
+            // An order number instead of a factor: keep it for after verification.
+            self.pending = Some(Pending::Verify(intent, format!("{asked} {text}")));
+            self.msg(r, Msg::AskVerification);
+            return true;
+        }
+        if factor.is_none() && self.classifier.classify(text).intent != Intent::Unknown {
+            // A new request instead of an answer: forget the old one.
+            return false;
+        }
+        if let Some(f) = &factor {
+            if self.read_back(r, intent, &asked, f) {
+                return true;
+            }
+        }
+        self.pending = Some(Pending::Verify(intent, asked));
+        self.verify_with(r, factor).await;
+        true
+    }
+
     pub(super) async fn verify_with(&mut self, r: &mut Reply, factor: Option<Factor>) {
         let Some(Pending::Verify(intent, asked)) = self.pending.take() else { return };
         let Some(customer) = self.customer.clone() else { return };

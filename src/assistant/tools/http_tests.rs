@@ -81,7 +81,7 @@ async fn a_whole_conversation_through_the_http_back_office() {
     let bo = Arc::new(client(&url, "SWITCHBOARD_TEST_NO_TOKEN"));
     let mut a = Assistant::new(bo, Arc::new(NearestExamples::default()), Policy::default(), "c", "+15550100", today());
     a.handle(Input::Start).await;
-    let turn = |t: &'static str| Input::Turn { text: t, language: "en", state: None, trend: 0.0 };
+    let turn = |t: &'static str| Input::Turn { text: t, language: "en", state: None, trend: 0.0, confidence: None };
     a.handle(turn("where is my order 45678")).await;
     let r = a.handle(Input::Digits("1234")).await;
     assert!(r.say.join(" ").contains("Order 4 5 6 7 8 is on its way"), "{r:?}");

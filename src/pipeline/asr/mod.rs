@@ -51,6 +51,20 @@ pub struct Hypothesis {
     pub decode_ms: u64,
 }
 
+impl Hypothesis {
+    /// How sure the recogniser is of the words: see [`confidence`].
+    pub fn confidence(&self) -> Option<f32> {
+        confidence(&self.words)
+    }
+}
+
+/// The recogniser's probability for its least certain word (the mean of the word's token
+/// probabilities); `None` without words. A short answer is as good as its weakest word: "April
+/// 12th, 1975" is wrong in one word, and that word is where the recogniser hesitated.
+pub fn confidence(words: &[Word]) -> Option<f32> {
+    words.iter().filter(|w| w.text.chars().any(char::is_alphanumeric)).map(|w| w.prob).reduce(f32::min)
+}
+
 /// Errors from a speech recogniser.
 #[derive(Debug, thiserror::Error)]
 pub enum AsrError {
