@@ -305,6 +305,10 @@ impl Actor {
                         }
                     }
                     Some(MediaIn::Hold(on)) => self.core.handle_hold(self.now(), on),
+                    Some(MediaIn::CallerSpeaking) => {
+                        let at_ms = self.now().as_millis() as u64;
+                        self.barge_in(at_ms, "the caller's page");
+                    }
                 },
                 ev = events.recv(), if !pipeline_done => match ev {
                     Some(ev) => {

@@ -17,6 +17,17 @@ pub struct HeardTurn {
 }
 
 impl Actor {
+    /// The caller speaks over the assistant (`heard_by` the server's VAD or the caller's
+    /// device): stop its audio now and drop the rest of that reply. Nothing when the assistant
+    /// is silent or a person has the call.
+    pub(super) fn barge_in(&mut self, at_ms: u64, heard_by: &str) {
+        if self.playout.pending_ms() > 0 && self.agent.is_none() {
+            self.playout.clear();
+            tracing::info!(call = %self.id, "caller barged in ({heard_by}): assistant playback stopped");
+            self.core.handle_interrupted(self.now(), at_ms);
+        }
+    }
+
     /// Analyse a finished turn: the caller's state, the call's language and the caller's
     /// accent; report whatever moved.
     /// Returns the caller's state after the turn.
@@ -53,11 +64,7 @@ impl Actor {
             // cough) over the assistant: stop its audio now and drop the rest of that reply.
             TranscriptEvent::TurnStarted { start_ms } => {
                 self.core.handle_turn_started(self.now());
-                if self.playout.pending_ms() > 0 && self.agent.is_none() {
-                    self.playout.clear();
-                    tracing::info!(call = %self.id, "caller barged in: assistant playback stopped");
-                    self.core.handle_interrupted(self.now(), start_ms);
-                }
+                self.barge_in(start_ms, "the VAD");
             }
             TranscriptEvent::Partial { text, start_ms, end_ms, language, .. } => {
                 self.core.handle_partial(self.now(), text, start_ms, end_ms, language);

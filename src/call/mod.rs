@@ -139,6 +139,9 @@ pub enum MediaIn {
     Ended(EndReason),
     /// An agent's voice (any rate): the call's agent or a colleague consulted on it.
     AgentAudio { agent: std::sync::Arc<str>, frame: crate::media::AudioFrame },
+    /// The caller's device heard them start speaking (the web page's own detector, ahead of
+    /// the server's VAD): stop the assistant's audio now.
+    CallerSpeaking,
 }
 
 /// What the rest of the server tells a call, on its own channel (audio cannot crowd it out).

@@ -31,6 +31,7 @@ pub fn routes() -> Router<super::AppState> {
         .route("/api/webrtc/offer", post(offer))
         .route("/api/webrtc/{id}/hangup", post(hangup))
         .route("/api/webrtc/{id}/keys", post(keys))
+        .route("/api/webrtc/{id}/speaking", post(speaking))
 }
 
 async fn page_config(WebRtc(w): WebRtc) -> impl IntoResponse {
@@ -86,14 +87,15 @@ impl From<WebRtcError> for AppError {
 }
 
 #[derive(Deserialize)]
-struct Hangup {
+/// The call's token, the page's capability for its own call.
+struct CallToken {
     token: String,
 }
 
 async fn hangup(
     WebRtc(w): WebRtc,
     Path(id): Path<String>,
-    Json(h): Json<Hangup>,
+    Json(h): Json<CallToken>,
 ) -> Result<impl IntoResponse, AppError> {
     if w.hangup(&CallId(id.clone()), &h.token) {
         Ok(Json(serde_json::json!({ "call_id": id, "ended": true })))
@@ -108,6 +110,19 @@ struct Keys {
     token: String,
     /// Keys pressed on the page's keypad, in order: 0-9, * and #.
     keys: String,
+}
+
+/// The page heard its caller start speaking over the assistant (barge-in from the browser,
+/// ahead of the server's VAD; the call's token is the capability).
+async fn speaking(
+    WebRtc(w): WebRtc,
+    Path(id): Path<String>,
+    Json(h): Json<CallToken>,
+) -> Result<impl IntoResponse, AppError> {
+    match w.speaking(&CallId(id.clone()), &h.token) {
+        Some(assistant) => Ok(Json(serde_json::json!({ "call_id": id, "assistant": assistant }))),
+        None => Err(AppError::Forbidden(format!("no live browser call {id} with that token"))),
+    }
 }
 
 /// The caller's keypad (the call's token is the capability, as for hanging up).

@@ -33,18 +33,23 @@ pub async fn browser(wav: &std::path::Path, looped: bool) -> (Driver, Client) {
 /// `secs` of silence as a 16 kHz WAV at `dir/quiet.wav` (a microphone that says nothing).
 pub fn silence_wav(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
     let path = dir.join("quiet.wav");
+    write_wav_16k(&path, &vec![0.0; 16_000 * secs as usize]);
+    path
+}
+
+/// 16 kHz mono samples as a 16-bit WAV at `path` (a fake microphone's file).
+pub fn write_wav_16k(path: &std::path::Path, samples: &[f32]) {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 16_000,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for _ in 0..16_000 * secs {
-        w.write_sample(0i16).unwrap();
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
     }
     w.finalize().unwrap();
-    path
 }
 
 /// A sentence spoken by espeak-ng (US English) into `dir/name.wav`, after `lead_s` of silence.

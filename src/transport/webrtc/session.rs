@@ -178,6 +178,25 @@ impl WebRtcService {
         }
     }
 
+    /// The page heard its caller start speaking (its own detector, while the call's audio
+    /// plays). If the assistant has the call, it stops its audio: `Some(true)`. With a person
+    /// on the call (an agent, a supervisor) nothing stops, people talk over each other:
+    /// `Some(false)`. `None`: no such call with that token.
+    pub fn speaking(&self, id: &CallId, token: &str) -> Option<bool> {
+        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
+        match entry {
+            Some(LiveCall { token: t, media, .. }) if t == token => {
+                let staffed = self.svc.registry.read(id, |r| r.info.agent.is_some() || !r.info.supervisors.is_empty());
+                if staffed.unwrap_or(false) {
+                    return Some(false);
+                }
+                let _ = media.try_send(MediaIn::CallerSpeaking);
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
     /// Answer a browser's SDP offer (complete, non-trickle): returns our complete answer.
     /// `caller` is the number the caller gave on the page (E.164), if any: like a phone's
     /// caller ID it identifies but does not verify.

@@ -6,11 +6,96 @@ const $ = (id) => document.getElementById(id);
 const button = $("call");
 const sb = (window.switchboard = {
   state: "ready", callId: null, bytesReceived: 0, inboundLevel: 0, finals: [], error: null,
-  connectMs: null, ended: null,
+  connectMs: null, ended: null, bargeIns: 0,
 });
 
 let pc = null, events = null, mic = null, statsTimer = null, hangupToken = null;
 let clickedAt = 0, showTranscript = true;
+
+// Barge-in from the page. While the call's audio plays, the browser's echo canceller ducks
+// the microphone, so a caller who talks over the assistant reaches the server late and faint
+// (words lost). The page listens to its own microphone: when the caller starts speaking while
+// the assistant's audio plays, it mutes that audio at once (the echo canceller then has
+// nothing to cancel and stops ducking) and tells the server, which stops sending it. With a
+// person on the call the server says so and the page leaves the audio alone: people talk
+// over each other. The audio is unmuted once the server's audio has gone quiet.
+const BARGE = {
+  everyMs: 20,        // how often the microphone is measured
+  speechFrames: 4,    // this many loud measurements in a row are speech (80 ms)
+  minLevel: 0.012,    // RMS below this is never speech
+  overFloor: 3,       // ... nor anything below this many times the background level
+  playingMs: 300,     // the call's audio counts as playing this long after it was audible
+  inboundLevel: 0.02, // peak level at which the call's audio is audible
+  backAfterMs: 1000,  // the raw microphone is sent this long after the call's audio stopped
+};
+let inboundLoudAt = 0, bargeTimer = null, bargeOff = false;
+// The microphone without echo cancellation, sent instead of the processed one while the
+// call's audio is muted after a barge-in: with nothing playing there is no echo, and the
+// canceller, still suppressing the audio it just played, would eat the caller's first words.
+let rawMic = null, sender = null, quietSince = 0;
+
+function watchForBargeIn(micStream) {
+  sbAudioCtx = sbAudioCtx || new AudioContext();
+  const an = sbAudioCtx.createAnalyser();
+  an.fftSize = 1024;
+  sbAudioCtx.createMediaStreamSource(micStream).connect(an);
+  const buf = new Float32Array(an.fftSize);
+  let floor = 0.004, run = 0;
+  const remote = $("remote");
+  bargeTimer = setInterval(() => {
+    if (!pc) return;
+    an.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const v of buf) sum += v * v;
+    const rms = Math.sqrt(sum / buf.length);
+    const playing = performance.now() - inboundLoudAt < BARGE.playingMs;
+    if (rms > 0.003 && !sb.micOnsetMs) sb.micOnsetMs = Math.round(performance.now() - clickedAt);
+    if (rms > Math.max(BARGE.minLevel, floor * BARGE.overFloor)) {
+      run += 1;
+    } else {
+      run = 0;
+      floor = 0.95 * floor + 0.05 * rms;
+    }
+    if (remote.muted && !playing) {
+      // The server stopped. Back to the echo-cancelled microphone once its audio has been
+      // quiet long enough for the canceller to stop suppressing.
+      quietSince = quietSince || performance.now();
+      if (performance.now() - quietSince > BARGE.backAfterMs) unmute();
+    } else if (remote.muted && playing && quietSince) {
+      unmute(); // the next reply: heard, with the echo-cancelled microphone
+    } else if (!remote.muted && !bargeOff && playing && run >= BARGE.speechFrames) {
+      remote.muted = true;
+      quietSince = 0;
+      if (sender && rawMic) sender.replaceTrack(rawMic.getAudioTracks()[0]).catch(() => {});
+      sb.bargeIns += 1;
+      sb.bargeInAtMs = Math.round(performance.now() - clickedAt);
+      callerSpeaking();
+    }
+  }, BARGE.everyMs);
+}
+
+function unmute() {
+  $("remote").muted = false;
+  quietSince = 0;
+  if (sender && mic) sender.replaceTrack(mic.getAudioTracks()[0]).catch(() => {});
+}
+
+async function callerSpeaking() {
+  if (!sb.callId || !hangupToken) return;
+  try {
+    const resp = await fetch(`/api/webrtc/${encodeURIComponent(sb.callId)}/speaking`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: hangupToken }),
+    });
+    const body = await resp.json();
+    if (resp.ok && body.assistant === false) {
+      // A person is on the call: never cut them off.
+      bargeOff = true;
+      unmute();
+    }
+  } catch (_) { /* the call may have ended */ }
+}
 
 function setState(s, isError) {
   sb.state = s;
@@ -60,11 +145,19 @@ async function start() {
       audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     });
     pc = new RTCPeerConnection({ iceServers: cfg.ice_servers });
-    mic.getAudioTracks().forEach((t) => pc.addTrack(t, mic));
+    mic.getAudioTracks().forEach((t) => { sender = pc.addTrack(t, mic); });
+    try {
+      rawMic = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: false, noiseSuppression: true, autoGainControl: true },
+      });
+    } catch (_) { rawMic = null; /* barge-in still mutes the call's audio */ }
     pc.ontrack = (ev) => {
       const stream = ev.streams[0] || new MediaStream([ev.track]);
       $("remote").srcObject = stream;
-      levelMeter(stream, "out-level", () => !!pc, (l) => { sb.inboundLevel = Math.max(sb.inboundLevel, l); });
+      levelMeter(stream, "out-level", () => !!pc, (l) => {
+        sb.inboundLevel = Math.max(sb.inboundLevel, l);
+        if (l > BARGE.inboundLevel) inboundLoudAt = performance.now();
+      });
     };
     pc.onconnectionstatechange = () => {
       const s = pc && pc.connectionState;
@@ -78,6 +171,8 @@ async function start() {
       }
     };
     levelMeter(mic, "mic-level", () => !!pc);
+    bargeOff = false;
+    watchForBargeIn(mic);
     setState("connecting…");
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, 2000);
@@ -130,8 +225,13 @@ async function hangUp() {
 function finish(message, isError) {
   if (statsTimer) clearInterval(statsTimer);
   statsTimer = null;
+  if (bargeTimer) clearInterval(bargeTimer);
+  bargeTimer = null;
+  $("remote").muted = false;
   if (pc) { pc.close(); pc = null; }
   if (mic) { mic.getTracks().forEach((t) => t.stop()); mic = null; }
+  if (rawMic) { rawMic.getTracks().forEach((t) => t.stop()); rawMic = null; }
+  sender = null;
   if (events && isError) { events.close(); events = null; }
   hangupToken = null;
   document.getElementById("keypad-box").hidden = true;
