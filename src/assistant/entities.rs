@@ -94,11 +94,10 @@ pub fn digit_runs(text: &str) -> Vec<String> {
     let mut runs = Vec::new();
     let mut cur = String::new();
     let mut repeat = 1;
-    let marked = tokens_with_stops(text);
-    let toks: Vec<String> = marked.iter().map(|(t, _)| t.clone()).collect();
-    for (i, t) in toks.iter().enumerate() {
+    let toks = tokens_with_stops(text);
+    for (i, (t, stop)) in toks.iter().enumerate() {
         let next_is_digit =
-            toks.get(i + 1).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some());
+            toks.get(i + 1).is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()) || digit_word(n).is_some());
         // "4.5.6" is how the recogniser sometimes writes digits read one by one; "12.50" is not.
         let dotted = t.contains('.') && t.split('.').all(|p| p.len() == 1 && p.chars().all(|c| c.is_ascii_digit()));
         let digits: Option<String> = if t.chars().all(|c| c.is_ascii_digit()) {
@@ -119,7 +118,7 @@ pub fn digit_runs(text: &str) -> Vec<String> {
                 }
                 repeat = 1;
                 // (Dotted digits, "4.5.6.", are digits read one by one, not a group.)
-                if marked[i].1 && !dotted && d.len() >= 3 {
+                if *stop && !dotted && d.len() >= 3 {
                     runs.push(std::mem::take(&mut cur));
                 }
             }

@@ -149,33 +149,28 @@ impl WebRtcService {
         self.live.lock().map(|m| m.len()).unwrap_or(0)
     }
 
+    /// The live call `id` if `token` is its token (the page's capability for its own call).
+    fn live_call(&self, id: &CallId, token: &str) -> Option<LiveCall> {
+        self.live.lock().ok().and_then(|m| m.get(id).cloned()).filter(|c| c.token == token)
+    }
+
     /// The caller hung up from the page.
     pub fn hangup(&self, id: &CallId, token: &str) -> bool {
-        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
-        match entry {
-            Some(LiveCall { token: t, media, .. }) if t == token => {
-                let _ = media.try_send(MediaIn::Ended(EndReason::CallerHangup));
-                true
-            }
-            _ => false,
-        }
+        let Some(call) = self.live_call(id, token) else { return false };
+        let _ = call.media.try_send(MediaIn::Ended(EndReason::CallerHangup));
+        true
     }
 
     /// The caller pressed keys on the page's keypad: to the call as key presses, like a
     /// phone's RFC 4733 events (secure capture takes them the same way). False if there is
     /// no such call with that token.
     pub fn keys(&self, id: &CallId, token: &str, keys: &str) -> bool {
-        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
-        match entry {
-            Some(LiveCall { token: t, media, started }) if t == token => {
-                let at_ms = started.elapsed().as_millis() as u64;
-                for digit in keys.chars() {
-                    let _ = media.try_send(MediaIn::Dtmf { digit, at_ms });
-                }
-                true
-            }
-            _ => false,
+        let Some(call) = self.live_call(id, token) else { return false };
+        let at_ms = call.started.elapsed().as_millis() as u64;
+        for digit in keys.chars() {
+            let _ = call.media.try_send(MediaIn::Dtmf { digit, at_ms });
         }
+        true
     }
 
     /// The page heard its caller start speaking (its own detector, while the call's audio
@@ -183,18 +178,13 @@ impl WebRtcService {
     /// on the call (an agent, a supervisor) nothing stops, people talk over each other:
     /// `Some(false)`. `None`: no such call with that token.
     pub fn speaking(&self, id: &CallId, token: &str) -> Option<bool> {
-        let entry = self.live.lock().ok().and_then(|m| m.get(id).cloned());
-        match entry {
-            Some(LiveCall { token: t, media, .. }) if t == token => {
-                let staffed = self.svc.registry.read(id, |r| r.info.agent.is_some() || !r.info.supervisors.is_empty());
-                if staffed.unwrap_or(false) {
-                    return Some(false);
-                }
-                let _ = media.try_send(MediaIn::CallerSpeaking);
-                Some(true)
-            }
-            _ => None,
+        let call = self.live_call(id, token)?;
+        let staffed = self.svc.registry.read(id, |r| r.info.agent.is_some() || !r.info.supervisors.is_empty());
+        if staffed.unwrap_or(false) {
+            return Some(false);
         }
+        let _ = call.media.try_send(MediaIn::CallerSpeaking);
+        Some(true)
     }
 
     /// Answer a browser's SDP offer (complete, non-trickle): returns our complete answer.
