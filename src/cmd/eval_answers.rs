@@ -108,6 +108,15 @@ fn cell(s: Score) -> String {
     format!("{}/{} {:.0}%", s.right, s.total, 100.0 * s.right as f64 / s.total.max(1) as f64)
 }
 
+/// How an answer is decoded: no prompt, the kind's prompt, or as a call does
+/// ([`expect::prompt_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decode {
+    Plain,
+    Prompt,
+    AsACall,
+}
+
 /// One decoded answer: its kind, whether the dialogue read it right, and the recogniser's
 /// confidence ([`crate::pipeline::asr::confidence`]).
 struct Heard {
@@ -122,7 +131,6 @@ struct Heard {
 pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bool) -> anyhow::Result<()> {
     let items = items(manifest)?;
     let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("valid");
-    let kinds = [Kind::Date, Kind::OrderNumber, Kind::Pin];
     println!(
         "{} spoken answers ({} voices, 8 kHz mu-law): read with the dialogue's parsers, right / total",
         items.len(),
@@ -131,49 +139,46 @@ pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bo
     println!("{:<28} {:>14} {:>14} {:>14} {:>14}", "decode", "date of birth", "order number", "PIN", "all");
     let mut as_deployed: Option<(String, Vec<Heard>)> = None;
     for (e, (name, engine)) in engines.iter().enumerate() {
-        for decode in ["none", "prompt", "deployed"] {
-            if decode == "deployed" && e > 0 {
-                continue;
-            }
-            let mut scores = [Score::default(); 3];
+        // The decode as a call does it only for the first (the default) model.
+        let decodes: &[Decode] =
+            if e == 0 { &[Decode::Plain, Decode::Prompt, Decode::AsACall] } else { &[Decode::Plain, Decode::Prompt] };
+        for &decode in decodes {
             let mut heard = Vec::new();
             for item in &items {
                 let prompt = match decode {
-                    "none" => "",
-                    "prompt" => expect::prompt(item.kind),
-                    _ => expect::prompt_for(item.kind).unwrap_or(""),
+                    Decode::Plain => "",
+                    Decode::Prompt => expect::prompt(item.kind),
+                    Decode::AsACall => expect::prompt_for(item.kind).unwrap_or(""),
                 };
                 let hyp = engine.decode_whole(item.audio.clone(), prompt)?;
                 let got = read(item.kind, &hyp.text, today);
-                let k = kinds.iter().position(|x| *x == item.kind).expect("listed");
-                scores[k].total += 1;
                 let right = got.as_deref() == Some(item.want.as_str());
-                scores[k].right += usize::from(right);
                 let confidence = hyp.confidence().unwrap_or(0.0);
                 if verbose && !right {
                     eprintln!(
-                        "  {name} {decode} {} {:?}: heard {:?} (confidence {confidence:.2}) -> {got:?}",
+                        "  {name} {decode:?} {} {:?}: heard {:?} (confidence {confidence:.2}) -> {got:?}",
                         item.voice, item.said, hyp.text
                     );
                 }
                 heard.push(Heard { kind: item.kind, right, confidence });
             }
-            let all = scores
-                .iter()
-                .fold(Score::default(), |a, s| Score { right: a.right + s.right, total: a.total + s.total });
+            let score = |of: &dyn Fn(&Heard) -> bool| {
+                let mine: Vec<&Heard> = heard.iter().filter(|h| of(h)).collect();
+                Score { right: mine.iter().filter(|h| h.right).count(), total: mine.len() }
+            };
             let label = match decode {
-                "none" => name.clone(),
-                "prompt" => format!("{name} + prompt"),
-                _ => format!("{name} as a call decodes"),
+                Decode::Plain => name.clone(),
+                Decode::Prompt => format!("{name} + prompt"),
+                Decode::AsACall => format!("{name} as a call decodes"),
             };
             println!(
                 "{label:<28} {:>14} {:>14} {:>14} {:>14}",
-                cell(scores[0]),
-                cell(scores[1]),
-                cell(scores[2]),
-                cell(all)
+                cell(score(&|h| h.kind == Kind::Date)),
+                cell(score(&|h| h.kind == Kind::OrderNumber)),
+                cell(score(&|h| h.kind == Kind::Pin)),
+                cell(score(&|_| true))
             );
-            if decode == "deployed" {
+            if decode == Decode::AsACall {
                 as_deployed = Some((label, heard));
             }
         }
