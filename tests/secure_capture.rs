@@ -157,6 +157,66 @@ async fn a_card_keyed_during_secure_capture_reaches_nothing_but_the_capture() {
     }
 }
 
+/// The assistant asks for the card itself: John (a simulated SIP caller, espeak's voice) asks to
+/// pay his next instalment by card, keys his PIN, hears the assistant ask for the card and keys
+/// it as RFC 4733 events. The instalment is paid through the back office's `pay_by_card`, and the
+/// number appears in no event, record, log line or database page (the brand and last four digits
+/// do, as PCI DSS allows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assistant_takes_a_card_payment_by_secure_capture() {
+    assert!(have("espeak-ng"), "needs espeak-ng (scripts/setup installs it)");
+    let (db, server) = demo_server("capture-assistant", &[("SWITCHBOARD_LOG", "debug")]);
+    let store = switchboard::store::Store::open(&db).unwrap();
+    let john = store.customer_by_phone("+15550100").unwrap().unwrap();
+    let unpaid =
+        |s: &switchboard::store::Store| s.payments(john.id).unwrap().iter().filter(|p| p.paid_on.is_none()).count();
+    let unpaid_before = unpaid(&store);
+    let mut events = server.events(None).await;
+    let scenario = common::root().join("tests/scenarios/pay_by_card.toml");
+    let (http, sip) = (format!("http://{}", server.http), server.sip.to_string());
+    let summary = tokio::task::spawn_blocking(move || {
+        let args = ["simulate", scenario.to_str().unwrap(), "--server", &http, "--sip", &sip, "--model", "tiny.en"];
+        common::ok_stdout(&[&args[..], &["--json"]].concat())
+    })
+    .await
+    .unwrap();
+    let summary: serde_json::Value = serde_json::from_str(summary.lines().last().unwrap()).unwrap();
+    let said: Vec<&str> = summary["assistant_said"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+    let said = said.join(" | ");
+    eprintln!("assistant said: {said}");
+    assert!(said.contains("by card") && said.contains("key your card number"), "{summary}");
+    assert!(said.contains("The payment of 43 dollars is done"), "{said}");
+
+    let id = summary["call_id"].as_str().unwrap().to_string();
+    events.until(Duration::from_secs(30), |v| v["type"] == "call_ended" && v["call_id"] == id.as_str()).await;
+    let mine: Vec<&serde_json::Value> = events.seen.iter().filter(|v| v["call_id"] == id.as_str()).collect();
+    let began = mine.iter().find(|v| v["type"] == "secure_capture_started").expect("a capture");
+    assert_eq!(began["by"], "assistant");
+    let ended = mine.iter().find(|v| v["type"] == "secure_capture_ended").expect("the capture's end");
+    assert_eq!((ended["outcome"].as_str(), ended["last4"].as_str()), (Some("captured"), Some("1111")), "{ended}");
+    for ev in &mine {
+        assert!(!leaks(&ev.to_string()), "card digits in an event: {ev}");
+    }
+    // The PIN keyed before the capture is a key event; none of the card's keys is.
+    let keys: String = mine.iter().filter(|v| v["type"] == "dtmf").filter_map(|v| v["digit"].as_str()).collect();
+    assert!(!keys.contains("41"), "card keys as events: {keys}");
+
+    let (status, call) = server.get(&format!("/api/calls/{id}"));
+    assert_eq!(status, 200);
+    assert!(!leaks(&call.to_string()), "card digits in the call's record: {call}");
+    assert!(call.to_string().contains("pay_by_card"), "{call}");
+
+    // The instalment is paid (the database keeps the brand and last four only: checked below).
+    assert_eq!(unpaid(&store), unpaid_before - 1, "one instalment paid");
+    drop(store);
+    assert!(!server.log().lines().any(leaks), "card digits in the log");
+    for f in [db.clone(), db.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&f) {
+            assert!(!leaks(&String::from_utf8_lossy(&bytes)), "card digits in {}", f.display());
+        }
+    }
+}
+
 /// The agent's side in a real browser: Priya (headless Chromium) has a simulated SIP caller's
 /// fraud call. Key tones in the caller's audio reach her browser before a capture; she clicks
 /// "Take card securely"; the caller keys the card (RFC 4733) and plays the same tones in-band

@@ -21,6 +21,7 @@ use super::llm::LanguageModel;
 use super::lockout::VerificationLock;
 use super::policy::Policy;
 use super::replies::{say, Msg, SERVED};
+use super::tools::card::CardNumber;
 use super::tools::{BackOffice, Factor, ToolError, Verified};
 use crate::pipeline::analysis::state::{State, TurnState};
 use crate::store::model::Customer;
@@ -102,6 +103,21 @@ pub struct Reply {
     /// A note for the agent who takes the call (the case file shows it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Take a card for this instalment: the call starts a secure capture once this reply (which
+    /// asks for the keys) is said, and hands the card back as [`Input::Card`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_card: Option<i64>,
+}
+
+/// How a card entry the assistant asked for ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardEnded {
+    /// A valid card number was keyed.
+    Captured,
+    /// What was keyed is not a card number.
+    Invalid,
+    /// The caller cancelled, stopped keying, or the entry ran out of time.
+    Stopped,
 }
 
 /// How a call went, as far as the assistant knows: for the interaction record.
@@ -131,6 +147,8 @@ pub enum Input<'a> {
     Digits(&'a str),
     /// The caller said nothing for a while after the assistant spoke.
     Silence,
+    /// A card entry asked for by [`Reply::take_card`] ended (with the card when captured).
+    Card { payment_id: i64, card: Option<&'a CardNumber>, ended: CardEnded },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -373,6 +391,10 @@ impl Assistant {
                 self.heard = confidence;
                 self.turn(&mut r, text, language, state, trend).await;
             }
+            Input::Card { payment_id, card, ended } => {
+                self.silences = 0;
+                self.card_keyed(&mut r, payment_id, card, ended).await;
+            }
         }
         if !r.say.is_empty() {
             self.last_said = r.say.clone();
@@ -428,7 +450,12 @@ impl Assistant {
         let classified = self.classifier.classify(text);
         // "Order number" is about an order, not a phone-number or address change.
         let about_order = text.to_lowercase().contains("order");
+        // "Card, please" to the offer of a payment link is that answer, not a card matter for
+        // a person (the classifier's nearest example may be a stolen card).
+        let card_answer =
+            matches!(self.pending, Some(Pending::Confirm(Change::PayLink { .. }))) && entities::by_card(text);
         let intent = match classified.intent {
+            _ if card_answer => Intent::PayNow,
             Intent::ChangePhone | Intent::ChangeAddress if about_order => {
                 classified.runner_up.map(|(i, _)| i).unwrap_or(Intent::Unknown)
             }
@@ -499,6 +526,11 @@ impl Assistant {
                 }
                 None => false,
             },
+            // "By card" to the offer of a payment link: take the card on the keypad instead.
+            Pending::Confirm(Change::PayLink { payment_id }) if entities::by_card(text) => {
+                self.ask_for_card(r, payment_id).await;
+                true
+            }
             Pending::Confirm(change) => match entities::yes_no(text) {
                 Some(true) => {
                     self.execute(r, change).await;

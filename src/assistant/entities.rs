@@ -554,9 +554,33 @@ pub fn yes_no(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether the caller asks to pay by card ("by card", "with my credit card", "med kort",
+/// "mit Karte", "par carte", "con tarjeta").
+pub fn by_card(text: &str) -> bool {
+    const CARD: &[&str] = &["card", "kort", "kortet", "karte", "kreditkarte", "carte", "tarjeta", "visa", "mastercard"];
+    tokens(text).iter().any(|w| CARD.contains(&w.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paying_by_card() {
+        for t in [
+            "By card, please.",
+            "I'll pay with my credit card",
+            "med kort",
+            "Mit Karte bitte",
+            "par carte",
+            "con tarjeta",
+        ] {
+            assert!(by_card(t), "{t}");
+        }
+        for t in ["Yes please.", "send the link", "a postcard"] {
+            assert!(!by_card(t), "{t}");
+        }
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -85,6 +85,20 @@ pub enum Msg {
         currency: String,
     },
     PayLinkSent,
+    /// The card entry did not give a card: offer the link.
+    PayLinkInstead,
+    /// The assistant takes the instalment by card (the capture prompt follows).
+    TakeCard {
+        amount: i64,
+        currency: String,
+    },
+    /// The card payment went through.
+    CardPaid {
+        amount: i64,
+        currency: String,
+    },
+    /// The payment processor declined the card.
+    CardDeclined,
     AskNewDate,
     PostponeConfirm {
         from: NaiveDate,
@@ -500,13 +514,43 @@ pub fn say(lang: &str, msg: &Msg) -> String {
             "No tiene pagos pendientes. Todo está pagado.",
         ]),
         Msg::PayLinkConfirm { amount, currency } => pick([
-            "I can text you a payment link for {}. Shall I send it?",
-            "Jag kan sms:a en betallänk för {}. Ska jag skicka den?",
-            "Ich kann Ihnen einen Zahlungslink über {} per SMS schicken. Soll ich?",
-            "Je peux vous envoyer un lien de paiement de {} par SMS. Je l'envoie ?",
-            "Puedo enviarle un enlace de pago de {} por SMS. ¿Lo envío?",
+            "I can text you a payment link for {}, or take your card on the phone's keypad now. Shall I send the link?",
+            "Jag kan sms:a en betallänk för {}, eller ta ditt kort via telefonens knappsats nu. Ska jag skicka länken?",
+            "Ich kann Ihnen einen Zahlungslink über {} per SMS schicken oder Ihre Karte jetzt über die Telefontastatur aufnehmen. Soll ich den Link schicken?",
+            "Je peux vous envoyer un lien de paiement de {} par SMS, ou prendre votre carte sur le clavier du téléphone maintenant. Je vous envoie le lien ?",
+            "Puedo enviarle un enlace de pago de {} por SMS, o tomar su tarjeta por el teclado del teléfono ahora. ¿Le envío el enlace?",
         ])
         .replace("{}", &money(lang, *amount, currency)),
+        Msg::PayLinkInstead => pick([
+            "Shall I text you a payment link instead?",
+            "Ska jag sms:a en betallänk i stället?",
+            "Soll ich Ihnen stattdessen einen Zahlungslink per SMS schicken?",
+            "Voulez-vous plutôt que je vous envoie un lien de paiement par SMS ?",
+            "¿Prefiere que le envíe un enlace de pago por SMS?",
+        ]),
+        Msg::TakeCard { amount, currency } => pick([
+            "I'll take the payment of {} by card.",
+            "Jag tar betalningen på {} med kort.",
+            "Ich nehme die Zahlung über {} per Karte auf.",
+            "Je prends le paiement de {} par carte.",
+            "Tomo el pago de {} con tarjeta.",
+        ])
+        .replace("{}", &money(lang, *amount, currency)),
+        Msg::CardPaid { amount, currency } => pick([
+            "The payment of {} is done.",
+            "Betalningen på {} är klar.",
+            "Die Zahlung über {} ist erledigt.",
+            "Le paiement de {} est effectué.",
+            "El pago de {} está hecho.",
+        ])
+        .replace("{}", &money(lang, *amount, currency)),
+        Msg::CardDeclined => pick([
+            "Sorry, the card payment did not go through.",
+            "Tyvärr gick kortbetalningen inte igenom.",
+            "Die Kartenzahlung ist leider nicht durchgegangen.",
+            "Désolé, le paiement par carte n'a pas abouti.",
+            "Lo sentimos, el pago con tarjeta no se ha completado.",
+        ]),
         Msg::PayLinkSent => pick([
             "I've sent the link to your phone.",
             "Jag har skickat länken till din telefon.",

@@ -408,8 +408,9 @@ impl Actor {
                 Output::Mix(m) => self.mix_change(m),
                 Output::Digits(keys) => self.assist(AssistInput::Digits(keys)),
                 Output::Silence => {
-                    // Silence while the assistant still works on an answer is not the caller's.
-                    if !self.callback_unanswered() && !self.assistant.busy() {
+                    // Silence while the assistant still works on an answer, or while the caller
+                    // keys a card, is not the caller's.
+                    if !self.callback_unanswered() && !self.assistant.busy() && !self.capturing() {
                         self.assist(AssistInput::Silence);
                     }
                 }

@@ -65,7 +65,7 @@ impl Actor {
             Control::NoAgent => self.offer_callback(),
             Control::Transfer { from, to_agent, skill, note } => self.transfer(&from, to_agent, skill, &note),
             Control::Hangup(r) => self.core.handle_hangup(self.now(), r),
-            Control::SecureCapture { by } => self.start_capture(&by),
+            Control::SecureCapture { by } => self.start_capture(&by, None),
             Control::Consult { from, to, reply } => {
                 let r = self.consult(&from, &to);
                 self.answer(reply, r);

@@ -13,6 +13,7 @@
 //! - A job that panics ends the assistant for this call, not the call.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -20,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::transcript::HeardTurn;
 use super::Actor;
-use crate::assistant::dialogue::{Assistant, Input, Reply};
+use crate::assistant::dialogue::{Assistant, CardEnded, Input, Reply};
+use crate::assistant::tools::card::CardNumber;
 use crate::assistant::AssistantServices;
 use crate::call::state::AssistantSaid;
 use crate::pipeline::analysis::state::TurnState;
@@ -38,9 +40,21 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 #[derive(Debug, Clone)]
 pub(super) enum AssistInput {
     Start,
-    Turn { text: String, language: String, state: Option<TurnState>, trend: f32, confidence: Option<f32> },
+    Turn {
+        text: String,
+        language: String,
+        state: Option<TurnState>,
+        trend: f32,
+        confidence: Option<f32>,
+    },
     Digits(String),
     Silence,
+    /// How a card entry the assistant asked for ended (the card itself when captured).
+    Card {
+        payment_id: i64,
+        card: Option<Arc<CardNumber>>,
+        ended: CardEnded,
+    },
 }
 
 impl AssistInput {
@@ -52,6 +66,9 @@ impl AssistInput {
             }
             AssistInput::Digits(d) => Input::Digits(d),
             AssistInput::Silence => Input::Silence,
+            AssistInput::Card { payment_id, card, ended } => {
+                Input::Card { payment_id: *payment_id, card: card.as_deref(), ended: *ended }
+            }
         }
     }
 }
@@ -261,13 +278,18 @@ impl Actor {
         }
         // Wait for an answer: the reply's speaking time (about 70 ms a character at the
         // voice's rate) plus the answer timeout; the caller's next turn cancels it.
-        let waiting = reply.escalate.is_none() && !reply.hangup && !reply.say.is_empty();
+        let waiting = reply.escalate.is_none() && !reply.hangup && !reply.say.is_empty() && reply.take_card.is_none();
         let within = waiting.then(|| {
             let chars: usize = reply.say.iter().map(|s| s.chars().count()).sum();
             Duration::from_millis(70 * chars as u64) + ANSWER_TIMEOUT
         });
         self.core.handle_awaiting_answer(self.now(), within);
+        let take_card = reply.take_card;
         self.speak(reply.say, reply.language, reply.hangup);
+        // The reply asked for the card: the keys go to a secure capture from now on.
+        if let Some(payment_id) = take_card {
+            self.start_capture("assistant", Some(payment_id));
+        }
     }
 
     /// Synthesise sentence by sentence off the call task and queue each as it is ready, so the

@@ -11,13 +11,17 @@
 //!
 //! `#` ends the entry, `*` starts it again; a pause of [`KEY_PAUSE`] after the last key or
 //! [`MAX_CAPTURE`] overall stops it. A 13-19 digit number that passes the Luhn check is
-//! captured: its brand and last four digits go to the case file and the events, and the
-//! full number is wiped from memory (this build hands it to no payment processor).
+//! captured: its brand and last four digits go to the case file and the events. A card the
+//! assistant asked for goes, as a [`CardNumber`], to its `pay_by_card` tool and nowhere else;
+//! a card a person asked for is not passed on. Either way the digits are wiped from memory.
 
 use std::time::Duration;
 
+use super::assist::AssistInput;
 use super::Actor;
+use crate::assistant::dialogue::CardEnded;
 use crate::assistant::replies::{say, Msg};
+use crate::assistant::tools::card::{brand, is_card, wipe, CardNumber};
 use crate::call::mix::Mode;
 
 /// Longest pause after a key before the entry stops.
@@ -30,18 +34,15 @@ pub(super) struct Capture {
     digits: Vec<u8>,
     /// How the caller took part before (they go back to it).
     caller_mode: Mode,
+    /// The instalment the assistant takes this card for (the card goes to the assistant's
+    /// `pay_by_card`); `None` when a person asked for it.
+    for_payment: Option<i64>,
 }
 
 impl Drop for Capture {
     fn drop(&mut self) {
         wipe(&mut self.digits);
     }
-}
-
-fn wipe(digits: &mut [u8]) {
-    digits.fill(0);
-    // Keep the wipe from being optimised away as a dead store.
-    std::hint::black_box(&*digits);
 }
 
 /// How a capture ended.
@@ -64,38 +65,9 @@ impl Outcome {
     }
 }
 
-/// The Luhn check over ASCII digits.
-pub(crate) fn luhn(digits: &[u8]) -> bool {
-    let mut sum = 0u32;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let mut v = (d - b'0') as u32;
-        if i % 2 == 1 {
-            v *= 2;
-            if v > 9 {
-                v -= 9;
-            }
-        }
-        sum += v;
-    }
-    sum % 10 == 0
-}
-
-/// The card scheme by its leading digits (the common ones; "card" otherwise).
-pub(crate) fn brand(digits: &[u8]) -> &'static str {
-    let prefix =
-        |n: usize| std::str::from_utf8(&digits[..n.min(digits.len())]).ok().and_then(|s| s.parse::<u32>().ok());
-    match (digits.first(), prefix(2), prefix(4)) {
-        (Some(b'4'), _, _) => "visa",
-        (_, Some(51..=55), _) | (_, _, Some(2221..=2720)) => "mastercard",
-        (_, Some(34 | 37), _) => "amex",
-        (_, _, Some(6011)) | (_, Some(65), _) => "discover",
-        _ => "card",
-    }
-}
-
 /// Judge a keyed number: captured (13-19 digits, Luhn) or invalid.
 pub(crate) fn judge(digits: &[u8]) -> Outcome {
-    if (13..=19).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) && luhn(digits) {
+    if is_card(digits) {
         let last4 = String::from_utf8_lossy(&digits[digits.len() - 4..]).into_owned();
         Outcome::Captured { brand: brand(digits), last4 }
     } else {
@@ -109,8 +81,9 @@ impl Actor {
         self.capture.is_some()
     }
 
-    /// Begin a capture asked by `by`.
-    pub(super) fn start_capture(&mut self, by: &str) {
+    /// Begin a capture asked by `by`: a person, or the assistant taking a card for an
+    /// instalment (`for_payment`; its reply already asked for the keys).
+    pub(super) fn start_capture(&mut self, by: &str, for_payment: Option<i64>) {
         if self.capture.is_some() || self.callback.is_some() || self.consulting_privately() {
             tracing::info!(call = %self.id, "secure capture not started: one is under way or the call is ending");
             return;
@@ -124,12 +97,15 @@ impl Actor {
             }
             before
         };
-        self.capture = Some(Capture { digits: Vec::new(), caller_mode });
+        self.capture = Some(Capture { digits: Vec::new(), caller_mode, for_payment });
         // Nothing the caller says or keys meanwhile is for the assistant; the core keeps the
         // capture's timers.
         self.assistant.cancel();
         self.core.handle_capture_started(self.now(), by, KEY_PAUSE, MAX_CAPTURE);
         tracing::info!(call = %self.id, %by, "secure card capture started");
+        if for_payment.is_some() {
+            return;
+        }
         self.playout.clear();
         let lang = self.caller_language();
         self.speak(vec![say(&lang, &Msg::CardCapturePrompt)], lang, false);
@@ -157,25 +133,39 @@ impl Actor {
     }
 
     /// End the capture: judge what was keyed (unless `outcome` says how it ended), unmute the
-    /// caller, resume the recording and transcription, tell everyone.
+    /// caller, resume the recording and transcription, tell everyone. A card the assistant
+    /// asked for goes to it (it says how the payment went); otherwise the caller hears here
+    /// how the entry ended.
     pub(super) fn finish_capture(&mut self, outcome: Option<Outcome>) {
-        let Some(c) = self.capture.take() else { return };
+        let Some(mut c) = self.capture.take() else { return };
         let outcome = outcome.unwrap_or_else(|| judge(&c.digits));
-        let caller_mode = c.caller_mode;
+        let (caller_mode, for_payment) = (c.caller_mode, c.for_payment);
+        let card = match (&outcome, for_payment) {
+            (Outcome::Captured { .. }, Some(_)) => CardNumber::from_keys(std::mem::take(&mut c.digits)),
+            _ => None,
+        };
         drop(c);
         if let Err(e) = self.mix().set_mode(self.caller_leg, caller_mode) {
             tracing::error!(call = %self.id, "secure capture: cannot unmute the caller: {e}");
         }
-        let card = match &outcome {
+        let shown = match &outcome {
             Outcome::Captured { brand, last4 } => Some((brand.to_string(), last4.clone())),
             _ => None,
         };
         tracing::info!(call = %self.id, outcome = outcome.name(), "secure card capture ended");
-        if let Some((b, l)) = &card {
+        if let Some((b, l)) = &shown {
             self.case.on_note(&format!("Card captured securely: {b} ending in {l}."));
             self.case_changed();
         }
-        self.core.handle_capture_ended(self.now(), outcome.name(), card);
+        self.core.handle_capture_ended(self.now(), outcome.name(), shown);
+        if let Some(payment_id) = for_payment {
+            let ended = match outcome {
+                Outcome::Captured { .. } => CardEnded::Captured,
+                Outcome::Invalid => CardEnded::Invalid,
+                Outcome::Cancelled | Outcome::Timeout => CardEnded::Stopped,
+            };
+            return self.assist(AssistInput::Card { payment_id, card: card.map(std::sync::Arc::new), ended });
+        }
         let lang = self.caller_language();
         let msg = match outcome {
             Outcome::Captured { last4, .. } => Msg::CardCaptured { last4 },
@@ -191,22 +181,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn luhn_and_brands() {
-        assert!(luhn(b"4111111111111111"));
-        assert!(!luhn(b"4111111111111112"));
+    fn keyed_numbers_are_judged() {
         assert_eq!(judge(b"4111111111111111"), Outcome::Captured { brand: "visa", last4: "1111".into() });
         assert_eq!(judge(b"5555555555554444"), Outcome::Captured { brand: "mastercard", last4: "4444".into() });
         assert_eq!(judge(b"378282246310005"), Outcome::Captured { brand: "amex", last4: "0005".into() });
-        assert_eq!(judge(b"6011111111111117"), Outcome::Captured { brand: "discover", last4: "1117".into() });
         assert_eq!(judge(b"4111111111111112"), Outcome::Invalid, "fails Luhn");
         assert_eq!(judge(b"1234"), Outcome::Invalid, "too short");
         assert_eq!(judge(b""), Outcome::Invalid);
-    }
-
-    #[test]
-    fn a_wiped_number_is_zeros() {
-        let mut d = b"4111111111111111".to_vec();
-        wipe(&mut d);
-        assert!(d.iter().all(|b| *b == 0));
     }
 }

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_reviews", include_str!("../../migrations/0008_reviews.sql")),
     ("0009_retention", include_str!("../../migrations/0009_retention.sql")),
     ("0010_agent_presence", include_str!("../../migrations/0010_agent_presence.sql")),
+    ("0011_card_payments", include_str!("../../migrations/0011_card_payments.sql")),
 ];
 
 /// A migration's number: its name's `NNNN_` prefix.
@@ -304,6 +305,33 @@ impl Store {
             params![payment_id, url, sent_to, now_rfc3339(), call_id],
         )?;
         Ok(url)
+    }
+
+    /// Mark an unpaid instalment paid by card today, keeping the card's brand and last four
+    /// digits only.
+    pub fn pay_by_card(
+        &self,
+        payment_id: i64,
+        brand: &str,
+        last4: &str,
+        call_id: Option<&str>,
+    ) -> Result<Payment, StoreError> {
+        self.transaction(|tx| {
+            let today = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
+            let changed = tx.execute(
+                "UPDATE payments SET status = 'paid', paid_on = ?2 WHERE id = ?1 AND status != 'paid'",
+                params![payment_id, today],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("unpaid payment {payment_id}")));
+            }
+            tx.execute(
+                "INSERT INTO card_payments (payment_id, brand, last4, created_at, call_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![payment_id, brand, last4, now_rfc3339(), call_id],
+            )?;
+            Ok(())
+        })?;
+        self.payment(payment_id)?.ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))
     }
 
     /// Change a customer's e-mail address.

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::AppError;
 
 use crate::assistant::policy::Policy;
+use crate::assistant::tools::card::CardNumber;
 use crate::assistant::tools::sqlite::SqliteBackOffice;
 use crate::assistant::tools::{BackOffice, Factor, ToolError, Verified};
 use crate::store::Store;
@@ -42,6 +43,7 @@ pub fn router(store: Store, policy: Policy, token: Option<String>) -> Router {
         .route("/customers/{id}/phones", post(add_phone))
         .route("/payments/{id}/postpone", post(postpone))
         .route("/payments/{id}/link", post(link))
+        .route("/payments/{id}/card", post(card))
         .with_state(api)
 }
 
@@ -224,4 +226,21 @@ struct LinkBody {
 async fn link(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<LinkBody>) -> Answer {
     let who = payment_owner(&api, &headers, id).await?;
     reply(api.tools.send_payment_link(&who, id, &b.call_id).await.map(|url| json!({ "url": url })))
+}
+
+#[derive(Deserialize)]
+struct CardBody {
+    card_number: String,
+    #[serde(default)]
+    call_id: String,
+}
+
+/// The reference payment: the built-in database is a demo ledger (it keeps the brand and last
+/// four digits only), so a number that is not a card is the only decline.
+async fn card(State(api): Shared, headers: HeaderMap, Path(id): Path<i64>, Json(b): Json<CardBody>) -> Answer {
+    let who = payment_owner(&api, &headers, id).await?;
+    let Some(card) = CardNumber::from_keys(b.card_number.into_bytes()) else {
+        return reply::<()>(Err(ToolError::Invalid("not a valid card number".into())));
+    };
+    reply(api.tools.pay_by_card(&who, id, &card, &b.call_id).await)
 }

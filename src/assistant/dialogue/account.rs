@@ -3,12 +3,13 @@
 
 use chrono::NaiveDate;
 
-use super::{Assistant, Change, Pending, Reply};
+use super::{Assistant, CardEnded, Change, Pending, Reply};
 use crate::assistant::entities;
 use crate::assistant::intents::Intent;
 use crate::assistant::policy::Refusal;
 use crate::assistant::replies::Msg;
-use crate::assistant::tools::{OrderLookup, ToolError};
+use crate::assistant::tools::card::CardNumber;
+use crate::assistant::tools::{own_payment, OrderLookup, ToolError};
 use crate::store::model::{OrderStatus, PaymentStatus};
 
 impl Assistant {
@@ -138,6 +139,7 @@ impl Assistant {
                         );
                         self.msg(r, Msg::AnythingElse);
                     }
+                    Intent::PayNow if entities::by_card(text) => self.ask_for_card(r, next.id).await,
                     Intent::PayNow => {
                         self.msg(r, Msg::PayLinkConfirm { amount: next.amount_cents, currency: next.currency.clone() });
                         self.pending = Some(Pending::Confirm(Change::PayLink { payment_id: next.id }));
@@ -236,6 +238,71 @@ impl Assistant {
                 if !self.tool_failed(r, tool, &e) {
                     self.msg(r, Msg::DidNotUnderstand);
                 }
+            }
+        }
+    }
+
+    /// Ask for a card for this instalment: the reply names the amount and asks for the keys,
+    /// and the call runs a secure capture after it ([`Reply::take_card`]).
+    pub(super) async fn ask_for_card(&mut self, r: &mut Reply, payment_id: i64) {
+        let Some(who) = self.verified.clone() else { return };
+        match own_payment(self.back_office.as_ref(), &who, payment_id).await {
+            Ok(p) if p.status == PaymentStatus::Paid => self.refused(r, "pay_by_card", &Refusal::AlreadyPaid),
+            Ok(p) => {
+                self.msg(r, Msg::TakeCard { amount: p.amount_cents, currency: p.currency });
+                self.msg(r, Msg::CardCapturePrompt);
+                r.take_card = Some(payment_id);
+            }
+            Err(e) => {
+                self.tool_failed(r, "payments", &e);
+            }
+        }
+    }
+
+    /// A card entry asked for by [`Self::ask_for_card`] ended: pay with the card, or offer the
+    /// payment link instead.
+    pub(super) async fn card_keyed(
+        &mut self,
+        r: &mut Reply,
+        payment_id: i64,
+        card: Option<&CardNumber>,
+        ended: CardEnded,
+    ) {
+        let Some(who) = self.verified.clone() else { return };
+        let Some(card) = card else {
+            self.msg(r, if ended == CardEnded::Invalid { Msg::CardInvalid } else { Msg::CardCaptureStopped });
+            self.msg(r, Msg::PayLinkInstead);
+            self.pending = Some(Pending::Confirm(Change::PayLink { payment_id }));
+            return;
+        };
+        self.msg(r, Msg::CardCaptured { last4: card.last4() });
+        match self.back_office.pay_by_card(&who, payment_id, card, &self.call_id).await {
+            Ok(p) => {
+                r.act(
+                    "pay_by_card",
+                    format!(
+                        "payment {payment_id}: {} {} by {} ending in {}",
+                        p.amount_cents,
+                        p.currency,
+                        card.brand(),
+                        card.last4()
+                    ),
+                    true,
+                );
+                self.msg(r, Msg::CardPaid { amount: p.amount_cents, currency: p.currency });
+                self.msg(r, Msg::AnythingElse);
+            }
+            Err(ToolError::Refused(why)) => self.refused(r, "pay_by_card", &why),
+            Err(ToolError::Invalid(why)) | Err(ToolError::NotOnAccount(why)) => {
+                // Declined: said as such, the link offered instead (the reason is the
+                // processor's, for the case file, not read out).
+                r.act("pay_by_card", format!("declined: {why}"), false);
+                self.msg(r, Msg::CardDeclined);
+                self.msg(r, Msg::PayLinkInstead);
+                self.pending = Some(Pending::Confirm(Change::PayLink { payment_id }));
+            }
+            Err(e) => {
+                self.tool_failed(r, "pay_by_card", &e);
             }
         }
     }

@@ -502,3 +502,37 @@ async fn a_date_read_back_can_be_answered_with_the_pin_on_the_keypad() {
     let r = a.handle(Input::Digits("1234")).await;
     assert!(checked(&r) && said(&r).starts_with("Thank you, John."), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_caller_pays_by_card_keyed_in_secure_capture_or_is_offered_the_link_instead() {
+    use crate::assistant::tools::card::CardNumber;
+    let (mut a, store) = assistant("+15550100");
+    a.handle(Input::Start).await;
+    let r = say(&mut a, "I'd like to pay my next instalment by card").await;
+    assert_eq!(r.intent, Some(Intent::PayNow), "{r:?}");
+    assert!(r.take_card.is_none(), "verification first");
+    let r = a.handle(Input::Digits("1234")).await;
+    let payment_id = r.take_card.expect("asks for the card");
+    assert!(said(&r).contains("I'll take the payment of 43 dollars by card."), "{}", said(&r));
+    assert!(said(&r).contains("key your card number"), "{}", said(&r));
+
+    // Nothing valid keyed: the link is offered, and "by card" asks for the card again.
+    let r = a.handle(Input::Card { payment_id, card: None, ended: CardEnded::Invalid }).await;
+    assert!(said(&r).contains("not a valid card number") && said(&r).contains("payment link instead"), "{r:?}");
+    // "Card, please" is the nearest to a stolen card for the classifier: here it is the answer.
+    let r = say(&mut a, "Card, please.").await;
+    assert_eq!(r.take_card, Some(payment_id), "{r:?}");
+
+    let card = CardNumber::from_keys(b"4111111111111111".to_vec()).unwrap();
+    let r = a.handle(Input::Card { payment_id, card: Some(&card), ended: CardEnded::Captured }).await;
+    let s = said(&r);
+    assert!(s.contains("ending in 1 1 1 1") && s.contains("The payment of 43 dollars is done"), "{s}");
+    assert!(r.actions.iter().any(|x| x.tool == "pay_by_card" && x.ok && x.detail.ends_with("visa ending in 1111")));
+    assert!(!format!("{r:?}").contains("4111111111111111"));
+    let paid = store.payment(payment_id).unwrap().unwrap();
+    assert_eq!((paid.status, paid.paid_on.is_some()), (crate::store::model::PaymentStatus::Paid, true));
+
+    // Paid: a second card for it is refused, nothing taken.
+    let r = a.handle(Input::Card { payment_id, card: Some(&card), ended: CardEnded::Captured }).await;
+    assert!(r.actions.iter().any(|x| x.tool == "pay_by_card" && x.refused), "{r:?}");
+}

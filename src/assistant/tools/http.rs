@@ -15,10 +15,11 @@
 //! | request_refund | `POST /customers/{customer}/refunds` `{order_number,item,amount_cents,reason,call_id}` | refund |
 //! | postpone_payment | `POST /payments/{payment}/postpone` `{"due_on":"YYYY-MM-DD"}` | payment |
 //! | send_payment_link | `POST /payments/{payment}/link` `{"to":...,"call_id":...}` | `{"url":...}` |
+//! | pay_by_card | `POST /payments/{payment}/card` `{"card_number":...,"call_id":...}` | payment (paid); 402 or 422 = declined |
 //! | update_email / update_address | `PATCH /customers/{customer}` `{"email":...}` or `{street,postcode,city}` | 2xx |
 //! | add_phone | `POST /customers/{customer}/phones` `{"number":...}` | 2xx |
 //!
-//! The records are `crate::store::model`'s, as JSON. Errors: 404 = not on this account; 400, 409
+//! The records are `crate::store::model`'s, as JSON. Errors: 404 = not on this account; 400, 402, 409
 //! and 422 with `{"error":"..."}` = the request is wrong (said to the caller as such); anything
 //! else, a timeout or no connection = unavailable (the assistant apologises and hands over).
 //! Switchboard checks its own policy (refund window and limit, postponement) before every
@@ -38,8 +39,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::{BackOffice, Factor, OrderLookup, RefundQuote, ToolError, Verified};
-use crate::assistant::policy::{Policy, Refusal};
-use crate::store::model::{Customer, Interaction, Order, Payment, PaymentStatus, Refund};
+use crate::assistant::policy::Policy;
+use crate::store::model::{Customer, Interaction, Order, Payment, Refund};
 
 /// Which back office the assistant acts through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -90,6 +91,7 @@ const PATHS: &[(&str, &str)] = &[
     ("request_refund", "/customers/{customer}/refunds"),
     ("postpone_payment", "/payments/{payment}/postpone"),
     ("send_payment_link", "/payments/{payment}/link"),
+    ("pay_by_card", "/payments/{payment}/card"),
     ("update_customer", "/customers/{customer}"),
     ("add_phone", "/customers/{customer}/phones"),
 ];
@@ -224,7 +226,7 @@ impl HttpBackOffice {
                 })
             }
             404 => Ok(None),
-            400 | 409 | 422 => Err(ToolError::Invalid(message())),
+            400 | 402 | 409 | 422 => Err(ToolError::Invalid(message())),
             _ => Err(ToolError::Unavailable(message())),
         }
     }
@@ -330,10 +332,7 @@ impl BackOffice for HttpBackOffice {
     }
 
     async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError> {
-        let payment = super::own_payment(self, who, payment_id).await?;
-        if payment.status == PaymentStatus::Paid {
-            return Err(Refusal::AlreadyPaid.into());
-        }
+        super::unpaid_payment(self, who, payment_id).await?;
         let to = who.customer().phones.first().cloned().unwrap_or_default();
         let url = self.url("send_payment_link", &[("payment", payment_id.to_string())]);
         let v: Value = self
@@ -343,6 +342,21 @@ impl BackOffice for HttpBackOffice {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| ToolError::Unavailable("send_payment_link: the answer has no \"url\"".into()))
+    }
+
+    /// The one request that carries a card number (keyed in secure capture): point this path at
+    /// the payment service, over https, as it brings that service into PCI DSS scope.
+    async fn pay_by_card(
+        &self,
+        who: &Verified,
+        payment_id: i64,
+        card: &super::card::CardNumber,
+        call_id: &str,
+    ) -> Result<Payment, ToolError> {
+        super::unpaid_payment(self, who, payment_id).await?;
+        let url = self.url("pay_by_card", &[("payment", payment_id.to_string())]);
+        let body = json!({"card_number": card.reveal(), "call_id": call_id});
+        self.must("POST", url, Some(body), format!("payment {payment_id}")).await
     }
 
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError> {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::*;
 use crate::assistant::dialogue::{Assistant, Input};
 use crate::assistant::intents::NearestExamples;
+use crate::store::model::PaymentStatus;
 use crate::store::{demo, Store};
 
 fn today() -> NaiveDate {
@@ -55,6 +56,11 @@ async fn tools_over_http_keep_verification_policy_and_ownership() {
     assert!(bo.send_payment_link(&who, due.id, "c-http").await.unwrap().starts_with("https://"));
     let moved = bo.postpone_payment(&who, due.id, today() + chrono::Days::new(25)).await.unwrap();
     assert_eq!(moved.postponed, 1);
+    // A card keyed in secure capture pays it; the database keeps no more than the last four.
+    let card = crate::assistant::tools::card::CardNumber::from_keys(b"4111111111111111".to_vec()).unwrap();
+    let paid = bo.pay_by_card(&who, due.id, &card, "c-http").await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Paid);
+    assert!(matches!(bo.pay_by_card(&who, due.id, &card, "c-http").await, Err(ToolError::Refused(_))), "paid");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! `Verified` caller, which only `BackOffice::verify` hands out (caller number matched plus one
 //! factor); and every action is checked against the `Policy` here, whoever asked for it.
 
+pub mod card;
 pub mod http;
 pub mod sqlite;
 
@@ -113,6 +114,16 @@ pub trait BackOffice: Send + Sync {
     async fn postpone_payment(&self, who: &Verified, payment_id: i64, to: NaiveDate) -> Result<Payment, ToolError>;
     /// Text a payment link for an instalment to the caller's number; returns the link.
     async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError>;
+    /// Take an instalment by a card keyed in secure capture; returns the instalment, paid. The
+    /// one place a card number goes: a back office passes it to its payment processor and
+    /// keeps at most the brand and last four digits. A declined card is `Invalid`.
+    async fn pay_by_card(
+        &self,
+        who: &Verified,
+        payment_id: i64,
+        card: &card::CardNumber,
+        call_id: &str,
+    ) -> Result<Payment, ToolError>;
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError>;
     async fn update_address(&self, who: &Verified, street: &str, postcode: &str, city: &str) -> Result<(), ToolError>;
     async fn add_phone(&self, who: &Verified, number: &str) -> Result<(), ToolError>;
@@ -137,6 +148,20 @@ pub async fn own_payment<B: BackOffice + ?Sized>(
         .into_iter()
         .find(|p| p.id == payment_id)
         .ok_or_else(|| ToolError::NotOnAccount(format!("payment {payment_id}")))
+}
+
+/// The caller's instalment with this id, unless it is paid already (a link or a card for it
+/// is refused).
+pub async fn unpaid_payment<B: BackOffice + ?Sized>(
+    bo: &B,
+    who: &Verified,
+    payment_id: i64,
+) -> Result<Payment, ToolError> {
+    let payment = own_payment(bo, who, payment_id).await?;
+    if payment.status == crate::store::model::PaymentStatus::Paid {
+        return Err(Refusal::AlreadyPaid.into());
+    }
+    Ok(payment)
 }
 
 /// What a refund on this order would be, checked against the policy: a named item refunds that

@@ -146,13 +146,24 @@ impl BackOffice for SqliteBackOffice {
     }
 
     async fn send_payment_link(&self, who: &Verified, payment_id: i64, call_id: &str) -> Result<String, ToolError> {
-        let payment = super::own_payment(self, who, payment_id).await?;
-        if payment.status == crate::store::model::PaymentStatus::Paid {
-            return Err(crate::assistant::policy::Refusal::AlreadyPaid.into());
-        }
+        super::unpaid_payment(self, who, payment_id).await?;
         let to = who.customer().phones.first().cloned().unwrap_or_default();
         let call_id = call_id.to_string();
         self.db(move |s| s.create_payment_link(payment_id, &to, Some(&call_id))).await
+    }
+
+    /// The built-in database is a demo ledger, not a payment processor: a captured card pays
+    /// the instalment, and only its brand and last four digits are kept.
+    async fn pay_by_card(
+        &self,
+        who: &Verified,
+        payment_id: i64,
+        card: &super::card::CardNumber,
+        call_id: &str,
+    ) -> Result<Payment, ToolError> {
+        super::unpaid_payment(self, who, payment_id).await?;
+        let (brand, last4, call_id) = (card.brand(), card.last4(), call_id.to_string());
+        self.db(move |s| s.pay_by_card(payment_id, brand, &last4, Some(&call_id))).await
     }
 
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError> {
