@@ -112,6 +112,21 @@ async fn a_change_the_model_starts_needs_the_callers_own_yes() {
 }
 
 #[tokio::test]
+async fn a_card_payment_the_model_asks_for_is_taken_in_a_secure_capture_in_the_engines_words() {
+    let tool = json!({"name": "account_request", "arguments": {"request": "pay_now"}});
+    let (mut a, _, _) = setup(tool).await;
+    a.handle(Input::Start).await;
+    say(&mut a, "I'd like to settle what I owe with my credit card").await;
+    // Verified by the PIN (the engine's), the pending request asks for the card.
+    let r = a.handle(Input::Digits("1234")).await;
+    assert!(r.take_card.is_some(), "{r:?}");
+    // Asked again through the model: the capture prompt is the engine's, not relayed.
+    let r = say(&mut a, "actually let me pay by card now").await;
+    let s = r.say.join(" ");
+    assert!(r.take_card.is_some() && s.contains("key your card number") && !s.starts_with("Sure."), "{r:?}");
+}
+
+#[tokio::test]
 async fn a_failing_model_falls_back_to_the_built_in_engine() {
     let (mut a, script, _) = setup(json!("fail")).await;
     a.handle(Input::Start).await;

@@ -98,10 +98,12 @@ impl Assistant {
                 r.actions.extend(scratch.actions.iter().cloned());
                 r.intent = scratch.intent.or(r.intent);
                 engine_said.extend(scratch.say.iter().cloned());
-                if scratch.escalate.is_some() || self.done {
-                    // Hand-overs and goodbyes are said in the engine's words.
+                if scratch.escalate.is_some() || self.done || scratch.take_card.is_some() {
+                    // Hand-overs, goodbyes and a card capture's prompt are said in the
+                    // engine's words.
                     r.escalate = scratch.escalate;
                     r.hangup = scratch.hangup;
+                    r.take_card = scratch.take_card;
                     r.say.extend(scratch.say);
                     return Ok(true);
                 }
