@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -165,8 +165,24 @@ impl Server {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request().unwrap();
         req.headers_mut().insert("Authorization", format!("Bearer {}", api_token()).parse().unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect events");
-        Events { ws, seen: Vec::new() }
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect events");
+        // The server subscribes to the bus once the upgrade is done, just before it first
+        // reads the socket: its pong to a ping says it is subscribed, so nothing published
+        // from here on (a call the test starts next) can be missed. Events before the pong
+        // wait in the backlog.
+        ws.send(Message::Ping(b"subscribed?".to_vec().into())).await.expect("ping the event stream");
+        let mut backlog = std::collections::VecDeque::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Pong(_)))) => break,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    backlog.push_back(serde_json::from_str(t.as_str()).expect("event JSON"))
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("the event stream did not answer a ping: {other:?}"),
+            }
+        }
+        Events { ws, seen: Vec::new(), backlog }
     }
 
     /// SIGTERM and wait for exit; returns the exit status and the log.
@@ -205,11 +221,19 @@ pub struct Events {
     ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     /// Every event received so far, in order.
     pub seen: Vec<Value>,
+    /// Events received while the stream was being set up, not yet looked at.
+    backlog: std::collections::VecDeque<Value>,
 }
 
 impl Events {
     /// Read events until `pred` matches one (returned) or `timeout` passes (panics with what was seen).
     pub async fn until(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        while let Some(v) = self.backlog.pop_front() {
+            self.seen.push(v.clone());
+            if pred(&v) {
+                return v;
+            }
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
