@@ -557,7 +557,22 @@ pub fn yes_no(text: &str) -> Option<bool> {
 /// Whether the caller asks to pay by card ("by card", "with my credit card", "med kort",
 /// "mit Karte", "par carte", "con tarjeta").
 pub fn by_card(text: &str) -> bool {
-    const CARD: &[&str] = &["card", "kort", "kortet", "karte", "kreditkarte", "carte", "tarjeta", "visa", "mastercard"];
+    // Whisper writes "by card" as "my cards" too: plurals count.
+    const CARD: &[&str] = &[
+        "card",
+        "cards",
+        "kort",
+        "kortet",
+        "karte",
+        "karten",
+        "kreditkarte",
+        "carte",
+        "cartes",
+        "tarjeta",
+        "tarjetas",
+        "visa",
+        "mastercard",
+    ];
     tokens(text).iter().any(|w| CARD.contains(&w.as_str()))
 }
 
