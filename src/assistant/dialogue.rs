@@ -110,10 +110,10 @@ pub struct Reply {
 }
 
 /// How a card entry the assistant asked for ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum CardEnded {
-    /// A valid card number was keyed.
-    Captured,
+    /// A valid card number was keyed: the card.
+    Captured(Arc<CardNumber>),
     /// What was keyed is not a card number.
     Invalid,
     /// The caller cancelled, stopped keying, or the entry ran out of time.
@@ -148,7 +148,7 @@ pub enum Input<'a> {
     /// The caller said nothing for a while after the assistant spoke.
     Silence,
     /// A card entry asked for by [`Reply::take_card`] ended (with the card when captured).
-    Card { payment_id: i64, card: Option<&'a CardNumber>, ended: CardEnded },
+    Card { payment_id: i64, ended: &'a CardEnded },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -391,9 +391,9 @@ impl Assistant {
                 self.heard = confidence;
                 self.turn(&mut r, text, language, state, trend).await;
             }
-            Input::Card { payment_id, card, ended } => {
+            Input::Card { payment_id, ended } => {
                 self.silences = 0;
-                self.card_keyed(&mut r, payment_id, card, ended).await;
+                self.card_keyed(&mut r, payment_id, ended).await;
             }
         }
         if !r.say.is_empty() {

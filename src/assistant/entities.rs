@@ -585,6 +585,7 @@ mod tests {
         for t in [
             "By card, please.",
             "I'll pay with my credit card",
+            "I want to pay my bills out, my cards.",
             "med kort",
             "Mit Karte bitte",
             "par carte",

@@ -13,7 +13,6 @@
 //! - A job that panics ends the assistant for this call, not the call.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -22,7 +21,6 @@ use tokio_util::sync::CancellationToken;
 use super::transcript::HeardTurn;
 use super::Actor;
 use crate::assistant::dialogue::{Assistant, CardEnded, Input, Reply};
-use crate::assistant::tools::card::CardNumber;
 use crate::assistant::AssistantServices;
 use crate::call::state::AssistantSaid;
 use crate::pipeline::analysis::state::TurnState;
@@ -52,7 +50,6 @@ pub(super) enum AssistInput {
     /// How a card entry the assistant asked for ended (the card itself when captured).
     Card {
         payment_id: i64,
-        card: Option<Arc<CardNumber>>,
         ended: CardEnded,
     },
 }
@@ -66,9 +63,7 @@ impl AssistInput {
             }
             AssistInput::Digits(d) => Input::Digits(d),
             AssistInput::Silence => Input::Silence,
-            AssistInput::Card { payment_id, card, ended } => {
-                Input::Card { payment_id: *payment_id, card: card.as_deref(), ended: *ended }
-            }
+            AssistInput::Card { payment_id, ended } => Input::Card { payment_id: *payment_id, ended },
         }
     }
 }

@@ -21,7 +21,7 @@ use super::assist::AssistInput;
 use super::Actor;
 use crate::assistant::dialogue::CardEnded;
 use crate::assistant::replies::{say, Msg};
-use crate::assistant::tools::card::{brand, is_card, wipe, CardNumber};
+use crate::assistant::tools::card::{wipe, CardNumber};
 use crate::call::mix::Mode;
 
 /// Longest pause after a key before the entry stops.
@@ -65,13 +65,12 @@ impl Outcome {
     }
 }
 
-/// Judge a keyed number: captured (13-19 digits, Luhn) or invalid.
-pub(crate) fn judge(digits: &[u8]) -> Outcome {
-    if is_card(digits) {
-        let last4 = String::from_utf8_lossy(&digits[digits.len() - 4..]).into_owned();
-        Outcome::Captured { brand: brand(digits), last4 }
-    } else {
-        Outcome::Invalid
+/// Judge keyed digits: captured with the card (13-19 digits, Luhn), or invalid (the digits
+/// are wiped either way).
+pub(crate) fn judge(digits: Vec<u8>) -> (Outcome, Option<CardNumber>) {
+    match CardNumber::from_keys(digits) {
+        Some(card) => (Outcome::Captured { brand: card.brand(), last4: card.last4() }, Some(card)),
+        None => (Outcome::Invalid, None),
     }
 }
 
@@ -138,12 +137,11 @@ impl Actor {
     /// how the entry ended.
     pub(super) fn finish_capture(&mut self, outcome: Option<Outcome>) {
         let Some(mut c) = self.capture.take() else { return };
-        let outcome = outcome.unwrap_or_else(|| judge(&c.digits));
-        let (caller_mode, for_payment) = (c.caller_mode, c.for_payment);
-        let card = match (&outcome, for_payment) {
-            (Outcome::Captured { .. }, Some(_)) => CardNumber::from_keys(std::mem::take(&mut c.digits)),
-            _ => None,
+        let (outcome, card) = match outcome {
+            Some(o) => (o, None),
+            None => judge(std::mem::take(&mut c.digits)),
         };
+        let (caller_mode, for_payment) = (c.caller_mode, c.for_payment);
         drop(c);
         if let Err(e) = self.mix().set_mode(self.caller_leg, caller_mode) {
             tracing::error!(call = %self.id, "secure capture: cannot unmute the caller: {e}");
@@ -158,13 +156,14 @@ impl Actor {
             self.case_changed();
         }
         self.core.handle_capture_ended(self.now(), outcome.name(), shown);
+        // A card a person asked for is wiped here (dropped); one the assistant asked for goes to it.
         if let Some(payment_id) = for_payment {
-            let ended = match outcome {
-                Outcome::Captured { .. } => CardEnded::Captured,
-                Outcome::Invalid => CardEnded::Invalid,
-                Outcome::Cancelled | Outcome::Timeout => CardEnded::Stopped,
+            let ended = match (card, &outcome) {
+                (Some(card), _) => CardEnded::Captured(std::sync::Arc::new(card)),
+                (None, Outcome::Invalid) => CardEnded::Invalid,
+                (None, _) => CardEnded::Stopped,
             };
-            return self.assist(AssistInput::Card { payment_id, card: card.map(std::sync::Arc::new), ended });
+            return self.assist(AssistInput::Card { payment_id, ended });
         }
         let lang = self.caller_language();
         let msg = match outcome {
@@ -182,11 +181,14 @@ mod tests {
 
     #[test]
     fn keyed_numbers_are_judged() {
-        assert_eq!(judge(b"4111111111111111"), Outcome::Captured { brand: "visa", last4: "1111".into() });
-        assert_eq!(judge(b"5555555555554444"), Outcome::Captured { brand: "mastercard", last4: "4444".into() });
-        assert_eq!(judge(b"378282246310005"), Outcome::Captured { brand: "amex", last4: "0005".into() });
-        assert_eq!(judge(b"4111111111111112"), Outcome::Invalid, "fails Luhn");
-        assert_eq!(judge(b"1234"), Outcome::Invalid, "too short");
-        assert_eq!(judge(b""), Outcome::Invalid);
+        assert_eq!(judge(b"4111111111111111".to_vec()).0, Outcome::Captured { brand: "visa", last4: "1111".into() });
+        assert_eq!(
+            judge(b"5555555555554444".to_vec()).0,
+            Outcome::Captured { brand: "mastercard", last4: "4444".into() }
+        );
+        assert_eq!(judge(b"378282246310005".to_vec()).0, Outcome::Captured { brand: "amex", last4: "0005".into() });
+        assert_eq!(judge(b"4111111111111112".to_vec()).0, Outcome::Invalid, "fails Luhn");
+        assert_eq!(judge(b"1234".to_vec()).0, Outcome::Invalid, "too short");
+        assert_eq!(judge(b"".to_vec()).0, Outcome::Invalid);
     }
 }

@@ -307,20 +307,20 @@ impl Store {
         Ok(url)
     }
 
-    /// Mark an unpaid instalment paid by card today, keeping the card's brand and last four
-    /// digits only.
+    /// Mark an unpaid instalment paid by card on `paid_on` (YYYY-MM-DD), keeping the card's
+    /// brand and last four digits only.
     pub fn pay_by_card(
         &self,
         payment_id: i64,
+        paid_on: &str,
         brand: &str,
         last4: &str,
         call_id: Option<&str>,
     ) -> Result<Payment, StoreError> {
         self.transaction(|tx| {
-            let today = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
             let changed = tx.execute(
                 "UPDATE payments SET status = 'paid', paid_on = ?2 WHERE id = ?1 AND status != 'paid'",
-                params![payment_id, today],
+                params![payment_id, paid_on],
             )?;
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("unpaid payment {payment_id}")));

@@ -8,8 +8,7 @@ use crate::assistant::entities;
 use crate::assistant::intents::Intent;
 use crate::assistant::policy::Refusal;
 use crate::assistant::replies::Msg;
-use crate::assistant::tools::card::CardNumber;
-use crate::assistant::tools::{own_payment, OrderLookup, ToolError};
+use crate::assistant::tools::{unpaid_payment, OrderLookup, ToolError};
 use crate::store::model::{OrderStatus, PaymentStatus};
 
 impl Assistant {
@@ -246,8 +245,8 @@ impl Assistant {
     /// and the call runs a secure capture after it ([`Reply::take_card`]).
     pub(super) async fn ask_for_card(&mut self, r: &mut Reply, payment_id: i64) {
         let Some(who) = self.verified.clone() else { return };
-        match own_payment(self.back_office.as_ref(), &who, payment_id).await {
-            Ok(p) if p.status == PaymentStatus::Paid => self.refused(r, "pay_by_card", &Refusal::AlreadyPaid),
+        match unpaid_payment(self.back_office.as_ref(), &who, payment_id).await {
+            Err(ToolError::Refused(why)) => self.refused(r, "pay_by_card", &why),
             Ok(p) => {
                 self.msg(r, Msg::TakeCard { amount: p.amount_cents, currency: p.currency });
                 self.msg(r, Msg::CardCapturePrompt);
@@ -261,19 +260,19 @@ impl Assistant {
 
     /// A card entry asked for by [`Self::ask_for_card`] ended: pay with the card, or offer the
     /// payment link instead.
-    pub(super) async fn card_keyed(
-        &mut self,
-        r: &mut Reply,
-        payment_id: i64,
-        card: Option<&CardNumber>,
-        ended: CardEnded,
-    ) {
+    pub(super) async fn card_keyed(&mut self, r: &mut Reply, payment_id: i64, ended: &CardEnded) {
         let Some(who) = self.verified.clone() else { return };
-        let Some(card) = card else {
-            self.msg(r, if ended == CardEnded::Invalid { Msg::CardInvalid } else { Msg::CardCaptureStopped });
-            self.msg(r, Msg::PayLinkInstead);
-            self.pending = Some(Pending::Confirm(Change::PayLink { payment_id }));
-            return;
+        let card = match ended {
+            CardEnded::Captured(card) => card,
+            CardEnded::Invalid | CardEnded::Stopped => {
+                self.msg(
+                    r,
+                    if matches!(ended, CardEnded::Invalid) { Msg::CardInvalid } else { Msg::CardCaptureStopped },
+                );
+                self.msg(r, Msg::PayLinkInstead);
+                self.pending = Some(Pending::Confirm(Change::PayLink { payment_id }));
+                return;
+            }
         };
         self.msg(r, Msg::CardCaptured { last4: card.last4() });
         match self.back_office.pay_by_card(&who, payment_id, card, &self.call_id).await {

@@ -517,14 +517,14 @@ async fn a_caller_pays_by_card_keyed_in_secure_capture_or_is_offered_the_link_in
     assert!(said(&r).contains("key your card number"), "{}", said(&r));
 
     // Nothing valid keyed: the link is offered, and "by card" asks for the card again.
-    let r = a.handle(Input::Card { payment_id, card: None, ended: CardEnded::Invalid }).await;
+    let r = a.handle(Input::Card { payment_id, ended: &CardEnded::Invalid }).await;
     assert!(said(&r).contains("not a valid card number") && said(&r).contains("payment link instead"), "{r:?}");
     // "Card, please" is the nearest to a stolen card for the classifier: here it is the answer.
     let r = say(&mut a, "Card, please.").await;
     assert_eq!(r.take_card, Some(payment_id), "{r:?}");
 
-    let card = CardNumber::from_keys(b"4111111111111111".to_vec()).unwrap();
-    let r = a.handle(Input::Card { payment_id, card: Some(&card), ended: CardEnded::Captured }).await;
+    let card = CardEnded::Captured(Arc::new(CardNumber::from_keys(b"4111111111111111".to_vec()).unwrap()));
+    let r = a.handle(Input::Card { payment_id, ended: &card }).await;
     let s = said(&r);
     assert!(s.contains("ending in 1 1 1 1") && s.contains("The payment of 43 dollars is done"), "{s}");
     assert!(r.actions.iter().any(|x| x.tool == "pay_by_card" && x.ok && x.detail.ends_with("visa ending in 1111")));
@@ -533,6 +533,6 @@ async fn a_caller_pays_by_card_keyed_in_secure_capture_or_is_offered_the_link_in
     assert_eq!((paid.status, paid.paid_on.is_some()), (crate::store::model::PaymentStatus::Paid, true));
 
     // Paid: a second card for it is refused, nothing taken.
-    let r = a.handle(Input::Card { payment_id, card: Some(&card), ended: CardEnded::Captured }).await;
+    let r = a.handle(Input::Card { payment_id, ended: &card }).await;
     assert!(r.actions.iter().any(|x| x.tool == "pay_by_card" && x.refused), "{r:?}");
 }

@@ -163,7 +163,8 @@ impl BackOffice for SqliteBackOffice {
     ) -> Result<Payment, ToolError> {
         super::unpaid_payment(self, who, payment_id).await?;
         let (brand, last4, call_id) = (card.brand(), card.last4(), call_id.to_string());
-        self.db(move |s| s.pay_by_card(payment_id, brand, &last4, Some(&call_id))).await
+        let paid_on = (self.today)().format("%Y-%m-%d").to_string();
+        self.db(move |s| s.pay_by_card(payment_id, &paid_on, brand, &last4, Some(&call_id))).await
     }
 
     async fn update_email(&self, who: &Verified, email: &str) -> Result<(), ToolError> {
