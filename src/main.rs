@@ -315,7 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             // The server's engine as `serve` loads it by default.
             let mut server = switchboard::config::ServerConfig::default();
-            server.pipeline.turn.mode = turns.mode();
+            turns.apply(&mut server.pipeline.turn);
             let engine = switchboard::cmd::serve::load_engine(&server)?;
             let listener = load_engine(&model, PipelineConfig::default())?;
             runtime()?.block_on(switchboard::cmd::bench_reply::run(engine, listener, &scenarios, rounds.max(1)))?;

@@ -184,14 +184,28 @@ pub async fn asr(
     }
     println!("WER on {} clips: streaming {s_wer}, offline (whole clip) {o_wer}", clips.len());
     println!(
-        "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7} {:>6} {:>7} {:>9}  wer under load",
-        "streams", "finals", "p50 ms", "p95 ms", "lag 1st->2nd", "rtf", "cpu %*", "rss MB", "keeps up"
+        "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7} {:>6} {:>7} {:>9} {:>15}  wer under load",
+        "streams",
+        "finals",
+        "p50 ms",
+        "p95 ms",
+        "lag 1st->2nd",
+        "rtf",
+        "cpu %*",
+        "rss MB",
+        "keeps up",
+        "ahead used/run/shed"
     );
     let mut rows = Vec::new();
     for &n in counts {
+        let spec =
+            || crate::pipeline::stream::SPECULATIVE.each_ref().map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        let before = spec();
         let r = run_streams(&engine, &clips, n, seconds, pace).await?;
+        let after = spec();
+        let [run, used, shed] = [0, 1, 2].map(|i| after[i] - before[i]);
         println!(
-            "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7.3} {:>6.0} {:>7} {:>9}  {}",
+            "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7.3} {:>6.0} {:>7} {:>9} {:>15}  {}",
             r.streams,
             r.finals,
             r.p50_ms,
@@ -201,12 +215,13 @@ pub async fn asr(
             r.cpu_pct,
             r.rss_mb,
             if r.keeps_up { "yes" } else { "NO" },
+            format!("{used}/{run}/{shed}"),
             r.wer
         );
         rows.push(r);
     }
     println!(
-        "* cpu % is percent of one core (this machine has {}); rtf is inference time per second of audio",
+        "* cpu % is percent of one core (this machine has {}); rtf is inference time per second of audio;\n  ahead: turns decoded ahead at a pause (silence mode): used as the final / started / skipped under load",
         crate::pipeline::default_workers()
     );
     let best = rows.iter().filter(|r| r.keeps_up).map(|r| r.streams).max();

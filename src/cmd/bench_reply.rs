@@ -36,6 +36,7 @@ pub async fn run(
         scenarios.len()
     );
     let mut all = Vec::new();
+    let mut voiced = Vec::new();
     let mut failed = 0usize;
     for round in 1..=rounds {
         for s in scenarios {
@@ -51,6 +52,9 @@ pub async fn run(
                         l
                     );
                     all.extend(l);
+                    voiced.extend(
+                        summary["voice_latencies_ms"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()),
+                    );
                 }
                 Err(e) => {
                     failed += 1;
@@ -60,6 +64,7 @@ pub async fn run(
         }
     }
     all.sort_unstable();
+    voiced.sort_unstable();
     println!(
         "first assistant audio  {} turns timed over {} calls ({failed} failed): p50 {} ms, p95 {} ms, max {} ms",
         all.len(),
@@ -67,6 +72,12 @@ pub async fn run(
         percentile(&all, 0.5),
         percentile(&all, 0.95),
         all.last().copied().unwrap_or(0)
+    );
+    println!(
+        "  the same from the caller's last voiced sample (the voice's clip ends in silence): p50 {} ms, p95 {} ms, max {} ms",
+        percentile(&voiced, 0.5),
+        percentile(&voiced, 0.95),
+        voiced.last().copied().unwrap_or(0)
     );
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -318,7 +318,9 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         .map(|s| if s.dtmf.is_some() { Ok(None) } else { turn_audio(&s.turn(), &base, &mut pipers).map(Some) })
         .collect::<anyhow::Result<_>>()?;
     drop(pipers);
-    let ws_url = format!("{}/api/events", http.replacen("http", "ws", 1));
+    // Finals and the assistant's events only: the simulator stands for callers on a phone, who
+    // see no partial transcripts, so it must not make every call a followed one.
+    let ws_url = format!("{}/api/events?partials=false", http.replacen("http", "ws", 1));
     // The events are staff-only: the simulator signs in with the server's service token.
     let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str())?;
     if let Ok(t) = std::env::var("SWITCHBOARD_API_TOKEN") {
@@ -349,6 +351,8 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
     let agent_joined = || event_seen(&events, &scenario.caller, "agent_joined");
     wait_for_reply(&call, started, Duration::from_millis(1200), Duration::from_secs(20), agent_joined).await;
     let mut latencies = Vec::new();
+    // The same from the caller's last voiced sample (the voice's clip ends with silence).
+    let mut voice_latencies = Vec::new();
     let mut turn_reports = Vec::new();
     // Barge-in turns: (turn index, caller speech onset, caller speech end).
     let mut barge_ins: Vec<(usize, Instant, Instant)> = Vec::new();
@@ -404,6 +408,12 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
             .map(|s| s.saturating_duration_since(end_of_speech).as_millis() as u64);
         if let Some(l) = latency {
             latencies.push(l);
+            // The clip's trailing silence: after its last sample above the noise floor.
+            let tail_ms = audio[i]
+                .as_ref()
+                .and_then(|a| a.iter().rposition(|x| x.abs() > 0.02).map(|p| (a.len() - p - 1) as u64 / 8))
+                .unwrap_or(0);
+            voice_latencies.push(l + tail_ms);
         }
         let label = t.say.clone().or(t.dtmf.as_ref().map(|d| format!("[keys {d}]"))).unwrap_or_else(|| {
             format!("[wav {}]", t.wav.as_ref().map(|w| w.display().to_string()).unwrap_or_default())
@@ -487,6 +497,7 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         "interruptions": mine.iter().filter(|v| v["type"] == "assistant_interrupted").count(),
         "barge_in_stop_ms": stops,
         "latencies_ms": latencies,
+        "voice_latencies_ms": voice_latencies,
         "latency_p50_ms": pct(0.5),
         "latency_p95_ms": pct(0.95),
         "duration_ms": started.elapsed().as_millis() as u64,

@@ -243,6 +243,16 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
     );
     let shed = crate::pipeline::stream::PARTIALS_SHED.load(std::sync::atomic::Ordering::Relaxed);
     let _ = writeln!(out, "switchboard_inference_partials_shed_total {shed}");
+    family(
+        &mut out,
+        "switchboard_speculative_decodes_total",
+        "counter",
+        "Turns decoded ahead at a short pause (silence turn mode), by outcome: started, used as the final, shed under load.",
+    );
+    for (i, outcome) in ["started", "used", "shed"].iter().enumerate() {
+        let v = crate::pipeline::stream::SPECULATIVE[i].load(std::sync::atomic::Ordering::Relaxed);
+        let _ = writeln!(out, "switchboard_speculative_decodes_total{{outcome=\"{outcome}\"}} {v}");
+    }
     labelled(&mut out, "switchboard_calls_refused_total", "reason", "Calls refused, by reason.", &m.refused);
     labelled(
         &mut out,

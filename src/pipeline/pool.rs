@@ -35,7 +35,12 @@ struct Shared {
     busy_us: AtomicU64,
     running: AtomicUsize,
     done: AtomicU64,
+    /// The busy fraction over the last window: (window start, busy_us then, last value).
+    load: Mutex<(std::time::Instant, u64, f64)>,
 }
+
+/// The window [`InferencePool::recent_load`] averages over.
+const LOAD_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Error returned when the pool is shut down or a job panicked.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +78,7 @@ impl InferencePool {
             busy_us: AtomicU64::new(0),
             running: AtomicUsize::new(0),
             done: AtomicU64::new(0),
+            load: Mutex::new((std::time::Instant::now(), 0, 0.0)),
         });
         for i in 0..workers {
             let s = shared.clone();
@@ -124,6 +130,20 @@ impl InferencePool {
             completed: self.shared.done.load(Ordering::Relaxed),
             busy_us: self.shared.busy_us.load(Ordering::Relaxed),
         }
+    }
+
+    /// How busy the workers were lately: their time in jobs over the last completed window of
+    /// about 2 s, as a fraction of all workers' time (0 idle, 1 saturated). Optional work
+    /// (a speculative decode) asks this before it starts.
+    pub fn recent_load(&self) -> f64 {
+        let Ok(mut w) = self.shared.load.lock() else { return 1.0 };
+        let elapsed = w.0.elapsed();
+        if elapsed >= LOAD_WINDOW {
+            let busy = self.shared.busy_us.load(Ordering::Relaxed);
+            let capacity = elapsed.as_micros() as f64 * self.workers as f64;
+            *w = (std::time::Instant::now(), busy, (busy.saturating_sub(w.1) as f64 / capacity).min(1.0));
+        }
+        w.2
     }
 
     /// Stop accepting jobs; workers exit once the queue is empty.

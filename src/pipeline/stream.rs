@@ -32,6 +32,19 @@ const SAMPLES_PER_MS: u64 = ASR_SAMPLE_RATE as u64 / 1000;
 /// Partial decodes skipped because the inference pool had a backlog (the pool's rejected
 /// jobs: finals are never skipped), for `/metrics`.
 pub static PARTIALS_SHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Speculative decodes in `silence` mode (`[pipeline.turn] speculate`): started, used as the
+/// turn's final, skipped because the pool had a backlog.
+pub static SPECULATIVE: [std::sync::atomic::AtomicU64; 3] = [const { std::sync::atomic::AtomicU64::new(0) }; 3];
+/// The workers' recent busy fraction above which no speculative decode starts: it costs a
+/// decode per pause that does not end a turn (about half as much CPU again on read speech).
+const SPECULATE_BELOW_LOAD: f64 = 0.5;
+const SPEC_STARTED: usize = 0;
+const SPEC_USED: usize = 1;
+const SPEC_SHED: usize = 2;
+
+fn count(i: usize) {
+    SPECULATIVE[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Audio after the detected end of speech included in the final decode.
 const FINAL_TAIL_MS: u64 = 300;
@@ -293,6 +306,8 @@ struct Stream {
     probe: Probe,
     /// Finals whose decode is already done (a probe's), emitted before anything else.
     decoded: VecDeque<(FinalJob, Box<JobOutput>)>,
+    /// A turn that ended while its pause's probe was still decoding: that decode is its final.
+    awaiting: Option<(PauseKey, FinalJob)>,
     /// Read no input while a pause is judged (input faster than real time).
     hold_for_probe: bool,
 }
@@ -307,7 +322,11 @@ impl Stream {
         hold_for_probe: bool,
     ) -> Self {
         let Links { expected, answer, partials } = links;
-        let turns = TurnDetector::new(engine.config.turn.clone());
+        let mut turn_cfg = engine.config.turn.clone();
+        if hold_for_probe && turn_cfg.mode == TurnMode::Silence {
+            turn_cfg.speculate = false; // a file is read faster than real time: no pause to use
+        }
+        let turns = TurnDetector::new(turn_cfg);
         Self {
             engine,
             vad,
@@ -328,6 +347,7 @@ impl Stream {
             partials,
             probe: Probe::None,
             decoded: VecDeque::new(),
+            awaiting: None,
             hold_for_probe,
             analyse_voice,
         }
@@ -460,17 +480,24 @@ impl Stream {
     async fn end_turn(&mut self, end_ms: u64, detected_ms: u64, ended_by: String) {
         let Some(turn) = self.turn.take() else { return };
         let key = PauseKey { turn_id: turn.id, last_speech_end: end_ms };
-        let ready = match std::mem::replace(&mut self.probe, Probe::None) {
-            Probe::Ready(k, out) if k == key => Some(out),
-            _ => None,
-        };
         let detected_at = Instant::now();
-        match ready {
-            Some(out) => {
+        let speculative = self.engine.config.turn.mode == TurnMode::Silence;
+        match std::mem::replace(&mut self.probe, Probe::None) {
+            Probe::Ready(k, out) if k == key => {
+                if speculative {
+                    count(SPEC_USED);
+                }
                 let job = FinalJob { turn, end_ms, detected_ms, detected_at, audio: Vec::new(), ended_by };
                 self.decoded.push_back((job, out));
             }
-            None => {
+            Probe::Running(k) if k == key => {
+                // Its decode is under way: it becomes the final (the audio is kept in case the
+                // worker fails and the turn must be decoded after all).
+                let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
+                let job = FinalJob { turn, end_ms, detected_ms, detected_at, audio, ended_by };
+                self.awaiting = Some((key, job));
+            }
+            _ => {
                 let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
                 self.finals.push_back(FinalJob { turn, end_ms, detected_ms, detected_at, audio, ended_by });
             }
@@ -483,6 +510,9 @@ impl Stream {
         if key.last_speech_end != last || self.turn.as_ref().map(|t| t.id) != Some(key.turn_id) {
             self.probe = Probe::None; // the caller spoke again: a new pause will come
             return;
+        }
+        if self.engine.config.turn.mode == TurnMode::Silence {
+            return; // a speculative decode: the silence rule alone ends the turn
         }
         let words = out.hypothesis.as_ref().ok().map(|h| h.text.as_str());
         let expecting = if self.analyse_voice { self.answer.get() } else { None };
@@ -589,6 +619,28 @@ impl Stream {
         }
         if let Probe::Wanted(key) = self.probe {
             let current = self.turns.last_speech_end() == Some(key.last_speech_end);
+            if current && cfg.turn.mode == TurnMode::Silence {
+                // A followed call decodes partials every second already, and a decode ahead
+                // would queue behind the one in flight and delay its final (measured: 1149 ms
+                // to the final instead of 965 at one stream): no speculation there.
+                if cfg.partial_interval_ms != 0 && self.partials.get() {
+                    self.probe = Probe::None;
+                    return;
+                }
+                // Speculation is optional: it runs only on a worker that is free now and while
+                // the workers were less than SPECULATE_BELOW_LOAD busy lately, else it would
+                // delay other calls' finals and use CPU a busy machine does not have.
+                let pool = self.engine.pool.stats();
+                if pool.queued > 0
+                    || pool.running >= pool.workers
+                    || self.engine.pool.recent_load() >= SPECULATE_BELOW_LOAD
+                {
+                    count(SPEC_SHED);
+                    self.probe = Probe::None;
+                    return;
+                }
+                count(SPEC_STARTED);
+            }
             if let Some(turn) = self.turn.as_ref().filter(|t| t.id == key.turn_id && current) {
                 let (req, detect) = self.whole_turn_request(turn, self.slice(turn.buffer_start_ms, self.now_ms()));
                 self.probe = Probe::Running(key);
@@ -612,6 +664,11 @@ impl Stream {
             turn.trimmed_prompt = turn.la.committed_text();
         }
         let turn = self.turn.as_ref().expect("checked");
+        if let Probe::Ready(k, _) = &self.probe {
+            if self.turns.last_speech_end() != Some(k.last_speech_end) {
+                self.probe = Probe::None; // the caller went on: that pause's decode is stale
+            }
+        }
         if !matches!(self.probe, Probe::None) {
             return; // a pause is being judged: its decode is the partial
         }
@@ -651,7 +708,9 @@ impl Stream {
         let engine = self.engine.clone();
         let whole = matches!(kind, JobKind::Final(_) | JobKind::Probe(_));
         let prosody = self.analyse_voice && whole;
-        let end_of_turn = matches!(kind, JobKind::Probe(_));
+        // Smart Turn's verdict is wanted on probes in smart mode only (a speculative decode
+        // in silence mode is judged by the silence rule).
+        let end_of_turn = matches!(kind, JobKind::Probe(_)) && self.engine.config.turn.mode == TurnMode::Smart;
         let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool
@@ -710,6 +769,21 @@ impl Stream {
     }
 
     async fn complete(&mut self, kind: JobKind, out: Option<JobOutput>) {
+        // A probe whose turn ended while it ran is that turn's final.
+        let kind = match kind {
+            JobKind::Probe(key) if self.awaiting.as_ref().is_some_and(|(k, _)| *k == key) => {
+                let (_, job) = self.awaiting.take().expect("checked");
+                if out.is_none() {
+                    self.finals.push_back(job); // the worker failed: decode the turn after all
+                    return;
+                }
+                if self.engine.config.turn.mode == TurnMode::Silence {
+                    count(SPEC_USED);
+                }
+                JobKind::Final(Box::new(FinalJob { audio: Vec::new(), ..job }))
+            }
+            kind => kind,
+        };
         let Some(out) = out else {
             // The worker died with its session (the pool makes a new one); the call goes on.
             self.emit(TranscriptEvent::Error { message: "inference worker failed".into() }).await;
@@ -1021,6 +1095,27 @@ mod tests {
         assert_eq!(partials(&alone), 0, "{alone:?}");
         let finals: Vec<_> = alone.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
         assert!(matches!(finals[..], [TranscriptEvent::Final { text, .. }] if text == "hello world"), "{alone:?}");
+    }
+
+    #[tokio::test]
+    async fn a_decode_ahead_of_a_pause_the_caller_talks_through_is_never_the_final() {
+        // Silence mode decodes ahead at each pause of 160 ms (on by default). The decode at the
+        // mid-turn pause hears only "hello" (under 2 s); the turn's final must be the decode
+        // of its real end.
+        assert!(PipelineConfig::default().turn.speculate);
+        let mut audio = vec![0.0; 500 * 16];
+        audio.extend(tone(1200));
+        audio.extend(vec![0.0; 320 * 16]);
+        audio.extend(tone(1500));
+        audio.extend(vec![0.0; 1000 * 16]);
+        for watched in [false, true] {
+            let events = run_watched(audio.clone(), watched).await;
+            let finals: Vec<_> = events.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
+            assert!(
+                matches!(finals[..], [TranscriptEvent::Final { text, latency_ms, .. }] if text == "hello world" && *latency_ms >= 600),
+                "{events:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //! turn (the default). In `smart` mode (opt-in) it reports pauses ([`TurnEvent::Pause`]) from
 //! `probe_silence_ms` of silence on, every `recheck_ms`; the stream weighs each pause
 //! ([`super::endpoint::judge`]) and ends the turn with [`TurnDetector::end_now`], and the
-//! detector itself only ends a turn after `max_silence_ms`.
+//! detector itself only ends a turn after `max_silence_ms`. In `silence` mode with `speculate`
+//! on it reports each pause once, at `probe_silence_ms`, so the stream can decode the turn
+//! ahead of the silence rule (the decode is the final if the rule then ends the turn).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,8 +28,16 @@ pub struct TurnConfig {
     /// `smart`: the end-of-turn model, the words and the assistant's question decide after a
     /// short silence; `silence`: `end_silence_ms` of silence alone.
     pub mode: TurnMode,
-    /// Silence after which a pause is first judged (smart mode).
+    /// Silence after which a pause is first judged (smart mode), or decoded ahead (`speculate`).
     pub probe_silence_ms: u64,
+    /// `silence` mode: decode the turn once a pause reaches `speculate_ms`, so its final is
+    /// ready when `end_silence_ms` ends the turn; if the caller goes on the decode is dropped.
+    /// Costs a decode per pause that does not end a turn; under load (a queue on the inference
+    /// pool) it is skipped, and calls followed live (partials) do not speculate. Files fed
+    /// faster than real time never speculate.
+    pub speculate: bool,
+    /// Silence after which `silence` mode decodes the turn ahead (below `end_silence_ms`).
+    pub speculate_ms: u64,
     /// A pause is judged again every this many ms of further silence.
     pub recheck_ms: u64,
     /// Smart Turn probability at or above which a turn is complete.
@@ -53,6 +63,8 @@ pub enum TurnMode {
     Silence,
 }
 
+const SPECULATE_MS: u64 = 160;
+
 impl Default for TurnConfig {
     fn default() -> Self {
         Self {
@@ -63,6 +75,8 @@ impl Default for TurnConfig {
             max_turn_ms: 30_000,
             mode: TurnMode::Silence,
             probe_silence_ms: 160,
+            speculate: true,
+            speculate_ms: SPECULATE_MS,
             recheck_ms: 96,
             model_threshold: 0.5,
             unsure_silence_ms: 1000,
@@ -94,6 +108,12 @@ impl TurnConfig {
         if self.end_silence_ms == 0 || self.recheck_ms == 0 {
             return Err("[pipeline.turn] end_silence_ms and recheck_ms must be above 0".into());
         }
+        if self.mode == TurnMode::Silence && self.speculate && self.speculate_ms >= self.end_silence_ms {
+            return Err(format!(
+                "[pipeline.turn] speculate_ms ({}) must be below end_silence_ms ({}), or set speculate = false",
+                self.speculate_ms, self.end_silence_ms
+            ));
+        }
         if self.mode == TurnMode::Smart
             && !(self.probe_silence_ms <= self.unsure_silence_ms && self.unsure_silence_ms <= self.max_silence_ms)
         {
@@ -103,6 +123,14 @@ impl TurnConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The silence at which a pause is first reported.
+    fn first_pause_ms(&self) -> u64 {
+        match self.mode {
+            TurnMode::Smart => self.probe_silence_ms,
+            TurnMode::Silence => self.speculate_ms,
+        }
     }
 
     /// The silence after which the detector itself ends a turn.
@@ -122,7 +150,8 @@ pub enum TurnEvent {
     /// Speech ended at `end_ms`; the end was recognised at stream time `detected_ms`.
     Ended { end_ms: u64, detected_ms: u64 },
     /// Smart mode: the speaker has been silent since `last_speech_end` (`silence_ms` so far,
-    /// at stream time `at_ms`); judge whether the turn is over.
+    /// at stream time `at_ms`); judge whether the turn is over. Silence mode with `speculate`:
+    /// once per pause, decode ahead.
     Pause { last_speech_end: u64, silence_ms: u64, at_ms: u64 },
 }
 
@@ -157,7 +186,7 @@ impl TurnDetector {
                 if prob >= self.cfg.speech_threshold {
                     let run_start = run_start.unwrap_or(start_ms);
                     if end_ms - run_start >= self.cfg.min_speech_ms {
-                        let next_pause = self.cfg.probe_silence_ms;
+                        let next_pause = self.cfg.first_pause_ms();
                         self.state = State::Speech { last_speech_end: end_ms, start_ms: run_start, next_pause };
                         return Some(TurnEvent::Started { start_ms: run_start });
                     }
@@ -170,7 +199,7 @@ impl TurnDetector {
             State::Speech { last_speech_end, start_ms: turn_start, next_pause } => {
                 let is_speech = prob >= self.cfg.silence_threshold;
                 let last = if is_speech { end_ms } else { last_speech_end };
-                let next_pause = if is_speech { self.cfg.probe_silence_ms } else { next_pause };
+                let next_pause = if is_speech { self.cfg.first_pause_ms() } else { next_pause };
                 if end_ms - turn_start >= self.cfg.max_turn_ms {
                     // Cut here; speech that continues opens a new turn right away.
                     self.state = if is_speech {
@@ -185,8 +214,16 @@ impl TurnDetector {
                     self.state = State::Idle { run_start: None };
                     return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
-                if !is_speech && self.cfg.mode == TurnMode::Smart && silence_ms >= next_pause {
-                    let next_pause = silence_ms + self.cfg.recheck_ms;
+                let pauses = match self.cfg.mode {
+                    TurnMode::Smart => true,
+                    TurnMode::Silence => self.cfg.speculate && self.cfg.speculate_ms < self.cfg.end_silence_ms,
+                };
+                if !is_speech && pauses && silence_ms >= next_pause {
+                    // Smart mode judges the pause again later; a speculative decode is once.
+                    let next_pause = match self.cfg.mode {
+                        TurnMode::Smart => silence_ms + self.cfg.recheck_ms,
+                        TurnMode::Silence => u64::MAX,
+                    };
                     self.state = State::Speech { last_speech_end: last, start_ms: turn_start, next_pause };
                     return Some(TurnEvent::Pause { last_speech_end: last, silence_ms, at_ms: end_ms });
                 }
@@ -243,7 +280,7 @@ mod tests {
     }
 
     fn silence_mode() -> TurnConfig {
-        TurnConfig { mode: TurnMode::Silence, ..TurnConfig::default() }
+        TurnConfig { mode: TurnMode::Silence, speculate: false, ..TurnConfig::default() }
     }
 
     #[test]
@@ -314,6 +351,30 @@ mod tests {
     }
 
     #[test]
+    fn silence_mode_speculates_once_per_pause_and_the_silence_rule_still_ends_the_turn() {
+        let cfg = TurnConfig { mode: TurnMode::Silence, speculate_ms: 160, ..TurnConfig::default() };
+        assert!(TurnConfig::default().speculate, "on by default");
+        let mut p = vec![0.9; 10]; // 0..320 ms
+        p.extend(vec![0.0; 8]); // a 256 ms pause: decoded ahead, the turn goes on
+        p.extend(vec![0.9; 10]); // ..896 ms
+        p.extend(vec![0.0; 25]);
+        let ev = run(&p, cfg.clone());
+        let pauses: Vec<(u64, u64)> = ev
+            .iter()
+            .filter_map(|e| match e {
+                TurnEvent::Pause { last_speech_end, silence_ms, .. } => Some((*last_speech_end, *silence_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pauses, vec![(320, 160), (896, 160)], "{ev:?}");
+        assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 896, detected_ms: 896 + 608 }));
+        // Off, or a probe no earlier than the rule: no pauses at all.
+        for cfg in [TurnConfig { speculate: false, ..cfg.clone() }, TurnConfig { speculate_ms: 600, ..cfg }] {
+            assert!(!run(&p, cfg).iter().any(|e| matches!(e, TurnEvent::Pause { .. })));
+        }
+    }
+
+    #[test]
     fn speech_after_a_pause_restarts_the_probes_and_end_now_closes_the_turn() {
         let mut d = TurnDetector::new(smart());
         let mut t = 0;
@@ -340,6 +401,9 @@ mod tests {
         assert!(smart().validate().is_ok());
         let e = TurnConfig { model_threshold: 1.5, ..smart() }.validate().unwrap_err();
         assert!(e.contains("model_threshold"), "{e}");
+        let e = TurnConfig { speculate_ms: 600, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(e.contains("speculate_ms"), "{e}");
+        assert!(TurnConfig { speculate_ms: 600, speculate: false, ..TurnConfig::default() }.validate().is_ok());
         let e = TurnConfig { unsure_silence_ms: 5000, ..smart() }.validate().unwrap_err();
         assert!(e.contains("max_silence_ms"), "{e}");
     }
