@@ -372,6 +372,12 @@ impl Stream {
             while let Some((job, out)) = self.decoded.pop_front() {
                 self.complete(JobKind::Final(Box::new(job)), Some(*out)).await;
             }
+            if self.inflight.is_none() {
+                // Nothing runs that could be its decode (a backstop: `complete` hands it on).
+                if let Some((_, job)) = self.awaiting.take() {
+                    self.finals.push_front(job);
+                }
+            }
             self.launch();
             if !input_open && self.inflight.is_none() && self.finals.is_empty() {
                 break;
@@ -769,12 +775,21 @@ impl Stream {
     }
 
     async fn complete(&mut self, kind: JobKind, out: Option<JobOutput>) {
+        // A probe that failed (its worker, or its decode) is no final and judges nothing: the
+        // pause is probed again (smart mode) or the turn decoded after the rule (silence mode).
+        let failed = out.as_ref().is_none_or(|o| o.hypothesis.is_err());
+        if let (JobKind::Probe(key), true) = (&kind, failed) {
+            if matches!(self.probe, Probe::Running(k) if k == *key) {
+                self.probe = Probe::None;
+            }
+        }
         // A probe whose turn ended while it ran is that turn's final.
         let kind = match kind {
             JobKind::Probe(key) if self.awaiting.as_ref().is_some_and(|(k, _)| *k == key) => {
                 let (_, job) = self.awaiting.take().expect("checked");
-                if out.is_none() {
-                    self.finals.push_back(job); // the worker failed: decode the turn after all
+                if failed {
+                    // Decode the turn after all, ahead of any turn that ended since.
+                    self.finals.push_front(job);
                     return;
                 }
                 if self.engine.config.turn.mode == TurnMode::Silence {
@@ -993,8 +1008,14 @@ mod tests {
 
     /// Recognises "hello" in any audio, "hello world" once it is over two seconds long: partials
     /// of a short prefix differ from the whole-turn final, as with a real model.
-    struct FakeRecognizer;
-    struct FakeSession;
+    /// Its first `failures` decodes fail.
+    #[derive(Default)]
+    struct FakeRecognizer {
+        failures: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    struct FakeSession {
+        failures: Arc<std::sync::atomic::AtomicUsize>,
+    }
 
     impl SpeechRecognizer for FakeRecognizer {
         fn name(&self) -> &str {
@@ -1004,12 +1025,16 @@ mod tests {
             false
         }
         fn session(&self) -> Result<Box<dyn RecognizerSession>, AsrError> {
-            Ok(Box::new(FakeSession))
+            Ok(Box::new(FakeSession { failures: self.failures.clone() }))
         }
     }
 
     impl RecognizerSession for FakeSession {
         fn decode(&mut self, req: &DecodeRequest) -> Result<Hypothesis, AsrError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self.failures.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok() {
+                return Err(AsrError::Decode("fake failure".into()));
+            }
             let ms = req.audio.len() as u64 / 16;
             let mut words = vec![Word { text: " hello".into(), start_ms: 300, end_ms: 700, prob: 0.9 }];
             if ms > 2000 {
@@ -1028,8 +1053,13 @@ mod tests {
     }
 
     async fn run_watched(audio: Vec<f32>, watched: bool) -> Vec<TranscriptEvent> {
+        run_failing(audio, watched, 0).await
+    }
+
+    /// With the first `failures` decodes failing.
+    async fn run_failing(audio: Vec<f32>, watched: bool, failures: usize) -> Vec<TranscriptEvent> {
         let engine = Engine::new(
-            Arc::new(FakeRecognizer),
+            Arc::new(FakeRecognizer { failures: Arc::new(failures.into()) }),
             Arc::new(FakeVadFactory),
             InferencePool::new(1),
             PipelineConfig::default(),
@@ -1116,6 +1146,18 @@ mod tests {
                 "{events:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_failed_decode_ahead_does_not_lose_the_turn() {
+        // The first decode is the one ahead at the turn's last pause (nobody follows the call,
+        // so there are no partials); it fails, and the turn is decoded after the rule.
+        let mut audio = vec![0.0; 500 * 16];
+        audio.extend(tone(2500));
+        audio.extend(vec![0.0; 1000 * 16]);
+        let events = run_failing(audio, false, 1).await;
+        let finals: Vec<_> = events.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
+        assert!(matches!(finals[..], [TranscriptEvent::Final { text, .. }] if text == "hello world"), "{events:?}");
     }
 
     #[tokio::test]

@@ -64,6 +64,7 @@ pub enum TurnMode {
 }
 
 const SPECULATE_MS: u64 = 160;
+const MIN_SPECULATE_MS: u64 = 64;
 
 impl Default for TurnConfig {
     fn default() -> Self {
@@ -108,9 +109,12 @@ impl TurnConfig {
         if self.end_silence_ms == 0 || self.recheck_ms == 0 {
             return Err("[pipeline.turn] end_silence_ms and recheck_ms must be above 0".into());
         }
-        if self.mode == TurnMode::Silence && self.speculate && self.speculate_ms >= self.end_silence_ms {
+        if self.mode == TurnMode::Silence
+            && self.speculate
+            && !(MIN_SPECULATE_MS..self.end_silence_ms).contains(&self.speculate_ms)
+        {
             return Err(format!(
-                "[pipeline.turn] speculate_ms ({}) must be below end_silence_ms ({}), or set speculate = false",
+                "[pipeline.turn] speculate_ms ({}) must be from {MIN_SPECULATE_MS} (shorter gaps come between words) to below end_silence_ms ({}), or set speculate = false",
                 self.speculate_ms, self.end_silence_ms
             ));
         }
@@ -404,6 +408,8 @@ mod tests {
         let e = TurnConfig { speculate_ms: 600, ..TurnConfig::default() }.validate().unwrap_err();
         assert!(e.contains("speculate_ms"), "{e}");
         assert!(TurnConfig { speculate_ms: 600, speculate: false, ..TurnConfig::default() }.validate().is_ok());
+        let e = TurnConfig { speculate_ms: 0, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(e.contains("speculate_ms"), "{e}");
         let e = TurnConfig { unsure_silence_ms: 5000, ..smart() }.validate().unwrap_err();
         assert!(e.contains("max_silence_ms"), "{e}");
     }
