@@ -33,8 +33,8 @@ pub enum Command {
         /// Also print an English translation of non-English speech (base model).
         #[arg(long)]
         translate: bool,
-        /// How turns end: silence (600 ms with the turn decoded ahead at the first pause, the
-        /// default), plain-silence (without that) or smart (docs/turn-taking.md).
+        /// How turns end: silence (600 ms, the default), silence-ahead (the same with the turn
+        /// decoded ahead at the first pause) or smart (docs/turn-taking.md).
         #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
     },
@@ -260,22 +260,22 @@ pub fn finals_only() -> PipelineConfig {
 pub enum TurnModeArg {
     Smart,
     Silence,
-    /// Silence without the speculative decode at the first pause (how turns ended before it).
-    PlainSilence,
+    /// Silence, with the turn decoded ahead at the first pause (`[pipeline.turn] speculate`).
+    SilenceAhead,
 }
 
 impl TurnModeArg {
     pub fn mode(self) -> switchboard::pipeline::turn::TurnMode {
         match self {
             TurnModeArg::Smart => switchboard::pipeline::turn::TurnMode::Smart,
-            TurnModeArg::Silence | TurnModeArg::PlainSilence => switchboard::pipeline::turn::TurnMode::Silence,
+            TurnModeArg::Silence | TurnModeArg::SilenceAhead => switchboard::pipeline::turn::TurnMode::Silence,
         }
     }
 
     /// Put this way of ending turns into a turn configuration.
     pub fn apply(self, c: &mut switchboard::pipeline::turn::TurnConfig) {
         c.mode = self.mode();
-        c.speculate = !matches!(self, TurnModeArg::PlainSilence);
+        c.speculate = matches!(self, TurnModeArg::SilenceAhead);
     }
 
     /// The default pipeline with this way of ending turns.

@@ -40,7 +40,8 @@ pub async fn run(
     let mut failed = 0usize;
     for round in 1..=rounds {
         for s in scenarios {
-            match crate::cmd::simulate::run(listener.clone(), s, &http, sip, crate::cmd::simulate::Print::Quiet).await {
+            let quiet = crate::cmd::simulate::Print::Quiet;
+            match crate::cmd::simulate::run_as(listener.clone(), s, &http, sip, quiet, false).await {
                 Ok(summary) => {
                     let l: Vec<u64> =
                         summary["latencies_ms"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).collect();

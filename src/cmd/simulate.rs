@@ -302,6 +302,20 @@ pub enum Print {
 
 /// Run a scenario against a server; returns the summary.
 pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, print: Print) -> anyhow::Result<Value> {
+    run_as(engine, path, http, sip, print, true).await
+}
+
+/// [`run`], reading the events with or without partial transcripts: with them, the call
+/// counts as followed live (partials are decoded); `bench reply` reads without, as the
+/// assistant's calls usually run with nobody watching.
+pub async fn run_as(
+    engine: Arc<Engine>,
+    path: &Path,
+    http: &str,
+    sip: SocketAddr,
+    print: Print,
+    partials: bool,
+) -> anyhow::Result<Value> {
     let scenario = Scenario::load(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Prepare every turn's audio first, so synthesis time is not counted as the caller's pause.
@@ -318,9 +332,7 @@ pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, 
         .map(|s| if s.dtmf.is_some() { Ok(None) } else { turn_audio(&s.turn(), &base, &mut pipers).map(Some) })
         .collect::<anyhow::Result<_>>()?;
     drop(pipers);
-    // Finals and the assistant's events only: the simulator stands for callers on a phone, who
-    // see no partial transcripts, so it must not make every call a followed one.
-    let ws_url = format!("{}/api/events?partials=false", http.replacen("http", "ws", 1));
+    let ws_url = format!("{}/api/events?partials={partials}", http.replacen("http", "ws", 1));
     // The events are staff-only: the simulator signs in with the server's service token.
     let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url.as_str())?;
     if let Ok(t) = std::env::var("SWITCHBOARD_API_TOKEN") {

@@ -1053,16 +1053,18 @@ mod tests {
     }
 
     async fn run_watched(audio: Vec<f32>, watched: bool) -> Vec<TranscriptEvent> {
-        run_failing(audio, watched, 0).await
+        run_failing(audio, watched, 0, false).await
     }
 
-    /// With the first `failures` decodes failing.
-    async fn run_failing(audio: Vec<f32>, watched: bool, failures: usize) -> Vec<TranscriptEvent> {
+    /// With the first `failures` decodes failing, and the turn decoded ahead at pauses or not.
+    async fn run_failing(audio: Vec<f32>, watched: bool, failures: usize, speculate: bool) -> Vec<TranscriptEvent> {
+        let mut cfg = PipelineConfig::default();
+        cfg.turn.speculate = speculate;
         let engine = Engine::new(
             Arc::new(FakeRecognizer { failures: Arc::new(failures.into()) }),
             Arc::new(FakeVadFactory),
             InferencePool::new(1),
-            PipelineConfig::default(),
+            cfg,
         )
         .unwrap();
         let mut h = engine.start_stream().unwrap();
@@ -1129,17 +1131,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_decode_ahead_of_a_pause_the_caller_talks_through_is_never_the_final() {
-        // Silence mode decodes ahead at each pause of 160 ms (on by default). The decode at the
-        // mid-turn pause hears only "hello" (under 2 s); the turn's final must be the decode
-        // of its real end.
-        assert!(PipelineConfig::default().turn.speculate);
+        // Silence mode decoding ahead at each pause of 160 ms: the decode at the mid-turn pause
+        // hears only "hello" (under 2 s); the turn's final must be the decode of its real end.
         let mut audio = vec![0.0; 500 * 16];
         audio.extend(tone(1200));
         audio.extend(vec![0.0; 320 * 16]);
         audio.extend(tone(1500));
         audio.extend(vec![0.0; 1000 * 16]);
         for watched in [false, true] {
-            let events = run_watched(audio.clone(), watched).await;
+            let events = run_failing(audio.clone(), watched, 0, true).await;
             let finals: Vec<_> = events.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
             assert!(
                 matches!(finals[..], [TranscriptEvent::Final { text, latency_ms, .. }] if text == "hello world" && *latency_ms >= 600),
@@ -1155,7 +1155,7 @@ mod tests {
         let mut audio = vec![0.0; 500 * 16];
         audio.extend(tone(2500));
         audio.extend(vec![0.0; 1000 * 16]);
-        let events = run_failing(audio, false, 1).await;
+        let events = run_failing(audio, false, 1, true).await;
         let finals: Vec<_> = events.iter().filter(|e| matches!(e, TranscriptEvent::Final { .. })).collect();
         assert!(matches!(finals[..], [TranscriptEvent::Final { text, .. }] if text == "hello world"), "{events:?}");
     }

@@ -76,7 +76,7 @@ impl Default for TurnConfig {
             max_turn_ms: 30_000,
             mode: TurnMode::Silence,
             probe_silence_ms: 160,
-            speculate: true,
+            speculate: false,
             speculate_ms: SPECULATE_MS,
             recheck_ms: 96,
             model_threshold: 0.5,
@@ -356,8 +356,8 @@ mod tests {
 
     #[test]
     fn silence_mode_speculates_once_per_pause_and_the_silence_rule_still_ends_the_turn() {
-        let cfg = TurnConfig { mode: TurnMode::Silence, speculate_ms: 160, ..TurnConfig::default() };
-        assert!(TurnConfig::default().speculate, "on by default");
+        let cfg = TurnConfig { mode: TurnMode::Silence, speculate: true, speculate_ms: 160, ..TurnConfig::default() };
+        assert!(!TurnConfig::default().speculate, "opt-in for now");
         let mut p = vec![0.9; 10]; // 0..320 ms
         p.extend(vec![0.0; 8]); // a 256 ms pause: decoded ahead, the turn goes on
         p.extend(vec![0.9; 10]); // ..896 ms
@@ -405,10 +405,11 @@ mod tests {
         assert!(smart().validate().is_ok());
         let e = TurnConfig { model_threshold: 1.5, ..smart() }.validate().unwrap_err();
         assert!(e.contains("model_threshold"), "{e}");
-        let e = TurnConfig { speculate_ms: 600, ..TurnConfig::default() }.validate().unwrap_err();
+        let on = TurnConfig { speculate: true, ..TurnConfig::default() };
+        let e = TurnConfig { speculate_ms: 600, ..on.clone() }.validate().unwrap_err();
         assert!(e.contains("speculate_ms"), "{e}");
-        assert!(TurnConfig { speculate_ms: 600, speculate: false, ..TurnConfig::default() }.validate().is_ok());
-        let e = TurnConfig { speculate_ms: 0, ..TurnConfig::default() }.validate().unwrap_err();
+        assert!(TurnConfig { speculate_ms: 600, speculate: false, ..on.clone() }.validate().is_ok());
+        let e = TurnConfig { speculate_ms: 0, ..on }.validate().unwrap_err();
         assert!(e.contains("speculate_ms"), "{e}");
         let e = TurnConfig { unsure_silence_ms: 5000, ..smart() }.validate().unwrap_err();
         assert!(e.contains("max_silence_ms"), "{e}");
