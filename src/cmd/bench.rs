@@ -198,12 +198,10 @@ pub async fn asr(
     );
     let mut rows = Vec::new();
     for &n in counts {
-        let spec =
-            || crate::pipeline::stream::SPECULATIVE.each_ref().map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
-        let before = spec();
+        let before = crate::pipeline::stream::SPECULATIVE.snapshot();
         let r = run_streams(&engine, &clips, n, seconds, pace).await?;
-        let after = spec();
-        let [run, used, shed] = [0, 1, 2].map(|i| after[i] - before[i]);
+        let after = crate::pipeline::stream::SPECULATIVE.snapshot();
+        let [run, used, shed] = [0, 1, 2].map(|i| after[i].1 - before[i].1);
         println!(
             "{:>7} {:>6} {:>8} {:>8} {:>14} {:>7.3} {:>6.0} {:>7} {:>9} {:>15}  {}",
             r.streams,

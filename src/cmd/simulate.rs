@@ -300,6 +300,9 @@ pub enum Print {
     Quiet,
 }
 
+/// A sample above this is the caller's voice, not the silence a voice's clip starts and ends with.
+const VOICED: f32 = 0.02;
+
 /// Run a scenario against a server; returns the summary.
 pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, print: Print) -> anyhow::Result<Value> {
     run_as(engine, path, http, sip, print, true).await
@@ -395,7 +398,7 @@ pub async fn run_as(
         let end_of_speech = *call.sent_until.lock().expect("sent");
         if let (true, Some(a)) = (t.barge_in, &audio[i]) {
             // Speech onset: the first sample above the noise floor (TTS starts with silence).
-            let lead = a.iter().position(|x| x.abs() > 0.02).unwrap_or(0) as u64 / 8;
+            let lead = a.iter().position(|x| x.abs() > VOICED).unwrap_or(0) as u64 / 8;
             barge_ins.push((i, sent_at + Duration::from_millis(lead), end_of_speech));
         }
         let reply_start = if t.barge_in || scenario.turns.get(i + 1).is_some_and(|n| n.barge_in) {
@@ -423,7 +426,7 @@ pub async fn run_as(
             // The clip's trailing silence: after its last sample above the noise floor.
             let tail_ms = audio[i]
                 .as_ref()
-                .and_then(|a| a.iter().rposition(|x| x.abs() > 0.02).map(|p| (a.len() - p - 1) as u64 / 8))
+                .and_then(|a| a.iter().rposition(|x| x.abs() > VOICED).map(|p| (a.len() - p - 1) as u64 / 8))
                 .unwrap_or(0);
             voice_latencies.push(l + tail_ms);
         }

@@ -173,9 +173,20 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 fn labelled(out: &mut String, name: &str, label: &str, help: &str, c: &Labelled) {
+    labelled_values(out, name, label, help, c.snapshot());
+}
+
+/// A counter family with one label, from its (value, count) pairs.
+fn labelled_values<V: AsRef<str>>(
+    out: &mut String,
+    name: &str,
+    label: &str,
+    help: &str,
+    values: impl IntoIterator<Item = (V, u64)>,
+) {
     family(out, name, "counter", help);
-    for (v, n) in c.snapshot() {
-        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(&v));
+    for (v, n) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(v.as_ref()));
     }
 }
 
@@ -243,16 +254,13 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
     );
     let shed = crate::pipeline::stream::PARTIALS_SHED.load(std::sync::atomic::Ordering::Relaxed);
     let _ = writeln!(out, "switchboard_inference_partials_shed_total {shed}");
-    family(
+    labelled_values(
         &mut out,
         "switchboard_speculative_decodes_total",
-        "counter",
+        "outcome",
         "Turns decoded ahead at a short pause (silence turn mode), by outcome: started, used as the final, shed under load.",
+        crate::pipeline::stream::SPECULATIVE.snapshot(),
     );
-    for (i, outcome) in ["started", "used", "shed"].iter().enumerate() {
-        let v = crate::pipeline::stream::SPECULATIVE[i].load(std::sync::atomic::Ordering::Relaxed);
-        let _ = writeln!(out, "switchboard_speculative_decodes_total{{outcome=\"{outcome}\"}} {v}");
-    }
     labelled(&mut out, "switchboard_calls_refused_total", "reason", "Calls refused, by reason.", &m.refused);
     labelled(
         &mut out,

@@ -32,18 +32,33 @@ const SAMPLES_PER_MS: u64 = ASR_SAMPLE_RATE as u64 / 1000;
 /// Partial decodes skipped because the inference pool had a backlog (the pool's rejected
 /// jobs: finals are never skipped), for `/metrics`.
 pub static PARTIALS_SHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// Speculative decodes in `silence` mode (`[pipeline.turn] speculate`): started, used as the
-/// turn's final, skipped because the pool had a backlog.
-pub static SPECULATIVE: [std::sync::atomic::AtomicU64; 3] = [const { std::sync::atomic::AtomicU64::new(0) }; 3];
+/// Decodes ahead in `silence` mode (`[pipeline.turn] speculate`), for `/metrics` and the bench.
+pub static SPECULATIVE: Speculative = Speculative {
+    started: std::sync::atomic::AtomicU64::new(0),
+    used: std::sync::atomic::AtomicU64::new(0),
+    shed: std::sync::atomic::AtomicU64::new(0),
+};
 /// The workers' recent busy fraction above which no speculative decode starts: it costs a
 /// decode per pause that does not end a turn (about half as much CPU again on read speech).
 const SPECULATE_BELOW_LOAD: f64 = 0.5;
-const SPEC_STARTED: usize = 0;
-const SPEC_USED: usize = 1;
-const SPEC_SHED: usize = 2;
 
-fn count(i: usize) {
-    SPECULATIVE[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+/// Counts of decodes ahead: started, used as the turn's final, skipped under load.
+pub struct Speculative {
+    started: std::sync::atomic::AtomicU64,
+    used: std::sync::atomic::AtomicU64,
+    shed: std::sync::atomic::AtomicU64,
+}
+
+impl Speculative {
+    /// The counts by outcome, named as `/metrics` labels them.
+    pub fn snapshot(&self) -> [(&'static str, u64); 3] {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        [("started", get(&self.started)), ("used", get(&self.used)), ("shed", get(&self.shed))]
+    }
+}
+
+fn count(c: &std::sync::atomic::AtomicU64) {
+    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Audio after the detected end of speech included in the final decode.
@@ -307,6 +322,7 @@ struct Stream {
     /// Finals whose decode is already done (a probe's), emitted before anything else.
     decoded: VecDeque<(FinalJob, Box<JobOutput>)>,
     /// A turn that ended while its pause's probe was still decoding: that decode is its final.
+    /// Only set while that probe is the job in flight; `complete` always hands it on.
     awaiting: Option<(PauseKey, FinalJob)>,
     /// Read no input while a pause is judged (input faster than real time).
     hold_for_probe: bool,
@@ -323,7 +339,7 @@ impl Stream {
     ) -> Self {
         let Links { expected, answer, partials } = links;
         let mut turn_cfg = engine.config.turn.clone();
-        if hold_for_probe && turn_cfg.mode == TurnMode::Silence {
+        if hold_for_probe {
             turn_cfg.speculate = false; // a file is read faster than real time: no pause to use
         }
         let turns = TurnDetector::new(turn_cfg);
@@ -371,12 +387,6 @@ impl Stream {
         loop {
             while let Some((job, out)) = self.decoded.pop_front() {
                 self.complete(JobKind::Final(Box::new(job)), Some(*out)).await;
-            }
-            if self.inflight.is_none() {
-                // Nothing runs that could be its decode (a backstop: `complete` hands it on).
-                if let Some((_, job)) = self.awaiting.take() {
-                    self.finals.push_front(job);
-                }
             }
             self.launch();
             if !input_open && self.inflight.is_none() && self.finals.is_empty() {
@@ -487,26 +497,34 @@ impl Stream {
         let Some(turn) = self.turn.take() else { return };
         let key = PauseKey { turn_id: turn.id, last_speech_end: end_ms };
         let detected_at = Instant::now();
-        let speculative = self.engine.config.turn.mode == TurnMode::Silence;
         match std::mem::replace(&mut self.probe, Probe::None) {
             Probe::Ready(k, out) if k == key => {
-                if speculative {
-                    count(SPEC_USED);
-                }
+                self.probe_used();
                 let job = FinalJob { turn, end_ms, detected_ms, detected_at, audio: Vec::new(), ended_by };
                 self.decoded.push_back((job, out));
             }
-            Probe::Running(k) if k == key => {
-                // Its decode is under way: it becomes the final (the audio is kept in case the
-                // worker fails and the turn must be decoded after all).
+            probe => {
                 let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
                 let job = FinalJob { turn, end_ms, detected_ms, detected_at, audio, ended_by };
-                self.awaiting = Some((key, job));
+                match probe {
+                    // Its decode is under way: it becomes the final (the audio is kept in case
+                    // it fails and the turn must be decoded after all).
+                    Probe::Running(k) if k == key => self.awaiting = Some((key, job)),
+                    _ => self.finals.push_back(job),
+                }
             }
-            _ => {
-                let audio = self.slice(turn.buffer_start_ms, end_ms + FINAL_TAIL_MS);
-                self.finals.push_back(FinalJob { turn, end_ms, detected_ms, detected_at, audio, ended_by });
-            }
+        }
+    }
+
+    /// Whether pauses are decoded ahead for the silence rule (not judged, as in smart mode).
+    fn speculating(&self) -> bool {
+        self.engine.config.turn.mode == TurnMode::Silence
+    }
+
+    /// A probe's decode became the turn's final.
+    fn probe_used(&self) {
+        if self.speculating() {
+            count(&SPECULATIVE.used);
         }
     }
 
@@ -517,7 +535,7 @@ impl Stream {
             self.probe = Probe::None; // the caller spoke again: a new pause will come
             return;
         }
-        if self.engine.config.turn.mode == TurnMode::Silence {
+        if self.speculating() {
             return; // a speculative decode: the silence rule alone ends the turn
         }
         let words = out.hypothesis.as_ref().ok().map(|h| h.text.as_str());
@@ -625,7 +643,7 @@ impl Stream {
         }
         if let Probe::Wanted(key) = self.probe {
             let current = self.turns.last_speech_end() == Some(key.last_speech_end);
-            if current && cfg.turn.mode == TurnMode::Silence {
+            if current && self.speculating() {
                 // A followed call decodes partials every second already, and a decode ahead
                 // would queue behind the one in flight and delay its final (measured: 1149 ms
                 // to the final instead of 965 at one stream): no speculation there.
@@ -641,11 +659,11 @@ impl Stream {
                     || pool.running >= pool.workers
                     || self.engine.pool.recent_load() >= SPECULATE_BELOW_LOAD
                 {
-                    count(SPEC_SHED);
+                    count(&SPECULATIVE.shed);
                     self.probe = Probe::None;
                     return;
                 }
-                count(SPEC_STARTED);
+                count(&SPECULATIVE.started);
             }
             if let Some(turn) = self.turn.as_ref().filter(|t| t.id == key.turn_id && current) {
                 let (req, detect) = self.whole_turn_request(turn, self.slice(turn.buffer_start_ms, self.now_ms()));
@@ -716,7 +734,7 @@ impl Stream {
         let prosody = self.analyse_voice && whole;
         // Smart Turn's verdict is wanted on probes in smart mode only (a speculative decode
         // in silence mode is judged by the silence rule).
-        let end_of_turn = matches!(kind, JobKind::Probe(_)) && self.engine.config.turn.mode == TurnMode::Smart;
+        let end_of_turn = matches!(kind, JobKind::Probe(_)) && !self.speculating();
         let expected = if detect { self.expected.get() } else { None };
         self.inflight = Some(Box::pin(async move {
             let out = pool
@@ -792,9 +810,7 @@ impl Stream {
                     self.finals.push_front(job);
                     return;
                 }
-                if self.engine.config.turn.mode == TurnMode::Silence {
-                    count(SPEC_USED);
-                }
+                self.probe_used();
                 JobKind::Final(Box::new(FinalJob { audio: Vec::new(), ..job }))
             }
             kind => kind,

@@ -218,10 +218,8 @@ impl TurnDetector {
                     self.state = State::Idle { run_start: None };
                     return Some(TurnEvent::Ended { end_ms: last, detected_ms: end_ms });
                 }
-                let pauses = match self.cfg.mode {
-                    TurnMode::Smart => true,
-                    TurnMode::Silence => self.cfg.speculate && self.cfg.speculate_ms < self.cfg.end_silence_ms,
-                };
+                // (A pause at or past end_silence_ms never comes: the turn ended above.)
+                let pauses = self.cfg.mode == TurnMode::Smart || self.cfg.speculate;
                 if !is_speech && pauses && silence_ms >= next_pause {
                     // Smart mode judges the pause again later; a speculative decode is once.
                     let next_pause = match self.cfg.mode {
