@@ -33,8 +33,8 @@ pub enum Command {
         /// Also print an English translation of non-English speech (base model).
         #[arg(long)]
         translate: bool,
-        /// How turns end: silence (600 ms, the default), silence-ahead (the same with the turn
-        /// decoded ahead at the first pause) or smart (docs/turn-taking.md).
+        /// How turns end: silence (600 ms, the default; files never decode ahead),
+        /// plain-silence or smart (docs/turn-taking.md).
         #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
     },
@@ -241,6 +241,10 @@ pub enum Command {
         /// JSON lines, the last one the summary.
         #[arg(long)]
         json: bool,
+        /// Read the call's events without partial transcripts, as nobody follows it live
+        /// (the assistant's usual call: no partials are decoded, a turn may be decoded ahead).
+        #[arg(long)]
+        unwatched: bool,
     },
     /// Install, list and convert models.
     Models {
@@ -259,23 +263,25 @@ pub fn finals_only() -> PipelineConfig {
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum TurnModeArg {
     Smart,
+    /// 600 ms of silence, the turn decoded ahead at the first pause (the default).
+    #[value(alias = "silence-ahead")]
     Silence,
-    /// Silence, with the turn decoded ahead at the first pause (`[pipeline.turn] speculate`).
-    SilenceAhead,
+    /// 600 ms of silence, the turn decoded after it (`[pipeline.turn] speculate = false`).
+    PlainSilence,
 }
 
 impl TurnModeArg {
     pub fn mode(self) -> switchboard::pipeline::turn::TurnMode {
         match self {
             TurnModeArg::Smart => switchboard::pipeline::turn::TurnMode::Smart,
-            TurnModeArg::Silence | TurnModeArg::SilenceAhead => switchboard::pipeline::turn::TurnMode::Silence,
+            TurnModeArg::Silence | TurnModeArg::PlainSilence => switchboard::pipeline::turn::TurnMode::Silence,
         }
     }
 
     /// Put this way of ending turns into a turn configuration.
     pub fn apply(self, c: &mut switchboard::pipeline::turn::TurnConfig) {
         c.mode = self.mode();
-        c.speculate = matches!(self, TurnModeArg::SilenceAhead);
+        c.speculate = matches!(self, TurnModeArg::Silence);
     }
 
     /// The default pipeline with this way of ending turns.
@@ -415,7 +421,8 @@ pub enum BenchWhat {
         /// Inference worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
-        /// How turns end: silence (600 ms, the default) or smart, to compare.
+        /// How turns end: silence (600 ms with the turn decoded ahead at the first pause, the
+        /// default), plain-silence (decoded after the 600 ms) or smart, to compare.
         #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
         /// Streams as calls nobody follows live: finals only, no partial transcripts.
@@ -524,7 +531,8 @@ pub enum BenchWhat {
         /// Whisper model the simulated caller hears the assistant with.
         #[arg(long, default_value = "base")]
         model: String,
-        /// How the server ends turns: silence (600 ms, the default) or smart.
+        /// How the server ends turns: silence (600 ms with the turn decoded ahead at the first
+        /// pause, the default), plain-silence (decoded after the 600 ms) or smart.
         #[arg(long, default_value = "silence")]
         turns: TurnModeArg,
     },

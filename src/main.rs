@@ -161,11 +161,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::Ok(())
             })?;
         }
-        Command::Simulate { scenario, server, sip, model, json } => {
+        Command::Simulate { scenario, server, sip, model, json, unwatched } => {
             let engine = load_engine(&model, PipelineConfig::default())?;
             let print =
                 if json { switchboard::cmd::simulate::Print::Json } else { switchboard::cmd::simulate::Print::Text };
-            runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, print))?;
+            runtime()?
+                .block_on(switchboard::cmd::simulate::run_as(engine, &scenario, &server, sip, print, !unwatched))?;
         }
         Command::Eval { what } => {
             let rt = runtime()?;

@@ -257,7 +257,10 @@ fn simulate(
     prober: &mut Prober,
 ) -> anyhow::Result<Run> {
     let cfg = match policy {
-        Policy::Silence(ms) => TurnConfig { mode: TurnMode::Silence, end_silence_ms: ms, ..cfg.clone() },
+        // Decoding ahead changes when a final is ready, not when the turn ends.
+        Policy::Silence(ms) => {
+            TurnConfig { mode: TurnMode::Silence, end_silence_ms: ms, speculate: false, ..cfg.clone() }
+        }
         Policy::Smart { .. } => TurnConfig { mode: TurnMode::Smart, ..cfg.clone() },
     };
     let (use_words, use_question) = match policy {

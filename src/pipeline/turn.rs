@@ -76,7 +76,7 @@ impl Default for TurnConfig {
             max_turn_ms: 30_000,
             mode: TurnMode::Silence,
             probe_silence_ms: 160,
-            speculate: false,
+            speculate: true,
             speculate_ms: SPECULATE_MS,
             recheck_ms: 96,
             model_threshold: 0.5,
@@ -355,7 +355,6 @@ mod tests {
     #[test]
     fn silence_mode_speculates_once_per_pause_and_the_silence_rule_still_ends_the_turn() {
         let cfg = TurnConfig { mode: TurnMode::Silence, speculate: true, speculate_ms: 160, ..TurnConfig::default() };
-        assert!(!TurnConfig::default().speculate, "opt-in for now");
         let mut p = vec![0.9; 10]; // 0..320 ms
         p.extend(vec![0.0; 8]); // a 256 ms pause: decoded ahead, the turn goes on
         p.extend(vec![0.9; 10]); // ..896 ms
