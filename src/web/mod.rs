@@ -348,7 +348,19 @@ async fn events_ws(
     // (upgraded sockets are not part of the HTTP server's graceful shutdown).
     let connections = svc.connections.clone();
     let partials = q.partials.unwrap_or(true);
-    ws.on_upgrade(move |socket| connections.track_future(stream_events(svc, socket, call, view, partials)))
+    // Subscribed before the 101 goes out, not once the upgrade completes: a client that has
+    // its socket sees every event after it (a call it places next is not missed, however late
+    // the upgraded task first runs on a busy machine). Staff and callers following calls get
+    // their words as spoken (partials), unless they said they do not show them; an agent's
+    // view counts through the call itself (the agent is on it).
+    let rx = svc.events.subscribe();
+    let watching = match view {
+        View::Staff | View::Caller if partials => Some(svc.events.watch(call.as_ref())),
+        _ => None,
+    };
+    ws.on_upgrade(move |socket| {
+        connections.track_future(stream_events(svc, socket, rx, watching, call, view, partials))
+    })
 }
 
 /// What one event subscription may see.
@@ -402,21 +414,17 @@ impl View {
 /// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
 /// `{"type":"lagged","missed":N}` notice and continues with current events.
 /// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
+/// Send the events `rx` receives that `view` may see until the socket or the server closes;
+/// `_watching` marks the calls followed live for as long as the socket is open.
 async fn stream_events(
     svc: Arc<CallServices>,
     mut socket: WebSocket,
+    mut rx: tokio::sync::broadcast::Receiver<Event>,
+    _watching: Option<crate::events::Watching>,
     only: Option<CallId>,
     mut view: View,
     partials: bool,
 ) {
-    let mut rx = svc.events.subscribe();
-    // Staff and callers following calls get their words as spoken (partials), unless they
-    // said they do not show them; an agent's view counts through the call itself (the agent
-    // is on it).
-    let _watching = match view {
-        View::Staff | View::Caller if partials => Some(svc.events.watch(only.as_ref())),
-        _ => None,
-    };
     let subscribed = |ev: &Event| {
         only.as_ref().is_none_or(|c| c == ev.call_id()) && (partials || !matches!(ev, Event::TranscriptPartial { .. }))
     };
