@@ -165,8 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = load_engine(&model, PipelineConfig::default())?;
             let print =
                 if json { switchboard::cmd::simulate::Print::Json } else { switchboard::cmd::simulate::Print::Text };
-            runtime()?
-                .block_on(switchboard::cmd::simulate::run_as(engine, &scenario, &server, sip, print, !unwatched))?;
+            runtime()?.block_on(switchboard::cmd::simulate::run(engine, &scenario, &server, sip, print, !unwatched))?;
         }
         Command::Eval { what } => {
             let rt = runtime()?;

@@ -41,7 +41,7 @@ pub async fn run(
     for round in 1..=rounds {
         for s in scenarios {
             let quiet = crate::cmd::simulate::Print::Quiet;
-            match crate::cmd::simulate::run_as(listener.clone(), s, &http, sip, quiet, false).await {
+            match crate::cmd::simulate::run(listener.clone(), s, &http, sip, quiet, false).await {
                 Ok(summary) => {
                     let l: Vec<u64> =
                         summary["latencies_ms"].as_array().into_iter().flatten().filter_map(|v| v.as_u64()).collect();

@@ -303,15 +303,11 @@ pub enum Print {
 /// A sample above this is the caller's voice, not the silence a voice's clip starts and ends with.
 const VOICED: f32 = 0.02;
 
-/// Run a scenario against a server; returns the summary.
-pub async fn run(engine: Arc<Engine>, path: &Path, http: &str, sip: SocketAddr, print: Print) -> anyhow::Result<Value> {
-    run_as(engine, path, http, sip, print, true).await
-}
-
-/// [`run`], reading the events with or without partial transcripts: with them, the call
-/// counts as followed live (partials are decoded); `bench reply` reads without, as the
-/// assistant's calls usually run with nobody watching.
-pub async fn run_as(
+/// Run a scenario against a server; returns the summary. `partials`: read the events with the
+/// partial transcripts, so the call counts as followed live (partials are decoded); without
+/// them (`--unwatched`, `bench reply`) it runs as the assistant's calls usually do, with
+/// nobody watching.
+pub async fn run(
     engine: Arc<Engine>,
     path: &Path,
     http: &str,

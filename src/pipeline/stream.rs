@@ -5,6 +5,7 @@
 //! `partial_interval_ms` on the shared inference pool (partials, committed by LocalAgreement-2),
 //! and the end of a turn triggers a high-priority final decode. A failed decode is reported as
 //! an event and the stream goes on.
+//! The decode jobs (which runs next, its request, what its result becomes) are in `stream/jobs.rs`.
 
 use std::collections::VecDeque;
 use std::future::Future;

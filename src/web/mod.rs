@@ -411,11 +411,10 @@ impl View {
     }
 }
 
-/// Forward bus events as JSON text messages. A subscriber too slow to keep up gets a
-/// `{"type":"lagged","missed":N}` notice and continues with current events.
-/// A caller's own stream (`caller_view`) carries only what `Event::for_caller` allows.
-/// Send the events `rx` receives that `view` may see until the socket or the server closes;
-/// `_watching` marks the calls followed live for as long as the socket is open.
+/// Forward the events `rx` receives that `view` may see as JSON text messages, until the
+/// socket or the server closes; `_watching` marks the calls followed live meanwhile. A
+/// subscriber too slow to keep up gets a `{"type":"lagged","missed":N}` notice and continues
+/// with current events. A caller's own stream carries only what `Event::for_caller` allows.
 async fn stream_events(
     svc: Arc<CallServices>,
     mut socket: WebSocket,
