@@ -109,13 +109,27 @@ fn shipped_scenarios_resolve_refuse_and_escalate_as_they_should() {
 
     // espeak's flat voice is out of domain for the anger classifier (issue 15): on some runs
     // the first question is judged upset and handed over before there is a reply to barge
-    // into. That says nothing about barge-in, so such a run is tried again (at most twice).
+    // into. And tiny.en at 8 kHz sometimes mishears espeak's first question altogether ("Far
+    // announcements, any" for "Hello, when is my next payment due?"): the assistant says it
+    // did not catch that, a short reply with nothing long to barge into. Neither says anything
+    // about barge-in, so such a run is tried again (at most twice), with the reason printed.
     let mut s = simulate(&server, "barge_in.toml");
     for _ in 0..2 {
-        if s["escalation_reason"] != "caller_upset" || s["interruptions"].as_u64() != Some(0) {
+        if s["interruptions"].as_u64() != Some(0) {
             break;
         }
-        eprintln!("barge_in.toml: the first turn was judged upset (issue 15); trying again");
+        let said = s["assistant_said"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>());
+        let misheard = said.as_ref().and_then(|a| a.get(1)).is_some_and(|r| r.starts_with("Sorry, I didn't catch"));
+        if s["escalation_reason"] == "caller_upset" {
+            eprintln!("barge_in.toml: the first turn was judged upset (issue 15); trying again");
+        } else if misheard {
+            eprintln!(
+                "barge_in.toml: the first question was misheard ({:?}); trying again",
+                s["caller_finals"][0]["text"]
+            );
+        } else {
+            break;
+        }
         s = simulate(&server, "barge_in.toml");
     }
     assert!(s["interruptions"].as_u64().unwrap() >= 1, "{s}");

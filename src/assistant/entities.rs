@@ -400,6 +400,18 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
     ("sunday", Weekday::Sun),
 ];
 
+/// The days of a month as words the date parser reads ("twelfth", "twenty first").
+pub fn day_words() -> Vec<String> {
+    let mut out: Vec<String> = ORDINALS.iter().map(|(w, _)| w.to_string()).collect();
+    for (w, d) in ORDINALS.iter().filter(|(_, d)| *d <= 9) {
+        out.push(format!("twenty {w}"));
+        if *d == 1 {
+            out.push(format!("thirty {w}"));
+        }
+    }
+    out
+}
+
 /// A day-of-month from "12", "12th", "twelfth", "twenty first".
 fn day_of_month(words: &[String], i: usize) -> Option<u32> {
     let w = words.get(i)?;

@@ -4,9 +4,12 @@
 //! dialogue reads the answer with ([`super::entities`]), so "the turn is over" and "the answer
 //! is understood" agree.
 
-use chrono::NaiveDate;
+use std::sync::{Arc, Mutex};
+
+use chrono::{Datelike, NaiveDate};
 
 use super::entities;
+use crate::pipeline::asr::form::{one_of, AnswerForm};
 use crate::pipeline::endpoint::{Answer, Expectation};
 
 /// The answers whose decoding `switchboard eval answers` measures.
@@ -34,6 +37,93 @@ pub fn prompt_for(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::OrderNumber => Some(prompt(Kind::OrderNumber)),
         Kind::Date | Kind::Pin => None,
+    }
+}
+
+/// How callers begin an answer, as Whisper writes it ("Yes, it's ...", "My PIN is ...").
+#[rustfmt::skip]
+const LEADS: &[&str] = &[
+    "it's", "it is", "it was", "that's", "that is", "that would be", "yes", "yeah", "yep", "sure",
+    "okay", "ok", "so", "um", "uh", "er", "oh", "well", "right", "my date of birth is", "date of birth",
+    "my birthday is", "my birth date is", "i was born on", "born on", "i was born", "my pin is",
+    "my pin number is", "my pin code is", "the pin is", "pin", "my order number is",
+    "the order number is", "order number", "my order is", "the order is", "the number is", "number",
+];
+
+#[rustfmt::skip]
+const MONTHS: &[&str] = &[
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
+];
+
+/// A whole answer: lead-in words, then the answer, then at most a full stop (or the comma
+/// Whisper writes before it would repeat the answer).
+fn answer_pattern(body: &str) -> String {
+    format!(r" ?(?:{}[,.:]? )*(?:{body})[.,!]?", one_of(LEADS))
+}
+
+/// Digits as Whisper writes a number read digit by digit: "45678", "4 5 6 7 8", "4, 5, 6, 7, 8".
+fn digits_pattern(n: &str) -> String {
+    format!(r"[0-9](?:(?:, | |-)?[0-9]){{{n}}}")
+}
+
+/// A date of birth as Whisper writes one: "April 12th, 1985", "the 12th of April, 1985",
+/// "12/04/1985". Years from 1900 to 16 years before `today` (account holders), so a year the
+/// caller cannot have been born in is never the reading.
+fn date_of_birth_pattern(today: NaiveDate) -> String {
+    let month = one_of(MONTHS);
+    let day = format!(r"(?:(?:0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?|{})", one_of(entities::day_words()));
+    let year = one_of((1900..=today.year() - 16).map(|y| y.to_string()));
+    format!(
+        r"(?:the )?{day}(?: of)? {month},? {year}|{month}(?: the)? {day},? {year}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-]{year}"
+    )
+}
+
+/// What a date-of-birth-or-PIN answer reads as: the PIN, or the date (ISO).
+fn read_identity(t: &str, today: NaiveDate) -> Option<String> {
+    if entities::pin(t).is_some() && !names_a_month(t) {
+        return entities::pin(t);
+    }
+    entities::date(t, today).map(|d| d.to_string())
+}
+
+/// Whether a free decode is worth re-reading held to the identity form: a PIN, or a month with
+/// a year ("May 30, 2017": a date the caller finished, whatever the recogniser made of it). A
+/// date still under way ("April twelfth") is never re-read, so a year the caller has not said
+/// is never made up.
+fn identity_attempted(t: &str) -> bool {
+    (entities::pin(t).is_some() && !names_a_month(t)) || (names_a_month(t) && has_year(t))
+}
+
+/// A number of four digits on its own ("2017" in "May 30, 2017"; not "302017").
+fn has_year(t: &str) -> bool {
+    t.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 4) || t.to_lowercase().contains("nineteen")
+}
+
+/// The form of a date of birth or a PIN (built once a year: its years depend on today).
+pub fn identity_form(today: NaiveDate) -> Option<Arc<AnswerForm>> {
+    static CACHE: Mutex<Option<(i32, Option<Arc<AnswerForm>>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, form)) = cache.as_ref().filter(|(year, _)| *year == today.year()) {
+        return form.clone();
+    }
+    let body = format!("{}|{}", date_of_birth_pattern(today), digits_pattern("3"));
+    let pattern = answer_pattern(&body);
+    let form = AnswerForm::new("date of birth or PIN", &pattern, identity_attempted, move |t| read_identity(t, today))
+        .map(Arc::new)
+        .map_err(|e| tracing::error!("{e}"))
+        .ok();
+    *cache = Some((today.year(), form.clone()));
+    form
+}
+
+/// The form a call holds an answer of this kind to (`switchboard eval answers` measures it).
+pub fn form_for(kind: Kind, today: NaiveDate) -> Option<Arc<AnswerForm>> {
+    match kind {
+        // Held to five or six digits, tiny.en's echo of the number ("8 1 6 4 3 8 1") becomes a
+        // sixth digit: order numbers measured worse held than free (12/30 against 18/30).
+        Kind::OrderNumber => None,
+        Kind::Date | Kind::Pin => identity_form(today),
     }
 }
 
@@ -71,8 +161,7 @@ pub fn date(today: NaiveDate) -> Expectation {
 fn date_answer(t: &str, today: NaiveDate) -> Answer {
     if entities::date(t, today).is_some() {
         // "April twelfth" is a date, but a year may follow: wait for it unless there is one.
-        let year = entities::digit_runs(t).iter().any(|r| r.len() == 4) || t.to_lowercase().contains("nineteen");
-        return if year || !names_a_month(t) { Answer::Complete } else { Answer::Partial };
+        return if has_year(t) || !names_a_month(t) { Answer::Complete } else { Answer::Partial };
     }
     if names_a_month(t) || digits_so_far(t) > 0 {
         Answer::Partial
@@ -90,6 +179,7 @@ pub fn date_of_birth_or_pin(today: NaiveDate) -> Expectation {
         date_answer(t, today)
     })
     .with_prompt(prompt_for(Kind::Date))
+    .with_form(identity_form(today))
 }
 
 /// Yes or no.
@@ -138,6 +228,45 @@ mod tests {
         assert_eq!(e.judge("April twelfth, 1985."), Answer::Complete);
         assert_eq!(e.judge("1234"), Answer::Complete);
         assert_eq!(e.judge("Sorry, who is this?"), Answer::Nothing);
+    }
+
+    #[test]
+    fn the_identity_form_takes_dates_of_birth_and_pins_as_whisper_writes_them() {
+        let f = identity_form(today()).unwrap();
+        for ok in [
+            " April 12th, 1985.",
+            " It's May 30th, 1978.",
+            " My date of birth is the 15th of August, 1992.",
+            " Yes, it's 12 April 1985",
+            " 12/04/1985",
+            " 1, 2, 3, 4.",
+            " My PIN is 2580.",
+        ] {
+            assert!(f.accepts(ok), "{ok}");
+        }
+        for not in
+            [" April 12th", " May 30, 2017.", " 1, 2, 3", " 12345", " Can I talk to a person?", " April 32nd, 1985"]
+        {
+            assert!(!f.accepts(not), "{not}");
+        }
+        assert!(f.allows_prefix(" May 30, 19"));
+        assert!(f.allows_prefix(" May 30, 200"));
+        assert!(!f.allows_prefix(" May 30, 2017"), "born 2017 is no account holder");
+        assert_eq!(f.read(" It's May 30th, 1978."), Some("1978-05-30".into()));
+        assert_eq!(f.read(" 1, 2, 3, 4."), Some("1234".into()));
+    }
+
+    #[test]
+    fn a_form_re_reads_only_a_whole_answer() {
+        let f = identity_form(today()).unwrap();
+        assert!(f.attempted(" May 30, 2017."), "a whole (if unlikely) date");
+        assert!(f.attempted(" 1, 2, 3, 4."));
+        assert!(!f.attempted(" April twelfth"), "a date still under way is never completed by the form");
+        assert!(!f.attempted(" April 12th,"));
+        assert!(!f.attempted(" Can I talk to a person?"));
+        assert!(form_for(Kind::OrderNumber, today()).is_none(), "order numbers measured worse held");
+        // The year check reads "2017" in "30, 2017" (digit runs join across commas).
+        assert_eq!(date_of_birth_or_pin(today()).judge(" It's May 30, 2017."), Answer::Complete);
     }
 
     #[test]

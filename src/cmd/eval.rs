@@ -19,8 +19,15 @@ pub async fn offline_transcribe(engine: &Arc<Engine>, audio: Vec<f32>) -> anyhow
         "auto" => LanguageChoice::Fixed("en".into()),
         l => LanguageChoice::Fixed(l.into()),
     };
-    let req =
-        DecodeRequest { audio, prompt: String::new(), language, translate: false, fit_window: false, fallback: true };
+    let req = DecodeRequest {
+        audio,
+        prompt: String::new(),
+        language,
+        translate: false,
+        fit_window: false,
+        fallback: true,
+        answer: None,
+    };
     let hyp = engine.pool.run(Priority::High, move || session.decode(&req)).await??;
     Ok(hyp.text)
 }

@@ -6,8 +6,10 @@
 //! model decoding as a call does, what reading back answers below a confidence
 //! ([`crate::pipeline::asr::confidence`]) would catch and cost, per threshold.
 //!
-//! The voices are the project's own (Piper's en_US-joe-medium and five espeak-ng voices), so
-//! the set needs nothing from outside the repository; the texts and their labels are below.
+//! The voices are the project's own (Piper's en_US-joe-medium and espeak-ng voices), so the
+//! set needs nothing from outside the repository; the texts and their labels are below. A
+//! second, held-out set (other words, other voices) was written after the answer forms
+//! ([`expect::form_for`]) and never used to shape them.
 
 use std::sync::Arc;
 
@@ -54,6 +56,19 @@ const PINS: &[(&str, &str)] = &[
 const VOICES: &[&str] =
     &["piper:en_US-joe-medium", "espeak:en-us", "espeak:en-gb", "espeak:en-us+f3", "espeak:en-gb-scotland"];
 
+/// The held-out set: written after the answer forms, other dates and numbers (some with
+/// lead-ins the forms do not list: "Hmm", "Let me see"), in voices the first set does not use.
+const HELD_OUT_DATES: &[(&str, (i32, u32, u32))] = &[
+    ("Hmm, September ninth, nineteen ninety.", (1990, 9, 9)),
+    ("Let me see, the twenty-first of June, nineteen eighty.", (1980, 6, 21)),
+    ("January second, two thousand and four.", (2004, 1, 2)),
+    ("Yeah, March fourteenth, nineteen seventy-six.", (1976, 3, 14)),
+];
+const HELD_OUT_ORDERS: &[(&str, &str)] =
+    &[("Okay so it's six one one four seven.", "61147"), ("Nine nine three zero two one.", "993021")];
+const HELD_OUT_PINS: &[(&str, &str)] = &[("Three three one eight.", "3318"), ("Yes, five five two nine.", "5529")];
+const HELD_OUT_VOICES: &[&str] = &["espeak:en-us+m3", "espeak:en-gb-x-rp", "espeak:en-029"];
+
 struct Item {
     kind: Kind,
     said: &'static str,
@@ -62,17 +77,37 @@ struct Item {
     audio: Vec<f32>,
 }
 
-fn items(manifest: &Manifest) -> anyhow::Result<Vec<Item>> {
+/// One set of answers: its dates, order numbers, PINs and voices.
+struct Set {
+    name: &'static str,
+    dates: &'static [(&'static str, (i32, u32, u32))],
+    orders: &'static [(&'static str, &'static str)],
+    pins: &'static [(&'static str, &'static str)],
+    voices: &'static [&'static str],
+}
+
+const SETS: &[Set] = &[
+    Set { name: "the set", dates: DATES, orders: ORDERS, pins: PINS, voices: VOICES },
+    Set {
+        name: "held out",
+        dates: HELD_OUT_DATES,
+        orders: HELD_OUT_ORDERS,
+        pins: HELD_OUT_PINS,
+        voices: HELD_OUT_VOICES,
+    },
+];
+
+fn items(manifest: &Manifest, set: &Set) -> anyhow::Result<Vec<Item>> {
     let piper = Piper::from_manifest(manifest, "en_US-joe-medium").map_err(|e| anyhow::anyhow!("{e}"))?;
     let espeak = Espeak::default();
     let mut out = Vec::new();
     let mut texts: Vec<(Kind, &'static str, String)> = Vec::new();
-    for (t, (y, m, d)) in DATES {
+    for (t, (y, m, d)) in set.dates {
         texts.push((Kind::Date, t, NaiveDate::from_ymd_opt(*y, *m, *d).expect("valid").to_string()));
     }
-    texts.extend(ORDERS.iter().map(|(t, w)| (Kind::OrderNumber, *t, w.to_string())));
-    texts.extend(PINS.iter().map(|(t, w)| (Kind::Pin, *t, w.to_string())));
-    for voice in VOICES {
+    texts.extend(set.orders.iter().map(|(t, w)| (Kind::OrderNumber, *t, w.to_string())));
+    texts.extend(set.pins.iter().map(|(t, w)| (Kind::Pin, *t, w.to_string())));
+    for voice in set.voices {
         for (kind, said, want) in &texts {
             let speech = match voice.strip_prefix("piper:") {
                 Some(_) => piper.speak_with(said, 1.0, 1.0),
@@ -108,12 +143,14 @@ fn cell(s: Score) -> String {
     format!("{}/{} {:.0}%", s.right, s.total, 100.0 * s.right as f64 / s.total.max(1) as f64)
 }
 
-/// How an answer is decoded: no prompt, the kind's prompt, or as a call does
-/// ([`expect::prompt_for`]).
+/// How an answer is decoded: no prompt, the kind's prompt, with the prompts a call uses
+/// ([`expect::prompt_for`]), or as a call does (those prompts, and a whole answer re-read held
+/// to its form, [`expect::form_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decode {
     Plain,
     Prompt,
+    Prompted,
     AsACall,
 }
 
@@ -123,70 +160,122 @@ struct Heard {
     kind: Kind,
     right: bool,
     confidence: f32,
+    ms: u64,
 }
 
-/// Run the evaluation with the engines given (name, engine) and print the table; then, for the
-/// first engine decoding as a call does ([`expect::prompt_for`]), what reading back answers
-/// below a confidence would catch and cost.
+/// Run the evaluation with the engines given (name, engine) and print the tables, one per set;
+/// then, for the first engine decoding as a call does, what reading back answers below a
+/// confidence would catch and cost.
 pub fn run(engines: Vec<(String, Arc<Engine>)>, manifest: &Manifest, verbose: bool) -> anyhow::Result<()> {
-    let items = items(manifest)?;
     let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("valid");
-    println!(
-        "{} spoken answers ({} voices, 8 kHz mu-law): read with the dialogue's parsers, right / total",
-        items.len(),
-        VOICES.len()
-    );
-    println!("{:<28} {:>14} {:>14} {:>14} {:>14}", "decode", "date of birth", "order number", "PIN", "all");
-    let mut as_deployed: Option<(String, Vec<Heard>)> = None;
-    for (e, (name, engine)) in engines.iter().enumerate() {
-        // The decode as a call does it only for the first (the default) model.
-        let decodes: &[Decode] =
-            if e == 0 { &[Decode::Plain, Decode::Prompt, Decode::AsACall] } else { &[Decode::Plain, Decode::Prompt] };
-        for &decode in decodes {
-            let mut heard = Vec::new();
-            for item in &items {
-                let prompt = match decode {
-                    Decode::Plain => "",
-                    Decode::Prompt => expect::prompt(item.kind),
-                    Decode::AsACall => expect::prompt_for(item.kind).unwrap_or(""),
+    for set in SETS {
+        let items = items(manifest, set)?;
+        println!(
+            "{}: {} spoken answers ({} voices, 8 kHz mu-law), read with the dialogue's parsers, right / total",
+            set.name,
+            items.len(),
+            set.voices.len()
+        );
+        println!(
+            "{:<34} {:>14} {:>14} {:>14} {:>14} {:>8}",
+            "decode", "date of birth", "order number", "PIN", "all", "ms/ans"
+        );
+        let mut as_deployed: Option<(String, Vec<Heard>)> = None;
+        let mut unheld: Option<(String, Vec<Heard>)> = None;
+        for (e, (name, engine)) in engines.iter().enumerate() {
+            // The decodes a call makes only for the first (the default) model.
+            let decodes: &[Decode] = if e == 0 {
+                &[Decode::Plain, Decode::Prompt, Decode::Prompted, Decode::AsACall]
+            } else {
+                &[Decode::Plain, Decode::Prompt]
+            };
+            for &decode in decodes {
+                let heard = decode_all(name, engine, &items, decode, today, verbose)?;
+                let score = |of: &dyn Fn(&Heard) -> bool| {
+                    let mine: Vec<&Heard> = heard.iter().filter(|h| of(h)).collect();
+                    Score { right: mine.iter().filter(|h| h.right).count(), total: mine.len() }
                 };
-                let hyp = engine.decode_whole(item.audio.clone(), prompt)?;
-                let got = read(item.kind, &hyp.text, today);
-                let right = got.as_deref() == Some(item.want.as_str());
-                let confidence = hyp.confidence().unwrap_or(0.0);
-                if verbose && !right {
-                    eprintln!(
-                        "  {name} {decode:?} {} {:?}: heard {:?} (confidence {confidence:.2}) -> {got:?}",
-                        item.voice, item.said, hyp.text
-                    );
+                let label = match decode {
+                    Decode::Plain => name.clone(),
+                    Decode::Prompt => format!("{name} + prompt"),
+                    Decode::Prompted => format!("{name} + a call's prompts"),
+                    Decode::AsACall => format!("{name} as a call decodes (+ form)"),
+                };
+                let ms = heard.iter().map(|h| h.ms).sum::<u64>() / heard.len().max(1) as u64;
+                println!(
+                    "{label:<34} {:>14} {:>14} {:>14} {:>14} {:>8}",
+                    cell(score(&|h| h.kind == Kind::Date)),
+                    cell(score(&|h| h.kind == Kind::OrderNumber)),
+                    cell(score(&|h| h.kind == Kind::Pin)),
+                    cell(score(&|_| true)),
+                    ms
+                );
+                match decode {
+                    Decode::AsACall => as_deployed = Some((label, heard)),
+                    Decode::Prompted => unheld = Some((label, heard)),
+                    _ => {}
                 }
-                heard.push(Heard { kind: item.kind, right, confidence });
-            }
-            let score = |of: &dyn Fn(&Heard) -> bool| {
-                let mine: Vec<&Heard> = heard.iter().filter(|h| of(h)).collect();
-                Score { right: mine.iter().filter(|h| h.right).count(), total: mine.len() }
-            };
-            let label = match decode {
-                Decode::Plain => name.clone(),
-                Decode::Prompt => format!("{name} + prompt"),
-                Decode::AsACall => format!("{name} as a call decodes"),
-            };
-            println!(
-                "{label:<28} {:>14} {:>14} {:>14} {:>14}",
-                cell(score(&|h| h.kind == Kind::Date)),
-                cell(score(&|h| h.kind == Kind::OrderNumber)),
-                cell(score(&|h| h.kind == Kind::Pin)),
-                cell(score(&|_| true))
-            );
-            if decode == Decode::AsACall {
-                as_deployed = Some((label, heard));
             }
         }
-    }
-    if let Some((label, heard)) = as_deployed {
-        read_back_table(&label, &heard);
+        if let Some((label, heard)) = as_deployed {
+            read_back_table(&label, &heard);
+        }
+        // The same check without the re-read held to the form, for comparison.
+        if let Some((label, heard)) = unheld {
+            let wrong = heard.iter().filter(|h| !h.right).count();
+            let caught = heard.iter().filter(|h| !h.right && h.confidence < expect::READ_BACK_BELOW).count();
+            let asked = heard.iter().filter(|h| h.right && h.confidence < expect::READ_BACK_BELOW).count();
+            println!(
+                "  without the form ({label}), at the default: {caught}/{wrong} wrong caught, {asked}/{} right asked again, {}/{} wrong through",
+                heard.len() - wrong,
+                wrong - caught,
+                heard.len()
+            );
+        }
+        println!();
     }
     Ok(())
+}
+
+/// Decode every answer one way and score it.
+fn decode_all(
+    name: &str,
+    engine: &Engine,
+    items: &[Item],
+    decode: Decode,
+    today: NaiveDate,
+    verbose: bool,
+) -> anyhow::Result<Vec<Heard>> {
+    let mut heard = Vec::new();
+    for item in items {
+        let prompt = match decode {
+            Decode::Plain => "",
+            Decode::Prompt => expect::prompt(item.kind),
+            Decode::Prompted | Decode::AsACall => expect::prompt_for(item.kind).unwrap_or(""),
+        };
+        let form = if decode == Decode::AsACall { expect::form_for(item.kind, today) } else { None };
+        let hyp = engine.decode_answer(item.audio.clone(), prompt, form)?;
+        let got = read(item.kind, &hyp.text, today);
+        let right = got.as_deref() == Some(item.want.as_str());
+        let confidence = hyp.confidence().unwrap_or(0.0);
+        if verbose && (!right || hyp.held.as_ref().is_some_and(|h| !h.agreed)) {
+            let held = match &hyp.held {
+                Some(h) => {
+                    format!(" (free decode {:?}, {})", h.free_text, if h.agreed { "agreed" } else { "disagreed" })
+                }
+                None => String::new(),
+            };
+            eprintln!(
+                "  {name} {decode:?} {} {:?}: heard {:?}{held} (confidence {confidence:.2}) -> {got:?}{}",
+                item.voice,
+                item.said,
+                hyp.text,
+                if right { " right" } else { "" }
+            );
+        }
+        heard.push(Heard { kind: item.kind, right, confidence, ms: hyp.decode_ms });
+    }
+    Ok(heard)
 }
 
 /// What checking answers below a confidence with the caller would do: wrong answers caught

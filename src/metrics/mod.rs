@@ -261,6 +261,13 @@ pub fn render(m: &CallMetrics, g: &Gauges) -> String {
         "Turns decoded ahead at a short pause (silence turn mode), by outcome: started, used as the final, shed under load.",
         crate::pipeline::stream::SPECULATIVE.snapshot(),
     );
+    labelled_values(
+        &mut out,
+        "switchboard_answer_rereads_total",
+        "outcome",
+        "Answers the assistant asked for (a date of birth, a PIN, an order number) re-read held to their form, by outcome: agreed with the free decode, disagreed (checked with the caller), not_whole (the free decode stands).",
+        crate::pipeline::asr::form::REREADS.snapshot(),
+    );
     labelled(&mut out, "switchboard_calls_refused_total", "reason", "Calls refused, by reason.", &m.refused);
     labelled(
         &mut out,

@@ -43,16 +43,23 @@ pub struct Expectation {
     /// A Whisper prompt for the answer's decode (an example in the format the answer is read
     /// in), if one measured better than none.
     pub prompt: Option<&'static str>,
+    /// The answer's form: a whole answer is re-read held to it ([`super::asr::form`]).
+    pub form: Option<Arc<super::asr::form::AnswerForm>>,
     check: Arc<dyn Fn(&str) -> Answer + Send + Sync>,
 }
 
 impl Expectation {
     pub fn new(what: &'static str, check: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Self {
-        Self { what, prompt: None, check: Arc::new(check) }
+        Self { what, prompt: None, form: None, check: Arc::new(check) }
     }
 
     pub fn with_prompt(mut self, prompt: Option<&'static str>) -> Self {
         self.prompt = prompt;
+        self
+    }
+
+    pub fn with_form(mut self, form: Option<Arc<super::asr::form::AnswerForm>>) -> Self {
+        self.form = form;
         self
     }
 

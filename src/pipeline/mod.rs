@@ -45,6 +45,10 @@ pub struct PipelineConfig {
     /// Run the learned voice classifiers (anger, arousal, accent; about 0.1 s of one core per
     /// turn) on every final turn, when their encoder and weights are installed.
     pub voice_classifiers: bool,
+    /// Re-read an answer the assistant asked for (a date of birth, a PIN, an order number) held
+    /// to its form when the free decode reads as one: one more decode of that turn
+    /// ([`asr::form`]; `switchboard eval answers` measures it).
+    pub answer_forms: bool,
 }
 
 impl Default for PipelineConfig {
@@ -59,6 +63,7 @@ impl Default for PipelineConfig {
             fit_window: true,
             prompt_context: false,
             voice_classifiers: true,
+            answer_forms: true,
         }
     }
 }
@@ -183,6 +188,17 @@ impl Engine {
     /// English, the encoder window fitted to it, temperature fallback on. For evaluations and
     /// tests; calls decode on the inference pool through their streams.
     pub fn decode_whole(&self, audio: Vec<f32>, prompt: &str) -> Result<asr::Hypothesis, AsrError> {
+        self.decode_answer(audio, prompt, None)
+    }
+
+    /// [`Self::decode_whole`] of an answer the assistant asked for, held to its form when the
+    /// free decode is an attempt at it ([`asr::form`]).
+    pub fn decode_answer(
+        &self,
+        audio: Vec<f32>,
+        prompt: &str,
+        answer: Option<Arc<asr::form::AnswerForm>>,
+    ) -> Result<asr::Hypothesis, AsrError> {
         let req = asr::DecodeRequest {
             audio,
             prompt: prompt.to_string(),
@@ -190,6 +206,7 @@ impl Engine {
             translate: false,
             fit_window: self.config.fit_window,
             fallback: true,
+            answer,
         };
         let mut session = self.sessions.checkout()?;
         let hyp = session.decode(&req);

@@ -1,6 +1,7 @@
 //! Speech recognition: the backend trait, decode requests and hypotheses, the commit policy.
 
 pub mod commit;
+pub mod form;
 pub mod whisper;
 
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct DecodeRequest {
     pub fit_window: bool,
     /// Retry at higher temperatures when the decode looks degenerate (costly; finals only).
     pub fallback: bool,
+    /// The form of the answer the assistant asked for: when the free decode looks like an
+    /// attempt at it, a second decode is held to the form ([`form`]).
+    pub answer: Option<Arc<form::AnswerForm>>,
 }
 
 /// The result of one decode.
@@ -49,6 +53,8 @@ pub struct Hypothesis {
     pub text: String,
     /// Milliseconds spent decoding.
     pub decode_ms: u64,
+    /// Set when a decode held to the expected answer's form gave these words.
+    pub held: Option<form::HeldReading>,
 }
 
 impl Hypothesis {

@@ -1,10 +1,11 @@
 //! The Whisper backend (whisper-rs / whisper.cpp): one model per process, one state per call.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
+use super::form::AnswerForm;
 use super::{
     AsrError, DecodeRequest, Hypothesis, LanguageChoice, LanguageGuess, RecognizerSession, SpeechRecognizer, Word,
 };
@@ -37,6 +38,7 @@ pub struct WhisperRecognizer {
     ctx: Arc<WhisperContext>,
     name: String,
     opts: WhisperOptions,
+    vocab: Arc<OnceLock<Vocab>>,
 }
 
 impl WhisperRecognizer {
@@ -49,7 +51,7 @@ impl WhisperRecognizer {
         }
         let ctx = WhisperContext::new_with_params(&p, WhisperContextParameters::default())
             .map_err(|e| AsrError::Load { path: p.clone(), reason: e.to_string() })?;
-        Ok(Self { ctx: Arc::new(ctx), name: name.to_string(), opts })
+        Ok(Self { ctx: Arc::new(ctx), name: name.to_string(), opts, vocab: Arc::default() })
     }
 }
 
@@ -83,7 +85,12 @@ impl SpeechRecognizer for WhisperRecognizer {
             params.set_print_progress(false);
             state.full(params, &vec![0.0; MIN_SAMPLES]).map_err(load_err)?;
         }
-        Ok(Box::new(WhisperSession { ctx: self.ctx.clone(), state, opts: self.opts.clone() }))
+        Ok(Box::new(WhisperSession {
+            ctx: self.ctx.clone(),
+            state,
+            opts: self.opts.clone(),
+            vocab: self.vocab.clone(),
+        }))
     }
 }
 
@@ -92,6 +99,72 @@ pub struct WhisperSession {
     ctx: Arc<WhisperContext>,
     state: WhisperState,
     opts: WhisperOptions,
+    vocab: Arc<OnceLock<Vocab>>,
+}
+
+/// The model's text tokens as bytes (what a decode held to an answer's form walks), read once
+/// per model on the first such decode.
+struct Vocab {
+    tokens: Vec<Vec<u8>>,
+    n_vocab: usize,
+}
+
+impl Vocab {
+    fn of(ctx: &WhisperContext) -> Self {
+        let eot = ctx.token_eot();
+        let tokens = (0..eot).map(|id| ctx.token_to_bytes(id).map(|b| b.to_vec()).unwrap_or_default()).collect();
+        Self { tokens, n_vocab: ctx.n_vocab().max(0) as usize }
+    }
+}
+
+/// What the logits filter of a decode held to a form reads (see [`hold_to_form`]).
+struct Holder<'a> {
+    form: &'a AnswerForm,
+    vocab: &'a Vocab,
+}
+
+/// whisper.cpp's logits filter for a decode held to an answer's form: every text token that
+/// would take the text so far off the form is ruled out, and the end of text is ruled out until
+/// the answer is whole. Timestamps are left to Whisper. Never panics (it runs inside C).
+unsafe extern "C" fn hold_to_form(
+    _ctx: *mut whisper_rs::whisper_rs_sys::whisper_context,
+    _state: *mut whisper_rs::whisper_rs_sys::whisper_state,
+    tokens: *const whisper_rs::whisper_rs_sys::whisper_token_data,
+    n_tokens: std::os::raw::c_int,
+    logits: *mut f32,
+    user_data: *mut std::ffi::c_void,
+) {
+    if user_data.is_null() || logits.is_null() {
+        return;
+    }
+    // SAFETY: user_data is the Holder that outlives the `full` call it was set for; whisper.cpp
+    // passes its sequence so far and a logits vector of the vocabulary's length.
+    let holder = unsafe { &*(user_data as *const Holder<'_>) };
+    let so_far: &[whisper_rs::whisper_rs_sys::whisper_token_data] = if tokens.is_null() || n_tokens <= 0 {
+        &[]
+    } else {
+        unsafe { std::slice::from_raw_parts(tokens, n_tokens as usize) }
+    };
+    let logits = unsafe { std::slice::from_raw_parts_mut(logits, holder.vocab.n_vocab) };
+    let eot = holder.vocab.tokens.len();
+    let mut state = holder.form.start();
+    for t in so_far {
+        let Some(bytes) = usize::try_from(t.id).ok().and_then(|id| holder.vocab.tokens.get(id)) else {
+            continue; // a timestamp or special token: no text
+        };
+        match holder.form.step(state, bytes) {
+            Some(s) => state = s,
+            None => return, // off the form already (cannot happen once held): leave it be
+        }
+    }
+    for (id, bytes) in holder.vocab.tokens.iter().enumerate() {
+        if logits[id] != f32::NEG_INFINITY && (bytes.is_empty() || holder.form.step(state, bytes).is_none()) {
+            logits[id] = f32::NEG_INFINITY;
+        }
+    }
+    if !holder.form.is_whole(state) && eot < logits.len() {
+        logits[eot] = f32::NEG_INFINITY;
+    }
 }
 
 /// Annotations Whisper writes for non-speech ("[BLANK_AUDIO]", "(music)", "*sigh*").
@@ -120,6 +193,42 @@ pub fn fitted_audio_ctx(samples: usize) -> i32 {
 
 impl RecognizerSession for WhisperSession {
     fn decode(&mut self, req: &DecodeRequest) -> Result<Hypothesis, AsrError> {
+        let free = self.decode_once(req, None)?;
+        let Some(form) = req.answer.as_deref().filter(|f| f.attempted(&free.text)) else {
+            return Ok(free);
+        };
+        let vocab = self.vocab.clone();
+        let vocab = vocab.get_or_init(|| Vocab::of(&self.ctx));
+        let held = self.decode_once(req, Some(&Holder { form, vocab }))?;
+        Ok(super::form::settle(form, free, held))
+    }
+
+    fn detect_language(&mut self, audio: &[f32]) -> Result<LanguageGuess, AsrError> {
+        if !self.ctx.is_multilingual() {
+            return Ok(LanguageGuess { language: "en".into(), prob: 1.0, top: vec![("en".into(), 1.0)] });
+        }
+        let audio = padded(audio);
+        let threads = self.opts.threads;
+        let t = Instant::now();
+        self.state.pcm_to_mel(&audio, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+        let (_, probs) = self.state.lang_detect(0, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+        let mut ranked: Vec<(String, f32)> = probs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| whisper_rs::get_lang_str(i as i32).map(|s| (s.to_string(), *p)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.truncate(5);
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "language identification");
+        let (language, prob) =
+            ranked.first().cloned().ok_or_else(|| AsrError::Decode("no language probabilities".into()))?;
+        Ok(LanguageGuess { language, prob, top: ranked })
+    }
+}
+
+impl WhisperSession {
+    /// One decode: free, or held to an answer's form.
+    fn decode_once(&mut self, req: &DecodeRequest, held: Option<&Holder<'_>>) -> Result<Hypothesis, AsrError> {
         let started = Instant::now();
         let audio = padded(&req.audio);
         let strategy = if self.opts.beam_size > 1 {
@@ -143,7 +252,9 @@ impl RecognizerSession for WhisperSession {
         if secs <= 30.0 {
             params.set_max_tokens((12.0 + secs * 8.0) as i32);
         }
-        if !req.fallback {
+        // A decode held to a form is greedy only: sampling at a higher temperature would pick
+        // a random answer of the form, not a better reading.
+        if !req.fallback || held.is_some() {
             params.set_temperature_inc(0.0);
         }
         if req.fit_window && audio.len() < 30 * 16_000 {
@@ -165,6 +276,16 @@ impl RecognizerSession for WhisperSession {
         }
         if !req.prompt.is_empty() {
             params.set_initial_prompt(&req.prompt);
+        }
+        if let Some(h) = held {
+            // Without timestamps: a timestamp token would otherwise end the decode before the
+            // answer is whole (the form rules out only the end of text).
+            params.set_no_timestamps(true);
+            // SAFETY: the holder outlives this `full` call, and the filter only reads it.
+            unsafe {
+                params.set_filter_logits_callback(Some(hold_to_form));
+                params.set_filter_logits_callback_user_data(h as *const Holder<'_> as *mut std::ffi::c_void);
+            }
         }
         self.state.full(params, &audio).map_err(|e| AsrError::Decode(e.to_string()))?;
         let eot = self.ctx.token_eot();
@@ -211,7 +332,8 @@ impl RecognizerSession for WhisperSession {
             }
             flush(&mut cur, &mut words);
         }
-        let mut words = collapse_repeats(words);
+        // A decode held to a form cannot loop, and a PIN may well be "1, 1, 1, 1".
+        let mut words = if held.is_some() { words } else { collapse_repeats(words) };
         // Words cannot extend past the real (unpadded) audio.
         let real_ms = (req.audio.len() as u64 * 1000) / 16_000;
         for w in &mut words {
@@ -221,29 +343,7 @@ impl RecognizerSession for WhisperSession {
         let decode_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(audio_ms = real_ms, decode_ms, fit = req.fit_window, words = words.len(), "whisper decode");
         let text = super::commit::join(words.iter());
-        Ok(Hypothesis { words, text, decode_ms })
-    }
-
-    fn detect_language(&mut self, audio: &[f32]) -> Result<LanguageGuess, AsrError> {
-        if !self.ctx.is_multilingual() {
-            return Ok(LanguageGuess { language: "en".into(), prob: 1.0, top: vec![("en".into(), 1.0)] });
-        }
-        let audio = padded(audio);
-        let threads = self.opts.threads;
-        let t = Instant::now();
-        self.state.pcm_to_mel(&audio, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
-        let (_, probs) = self.state.lang_detect(0, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
-        let mut ranked: Vec<(String, f32)> = probs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| whisper_rs::get_lang_str(i as i32).map(|s| (s.to_string(), *p)))
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(5);
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "language identification");
-        let (language, prob) =
-            ranked.first().cloned().ok_or_else(|| AsrError::Decode("no language probabilities".into()))?;
-        Ok(LanguageGuess { language, prob, top: ranked })
+        Ok(Hypothesis { words, text, decode_ms, ..Hypothesis::default() })
     }
 }
 

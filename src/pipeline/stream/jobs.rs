@@ -13,16 +13,17 @@ impl Stream {
 
     /// The decode of a whole turn (a final, or a probe that may become one), and whether it
     /// identifies the language. Its prompt is the expected answer's when the assistant asked
-    /// for one with a prompt, else the usual.
+    /// for one with a prompt, else the usual; an answer with a form is re-read held to it.
     fn whole_turn_request(&self, turn: &TurnState, audio: Vec<f32>) -> (DecodeRequest, bool) {
         let expected = if self.analyse_voice { self.answer.get() } else { None };
-        let prompt = match expected.and_then(|e| e.prompt) {
+        let prompt = match expected.as_ref().and_then(|e| e.prompt) {
             Some(p) => p.to_string(),
             None => self.prompt_for(turn),
         };
         let (language, detect) = self.language_choice(turn);
         let fit_window = self.engine.config.fit_window;
-        (DecodeRequest { audio, prompt, language, translate: false, fit_window, fallback: true }, detect)
+        let answer = expected.and_then(|e| e.form).filter(|_| self.engine.config.answer_forms);
+        (DecodeRequest { audio, prompt, language, translate: false, fit_window, fallback: true, answer }, detect)
     }
 
     fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
@@ -130,6 +131,7 @@ impl Stream {
             translate: false,
             fit_window: cfg.fit_window,
             fallback: false,
+            answer: None,
         };
         let kind = JobKind::Partial { turn_id: turn.id, buffer_start_ms: turn.buffer_start_ms };
         if let Some(t) = self.turn.as_mut() {
@@ -176,6 +178,7 @@ impl Stream {
                         (LanguageChoice::Fixed(l), true) if l != "en" => Some(session.decode(&DecodeRequest {
                             translate: true,
                             prompt: String::new(),
+                            answer: None,
                             ..req.clone()
                         })),
                         _ => None,

@@ -60,7 +60,7 @@ impl RecognizerSession for FakeSession {
             words.push(Word { text: " world".into(), start_ms: 1500, end_ms: 2000, prob: 0.9 });
         }
         let text = super::super::asr::commit::join(words.iter());
-        Ok(Hypothesis { words, text, decode_ms: 1 })
+        Ok(Hypothesis { words, text, decode_ms: 1, held: None })
     }
     fn detect_language(&mut self, _audio: &[f32]) -> Result<LanguageGuess, AsrError> {
         Ok(LanguageGuess { language: "en".into(), prob: 1.0, top: vec![] })
