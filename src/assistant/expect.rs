@@ -40,15 +40,23 @@ pub fn prompt_for(kind: Kind) -> Option<&'static str> {
     }
 }
 
-/// How callers begin an answer, as Whisper writes it ("Yes, it's ...", "My PIN is ...").
+/// How callers begin any answer, as Whisper writes it ("Yes, it's ...").
 #[rustfmt::skip]
 const LEADS: &[&str] = &[
     "it's", "it is", "it was", "that's", "that is", "that would be", "yes", "yeah", "yep", "sure",
-    "okay", "ok", "so", "um", "uh", "er", "oh", "well", "right", "my date of birth is", "date of birth",
-    "my birthday is", "my birth date is", "i was born on", "born on", "i was born", "my pin is",
-    "my pin number is", "my pin code is", "the pin is", "pin", "my order number is",
-    "the order number is", "order number", "my order is", "the order is", "the number is", "number",
+    "okay", "ok", "so", "um", "uh", "er", "oh", "well", "right",
 ];
+
+/// How callers begin a date of birth ("My date of birth is ...").
+#[rustfmt::skip]
+const DATE_OF_BIRTH_LEADS: &[&str] = &[
+    "my date of birth is", "date of birth", "my birthday is", "my birth date is", "i was born on",
+    "born on", "i was born", "the date is",
+];
+
+/// How callers begin a PIN ("My PIN is ...").
+#[rustfmt::skip]
+const PIN_LEADS: &[&str] = &["my pin is", "my pin number is", "my pin code is", "the pin is", "pin"];
 
 #[rustfmt::skip]
 const MONTHS: &[&str] = &[
@@ -56,10 +64,15 @@ const MONTHS: &[&str] = &[
     "november", "december",
 ];
 
-/// A whole answer: lead-in words, then the answer, then at most a full stop (or the comma
-/// Whisper writes before it would repeat the answer).
-fn answer_pattern(body: &str) -> String {
-    format!(r" ?(?:{}[,.:]? )*(?:{body})[.,!]?", one_of(LEADS))
+/// Lead-in words (any answer's, and these), then `body`.
+fn led(leads: &[&str], body: &str) -> String {
+    format!(r"(?:{}[,.:]? )*(?:{body})", one_of(LEADS.iter().chain(leads)))
+}
+
+/// A whole answer from its alternatives, then at most a full stop (or the comma Whisper writes
+/// before it would repeat the answer).
+fn answer_pattern(alternatives: &[String]) -> String {
+    format!(r" ?(?:{})[.,!]?", alternatives.join("|"))
 }
 
 /// Digits as Whisper writes a number read digit by digit: "45678", "4 5 6 7 8", "4, 5, 6, 7, 8".
@@ -107,8 +120,10 @@ pub fn identity_form(today: NaiveDate) -> Option<Arc<AnswerForm>> {
     if let Some((_, form)) = cache.as_ref().filter(|(year, _)| *year == today.year()) {
         return form.clone();
     }
-    let body = format!("{}|{}", date_of_birth_pattern(today), digits_pattern("3"));
-    let pattern = answer_pattern(&body);
+    let pattern = answer_pattern(&[
+        led(DATE_OF_BIRTH_LEADS, &date_of_birth_pattern(today)),
+        led(PIN_LEADS, &digits_pattern("3")),
+    ]);
     let form = AnswerForm::new("date of birth or PIN", &pattern, identity_attempted, move |t| read_identity(t, today))
         .map(Arc::new)
         .map_err(|e| tracing::error!("{e}"))
@@ -244,9 +259,16 @@ mod tests {
         ] {
             assert!(f.accepts(ok), "{ok}");
         }
-        for not in
-            [" April 12th", " May 30, 2017.", " 1, 2, 3", " 12345", " Can I talk to a person?", " April 32nd, 1985"]
-        {
+        for not in [
+            " April 12th",
+            " May 30, 2017.",
+            " 1, 2, 3",
+            " 12345",
+            " Can I talk to a person?",
+            " April 32nd, 1985",
+            " My date of birth is 2015,",
+            " My PIN is April 12th, 1985.",
+        ] {
             assert!(!f.accepts(not), "{not}");
         }
         assert!(f.allows_prefix(" May 30, 19"));

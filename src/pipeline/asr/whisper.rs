@@ -125,7 +125,8 @@ struct Holder<'a> {
 
 /// whisper.cpp's logits filter for a decode held to an answer's form: every text token that
 /// would take the text so far off the form is ruled out, and the end of text is ruled out until
-/// the answer is whole. Timestamps are left to Whisper. Never panics (it runs inside C).
+/// the answer is whole (the held decode runs without timestamps, so nothing else ends it early).
+/// Never panics (it runs inside C).
 unsafe extern "C" fn hold_to_form(
     _ctx: *mut whisper_rs::whisper_rs_sys::whisper_context,
     _state: *mut whisper_rs::whisper_rs_sys::whisper_state,
@@ -199,8 +200,14 @@ impl RecognizerSession for WhisperSession {
         };
         let vocab = self.vocab.clone();
         let vocab = vocab.get_or_init(|| Vocab::of(&self.ctx));
-        let held = self.decode_once(req, Some(&Holder { form, vocab }))?;
-        Ok(super::form::settle(form, free, held))
+        match self.decode_once(req, Some(&Holder { form, vocab })) {
+            Ok(held) => Ok(super::form::settle(form, free, held)),
+            // The re-read is a second opinion: without it the free reading stands.
+            Err(e) => {
+                tracing::warn!(error = %e, form = form.what(), "re-reading an answer held to its form failed");
+                Ok(free)
+            }
+        }
     }
 
     fn detect_language(&mut self, audio: &[f32]) -> Result<LanguageGuess, AsrError> {
