@@ -92,12 +92,14 @@ fn date_of_birth_pattern(today: NaiveDate) -> String {
     )
 }
 
+/// A PIN said as the answer to "date of birth or PIN": four digits, and no month.
+fn spoken_pin(t: &str) -> Option<String> {
+    entities::pin(t).filter(|_| !names_a_month(t))
+}
+
 /// What a date-of-birth-or-PIN answer reads as: the PIN, or the date (ISO).
 fn read_identity(t: &str, today: NaiveDate) -> Option<String> {
-    if entities::pin(t).is_some() && !names_a_month(t) {
-        return entities::pin(t);
-    }
-    entities::date(t, today).map(|d| d.to_string())
+    spoken_pin(t).or_else(|| entities::date(t, today).map(|d| d.to_string()))
 }
 
 /// Whether a free decode is worth re-reading held to the identity form: a PIN, or a month with
@@ -105,7 +107,7 @@ fn read_identity(t: &str, today: NaiveDate) -> Option<String> {
 /// date still under way ("April twelfth") is never re-read, so a year the caller has not said
 /// is never made up.
 fn identity_attempted(t: &str) -> bool {
-    (entities::pin(t).is_some() && !names_a_month(t)) || (names_a_month(t) && has_year(t))
+    spoken_pin(t).is_some() || (names_a_month(t) && has_year(t))
 }
 
 /// A number of four digits on its own ("2017" in "May 30, 2017"; not "302017").
@@ -188,7 +190,7 @@ fn date_answer(t: &str, today: NaiveDate) -> Answer {
 /// Identity: a date of birth or a four-digit PIN.
 pub fn date_of_birth_or_pin(today: NaiveDate) -> Expectation {
     Expectation::new("date of birth or PIN", move |t: &str| {
-        if entities::pin(t).is_some() && !names_a_month(t) {
+        if spoken_pin(t).is_some() {
             return Answer::Complete;
         }
         date_answer(t, today)

@@ -25,17 +25,14 @@ use regex_automata::Anchored;
 
 use super::{Hypothesis, Word};
 
-/// How the free decode's text reads as the answer (the dialogue's own parser): `None` when it
-/// does not.
-pub type Reader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
 /// The shape of an expected answer.
 pub struct AnswerForm {
     what: &'static str,
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
     attempted: Arc<dyn Fn(&str) -> bool + Send + Sync>,
-    read: Reader,
+    /// What a text reads as, by the dialogue's own parser (`None`: no answer).
+    read: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
 }
 
 impl fmt::Debug for AnswerForm {
@@ -119,8 +116,6 @@ impl AnswerForm {
 pub struct HeldReading {
     /// The free decode's text.
     pub free_text: String,
-    /// The free decode's confidence ([`super::confidence`]).
-    pub free_confidence: Option<f32>,
     /// Whether both read as the same answer.
     pub agreed: bool,
 }
@@ -158,18 +153,13 @@ pub fn settle(form: &AnswerForm, free: Hypothesis, held: Hypothesis) -> Hypothes
         REREADS.not_whole.fetch_add(1, Ordering::Relaxed);
         return Hypothesis { decode_ms, ..free };
     };
-    let free_confidence = free.confidence();
+
     let agreed = form.read(&free.text).as_deref() == Some(answer.as_str());
     let outcome = if agreed { &REREADS.agreed } else { &REREADS.disagreed };
     outcome.fetch_add(1, Ordering::Relaxed);
-    let cap = if agreed { free_confidence.unwrap_or(0.0) } else { 0.0 };
+    let cap = if agreed { free.confidence().unwrap_or(0.0) } else { 0.0 };
     let words = held.words.into_iter().map(|w| Word { prob: w.prob.min(cap), ..w }).collect();
-    Hypothesis {
-        words,
-        text: held.text,
-        decode_ms,
-        held: Some(HeldReading { free_text: free.text, free_confidence, agreed }),
-    }
+    Hypothesis { words, text: held.text, decode_ms, held: Some(HeldReading { free_text: free.text, agreed }) }
 }
 
 /// A regular expression matching exactly the given alternatives (no regex syntax in them).
