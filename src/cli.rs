@@ -331,14 +331,22 @@ pub enum EvalWhat {
         verbose: bool,
     },
     /// End-of-turn decisions on labelled turns built from the shared datasets folder (read
-    /// sentences with pauses inside, digits read slowly): turns cut off in a pause and the wait
-    /// after true ends, for the smart decision and silence thresholds of 400/600/800/1600 ms.
+    /// sentences with pauses inside, digits read slowly, both sides of a recorded phone call):
+    /// turns cut off in a pause and the wait after true ends, for the smart decision and
+    /// silence thresholds of 400/600/800/1600 ms.
     Turns {
-        /// The shared datasets folder (with english-read-asr and narrowband-8k).
+        /// The shared datasets folder (with english-read-asr, narrowband-8k and
+        /// call-dialogue-audio).
         #[arg(long)]
         dataset: PathBuf,
         #[arg(long, default_value = "tiny.en")]
         model: String,
+        /// Only the categories whose name contains this (e.g. "conversation", "digits").
+        #[arg(long)]
+        only: Option<String>,
+        /// Print, for each turn, the smart decision's evidence where it ended the turn.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Spoken dates of birth, order numbers and PINs (Piper and espeak-ng voices, 8 kHz
     /// mu-law) read with the dialogue's parsers: the default model and base, each without and

@@ -181,10 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 EvalWhat::Intent { dataset, verbose } => {
                     switchboard::cmd::eval_intent::run(&dataset, verbose)?;
                 }
-                EvalWhat::Turns { dataset, model } => {
+                EvalWhat::Turns { dataset, model, only, verbose } => {
                     // Smart mode, so that Smart Turn is loaded; the eval sets each policy itself.
                     let engine = load_engine(&model, TurnModeArg::Smart.pipeline())?;
-                    switchboard::cmd::eval_turns::run(engine, &dataset)?;
+                    switchboard::cmd::eval_turns::run(engine, &dataset, only.as_deref(), verbose)?;
                 }
                 EvalWhat::Answers { models, verbose } => {
                     let engines = models

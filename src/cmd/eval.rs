@@ -27,6 +27,7 @@ pub async fn offline_transcribe(engine: &Arc<Engine>, audio: Vec<f32>) -> anyhow
         fit_window: false,
         fallback: true,
         answer: None,
+        threads: 0,
     };
     let hyp = engine.pool.run(Priority::High, move || session.decode(&req)).await??;
     Ok(hyp.text)

@@ -14,6 +14,9 @@
 //! * **digits read slowly** (`narrowband-8k/fsdd`, six speakers, 8 kHz): five single-digit
 //!   recordings of one speaker joined with 300-1,000 ms pauses, as a caller reads an order
 //!   number; once with the assistant's question known ("order number"), once without.
+//! * **a phone conversation** (`call-dialogue-audio`, SpokenWOZ MUL1011: two people on a real
+//!   8 kHz call, one per channel): each side's turns, where a turn ends when the other side
+//!   speaks ([`conversation_turns`]).
 //!
 //! Each item is padded with 0.5 s of silence before and 2.5 s after. The VAD's speech runs
 //! give the pauses; the true end is the end of the item's last speech.
@@ -25,7 +28,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::eval::dataset;
-use crate::media::decode::read_mono_at;
+use crate::media::decode::{read_channel_at, read_mono_at};
 use crate::pipeline::endpoint::{self, Evidence, Expectation};
 use crate::pipeline::turn::{TurnConfig, TurnDetector, TurnEvent, TurnMode};
 use crate::pipeline::vad::CHUNK_MS;
@@ -69,8 +72,126 @@ fn pad(parts: Vec<Vec<f32>>) -> Vec<f32> {
     a
 }
 
-/// Build the labelled set from the shared datasets folder.
-pub fn labelled_set(root: &Path) -> anyhow::Result<Vec<TurnItem>> {
+/// A stretch of speech: `[start, end)` in ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Speech runs in one channel's VAD probabilities: speech separated by at least a pause (the
+/// probe silence, as the eval's pauses), with the live detector's thresholds.
+fn speech_runs(cfg: &TurnConfig, probs: &[f32]) -> Vec<Span> {
+    let cfg = TurnConfig {
+        mode: TurnMode::Silence,
+        end_silence_ms: cfg.probe_silence_ms,
+        speculate: false,
+        max_turn_ms: u64::MAX / 4,
+        ..cfg.clone()
+    };
+    let mut d = TurnDetector::new(cfg);
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (i, p) in probs.iter().enumerate() {
+        let t = i as u64 * CHUNK_MS;
+        match d.handle_chunk(t, t + CHUNK_MS, *p) {
+            Some(TurnEvent::Started { start_ms }) => start = start_ms,
+            Some(TurnEvent::Ended { end_ms, .. }) => runs.push(Span { start, end: end_ms }),
+            _ => {}
+        }
+    }
+    if let Some(TurnEvent::Ended { end_ms, .. }) = d.finish(probs.len() as u64 * CHUNK_MS) {
+        runs.push(Span { start, end: end_ms });
+    }
+    runs
+}
+
+/// The other side's speech this long inside a pause takes the floor (shorter is line noise or
+/// crosstalk the VAD caught).
+const FLOOR_MS: u64 = 200;
+
+/// One side's turns in a two-party conversation: consecutive runs of `own` speech are one turn
+/// until the `other` side speaks in the pause between them (at least [`FLOOR_MS`] of its
+/// speech falls in the gap). So a pause the speaker goes on after, with the other side silent,
+/// is a pause inside a turn; the end of a turn is the last speech before the other side answers.
+/// Speech of the other side while this side talks (a backchannel over the speaker) does not end
+/// the turn. The recording's last turn is left out (nobody answered it).
+pub fn conversation_turns(own: &[Span], other: &[Span]) -> Vec<Vec<Span>> {
+    let spoke_in = |a: u64, b: u64| -> bool {
+        other.iter().map(|o| o.end.min(b).saturating_sub(o.start.max(a))).sum::<u64>() >= FLOOR_MS
+    };
+    let mut turns = Vec::new();
+    let mut turn: Vec<Span> = Vec::new();
+    for (i, run) in own.iter().enumerate() {
+        turn.push(*run);
+        let answered = match own.get(i + 1) {
+            Some(next) => spoke_in(run.end, next.start),
+            None => false,
+        };
+        if answered {
+            turns.push(std::mem::take(&mut turn));
+        }
+    }
+    turns
+}
+
+/// The turns of both sides of the two-channel call recordings in `call-dialogue-audio`, cut
+/// from each side's own channel: from 0.5 s before the turn (less if the side spoke just before)
+/// to 150 ms after its last speech, then 2.35 s of silence (the other side's reply is in the
+/// other channel; the speaker's next turn is not in the item).
+fn conversation_items(
+    root: &Path,
+    cfg: &TurnConfig,
+    vad: &dyn Fn(&[f32]) -> anyhow::Result<Vec<f32>>,
+) -> anyhow::Result<Vec<TurnItem>> {
+    let dir = root.join("call-dialogue-audio");
+    if !dir.join("labels.tsv").exists() {
+        eprintln!("  {}: not found, no conversation turns", dir.display());
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<std::path::PathBuf> = dataset::read(&dir)?.into_iter().map(|r| r.path).collect();
+    files.dedup();
+    let mut items = Vec::new();
+    let at = |ms: u64| ms as usize * RATE / 1000;
+    for path in files {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let sides =
+            [0u16, 1].map(|c| read_channel_at(&path, c, RATE as u32).with_context(|| path.display().to_string()));
+        let [Ok(a), Ok(b)] = sides else {
+            eprintln!("  {}: not a two-channel recording, skipped", path.display());
+            continue;
+        };
+        let runs = [speech_runs(cfg, &vad(&a)?), speech_runs(cfg, &vad(&b)?)];
+        let audio = [a, b];
+        for side in 0..2 {
+            let mut prev_end = 0u64;
+            for (k, turn) in conversation_turns(&runs[side], &runs[1 - side]).into_iter().enumerate() {
+                let (first, last) = (turn[0].start, turn[turn.len() - 1].end);
+                let from = first.saturating_sub(500).max(prev_end + 150).min(first);
+                let to = (last + 150).min((audio[side].len() * 1000 / RATE) as u64);
+                prev_end = last;
+                let mut clip = silence(500 - (first - from).min(500));
+                clip.extend_from_slice(&audio[side][at(from)..at(to)]);
+                clip.extend(silence(2500 - (to - last)));
+                items.push(TurnItem {
+                    name: format!("{stem}-side{}-turn{k}", side + 1),
+                    category: "phone conversation (SpokenWOZ)",
+                    audio: clip,
+                    expecting: None,
+                });
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Build the labelled set from the shared datasets folder (`vad`: speech probabilities per
+/// chunk, to find the turns of the conversation recordings).
+pub fn labelled_set(
+    root: &Path,
+    cfg: &TurnConfig,
+    vad: &dyn Fn(&[f32]) -> anyhow::Result<Vec<f32>>,
+) -> anyhow::Result<Vec<TurnItem>> {
     let mut items = Vec::new();
     let mut rng = Lcg(19);
     let read = root.join("english-read-asr");
@@ -136,6 +257,7 @@ pub fn labelled_set(root: &Path) -> anyhow::Result<Vec<TurnItem>> {
             items.push(TurnItem { name, category: "digits read slowly, nothing asked", audio, expecting: None });
         }
     }
+    items.extend(conversation_items(root, cfg, vad)?);
     Ok(items)
 }
 
@@ -193,16 +315,20 @@ fn truth(cfg: &TurnConfig, probs: &[f32]) -> Option<Truth> {
 }
 
 /// A turn one policy ended: where its speech started and ended, and when the end was decided.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Ended {
     start: u64,
     end: u64,
     decided: u64,
+    /// What the smart decision saw when it ended the turn (`None`: the detector's silence).
+    why: Option<String>,
 }
 
 /// The turns one policy ended on one item.
 struct Run {
     ends: Vec<Ended>,
+    /// Every judgement: silence so far and the verdict (for `--verbose`).
+    trace: Vec<String>,
 }
 
 impl Run {
@@ -218,9 +344,9 @@ impl Run {
 }
 
 /// Record the turn a detector event ended (started at `start`).
-fn close(ev: Option<TurnEvent>, start: u64, ends: &mut Vec<Ended>) {
+fn close(ev: Option<TurnEvent>, start: u64, ends: &mut Vec<Ended>, why: Option<String>) {
     if let Some(TurnEvent::Ended { end_ms, detected_ms }) = ev {
-        ends.push(Ended { start, end: end_ms, decided: detected_ms });
+        ends.push(Ended { start, end: end_ms, decided: detected_ms, why });
     }
 }
 
@@ -273,6 +399,7 @@ fn simulate(
     // (last speech end, ready at, probe)
     let mut pending: Option<(u64, u64, Probe)> = None;
     let mut ready: Option<(u64, Probe)> = None;
+    let trace = std::cell::RefCell::new(Vec::new());
     let judge = |ready: &(u64, Probe), now: u64| {
         let (last, probe) = ready;
         let ev = Evidence {
@@ -282,7 +409,7 @@ fn simulate(
             expecting: if use_question { item.expecting.as_ref() } else { None },
         };
         let v = endpoint::judge(&cfg, &ev);
-        tracing::debug!(now, silence_ms = ev.silence_ms, p = probe.p, words = probe.words, ?v, "pause judged");
+        trace.borrow_mut().push(format!("{} ms: {v:?}", ev.silence_ms));
         v
     };
     for (i, p) in probs.iter().enumerate() {
@@ -294,11 +421,16 @@ fn simulate(
                 pending = None;
                 ready = None;
             }
-            ev @ Some(TurnEvent::Ended { .. }) => close(ev, turn_start, &mut ends),
+            ev @ Some(TurnEvent::Ended { .. }) => {
+                // The detector's own limit; the last judgement says what held the turn open.
+                let held = ready.as_ref().map(|r| format!("max silence, held by {}", evidence(&judge(r, now), &r.1)));
+                close(ev, turn_start, &mut ends, held)
+            }
             Some(TurnEvent::Pause { last_speech_end, at_ms, .. }) => match &ready {
                 Some(r) if r.0 == last_speech_end => {
-                    if judge(r, now).ends() {
-                        close(d.end_now(now), turn_start, &mut ends);
+                    let v = judge(r, now);
+                    if v.ends() {
+                        close(d.end_now(now), turn_start, &mut ends, Some(evidence(&v, &r.1)));
                     }
                 }
                 _ if pending.as_ref().is_some_and(|p| p.0 == last_speech_end) => {}
@@ -314,16 +446,23 @@ fn simulate(
             let (last, _, probe) = pending.take().expect("checked");
             if d.last_speech_end() == Some(last) {
                 let r = (last, probe);
-                let ends_turn = judge(&r, now).ends();
-                ready = Some(r);
-                if ends_turn {
-                    close(d.end_now(now), turn_start, &mut ends);
+                let v = judge(&r, now);
+                if v.ends() {
+                    close(d.end_now(now), turn_start, &mut ends, Some(evidence(&v, &r.1)));
                 }
+                ready = Some(r);
             }
         }
     }
-    close(d.finish(probs.len() as u64 * CHUNK_MS), turn_start, &mut ends);
-    Ok(Run { ends })
+    close(d.finish(probs.len() as u64 * CHUNK_MS), turn_start, &mut ends, None);
+    Ok(Run { ends, trace: trace.into_inner() })
+}
+
+fn evidence(v: &endpoint::Verdict, probe: &Probe) -> String {
+    let why = match v {
+        endpoint::Verdict::End(w) | endpoint::Verdict::Wait(w) => w.to_string(),
+    };
+    format!("{why}; Smart Turn {:.2}; words {:?}", probe.p, probe.words)
 }
 
 #[derive(Default)]
@@ -379,12 +518,17 @@ impl Tally {
 }
 
 /// Run the evaluation and print the table.
-pub fn run(engine: Arc<Engine>, root: &Path) -> anyhow::Result<()> {
+pub fn run(engine: Arc<Engine>, root: &Path, only: Option<&str>, verbose: bool) -> anyhow::Result<()> {
     if engine.turn_model.is_none() {
         anyhow::bail!("the Smart Turn model is not loaded: run `switchboard models fetch`");
     }
-    let items = labelled_set(root)?;
     let cfg = engine.config.turn.clone();
+    let vad = |audio: &[f32]| -> anyhow::Result<Vec<f32>> { Ok(engine.vad.create()?.push(audio)?) };
+    let mut items = labelled_set(root, &cfg, &vad)?;
+    if let Some(only) = only {
+        items.retain(|i| i.category.contains(only));
+        anyhow::ensure!(!items.is_empty(), "no labelled turns in a category containing {only:?}");
+    }
     let policies = [
         Policy::Silence(400),
         Policy::Silence(600),
@@ -428,6 +572,14 @@ pub fn run(engine: Arc<Engine>, root: &Path) -> anyhow::Result<()> {
                     run.cuts(&truth),
                     wait.unwrap_or("-".into())
                 ));
+                if verbose {
+                    for e in &run.ends {
+                        let at = if e.end + SLACK_MS < truth.end_ms { "CUT a pause" } else { "true end" };
+                        let why = e.why.as_deref().unwrap_or("the detector's silence");
+                        line.push(format!("\n      {at} after {} ms: {why}", e.decided.saturating_sub(e.end)));
+                    }
+                    line.push(format!("\n      judged: {}", run.trace.join(", ")));
+                }
             }
         }
         eprintln!("  [{}/{}] {}: {}", n + 1, items.len(), item.name, line.join(""));
@@ -464,4 +616,28 @@ pub fn run(engine: Arc<Engine>, root: &Path) -> anyhow::Result<()> {
         println!("{missed} turn ends were not found by some policy (counted in no wait figure).");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(start: u64, end: u64) -> Span {
+        Span { start, end }
+    }
+
+    #[test]
+    fn a_turn_ends_where_the_other_side_takes_the_floor_and_not_at_its_own_pauses() {
+        let own = [s(0, 1000), s(1500, 2000), s(4000, 5000), s(5600, 6000), s(9000, 9500)];
+        let other = [
+            s(200, 800),   // a backchannel over the speaker: no turn end
+            s(1200, 1300), // 100 ms in the pause: crosstalk, not the floor
+            s(2300, 3500), // the other side answers: the turn ended at 2000
+            s(7000, 8000), // and again after 6000
+        ];
+        let turns = conversation_turns(&own, &other);
+        assert_eq!(turns, vec![vec![s(0, 1000), s(1500, 2000)], vec![s(4000, 5000), s(5600, 6000)]]);
+        // Nobody answered the last turn: it is not labelled.
+        assert!(conversation_turns(&own, &[]).is_empty());
+    }
 }

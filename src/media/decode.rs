@@ -245,6 +245,27 @@ fn next_packet(
     }
 }
 
+/// Read one channel of a file at `rate` Hz (offline helper: one side of a two-channel call
+/// recording). Fails with a clear message when the file has no such channel.
+pub fn read_channel_at(path: impl AsRef<Path>, channel: u16, rate: u32) -> Result<Vec<f32>, MediaError> {
+    let path = path.as_ref();
+    let mut src = FileSource::open(path)?;
+    let channels = src.channels();
+    if channel >= channels {
+        return Err(corrupt(path, format!("no channel {} (the file has {channels})", channel + 1)));
+    }
+    let in_rate = src.sample_rate();
+    let mut out = Vec::new();
+    while let Some(f) = src.next_frame() {
+        let f = f?;
+        out.extend(f.samples.iter().skip(channel as usize).step_by(channels as usize));
+    }
+    if out.is_empty() {
+        return Err(corrupt(path, "no audio samples"));
+    }
+    super::resample::resample_all(&out, in_rate, rate)
+}
+
 /// Read a whole file as mono samples at `rate` Hz (offline helper for evaluation and tests).
 pub fn read_mono_at(path: impl AsRef<Path>, rate: u32) -> Result<Vec<f32>, MediaError> {
     let (samples, in_rate) = FileSource::open(path)?.read_all_mono()?;

@@ -149,23 +149,44 @@ impl Verdict {
     }
 }
 
-/// Words after which a sentence cannot have ended.
-const UNFINISHED: &[&str] = &[
-    "and", "or", "but", "so", "because", "the", "a", "an", "my", "your", "our", "their", "his", "her", "is", "are",
-    "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that", "which", "um", "uh", "er", "erm",
-    "hmm", "like", "if", "when", "then", "than", "it's", "i'm", "i", "we", "number", "be", "been", "would", "could",
-    "can", "will", "want", "need", "by",
+/// Words after which a sentence cannot have ended, even where the recogniser wrote a full
+/// stop (it closes whatever it was given when the audio stops): conjunctions, articles,
+/// possessives, fillers.
+const NEVER_LAST: &[&str] = &[
+    "and", "or", "but", "because", "the", "a", "an", "my", "your", "our", "their", "um", "uh", "er", "erm", "if",
+    "than", "i'm", "i", "we", "it's",
 ];
 
-/// Whether a hypothesis stops where a sentence cannot end: on a conjunction, article,
-/// preposition, filler, or a comma or dash the recogniser wrote for a pause mid-sentence.
-pub fn unfinished(words: &str) -> bool {
+/// Words after which a sentence has usually not ended, but can ("... what you need.", "go
+/// on.", "where are you from?", "I want to."): unfinished unless the recogniser closed the
+/// sentence.
+const RARELY_LAST: &[&str] = &[
+    "so", "his", "her", "is", "are", "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that",
+    "which", "hmm", "like", "when", "then", "number", "be", "been", "would", "could", "can", "will", "want", "need",
+    "by",
+];
+
+/// How a hypothesis ends, for the words rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Where a sentence cannot end: a conjunction, article or filler, or a comma, dash or "..."
+    /// the recogniser wrote for a pause mid-sentence.
+    Unfinished,
+    /// A word sentences rarely end on ("to", "on", "need"), closed by the recogniser's full
+    /// stop: trusted no further than the plain silence rule.
+    Doubtful,
+    /// Anything else.
+    Open,
+}
+
+/// How a hypothesis ends (see [`Ending`]).
+pub fn ending(words: &str) -> Ending {
     let t = words.trim();
     if t.is_empty() {
-        return false;
+        return Ending::Open;
     }
     if t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…') {
-        return true;
+        return Ending::Unfinished;
     }
     let last = t
         .split_whitespace()
@@ -173,7 +194,22 @@ pub fn unfinished(words: &str) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !(c.is_alphanumeric() || c == '\''))
         .to_lowercase();
-    UNFINISHED.contains(&last.as_str())
+    if NEVER_LAST.contains(&last.as_str()) {
+        Ending::Unfinished
+    } else if RARELY_LAST.contains(&last.as_str()) {
+        if closes_sentence(t) {
+            Ending::Doubtful
+        } else {
+            Ending::Unfinished
+        }
+    } else {
+        Ending::Open
+    }
+}
+
+/// Whether a hypothesis stops where a sentence cannot end (see [`Ending::Unfinished`]).
+pub fn unfinished(words: &str) -> bool {
+    ending(words) == Ending::Unfinished
 }
 
 /// Whether the recogniser closed the sentence: a final ".", "?" or "!" (not "...").
@@ -208,9 +244,18 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
         }
     }
     // Words that cannot end a sentence hold the turn whatever the model says: it hears tone,
-    // and a caller can say "my address is" in the tone of a finished sentence.
-    if ev.words.is_some_and(unfinished) {
-        return Verdict::Wait(Why::Unfinished(p));
+    // and a caller can say "my address is" in the tone of a finished sentence. A word that
+    // rarely ends one, after the recogniser's full stop ("please go on."), is not ended on the
+    // model but never waits longer than the plain silence rule.
+    match ev.words.map(ending) {
+        Some(Ending::Unfinished) => return Verdict::Wait(Why::Unfinished(p)),
+        Some(Ending::Doubtful) => return silence_after(ev, cfg.end_silence_ms, Why::Unfinished(p)),
+        _ => {}
+    }
+    // Speech the recogniser wrote nothing for (a mumble, digits over a poor line): nothing says
+    // the caller finished, so not on the model, only on `unsure_silence_ms`.
+    if ev.words.is_some_and(|w| !w.chars().any(char::is_alphanumeric)) {
+        return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
     }
     // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
     // a request, not all of it: not ended on the model, only on `unsure_silence_ms`.
@@ -285,12 +330,26 @@ mod tests {
         assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms + 100, 0.7, words)), Verdict::Wait(Why::Unfinished(0.7)));
         assert_eq!(judge(&cfg, &at(200, 0.97, words)), Verdict::Wait(Why::Unfinished(0.97)));
         assert_eq!(judge(&cfg, &at(cfg.max_silence_ms, 0.1, words)), Verdict::End(Why::MaxSilence));
-        for w in ["my number is", "um", "the order,", "well I -", "to"] {
+        for w in ["my number is", "um", "the order,", "well I -", "to", "my address is the.", "and."] {
             assert!(unfinished(w), "{w}");
         }
-        for w in ["thank you.", "no", "it's 45678", "", "Baker Street"] {
+        for w in ["thank you.", "no", "it's 45678", "", "Baker Street", "Please go on."] {
             assert!(!unfinished(w), "{w}");
         }
+    }
+
+    #[test]
+    fn a_word_that_rarely_ends_a_sentence_after_a_full_stop_waits_as_the_silence_rule_does() {
+        let cfg = smart();
+        let words = "Okay, please tell me what you need.";
+        assert_eq!(ending(words), Ending::Doubtful);
+        // Not ended on the model, however sure it is...
+        assert_eq!(judge(&cfg, &at(200, 0.97, words)), Verdict::Wait(Why::Unfinished(0.97)));
+        // ...and not held past today's silence rule either.
+        assert_eq!(judge(&cfg, &at(cfg.end_silence_ms, 0.04, words)), Verdict::End(Why::Silence));
+        // Without the full stop it is unfinished: up to the hard maximum.
+        assert_eq!(ending("please tell me what you need"), Ending::Unfinished);
+        assert_eq!(judge(&cfg, &at(cfg.end_silence_ms, 0.04, "I want to")), Verdict::Wait(Why::Unfinished(0.04)));
     }
 
     #[test]
@@ -322,6 +381,13 @@ mod tests {
         let low = |silence_ms| at(silence_ms, 0.01, "When is my payment due?");
         assert_eq!(judge(&cfg, &low(200)), Verdict::Wait(Why::ModelUnsure(0.01)));
         assert_eq!(judge(&cfg, &low(cfg.end_silence_ms)), Verdict::End(Why::Silence));
+    }
+
+    #[test]
+    fn speech_the_recogniser_wrote_nothing_for_is_not_ended_on_the_model() {
+        let cfg = smart();
+        assert_eq!(judge(&cfg, &at(200, 0.96, "")), Verdict::Wait(Why::ModelUnsure(0.96)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.96, " ")), Verdict::End(Why::Silence));
     }
 
     #[test]

@@ -207,11 +207,28 @@ impl Engine {
             fit_window: self.config.fit_window,
             fallback: true,
             answer,
+            threads: self.idle_threads(),
         };
         let mut session = self.sessions.checkout()?;
         let hyp = session.decode(&req);
         self.sessions.give_back(session);
         hyp
+    }
+}
+
+impl Engine {
+    /// Threads for a whole turn's decode started now: every worker's core when nothing else
+    /// runs or waits on the inference pool (a call alone on the machine: its end-of-turn decode
+    /// is what the caller waits for, and the other cores are idle), else 0 (one thread, so
+    /// busy machines keep their calls side by side). At most 4: beyond that whisper.cpp's
+    /// small models gain little. A job that starts meanwhile shares the cores for one decode.
+    pub fn idle_threads(&self) -> usize {
+        let s = self.pool.stats();
+        if s.running == 0 && s.queued == 0 && s.workers > 1 {
+            s.workers.min(4)
+        } else {
+            0
+        }
     }
 }
 

@@ -43,6 +43,10 @@ pub struct DecodeRequest {
     /// The form of the answer the assistant asked for: when the free decode looks like an
     /// attempt at it, a second decode is held to the form ([`form`]).
     pub answer: Option<Arc<form::AnswerForm>>,
+    /// Threads for this decode; 0: the recogniser's own (one, so that parallelism comes from
+    /// running calls side by side). A whole turn decoded while the machine has nothing else to
+    /// do uses every core ([`crate::pipeline::Engine::idle_threads`]).
+    pub threads: usize,
 }
 
 /// The result of one decode.

@@ -244,7 +244,8 @@ impl WhisperSession {
             SamplingStrategy::Greedy { best_of: 1 }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(self.opts.threads as i32);
+        let threads = if req.threads > 0 { req.threads } else { self.opts.threads };
+        params.set_n_threads(threads as i32);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);

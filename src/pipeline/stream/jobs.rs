@@ -23,7 +23,10 @@ impl Stream {
         let (language, detect) = self.language_choice(turn);
         let fit_window = self.engine.config.fit_window;
         let answer = expected.and_then(|e| e.form).filter(|_| self.engine.config.answer_forms);
-        (DecodeRequest { audio, prompt, language, translate: false, fit_window, fallback: true, answer }, detect)
+        let threads = self.engine.idle_threads();
+        let req =
+            DecodeRequest { audio, prompt, language, translate: false, fit_window, fallback: true, answer, threads };
+        (req, detect)
     }
 
     fn language_choice(&self, turn: &TurnState) -> (LanguageChoice, bool) {
@@ -132,6 +135,7 @@ impl Stream {
             fit_window: cfg.fit_window,
             fallback: false,
             answer: None,
+            threads: 0,
         };
         let kind = JobKind::Partial { turn_id: turn.id, buffer_start_ms: turn.buffer_start_ms };
         if let Some(t) = self.turn.as_mut() {
