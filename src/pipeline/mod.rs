@@ -216,15 +216,23 @@ impl Engine {
     }
 }
 
+/// Below this share of the workers' time busy (over the last 2 s) a quiet machine lends its
+/// cores to one decode ([`Engine::idle_threads`]).
+pub const IDLE_BELOW_LOAD: f64 = 0.2;
+
 impl Engine {
-    /// Threads for a whole turn's decode started now: every worker's core when nothing else
-    /// runs or waits on the inference pool (a call alone on the machine: its end-of-turn decode
-    /// is what the caller waits for, and the other cores are idle), else 0 (one thread, so
-    /// busy machines keep their calls side by side). At most 4: beyond that whisper.cpp's
-    /// small models gain little. A job that starts meanwhile shares the cores for one decode.
+    /// Threads for a whole turn's decode started now: every worker's core when the machine is
+    /// quiet (nothing runs or waits on the inference pool, and the workers were less than
+    /// [`IDLE_BELOW_LOAD`] busy over the last 2 s: a call alone on the machine, whose
+    /// end-of-turn decode is what the caller waits for), else 0 (one thread, so busy machines
+    /// keep their calls side by side). At most 4: beyond that whisper.cpp's small models gain
+    /// little. whisper.cpp's threads spin while they wait for each other, so a decode with
+    /// more threads than free cores costs every call: measured without the load condition,
+    /// `bench asr --unwatched` at 8 streams went from finals p95 1326 to 1969 ms and 16
+    /// streams no longer kept up.
     pub fn idle_threads(&self) -> usize {
         let s = self.pool.stats();
-        if s.running == 0 && s.queued == 0 && s.workers > 1 {
+        if s.running == 0 && s.queued == 0 && s.workers > 1 && self.pool.recent_load() < IDLE_BELOW_LOAD {
             s.workers.min(4)
         } else {
             0
