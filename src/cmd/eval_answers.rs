@@ -254,7 +254,7 @@ fn decode_all(
             Decode::Prompted | Decode::AsACall => expect::prompt_for(item.kind).unwrap_or(""),
         };
         let form = if decode == Decode::AsACall { expect::form_for(item.kind, today) } else { None };
-        let hyp = engine.decode_answer(item.audio.clone(), prompt, form)?;
+        let hyp = engine.decode_answer(item.audio.clone(), prompt, form, 0)?;
         let got = read(item.kind, &hyp.text, today);
         let right = got.as_deref() == Some(item.want.as_str());
         let confidence = hyp.confidence().unwrap_or(0.0);

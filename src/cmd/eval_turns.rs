@@ -119,14 +119,18 @@ fn close(ev: Option<TurnEvent>, start: u64, ends: &mut Vec<Ended>, why: Option<S
 
 struct Prober<'a> {
     engine: &'a Engine,
-    cache: std::collections::HashMap<(u64, u64), Probe>,
+    /// Probes by item name and span: the two digit items made of the same audio (with and
+    /// without the question) share theirs, no other items do.
+    cache: std::collections::HashMap<(String, u64, u64), Probe>,
 }
 
 impl Prober<'_> {
-    fn probe(&mut self, audio: &[f32], from_ms: u64, at_ms: u64) -> anyhow::Result<Probe> {
-        if let Some(p) = self.cache.get(&(from_ms, at_ms)) {
+    fn probe(&mut self, item: &TurnItem, from_ms: u64, at_ms: u64) -> anyhow::Result<Probe> {
+        let key = (item.name.clone(), from_ms, at_ms);
+        if let Some(p) = self.cache.get(&key) {
             return Ok(p.clone());
         }
+        let audio = &item.audio;
         let a = (from_ms as usize * RATE / 1000).min(audio.len());
         let b = (at_ms as usize * RATE / 1000).min(audio.len());
         let slice = &audio[a..b];
@@ -135,9 +139,9 @@ impl Prober<'_> {
         let p = model.embed(slice).map_err(anyhow::Error::msg)?.end_of_turn;
         let eot_ms = started.elapsed().as_millis() as u64;
         let started = Instant::now();
-        let words = self.engine.decode_whole(slice.to_vec(), "")?.text;
+        let words = self.engine.decode_whole_as_live(slice.to_vec())?.text;
         let probe = Probe { p, words, eot_ms, decode_ms: started.elapsed().as_millis() as u64 };
-        self.cache.insert((from_ms, at_ms), probe.clone());
+        self.cache.insert(key, probe.clone());
         Ok(probe)
     }
 }
@@ -190,19 +194,20 @@ fn simulate(
             }
             ev @ Some(TurnEvent::Ended { .. }) => {
                 // The detector's own limit; the last judgement says what held the turn open.
-                let held = ready.as_ref().map(|r| format!("max silence, held by {}", evidence(&judge(r, now), &r.1)));
+                let last = trace.borrow().last().cloned().unwrap_or_default();
+                let held = ready.as_ref().map(|r| format!("max silence, last judged {last}; {}", evidence(None, &r.1)));
                 close(ev, turn_start, &mut ends, held)
             }
             Some(TurnEvent::Pause { last_speech_end, at_ms, .. }) => match &ready {
                 Some(r) if r.0 == last_speech_end => {
                     let v = judge(r, now);
                     if v.ends() {
-                        close(d.end_now(now), turn_start, &mut ends, Some(evidence(&v, &r.1)));
+                        close(d.end_now(now), turn_start, &mut ends, Some(evidence(Some(&v), &r.1)));
                     }
                 }
                 _ if pending.as_ref().is_some_and(|p| p.0 == last_speech_end) => {}
                 _ => {
-                    let probe = prober.probe(&item.audio, turn_start.saturating_sub(PREROLL_MS), at_ms)?;
+                    let probe = prober.probe(item, turn_start.saturating_sub(PREROLL_MS), at_ms)?;
                     let cost = probe.eot_ms + if use_words { probe.decode_ms } else { 0 };
                     pending = Some((last_speech_end, at_ms + cost, probe));
                 }
@@ -215,7 +220,7 @@ fn simulate(
                 let r = (last, probe);
                 let v = judge(&r, now);
                 if v.ends() {
-                    close(d.end_now(now), turn_start, &mut ends, Some(evidence(&v, &r.1)));
+                    close(d.end_now(now), turn_start, &mut ends, Some(evidence(Some(&v), &r.1)));
                 }
                 ready = Some(r);
             }
@@ -225,11 +230,13 @@ fn simulate(
     Ok(Run { ends, trace: trace.into_inner() })
 }
 
-fn evidence(v: &endpoint::Verdict, probe: &Probe) -> String {
+/// What a probe showed, after the verdict it led to (if any), for `--verbose`.
+fn evidence(v: Option<&endpoint::Verdict>, probe: &Probe) -> String {
     let why = match v {
-        endpoint::Verdict::End(w) | endpoint::Verdict::Wait(w) => w.to_string(),
+        Some(endpoint::Verdict::End(w) | endpoint::Verdict::Wait(w)) => format!("{w}; "),
+        None => String::new(),
     };
-    format!("{why}; Smart Turn {:.2}; words {:?}", probe.p, probe.words)
+    format!("{why}Smart Turn {:.2}; words {:?}", probe.p, probe.words)
 }
 
 #[derive(Default)]
@@ -325,7 +332,7 @@ pub fn run(engine: Arc<Engine>, root: &Path, only: Option<&str>, verbose: bool) 
             // probe has it ready.
             let final_ms = match (policy, run.at_true_end(&truth)) {
                 (Policy::Silence(_), Some(e)) => {
-                    prober.probe(&item.audio, e.start.saturating_sub(PREROLL_MS), e.end + 300)?.decode_ms
+                    prober.probe(item, e.start.saturating_sub(PREROLL_MS), e.end + 300)?.decode_ms
                 }
                 _ => 0,
             };

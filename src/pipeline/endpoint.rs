@@ -149,21 +149,36 @@ impl Verdict {
     }
 }
 
-/// Words after which a sentence cannot have ended, even where the recogniser wrote a full
-/// stop (it closes whatever it was given when the audio stops): conjunctions, articles,
-/// possessives, fillers.
+/// Words after which a sentence cannot have ended, even where the recogniser closed it (it
+/// closes whatever it was given when the audio stops): the conjunctions "and", "or", "but",
+/// "because", "if", "than"; articles; the possessives "my", "your", "our", "their"; fillers;
+/// and a subject with no verb yet ("I", "we", "I'm", "it's").
 const NEVER_LAST: &[&str] = &[
-    "and", "or", "but", "because", "the", "a", "an", "my", "your", "our", "their", "um", "uh", "er", "erm", "if",
-    "than", "i'm", "i", "we", "it's",
+    "and", "or", "but", "because", "the", "a", "an", "my", "your", "our", "their", "um", "uh", "er", "erm", "hmm",
+    "if", "than", "i'm", "i", "we", "it's",
 ];
 
 /// Words after which a sentence has usually not ended, but can ("... what you need.", "go
-/// on.", "where are you from?", "I want to."): unfinished unless the recogniser closed the
-/// sentence.
+/// on.", "where are you from?", "I want to.", "I think so.", "I told her."): prepositions,
+/// verbs, "so", "that", "which", "when", "then", "like", "his", "her". Unfinished unless the
+/// recogniser closed the sentence (". ? !").
 const RARELY_LAST: &[&str] = &[
     "so", "his", "her", "is", "are", "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that",
-    "which", "hmm", "like", "when", "then", "number", "be", "been", "would", "could", "can", "will", "want", "need",
-    "by",
+    "which", "like", "when", "then", "number", "be", "been", "would", "could", "can", "will", "want", "need", "by",
+];
+
+/// What callers say when they are about to pause and go on: the turn is held up to the hard
+/// maximum whatever the punctuation.
+const HOLDING: &[&str] = &[
+    "hold on",
+    "hang on",
+    "one moment",
+    "one second",
+    "just a second",
+    "just a moment",
+    "let me check",
+    "let me see",
+    "let me look",
 ];
 
 /// How a hypothesis ends, for the words rule.
@@ -172,8 +187,9 @@ pub enum Ending {
     /// Where a sentence cannot end: a conjunction, article or filler, or a comma, dash or "..."
     /// the recogniser wrote for a pause mid-sentence.
     Unfinished,
-    /// A word sentences rarely end on ("to", "on", "need"), closed by the recogniser's full
-    /// stop: trusted no further than the plain silence rule.
+    /// A word sentences rarely end on ("to", "on", "need"), in a sentence the recogniser
+    /// closed: trusted no further than the plain silence rule (and a turn of one or two
+    /// words no sooner than `unsure_silence_ms`).
     Doubtful,
     /// Anything else.
     Open,
@@ -186,6 +202,12 @@ pub fn ending(words: &str) -> Ending {
         return Ending::Open;
     }
     if t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…') {
+        return Ending::Unfinished;
+    }
+    let plain: String =
+        t.to_lowercase().chars().filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'').collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if HOLDING.iter().any(|h| plain.ends_with(h)) {
         return Ending::Unfinished;
     }
     let last = t
@@ -249,7 +271,12 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     // model but never waits longer than the plain silence rule.
     match ev.words.map(ending) {
         Some(Ending::Unfinished) => return Verdict::Wait(Why::Unfinished(p)),
-        Some(Ending::Doubtful) => return silence_after(ev, cfg.end_silence_ms, Why::Unfinished(p)),
+        Some(Ending::Doubtful) => {
+            // One or two words ("So.", "Right on.") wait as other short turns do.
+            let short = ev.words.is_some_and(|w| w.split_whitespace().count() <= 2);
+            let limit = if short { cfg.unsure_silence_ms.max(cfg.end_silence_ms) } else { cfg.end_silence_ms };
+            return silence_after(ev, limit, Why::Unfinished(p));
+        }
         _ => {}
     }
     // Speech the recogniser wrote nothing for (a mumble, digits over a poor line): nothing says
@@ -350,6 +377,18 @@ mod tests {
         // Without the full stop it is unfinished: up to the hard maximum.
         assert_eq!(ending("please tell me what you need"), Ending::Unfinished);
         assert_eq!(judge(&cfg, &at(cfg.end_silence_ms, 0.04, "I want to")), Verdict::Wait(Why::Unfinished(0.04)));
+        // One or two such words wait as other short turns do.
+        assert_eq!(judge(&cfg, &at(cfg.end_silence_ms, 0.9, "So.")), Verdict::Wait(Why::Unfinished(0.9)));
+        assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.9, "So.")), Verdict::End(Why::Silence));
+        // A caller who says they will pause is held whatever the punctuation.
+        for w in ["Hold on.", "Okay, hang on!", "Let me check.", "One moment, please"] {
+            let hold = w.trim_end_matches(", please");
+            assert_eq!(ending(hold), Ending::Unfinished, "{w}");
+        }
+        assert_eq!(
+            judge(&cfg, &at(cfg.unsure_silence_ms + 100, 0.95, "Hold on.")),
+            Verdict::Wait(Why::Unfinished(0.95))
+        );
     }
 
     #[test]

@@ -188,7 +188,13 @@ impl Engine {
     /// English, the encoder window fitted to it, temperature fallback on. For evaluations and
     /// tests; calls decode on the inference pool through their streams.
     pub fn decode_whole(&self, audio: Vec<f32>, prompt: &str) -> Result<asr::Hypothesis, AsrError> {
-        self.decode_answer(audio, prompt, None)
+        self.decode_answer(audio, prompt, None, 0)
+    }
+
+    /// [`Self::decode_whole`] with the threads a live call's end-of-turn decode would get now
+    /// ([`Self::idle_threads`]): for evaluations that time decisions as a call would see them.
+    pub fn decode_whole_as_live(&self, audio: Vec<f32>) -> Result<asr::Hypothesis, AsrError> {
+        self.decode_answer(audio, "", None, self.idle_threads())
     }
 
     /// [`Self::decode_whole`] of an answer the assistant asked for, held to its form when the
@@ -198,6 +204,7 @@ impl Engine {
         audio: Vec<f32>,
         prompt: &str,
         answer: Option<Arc<asr::form::AnswerForm>>,
+        threads: usize,
     ) -> Result<asr::Hypothesis, AsrError> {
         let req = asr::DecodeRequest {
             audio,
@@ -207,7 +214,7 @@ impl Engine {
             fit_window: self.config.fit_window,
             fallback: true,
             answer,
-            threads: self.idle_threads(),
+            threads,
         };
         let mut session = self.sessions.checkout()?;
         let hyp = session.decode(&req);
@@ -228,8 +235,11 @@ impl Engine {
     /// keep their calls side by side). At most 4: beyond that whisper.cpp's small models gain
     /// little. whisper.cpp's threads spin while they wait for each other, so a decode with
     /// more threads than free cores costs every call: measured without the load condition,
-    /// `bench asr --unwatched` at 8 streams went from finals p95 1326 to 1969 ms and 16
-    /// streams no longer kept up.
+    /// `bench asr --unwatched` at 8 streams went from finals p95 1386-1612 ms (one thread,
+    /// same hour) to 1969 ms and 16 streams no longer kept up. Limits: the pool cannot see
+    /// work outside it (speech synthesis, the VAD), and a job another call starts during a
+    /// decode with more threads shares the cores for that decode; the load condition keeps
+    /// both rare.
     pub fn idle_threads(&self) -> usize {
         let s = self.pool.stats();
         if s.running == 0 && s.queued == 0 && s.workers > 1 && self.pool.recent_load() < IDLE_BELOW_LOAD {

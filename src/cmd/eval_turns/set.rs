@@ -137,6 +137,7 @@ fn conversation_items(
         return Ok(Vec::new());
     }
     let mut files: Vec<std::path::PathBuf> = dataset::read(&dir)?.into_iter().map(|r| r.path).collect();
+    files.sort();
     files.dedup();
     let mut items = Vec::new();
     let at = |ms: u64| ms as usize * RATE / 1000;
@@ -144,9 +145,12 @@ fn conversation_items(
         let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
         let sides =
             [0u16, 1].map(|c| read_channel_at(&path, c, RATE as u32).with_context(|| path.display().to_string()));
-        let [Ok(a), Ok(b)] = sides else {
-            eprintln!("  {}: not a two-channel recording, skipped", path.display());
-            continue;
+        let [a, b] = match sides {
+            [Ok(a), Ok(b)] => [a, b],
+            [Err(e), _] | [_, Err(e)] => {
+                eprintln!("  {}: skipped ({e:#})", path.display());
+                continue;
+            }
         };
         let runs = [speech_runs(cfg, &vad(&a)?), speech_runs(cfg, &vad(&b)?)];
         let audio = [a, b];
@@ -159,7 +163,7 @@ fn conversation_items(
                 prev_end = last;
                 let mut clip = silence(500 - (first - from).min(500));
                 clip.extend_from_slice(&audio[side][at(from)..at(to)]);
-                clip.extend(silence(2500 - (to - last)));
+                clip.extend(silence(2500u64.saturating_sub(to.saturating_sub(last))));
                 items.push(TurnItem {
                     name: format!("{stem}-side{}-turn{k}", side + 1),
                     category: "phone conversation (SpokenWOZ)",
