@@ -211,11 +211,16 @@ impl FileSource {
     }
 
     /// Decode everything that is left (for offline evaluation; live paths use `next_frame`).
-    pub fn read_all_mono(mut self) -> Result<(Vec<f32>, u32), MediaError> {
+    pub fn read_all_mono(self) -> Result<(Vec<f32>, u32), MediaError> {
+        self.read_all_with(|f, out| out.extend(f.into_mono()))
+    }
+
+    /// Decode everything that is left, each frame's samples taken by `take`.
+    fn read_all_with(mut self, take: impl Fn(AudioFrame, &mut Vec<f32>)) -> Result<(Vec<f32>, u32), MediaError> {
         let rate = self.sample_rate;
         let mut out = Vec::new();
         while let Some(f) = self.next_frame() {
-            out.extend(f?.into_mono());
+            take(f?, &mut out);
         }
         if out.is_empty() {
             return Err(corrupt(&self.path, "no audio samples"));
@@ -249,20 +254,13 @@ fn next_packet(
 /// recording). Fails with a clear message when the file has no such channel.
 pub fn read_channel_at(path: impl AsRef<Path>, channel: u16, rate: u32) -> Result<Vec<f32>, MediaError> {
     let path = path.as_ref();
-    let mut src = FileSource::open(path)?;
+    let src = FileSource::open(path)?;
     let channels = src.channels();
     if channel >= channels {
         return Err(corrupt(path, format!("no channel {} (the file has {channels})", channel + 1)));
     }
-    let in_rate = src.sample_rate();
-    let mut out = Vec::new();
-    while let Some(f) = src.next_frame() {
-        let f = f?;
-        out.extend(f.samples.iter().skip(channel as usize).step_by(channels as usize));
-    }
-    if out.is_empty() {
-        return Err(corrupt(path, "no audio samples"));
-    }
+    let (out, in_rate) =
+        src.read_all_with(|f, out| out.extend(f.samples.iter().skip(channel as usize).step_by(channels as usize)))?;
     super::resample::resample_all(&out, in_rate, rate)
 }
 

@@ -210,15 +210,10 @@ pub fn ending(words: &str) -> Ending {
     if HOLDING.iter().any(|h| plain.ends_with(h)) {
         return Ending::Unfinished;
     }
-    let last = t
-        .split_whitespace()
-        .last()
-        .unwrap_or("")
-        .trim_matches(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .to_lowercase();
-    if NEVER_LAST.contains(&last.as_str()) {
+    let last = plain.rsplit(' ').next().unwrap_or("");
+    if NEVER_LAST.contains(&last) {
         Ending::Unfinished
-    } else if RARELY_LAST.contains(&last.as_str()) {
+    } else if RARELY_LAST.contains(&last) {
         if closes_sentence(t) {
             Ending::Doubtful
         } else {
@@ -232,6 +227,11 @@ pub fn ending(words: &str) -> Ending {
 /// Whether a hypothesis stops where a sentence cannot end (see [`Ending::Unfinished`]).
 pub fn unfinished(words: &str) -> bool {
     ending(words) == Ending::Unfinished
+}
+
+/// One or two words: a turn too short to be ended on the model alone.
+fn few_words(words: &str) -> bool {
+    (1..=2).contains(&words.split_whitespace().count())
 }
 
 /// Whether the recogniser closed the sentence: a final ".", "?" or "!" (not "...").
@@ -273,7 +273,7 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
         Some(Ending::Unfinished) => return Verdict::Wait(Why::Unfinished(p)),
         Some(Ending::Doubtful) => {
             // One or two words ("So.", "Right on.") wait as other short turns do.
-            let short = ev.words.is_some_and(|w| w.split_whitespace().count() <= 2);
+            let short = ev.words.is_some_and(few_words);
             let limit = if short { cfg.unsure_silence_ms.max(cfg.end_silence_ms) } else { cfg.end_silence_ms };
             return silence_after(ev, limit, Why::Unfinished(p));
         }
@@ -286,7 +286,7 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     }
     // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
     // a request, not all of it: not ended on the model, only on `unsure_silence_ms`.
-    if ev.words.is_some_and(|w| (1..=2).contains(&w.split_whitespace().count())) {
+    if ev.words.is_some_and(few_words) {
         return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
     }
     let closed = ev.words.is_some_and(closes_sentence);

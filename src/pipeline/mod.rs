@@ -221,13 +221,7 @@ impl Engine {
         self.sessions.give_back(session);
         hyp
     }
-}
 
-/// Below this share of the workers' time busy (over the last 2 s) a quiet machine lends its
-/// cores to one decode ([`Engine::idle_threads`]).
-pub const IDLE_BELOW_LOAD: f64 = 0.2;
-
-impl Engine {
     /// Threads for a whole turn's decode started now: every worker's core when the machine is
     /// quiet (nothing runs or waits on the inference pool, and the workers were less than
     /// [`IDLE_BELOW_LOAD`] busy over the last 2 s: a call alone on the machine, whose
@@ -249,6 +243,10 @@ impl Engine {
         }
     }
 }
+
+/// Below this share of the workers' time busy (over the last 2 s) a quiet machine lends its
+/// cores to one decode ([`Engine::idle_threads`]).
+pub const IDLE_BELOW_LOAD: f64 = 0.2;
 
 /// Default number of inference workers: one per core.
 pub fn default_workers() -> usize {
