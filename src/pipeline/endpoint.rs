@@ -181,6 +181,28 @@ const HOLDING: &[&str] = &[
     "let me look",
 ];
 
+/// Forms of "to be" that, after a noun, want what follows ("the order number is", "my date of
+/// birth is"): unfinished whatever the punctuation. After a pronoun, "here" or "there" they can
+/// close an answer ("yes, it is.", "that's where it was."), and are only [`RARELY_LAST`].
+const COPULAS: &[&str] = &["is", "are", "was", "were", "am"];
+
+/// Whether a final form of "to be" after `before` still wants what follows: not after a pronoun
+/// ("yes, it is"), nor closing a clause a wh-word opened ("I don't know where my parcel is").
+fn wants_complement(before: &[&str]) -> bool {
+    let Some(subject) = before.last() else { return false };
+    let clause = &before[before.len().saturating_sub(4)..];
+    !COPULA_SUBJECTS.contains(subject) && !clause.iter().any(|w| WH.contains(w))
+}
+
+/// Words that open a clause a final "is" can close.
+const WH: &[&str] = &["what", "where", "who", "whose", "which", "how", "when", "why", "whatever", "wherever"];
+
+/// Words after which a final "is" can close a sentence (see [`COPULAS`]).
+const COPULA_SUBJECTS: &[&str] = &[
+    "it", "that", "this", "these", "those", "there", "here", "what", "who", "where", "which", "how", "he", "she",
+    "they", "you", "we", "i", "one", "so",
+];
+
 /// How a hypothesis ends, for the words rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -210,8 +232,10 @@ pub fn ending(words: &str) -> Ending {
     if HOLDING.iter().any(|h| plain.ends_with(h)) {
         return Ending::Unfinished;
     }
-    let last = plain.rsplit(' ').next().unwrap_or("");
-    if NEVER_LAST.contains(&last) {
+    let words: Vec<&str> = plain.split(' ').collect();
+    let last = *words.last().unwrap_or(&"");
+    let wants_complement = COPULAS.contains(&last) && wants_complement(&words[..words.len() - 1]);
+    if NEVER_LAST.contains(&last) || wants_complement {
         Ending::Unfinished
     } else if RARELY_LAST.contains(&last) {
         if closes_sentence(t) {
@@ -363,6 +387,20 @@ mod tests {
         for w in ["thank you.", "no", "it's 45678", "", "Baker Street", "Please go on."] {
             assert!(!unfinished(w), "{w}");
         }
+    }
+
+    #[test]
+    fn is_after_a_noun_wants_what_follows_and_after_a_pronoun_can_close_an_answer() {
+        // The simulated caller's pause: "The order number is. | four five six seven eight".
+        for w in ["The order number is.", "My date of birth is.", "The problem is.", "The items were."] {
+            assert_eq!(ending(w), Ending::Unfinished, "{w}");
+        }
+        for w in ["Yes, it is.", "That's where it was.", "Here it is.", "I don't know where my parcel is."] {
+            assert_eq!(ending(w), Ending::Doubtful, "{w}");
+        }
+        assert_eq!(ending("Can you tell me what the delivery status is?"), Ending::Doubtful);
+        assert_eq!(ending("Yes, I am."), Ending::Open);
+        assert_eq!(ending("Is."), Ending::Doubtful);
     }
 
     #[test]
