@@ -258,6 +258,24 @@ fn few_words(words: &str) -> bool {
     (1..=2).contains(&words.split_whitespace().count())
 }
 
+/// Digits or digit words and nothing else ("4 5 6.", "four, five", "0 1 2 2").
+fn only_digits(words: &str) -> bool {
+    const DIGIT_WORDS: &[&str] =
+        &["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple"];
+    let mut any = false;
+    for w in words.split_whitespace() {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        if w.is_empty() {
+            continue;
+        }
+        if !(w.chars().all(|c| c.is_ascii_digit()) || DIGIT_WORDS.contains(&w.as_str())) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 /// Whether the recogniser closed the sentence: a final ".", "?" or "!" (not "...").
 pub fn closes_sentence(words: &str) -> bool {
     let t = words.trim_end();
@@ -306,6 +324,12 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
     // Speech the recogniser wrote nothing for (a mumble, digits over a poor line): nothing says
     // the caller finished, so not on the model, only on `unsure_silence_ms`.
     if ev.words.is_some_and(|w| !w.chars().any(char::is_alphanumeric)) {
+        return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
+    }
+    // A number and nothing else, with nothing asked for it: callers read numbers out in groups
+    // with pauses between them (a phone number, a card, an order number nobody asked for yet),
+    // and a group sounds finished. Not on the model, only on `unsure_silence_ms`.
+    if ev.words.is_some_and(only_digits) {
         return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
     }
     // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
@@ -427,6 +451,23 @@ mod tests {
             judge(&cfg, &at(cfg.unsure_silence_ms + 100, 0.95, "Hold on.")),
             Verdict::Wait(Why::Unfinished(0.95))
         );
+    }
+
+    #[test]
+    fn a_number_nobody_asked_for_is_not_ended_on_the_model() {
+        let cfg = smart();
+        for w in ["1 6 8 8 6 8", "9 5 6 7.", "four, five, six", "0122"] {
+            assert!(only_digits(w), "{w}");
+            assert_eq!(judge(&cfg, &at(400, 0.97, w)), Verdict::Wait(Why::ModelUnsure(0.97)), "{w}");
+            assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.97, w)), Verdict::End(Why::Silence), "{w}");
+        }
+        for w in ["It's 4 5 6 7 8.", "", "...", "one moment"] {
+            assert!(!only_digits(w), "{w}");
+        }
+        // Asked for, the answer's own rule decides.
+        let e = digits(5);
+        let ev = Evidence { silence_ms: 300, end_of_turn: Some(0.9), words: Some("4 5 6 7 8"), expecting: Some(&e) };
+        assert!(judge(&cfg, &ev).ends());
     }
 
     #[test]
