@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::{Auth, Role, User};
 use crate::call::{CallId, CallServices};
-use crate::events::Event;
+use crate::events::{Event, EventBus};
 use crate::routing::service::RoutingService;
 use crate::transport::webrtc::WebRtcService;
 use crate::web::auth::{CookiePolicy, CurrentUser};
@@ -353,14 +353,26 @@ async fn events_ws(
     // the upgraded task first runs on a busy machine). Staff and callers following calls get
     // their words as spoken (partials), unless they said they do not show them; an agent's
     // view counts through the call itself (the agent is on it).
-    let rx = svc.events.subscribe();
     let watching = match view {
         View::Staff | View::Caller if partials => Some(svc.events.watch(call.as_ref())),
         _ => None,
     };
-    ws.on_upgrade(move |socket| {
+    let bus = svc.events.clone();
+    upgrade_subscribed(ws, &bus, move |socket, rx| {
         connections.track_future(stream_events(svc, socket, rx, watching, call, view, partials))
     })
+}
+
+/// Upgrade to an event socket subscribed to `bus` before the 101 goes out, so however late the
+/// upgraded task `serve` first runs, it gets every event published once the client has its
+/// socket.
+fn upgrade_subscribed<F, Fut>(ws: WebSocketUpgrade, bus: &EventBus, serve: F) -> Response
+where
+    F: FnOnce(WebSocket, tokio::sync::broadcast::Receiver<Event>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let rx = bus.subscribe();
+    ws.on_upgrade(move |socket| serve(socket, rx))
 }
 
 /// What one event subscription may see.
@@ -470,3 +482,6 @@ async fn stream_events(
     }
     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "server shutting down".into() }))).await;
 }
+
+#[cfg(test)]
+mod events_socket_tests;

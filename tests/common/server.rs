@@ -166,10 +166,10 @@ impl Server {
         let mut req = url.into_client_request().unwrap();
         req.headers_mut().insert("Authorization", format!("Bearer {}", api_token()).parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect events");
-        // The server subscribes to the bus once the upgrade is done, just before it first
-        // reads the socket: its pong to a ping says it is subscribed, so nothing published
-        // from here on (a call the test starts next) can be missed. Events before the pong
-        // wait in the backlog.
+        // The server subscribes to the bus before its 101 goes out (tested in
+        // web::events_socket_tests), so nothing published from here on can be missed; the
+        // pong to a ping also says the socket is served. Events before the pong wait in the
+        // backlog.
         ws.send(Message::Ping(b"subscribed?".to_vec().into())).await.expect("ping the event stream");
         let mut backlog = std::collections::VecDeque::new();
         loop {
