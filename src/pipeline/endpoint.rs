@@ -165,6 +165,7 @@ const NEVER_LAST: &[&str] = &[
 const RARELY_LAST: &[&str] = &[
     "so", "his", "her", "is", "are", "was", "to", "of", "for", "with", "at", "in", "on", "from", "about", "that",
     "which", "like", "when", "then", "number", "be", "been", "would", "could", "can", "will", "want", "need", "by",
+    "were",
 ];
 
 /// What callers say when they are about to pause and go on: the turn is held up to the hard
@@ -181,27 +182,48 @@ const HOLDING: &[&str] = &[
     "let me look",
 ];
 
-/// Forms of "to be" that, after a noun, want what follows ("the order number is", "my date of
-/// birth is"): unfinished whatever the punctuation. After a pronoun, "here" or "there" they can
-/// close an answer ("yes, it is.", "that's where it was."), and are only [`RARELY_LAST`].
+/// Forms of "to be" that, after a noun phrase, want what follows ("the order number is", "my
+/// date of birth is"): unfinished whatever the punctuation. Otherwise ("yes, it is.", "it
+/// really is.", "that's where it was.") "is", "are", "was" and "were" are only
+/// [`RARELY_LAST`], and "am" ("yes, I am.") nothing special.
 const COPULAS: &[&str] = &["is", "are", "was", "were", "am"];
 
-/// Whether a final form of "to be" after `before` still wants what follows: not after a pronoun
-/// ("yes, it is"), nor closing a clause a wh-word opened ("I don't know where my parcel is").
+/// Whether a final form of "to be" after `before` (the words of its own sentence) still wants
+/// what follows: after a noun phrase a determiner or possessive opened, within the last four
+/// words ("the order number", "my date of birth"), and not closing a clause a wh-word opened
+/// ("I don't know where my parcel is", "can you tell me what the status of my order is").
 fn wants_complement(before: &[&str]) -> bool {
     let Some(subject) = before.last() else { return false };
-    let clause = &before[before.len().saturating_sub(4)..];
-    !COPULA_SUBJECTS.contains(subject) && !clause.iter().any(|w| WH.contains(w))
+    let phrase = &before[before.len().saturating_sub(4)..];
+    !COPULA_SUBJECTS.contains(subject)
+        && !before.iter().any(|w| WH.contains(w))
+        && phrase.iter().any(|w| DETERMINERS.contains(w))
 }
 
 /// Words that open a clause a final "is" can close.
 const WH: &[&str] = &["what", "where", "who", "whose", "which", "how", "when", "why", "whatever", "wherever"];
+
+/// Words that open the noun phrase a final "is" wants a complement after.
+const DETERMINERS: &[&str] = &["the", "a", "an", "my", "your", "our", "their", "his", "her", "its"];
 
 /// Words after which a final "is" can close a sentence (see [`COPULAS`]).
 const COPULA_SUBJECTS: &[&str] = &[
     "it", "that", "this", "these", "those", "there", "here", "what", "who", "where", "which", "how", "he", "she",
     "they", "you", "we", "i", "one", "so",
 ];
+
+/// The last sentence of a hypothesis: after the last ". ? !" before its end.
+fn last_sentence(t: &str) -> &str {
+    let body = t.trim_end_matches(['.', '?', '!', ' ']);
+    body.rfind(['.', '?', '!']).map_or(body, |i| &body[i + 1..])
+}
+
+/// Lower case, letters, digits and apostrophes, one space between words.
+fn plain_words(t: &str) -> String {
+    let plain: String =
+        t.to_lowercase().chars().filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'').collect();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// How a hypothesis ends, for the words rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,15 +248,16 @@ pub fn ending(words: &str) -> Ending {
     if t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…') {
         return Ending::Unfinished;
     }
-    let plain: String =
-        t.to_lowercase().chars().filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '\'').collect();
-    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = plain_words(t);
     if HOLDING.iter().any(|h| plain.ends_with(h)) {
         return Ending::Unfinished;
     }
-    let words: Vec<&str> = plain.split(' ').collect();
-    let last = *words.last().unwrap_or(&"");
-    let wants_complement = COPULAS.contains(&last) && wants_complement(&words[..words.len() - 1]);
+    let last = plain.rsplit(' ').next().unwrap_or("");
+    let wants_complement = COPULAS.contains(&last) && {
+        let sentence = plain_words(last_sentence(t));
+        let words: Vec<&str> = sentence.split(' ').collect();
+        wants_complement(&words[..words.len().saturating_sub(1)])
+    };
     if NEVER_LAST.contains(&last) || wants_complement {
         Ending::Unfinished
     } else if RARELY_LAST.contains(&last) {
@@ -262,12 +285,14 @@ fn few_words(words: &str) -> bool {
 fn only_digits(words: &str) -> bool {
     const DIGIT_WORDS: &[&str] =
         &["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple"];
+    // Groups as Whisper writes them ("555-123-4567", "45,678"); any other sign ("$5", "10%")
+    // makes it an amount, not a number read out.
+    if words.chars().any(|c| !(c.is_alphanumeric() || c.is_whitespace() || ".,?!-".contains(c))) {
+        return false;
+    }
     let mut any = false;
-    for w in words.split_whitespace() {
-        let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-        if w.is_empty() {
-            continue;
-        }
+    for w in words.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let w = w.to_lowercase();
         if !(w.chars().all(|c| c.is_ascii_digit()) || DIGIT_WORDS.contains(&w.as_str())) {
             return false;
         }
@@ -419,10 +444,22 @@ mod tests {
         for w in ["The order number is.", "My date of birth is.", "The problem is.", "The items were."] {
             assert_eq!(ending(w), Ending::Unfinished, "{w}");
         }
-        for w in ["Yes, it is.", "That's where it was.", "Here it is.", "I don't know where my parcel is."] {
+        for w in [
+            "Yes, it is.",
+            "That's where it was.",
+            "Here it is.",
+            "I don't know where my parcel is.",
+            "Can you tell me what the status of my order is?",
+            "Yes, it really is.",
+            "Yes, mine is.",
+            "Both are.",
+            "They were.",
+        ] {
             assert_eq!(ending(w), Ending::Doubtful, "{w}");
         }
-        assert_eq!(ending("Can you tell me what the delivery status is?"), Ending::Doubtful);
+        // Only the last sentence counts: a wh-word before it opens nothing in it.
+        assert_eq!(ending("I don't know why. The reason is."), Ending::Unfinished);
+        assert_eq!(ending("What is it? My order number is"), Ending::Unfinished);
         assert_eq!(ending("Yes, I am."), Ending::Open);
         assert_eq!(ending("Is."), Ending::Doubtful);
     }
@@ -456,12 +493,12 @@ mod tests {
     #[test]
     fn a_number_nobody_asked_for_is_not_ended_on_the_model() {
         let cfg = smart();
-        for w in ["1 6 8 8 6 8", "9 5 6 7.", "four, five, six", "0122"] {
+        for w in ["1 6 8 8 6 8", "9 5 6 7.", "four, five, six", "0122", "555-123-4567", "45,678"] {
             assert!(only_digits(w), "{w}");
             assert_eq!(judge(&cfg, &at(400, 0.97, w)), Verdict::Wait(Why::ModelUnsure(0.97)), "{w}");
             assert_eq!(judge(&cfg, &at(cfg.unsure_silence_ms, 0.97, w)), Verdict::End(Why::Silence), "{w}");
         }
-        for w in ["It's 4 5 6 7 8.", "", "...", "one moment"] {
+        for w in ["It's 4 5 6 7 8.", "", "...", "one moment", "$5.", "10%"] {
             assert!(!only_digits(w), "{w}");
         }
         // Asked for, the answer's own rule decides.

@@ -26,15 +26,16 @@ async fn an_event_published_right_after_the_socket_opens_is_not_missed() {
             let bus = serving.clone();
             async move {
                 // Runs before the upgraded task's first poll: it blocks the server's only
-                // thread once the 101 is written and before the upgraded task can start.
+                // thread once the 101 is written (hyper flushes it in the poll that ran this
+                // handler) and before the upgraded task can start. The route /api/events goes
+                // through the same helper.
                 tokio::spawn(async { std::thread::sleep(Duration::from_millis(300)) });
-                let response = upgrade_subscribed(ws, &bus, |mut socket, mut rx| async move {
+                upgrade_subscribed(ws, &bus, |mut socket, mut rx| async move {
                     if let Ok(ev) = rx.recv().await {
                         let text = serde_json::to_string(&ev).expect("events serialise");
                         let _ = socket.send(Message::Text(text.into())).await;
                     }
-                });
-                response
+                })
             }
         }),
     );
