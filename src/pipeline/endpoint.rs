@@ -281,6 +281,18 @@ fn few_words(words: &str) -> bool {
     (1..=2).contains(&words.split_whitespace().count())
 }
 
+/// Words too few or too bare for a sure model to end the turn on:
+/// - speech the recogniser wrote nothing for (a mumble, digits over a poor line): nothing says
+///   the caller finished;
+/// - a number and nothing else (nothing asked for it, or the answer rule would have decided):
+///   callers read numbers out in groups with pauses between them (a phone number, a card, an
+///   order number nobody asked for yet), and a group sounds finished;
+/// - two words or fewer that answer nothing ("Hello.", "Buenos días."): how callers start a
+///   request, not all of it.
+fn says_too_little(words: &str) -> bool {
+    !words.chars().any(char::is_alphanumeric) || only_digits(words) || few_words(words)
+}
+
 /// Digits or digit words and nothing else ("4 5 6.", "four, five", "0 1 2 2").
 fn only_digits(words: &str) -> bool {
     const DIGIT_WORDS: &[&str] =
@@ -346,20 +358,8 @@ pub fn judge(cfg: &TurnConfig, ev: &Evidence) -> Verdict {
         }
         _ => {}
     }
-    // Speech the recogniser wrote nothing for (a mumble, digits over a poor line): nothing says
-    // the caller finished, so not on the model, only on `unsure_silence_ms`.
-    if ev.words.is_some_and(|w| !w.chars().any(char::is_alphanumeric)) {
-        return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
-    }
-    // A number and nothing else, with nothing asked for it: callers read numbers out in groups
-    // with pauses between them (a phone number, a card, an order number nobody asked for yet),
-    // and a group sounds finished. Not on the model, only on `unsure_silence_ms`.
-    if ev.words.is_some_and(only_digits) {
-        return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
-    }
-    // Two words or fewer that answer nothing ("Hello.", "Buenos días.") are how callers start
-    // a request, not all of it: not ended on the model, only on `unsure_silence_ms`.
-    if ev.words.is_some_and(few_words) {
+    // Too little to end on the model, only on `unsure_silence_ms` (see [`says_too_little`]).
+    if ev.words.is_some_and(says_too_little) {
         return silence_after(ev, cfg.unsure_silence_ms, Why::ModelUnsure(p));
     }
     let closed = ev.words.is_some_and(closes_sentence);
