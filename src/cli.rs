@@ -575,5 +575,11 @@ pub enum ModelsAction {
     /// Show which models are installed and their sizes.
     List,
     /// Convert a CTranslate2 Whisper model folder to a whisper.cpp ggml file.
-    ConvertCt2 { src_dir: PathBuf, out: PathBuf },
+    ConvertCt2 {
+        src_dir: PathBuf,
+        out: PathBuf,
+        /// Store the matrices as 8-bit blocks (ggml Q8_0, as whisper.cpp's `quantize q8_0`).
+        #[arg(long = "q8_0")]
+        q8_0: bool,
+    },
 }

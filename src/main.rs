@@ -382,8 +382,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{:<22} {:<8} {:>10}  {}", spec.name, status, size, path.display());
                 }
             }
-            ModelsAction::ConvertCt2 { src_dir, out } => {
-                let hp = models::fetch::convert_dir(&src_dir, &out)?;
+            ModelsAction::ConvertCt2 { src_dir, out, q8_0 } => {
+                let weights = if q8_0 { models::ggml::Weights::Q8_0 } else { models::ggml::Weights::F16 };
+                let hp = models::fetch::convert_dir(&src_dir, &out, weights)?;
                 println!("wrote {} ({hp:?})", out.display());
             }
         },

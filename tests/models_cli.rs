@@ -19,9 +19,9 @@ fn fetch_is_idempotent_and_verifies() {
     let out = switchboard(&["models", "fetch"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    // Whisper tiny.en and base, the VAD, the Piper voice and its config, ONNX Runtime, and
-    // Smart Turn (the voice encoder).
-    assert_eq!(err.matches("installed and verified").count(), 7, "{err}");
+    // Whisper tiny.en (8-bit), base and tiny.en-f16, the VAD, the Piper voice and its config,
+    // ONNX Runtime, and Smart Turn (the voice encoder).
+    assert_eq!(err.matches("installed and verified").count(), 8, "{err}");
 }
 
 #[test]

