@@ -15,10 +15,9 @@ use super::ModelError;
 const GGML_MAGIC: u32 = 0x6767_6d6c;
 
 /// How the model's matrices are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weights {
     /// 16-bit floats, as OpenAI's weights are published.
-    #[default]
     F16,
     /// ggml's Q8_0: blocks of 32 values, each an f16 scale and 32 signed bytes (8.5 bits a
     /// value). whisper.cpp multiplies them with 8-bit integer dot products, so the same decode

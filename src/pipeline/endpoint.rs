@@ -206,11 +206,10 @@ const WH: &[&str] = &["what", "where", "who", "whose", "which", "how", "when", "
 /// Words that open the noun phrase a final "is" wants a complement after.
 const DETERMINERS: &[&str] = &["the", "a", "an", "my", "your", "our", "their", "his", "her", "its"];
 
-/// Words after which a final "is" can close a sentence (see [`COPULAS`]).
-const COPULA_SUBJECTS: &[&str] = &[
-    "it", "that", "this", "these", "those", "there", "here", "what", "who", "where", "which", "how", "he", "she",
-    "they", "you", "we", "i", "one", "so",
-];
+/// Words after which a final "is" can close a sentence (see [`COPULAS`]); wh-words need no
+/// place here, since one anywhere in the sentence already lets it close ([`WH`]).
+const COPULA_SUBJECTS: &[&str] =
+    &["it", "that", "this", "these", "those", "there", "here", "he", "she", "they", "you", "we", "i", "one", "so"];
 
 /// The last sentence of a hypothesis: after the last ". ? !" before its end.
 fn last_sentence(t: &str) -> &str {
