@@ -41,7 +41,7 @@ pub fn ok_stdout(args: &[&str]) -> String {
 pub fn require_models() {
     for f in [
         "ggml-tiny.en-q8_0.bin",
-        "ggml-base.bin",
+        "ggml-base-q8_0.bin",
         "ggml-silero-v6.2.0.bin",
         "smart-turn-v3.2-cpu.onnx",
         "libonnxruntime.so.1.31.1",
