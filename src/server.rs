@@ -39,8 +39,11 @@ pub enum ServerError {
     Assistant(String),
 }
 
+/// A recorded greeting: mono samples and their rate.
+pub type Greeting = Arc<(Vec<f32>, u32)>;
+
 /// Decode a WAV greeting to mono f32.
-pub fn load_greeting(setting: &str) -> Result<Option<Arc<(Vec<f32>, u32)>>, ServerError> {
+pub fn load_greeting(setting: &str) -> Result<Option<Greeting>, ServerError> {
     let reader = match setting {
         "none" | "" => return Ok(None),
         "builtin" => hound::WavReader::new(Cursor::new(BUILTIN_GREETING.to_vec()))

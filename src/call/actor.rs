@@ -41,7 +41,7 @@ pub struct CallSettings {
     /// Recording folder when recording is on.
     pub recording_dir: Option<PathBuf>,
     /// Greeting played when a call starts: mono samples and their rate.
-    pub greeting: Option<Arc<(Vec<f32>, u32)>>,
+    pub greeting: Option<crate::server::Greeting>,
     /// The alert rules every call is watched with (None: no alerts).
     pub alerts: Option<Arc<super::alerts::AlertConfig>>,
 }

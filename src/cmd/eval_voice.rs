@@ -140,13 +140,7 @@ pub async fn accent(engine: Arc<Engine>, dir: &Path, json: bool) -> anyhow::Resu
                     "accent": a, "turn_probs": probs})
             );
         } else {
-            let mark = if !a.is_known() {
-                ""
-            } else if a.label == expected {
-                ""
-            } else {
-                " X"
-            };
+            let mark = if a.is_known() && a.label != expected { " X" } else { "" };
             println!(
                 "{expected:<26} {:<34} {:>6.2} {:>5.2}  {name}",
                 format!("{}{mark}", a.label),

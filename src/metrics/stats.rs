@@ -295,7 +295,8 @@ pub fn from_store(
 mod tests {
     use super::*;
 
-    const H: u64 = 1_764_900_000_000 - 1_764_900_000_000 % 3_600_000;
+    /// A whole hour (2025-12-05 02:00 UTC), so the buckets below start on it.
+    const H: u64 = 1_764_900_000_000;
 
     fn call(id: &str, outcome: &'static str, start_s: u64, end_s: u64) -> CallSummary {
         CallSummary {

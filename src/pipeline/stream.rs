@@ -75,6 +75,9 @@ const MIN_DETECT_MS: u64 = 2000;
 /// What a stream reports. Serialised with a `type` tag in snake_case.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// A final carries its words and prosody inline; events are moved once, a few per turn, so
+// boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TranscriptEvent {
     /// The caller started speaking.
     TurnStarted { start_ms: u64 },

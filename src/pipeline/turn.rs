@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn stream_end_closes_open_turn() {
-        let ev = run(&vec![0.9; 20], TurnConfig::default());
+        let ev = run(&[0.9; 20], TurnConfig::default());
         assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 640, detected_ms: 640 }));
     }
 

@@ -204,7 +204,7 @@ pub fn text_language(text: &str) -> Option<(String, f32)> {
         .iter()
         .map(|(lang, list)| (*lang, words.iter().filter(|w| list.contains(&w.as_str())).count()))
         .collect();
-    scored.sort_by(|a, b| b.1.cmp(&a.1));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.1));
     let (best, n) = scored[0];
     let runner_up = scored[1].1;
     // A clear winner only: ties (shared words such as "de", "la") say nothing.

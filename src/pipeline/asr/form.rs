@@ -32,8 +32,11 @@ pub struct AnswerForm {
     start: StateID,
     attempted: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     /// What a text reads as, by the dialogue's own parser (`None`: no answer).
-    read: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    read: Arc<Reader>,
 }
+
+/// What a text reads as, by the dialogue's own parser.
+type Reader = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl fmt::Debug for AnswerForm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -357,10 +357,7 @@ async fn open_peer(cfg: &WebRtcConfig, offer: String) -> Result<(Peer, String), 
     let internal = |e: ::webrtc::error::Error| WebRtcError::Internal(e.to_string());
     let mut media_engine = MediaEngine::default();
     media_engine
-        .register_codec(
-            RTCRtpCodecParameters { rtp_codec: codec.clone(), payload_type: pt, ..Default::default() },
-            RtpCodecKind::Audio,
-        )
+        .register_codec(RTCRtpCodecParameters { rtp_codec: codec.clone(), payload_type: pt }, RtpCodecKind::Audio)
         .map_err(internal)?;
     let registry = register_default_interceptors(Registry::new(), &mut media_engine).map_err(internal)?;
     let ice_servers = cfg

@@ -269,7 +269,7 @@ fn options_info_unknown_methods_and_bad_requests() {
     assert!(matches!(&evs[..], [SipEvent::Malformed { answered: true, .. }]));
     // A CSeq that is not a number, a NUL or a bare CR in a header: 400 too.
     for (from, to) in
-        [("CSeq: 1 OPTIONS", "CSeq: one OPTIONS"), ("Call-ID: c1", "Call-ID: c\01"), ("Call-ID: c1", "Call-ID: c\r1")]
+        [("CSeq: 1 OPTIONS", "CSeq: one OPTIONS"), ("Call-ID: c1", "Call-ID: c\x001"), ("Call-ID: c1", "Call-ID: c\r1")]
     {
         let bad = String::from_utf8(request("OPTIONS", "z9hG4bK-q1", "x", 1)).unwrap().replace(from, to);
         e.handle_datagram(t0, src(), bad.as_bytes());
