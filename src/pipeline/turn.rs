@@ -33,8 +33,9 @@ pub struct TurnConfig {
     /// `silence` mode: decode the turn once a pause reaches `speculate_ms`, so its final is
     /// ready when `end_silence_ms` ends the turn; if the caller goes on the decode is dropped.
     /// Costs a decode per pause that does not end a turn; under load (a queue on the inference
-    /// pool) it is skipped, and calls followed live (partials) do not speculate. Files fed
-    /// faster than real time never speculate.
+    /// pool) it is skipped, and offered again at [`TurnConfig::late_speculate_ms`]; calls
+    /// followed live (partials) do not speculate. Files fed faster than real time never
+    /// speculate.
     pub speculate: bool,
     /// Silence after which `silence` mode decodes the turn ahead (below `end_silence_ms`).
     pub speculate_ms: u64,
@@ -65,6 +66,10 @@ pub enum TurnMode {
 
 const SPECULATE_MS: u64 = 160;
 const MIN_SPECULATE_MS: u64 = 64;
+/// How long before `end_silence_ms` a pause not decoded ahead at `speculate_ms` is offered
+/// again: about one whole-turn decode on one thread, so the final is ready soon after the
+/// rule; a pause this long ends its turn more often, so fewer decodes ahead are wasted.
+pub const LATE_SPECULATE_LEAD_MS: u64 = 250;
 
 impl Default for TurnConfig {
     fn default() -> Self {
@@ -127,6 +132,14 @@ impl TurnConfig {
             ));
         }
         Ok(())
+    }
+
+    /// `silence` mode: the silence at which a pause not yet decoded ahead (the machine was too
+    /// busy at `speculate_ms`) is offered a second time, [`LATE_SPECULATE_LEAD_MS`] before
+    /// `end_silence_ms` ends the turn. `None` when that is not after `speculate_ms`.
+    pub fn late_speculate_ms(&self) -> Option<u64> {
+        let late = self.end_silence_ms.saturating_sub(LATE_SPECULATE_LEAD_MS);
+        (late > self.speculate_ms).then_some(late)
     }
 
     /// The silence at which a pause is first reported.
@@ -221,10 +234,13 @@ impl TurnDetector {
                 // (A pause at or past end_silence_ms never comes: the turn ended above.)
                 let pauses = self.cfg.mode == TurnMode::Smart || self.cfg.speculate;
                 if !is_speech && pauses && silence_ms >= next_pause {
-                    // Smart mode judges the pause again later; a speculative decode is once.
-                    let next_pause = match self.cfg.mode {
-                        TurnMode::Smart => silence_ms + self.cfg.recheck_ms,
-                        TurnMode::Silence => u64::MAX,
+                    // Smart mode judges the pause again later; silence mode offers a decode ahead
+                    // at most twice, early and late (the stream runs the late one only if the
+                    // early one did not run).
+                    let next_pause = match (self.cfg.mode, self.cfg.late_speculate_ms()) {
+                        (TurnMode::Smart, _) => silence_ms + self.cfg.recheck_ms,
+                        (TurnMode::Silence, Some(late)) if silence_ms < late => late,
+                        (TurnMode::Silence, _) => u64::MAX,
                     };
                     self.state = State::Speech { last_speech_end: last, start_ms: turn_start, next_pause };
                     return Some(TurnEvent::Pause { last_speech_end: last, silence_ms, at_ms: end_ms });
@@ -353,12 +369,13 @@ mod tests {
     }
 
     #[test]
-    fn silence_mode_speculates_once_per_pause_and_the_silence_rule_still_ends_the_turn() {
+    fn silence_mode_offers_a_pause_early_and_late_and_the_silence_rule_still_ends_the_turn() {
         let cfg = TurnConfig { mode: TurnMode::Silence, speculate: true, speculate_ms: 160, ..TurnConfig::default() };
+        assert_eq!(cfg.late_speculate_ms(), Some(600 - LATE_SPECULATE_LEAD_MS));
         let mut p = vec![0.9; 10]; // 0..320 ms
-        p.extend(vec![0.0; 8]); // a 256 ms pause: decoded ahead, the turn goes on
+        p.extend(vec![0.0; 8]); // a 256 ms pause: offered at 160 ms, the turn goes on
         p.extend(vec![0.9; 10]); // ..896 ms
-        p.extend(vec![0.0; 25]);
+        p.extend(vec![0.0; 25]); // offered at 160 and at 352 ms, then the rule ends the turn
         let ev = run(&p, cfg.clone());
         let pauses: Vec<(u64, u64)> = ev
             .iter()
@@ -367,8 +384,12 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(pauses, vec![(320, 160), (896, 160)], "{ev:?}");
+        assert_eq!(pauses, vec![(320, 160), (896, 160), (896, 352)], "{ev:?}");
         assert_eq!(ev.last(), Some(&TurnEvent::Ended { end_ms: 896, detected_ms: 896 + 608 }));
+        // A late offer that would not come after the early one is not made.
+        let late = TurnConfig { speculate_ms: 400, ..cfg.clone() };
+        assert_eq!(late.late_speculate_ms(), None);
+        assert_eq!(run(&p, late).iter().filter(|e| matches!(e, TurnEvent::Pause { .. })).count(), 1);
         // Off, or a probe no earlier than the rule: no pauses at all.
         for cfg in [TurnConfig { speculate: false, ..cfg.clone() }, TurnConfig { speculate_ms: 600, ..cfg }] {
             assert!(!run(&p, cfg).iter().any(|e| matches!(e, TurnEvent::Pause { .. })));

@@ -69,11 +69,16 @@ impl Stream {
                 // Speculation is optional: it runs only on a worker that is free now and while
                 // the workers were less than SPECULATE_BELOW_LOAD busy lately, else it would
                 // delay other calls' finals and use CPU a busy machine does not have.
+                // A pause offered again late (the early offer was skipped) more often ends its
+                // turn, so it may use a busier machine and wait for a busy worker, but not join
+                // other jobs waiting (measured at 24 streams: letting it join them made the
+                // finals' p95 1784 ms, against 1435 without and 1583 with no late offer).
+                let silence = self.now_ms().saturating_sub(key.last_speech_end);
+                let late = cfg.turn.late_speculate_ms().is_some_and(|l| silence >= l);
+                let below = if late { LATE_SPECULATE_BELOW_LOAD } else { SPECULATE_BELOW_LOAD };
                 let pool = self.engine.pool.stats();
-                if pool.queued > 0
-                    || pool.running >= pool.workers
-                    || self.engine.pool.recent_load() >= SPECULATE_BELOW_LOAD
-                {
+                let no_free_worker = pool.running >= pool.workers && !late;
+                if pool.queued > 0 || no_free_worker || self.engine.pool.recent_load() >= below {
                     count(&SPECULATIVE.shed);
                     self.probe = Probe::None;
                     return;
