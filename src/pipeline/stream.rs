@@ -44,8 +44,9 @@ pub static SPECULATIVE: Speculative = Speculative {
 /// The workers' recent busy fraction above which no speculative decode starts: it costs a
 /// decode per pause that does not end a turn (about half as much CPU again on read speech).
 const SPECULATE_BELOW_LOAD: f64 = 0.5;
-/// The same for the second, late offer of a pause ([`super::turn::TurnConfig::late_speculate_ms`]): fewer
-/// pauses last that long without ending the turn, so a busier machine can still afford it.
+/// The same for the second, late offer of a pause
+/// ([`super::turn::TurnConfig::late_speculate_ms`]): fewer pauses last that long without ending
+/// the turn, so a busier machine can still afford it.
 const LATE_SPECULATE_BELOW_LOAD: f64 = 0.85;
 
 /// Counts of decodes ahead: started, used as the turn's final, skipped under load.

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::*;
+use super::{
+    ClientTx, DialogId, DialogState, Endpoint, InviteState, Method, NameAddr, Output, SipEvent, SipMessage, SipUri,
+    Termination, ALLOW,
+};
 
 impl Endpoint {
     /// Send 180 Ringing for a new call.

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::*;
+use super::{
+    Dialog, DialogId, DialogState, Endpoint, InviteState, InviteTx, NameAddr, SipEvent, SipMessage, Termination,
+};
 
 impl Endpoint {
     pub(super) fn on_invite(&mut self, now: Instant, source: SocketAddr, req: SipMessage, branch: String) {
